@@ -1,0 +1,352 @@
+import Foundation
+import Logging
+import RelayKafka
+
+extension RelayConfiguration {
+    /// Loads the configuration: defaults, overridden by the YAML file (`configPath`, else
+    /// `RELAY_CONFIG`), overridden by environment variables.
+    ///
+    /// - Throws: ``ConfigurationError`` naming the first key that is missing, malformed or unknown.
+    public static func load(
+        environment: [String: String],
+        configPath: String? = nil
+    ) throws(ConfigurationError) -> RelayConfiguration {
+        let path = configPath ?? environment[Setting.configFile.environment].flatMap { $0.isEmpty ? nil : $0 }
+        var tree = ConfigTree.map([])
+        if let path {
+            let text: String
+            do {
+                text = try String(contentsOfFile: path, encoding: .utf8)
+            } catch {
+                throw ConfigurationError(.configFile, "cannot read \(path): \(error.localizedDescription)")
+            }
+            tree = try ConfigTree.parse(yaml: text, path: path)
+        }
+        var loader = ConfigurationLoader(tree: tree, environment: environment)
+        let configuration = try loader.load()
+        try loader.rejectUnknownKeys()
+        return configuration
+    }
+}
+
+extension RelayConfiguration {
+    /// The active secrets of one source, from its environment variables alone (for `sign`).
+    public static func secrets(
+        ofSource name: String,
+        environment: [String: String]
+    ) throws(ConfigurationError) -> [String] {
+        var loader = ConfigurationLoader(tree: .map([]), environment: environment)
+        return try loader.secrets(of: name)
+    }
+}
+
+/// Reads settings through the ``Setting`` table, environment first, and remembers which YAML keys
+/// it used so that a misspelt key is reported instead of silently ignored.
+struct ConfigurationLoader {
+    private let tree: ConfigTree
+    private let environment: [String: String]
+    private var consumed: Set<String> = []
+
+    init(tree: ConfigTree, environment: [String: String]) {
+        self.tree = tree
+        self.environment = environment
+    }
+
+    mutating func load() throws(ConfigurationError) -> RelayConfiguration {
+        let http = RelayConfiguration.HTTP(
+            host: try text(.httpHost) ?? "0.0.0.0",
+            port: try integer(.httpPort, in: 0...65535),
+            maxBodySize: try byteSize(.httpMaxBodySize, in: 1024...(1 << 30)),
+            idleTimeout: try duration(.httpIdleTimeout, in: .seconds(1)...(.seconds(3600)))
+        )
+        guard let bootstrap = try text(.kafkaBootstrapServers), !bootstrap.isEmpty else {
+            throw ConfigurationError(.kafkaBootstrapServers, "is required (e.g. kafka:9092)")
+        }
+        let kafka = RelayConfiguration.Kafka(
+            bootstrapServers: bootstrap,
+            publishTimeout: try duration(.kafkaPublishTimeout, in: .milliseconds(10)...(.seconds(25))),
+            flushTimeout: try duration(.kafkaFlushTimeout, in: .zero...(.seconds(600))),
+            properties: try kafkaProperties()
+        )
+        let logging = RelayConfiguration.Logging(
+            level: try choice(.logLevel, Logger.Level.self),
+            format: try choice(.logFormat, RelayConfiguration.Logging.Format.self)
+        )
+        var sources: [RelayConfiguration.Source] = []
+        for name in try sourceNames() {
+            sources.append(try source(named: name))
+        }
+        return RelayConfiguration(http: http, kafka: kafka, sources: sources, logging: logging)
+    }
+
+    func rejectUnknownKeys() throws(ConfigurationError) {
+        for path in tree.leafPaths() {
+            let known = consumed.contains { path == $0 || path.hasPrefix($0 + ".") }
+            if !known {
+                throw ConfigurationError(key: path, problem: "unknown setting (see `webhook-relay config reference`)")
+            }
+        }
+    }
+
+    // MARK: Sources
+
+    private mutating func sourceNames() throws(ConfigurationError) -> [String] {
+        var names: [String] = []
+        if case .map(let pairs)? = tree.node(at: "sources") {
+            names = pairs.map(\.0)
+        } else if tree.node(at: "sources") != nil {
+            throw ConfigurationError(key: "sources", problem: "must be a mapping of source names to settings")
+        }
+        consumed.insert("sources")
+        // The first sender needs no YAML at all: its environment variables are enough.
+        let implicit = RelayConfiguration.Source.Scheme.docutray.rawValue
+        if !names.contains(implicit),
+            environment.contains(where: { $0.key.hasPrefix("RELAY_DOCUTRAY_") && !$0.value.isEmpty })
+        {
+            names.append(implicit)
+        }
+        guard !names.isEmpty else {
+            throw ConfigurationError(
+                .sourceSecrets.forSource(implicit),
+                "no webhook source is configured; set the Docutray secrets"
+            )
+        }
+        for name in names where name.range(of: "^[a-z][a-z0-9-]{0,62}$", options: .regularExpression) == nil {
+            throw ConfigurationError(key: "sources.\(name)", problem: "source names must match ^[a-z][a-z0-9-]{0,62}$")
+        }
+        return names
+    }
+
+    private mutating func source(named name: String) throws(ConfigurationError) -> RelayConfiguration.Source {
+        let schemeSetting = Setting.sourceScheme.forSource(name)
+        let scheme: RelayConfiguration.Source.Scheme
+        if let schemeText = try text(schemeSetting) {
+            guard let parsed = RelayConfiguration.Source.Scheme(rawValue: schemeText) else {
+                throw ConfigurationError(schemeSetting, "unknown scheme '\(schemeText)' (known: docutray)")
+            }
+            scheme = parsed
+        } else if let implied = RelayConfiguration.Source.Scheme(rawValue: name) {
+            scheme = implied
+        } else {
+            throw ConfigurationError(schemeSetting, "is required for a source not named after its scheme")
+        }
+
+        let secrets = try secrets(of: name)
+        let verify = try choice(.sourceVerify.forSource(name), DocutrayScheme.Policy.self)
+        let urlSetting = Setting.sourceWebhookURL.forSource(name)
+        let webhookURL = try text(urlSetting)
+        if let webhookURL, URL(string: webhookURL)?.scheme.map({ ["http", "https"].contains($0) }) != true {
+            throw ConfigurationError(urlSetting, "must be an absolute http(s) URL")
+        }
+        if verify != .body, webhookURL == nil {
+            throw ConfigurationError(
+                urlSetting,
+                "is required when verify is '\(verify.rawValue)' (it is part of the auth signature)"
+            )
+        }
+        let toleranceSetting = Setting.sourceTimestampTolerance.forSource(name)
+        let tolerance = try duration(toleranceSetting, in: .seconds(1)...(.seconds(86_400))).wholeSeconds
+        let windowSetting = Setting.sourceReplayWindow.forSource(name)
+        let window = try optionalDuration(windowSetting)?.wholeSeconds ?? tolerance
+        guard window >= tolerance else {
+            throw ConfigurationError(windowSetting, "must be at least the timestamp tolerance (\(tolerance)s)")
+        }
+        let templateSetting = Setting.sourceTopicTemplate.forSource(name)
+        let template = try text(templateSetting) ?? TopicRouter.defaultTemplate
+        let overridesSetting = Setting.sourceTopics.forSource(name)
+        let overrides = try stringMap(overridesSetting)
+        for eventType in overrides.keys where !EventTypeName.isValid(eventType) {
+            throw ConfigurationError(overridesSetting, "'\(eventType)' is not an event type (\(EventTypeName.rule))")
+        }
+        do {
+            _ = try TopicRouter(template: template, overrides: overrides)
+        } catch {
+            throw ConfigurationError(templateSetting, error.description)
+        }
+        return RelayConfiguration.Source(
+            name: name,
+            scheme: scheme,
+            secrets: secrets,
+            webhookURL: webhookURL,
+            verify: verify,
+            timestampTolerance: tolerance,
+            replayWindow: window,
+            cloudEventSource: try text(.sourceCloudEventSource.forSource(name)) ?? "https://app.docutray.com",
+            topicTemplate: template,
+            topicOverrides: overrides,
+            contentMode: try choice(.sourceContentMode.forSource(name), CloudEventEnvelope.ContentMode.self)
+        )
+    }
+
+    mutating func secrets(of name: String) throws(ConfigurationError) -> [String] {
+        let listSetting = Setting.sourceSecrets.forSource(name)
+        let fileSetting = Setting.sourceSecretsFile.forSource(name)
+        var secrets = try list(listSetting)
+        if let file = try text(fileSetting) {
+            let contents: String
+            do {
+                contents = try String(contentsOfFile: file, encoding: .utf8)
+            } catch {
+                throw ConfigurationError(fileSetting, "cannot read \(file): \(error.localizedDescription)")
+            }
+            secrets += Self.splitList(contents, separators: [",", "\n", "\r"])
+        }
+        guard !secrets.isEmpty else {
+            throw ConfigurationError(listSetting, "at least one secret is required (or \(fileSetting.environment))")
+        }
+        if let short = secrets.first(where: { $0.utf8.count < 8 }) {
+            _ = short  // never echo a secret, not even a short one
+            throw ConfigurationError(listSetting, "every secret must be at least 8 characters long")
+        }
+        return secrets
+    }
+
+    // MARK: Kafka properties
+
+    private mutating func kafkaProperties() throws(ConfigurationError) -> [String: String] {
+        var properties = try stringMap(.kafkaProperties, fromEnvironment: false)
+        let prefix = "RELAY_KAFKA_PROPERTY_"
+        for (variable, value) in environment where variable.hasPrefix(prefix) && variable.count > prefix.count {
+            let name = variable.dropFirst(prefix.count).lowercased().replacingOccurrences(of: "_", with: ".")
+            properties[name] = value
+        }
+        for (key, value) in KafkaProducerConfiguration.enforcedProperties
+        where properties[key].map({ $0.lowercased() != value && !(key == "acks" && $0 == "-1") }) == true {
+            throw ConfigurationError(
+                key: "kafka.properties.\(key)",
+                environment: prefix + key.uppercased().replacingOccurrences(of: ".", with: "_"),
+                problem: "must be '\(value)': the relay acknowledges webhooks only once Kafka has them"
+            )
+        }
+        return properties
+    }
+
+    // MARK: Typed readers
+
+    /// The raw text of a setting: the environment variable if set and non-empty, else the YAML scalar.
+    private mutating func text(_ setting: Setting) throws(ConfigurationError) -> String? {
+        if let value = environment[setting.environment], !value.isEmpty { return value }
+        consumed.insert(setting.key)
+        switch tree.node(at: setting.key) {
+        case nil: return nil
+        case .scalar(let value)?: return value
+        default: throw ConfigurationError(setting, "must be a single value")
+        }
+    }
+
+    private mutating func integer(_ setting: Setting, in range: ClosedRange<Int>) throws(ConfigurationError) -> Int {
+        let raw = try text(setting) ?? setting.defaultValue ?? ""
+        guard let value = Int(raw.trimmingCharacters(in: .whitespaces)), range.contains(value) else {
+            throw ConfigurationError(
+                setting,
+                "'\(raw)' is not a whole number in \(range.lowerBound)...\(range.upperBound)"
+            )
+        }
+        return value
+    }
+
+    private mutating func byteSize(_ setting: Setting, in range: ClosedRange<Int>) throws(ConfigurationError) -> Int {
+        let raw = try text(setting) ?? setting.defaultValue ?? ""
+        guard let value = ValueParsers.byteSize(raw), range.contains(value) else {
+            throw ConfigurationError(setting, "'\(raw)' is not a size between 1KiB and 1GiB (e.g. 512KiB, 5MiB)")
+        }
+        return value
+    }
+
+    private mutating func duration(
+        _ setting: Setting,
+        in range: ClosedRange<Duration>
+    ) throws(ConfigurationError) -> Duration {
+        let raw = try text(setting) ?? setting.defaultValue ?? ""
+        guard let value = ValueParsers.duration(raw) else {
+            throw ConfigurationError(setting, "'\(raw)' is not a duration (e.g. 500ms, 2s, 5m, 24h)")
+        }
+        guard range.contains(value) else {
+            throw ConfigurationError(
+                setting,
+                "must be between \(range.lowerBound.configText) and \(range.upperBound.configText)"
+            )
+        }
+        return value
+    }
+
+    private mutating func optionalDuration(_ setting: Setting) throws(ConfigurationError) -> Duration? {
+        guard let raw = try text(setting) else { return nil }
+        guard let value = ValueParsers.duration(raw) else {
+            throw ConfigurationError(setting, "'\(raw)' is not a duration (e.g. 500ms, 2s, 5m, 24h)")
+        }
+        return value
+    }
+
+    private mutating func choice<Choice: RawRepresentable & CaseIterable>(
+        _ setting: Setting,
+        _ type: Choice.Type
+    ) throws(ConfigurationError) -> Choice where Choice.RawValue == String {
+        let raw = try text(setting) ?? setting.defaultValue ?? ""
+        guard let value = Choice(rawValue: raw.lowercased()) else {
+            let options = Choice.allCases.map(\.rawValue).joined(separator: ", ")
+            throw ConfigurationError(setting, "'\(raw)' is not one of \(options)")
+        }
+        return value
+    }
+
+    /// A list: a YAML sequence, or comma-separated text (the environment's form).
+    private mutating func list(_ setting: Setting) throws(ConfigurationError) -> [String] {
+        if let value = environment[setting.environment], !value.isEmpty {
+            return Self.splitList(value, separators: [","])
+        }
+        consumed.insert(setting.key)
+        switch tree.node(at: setting.key) {
+        case nil: return []
+        case .scalar(let value)?: return Self.splitList(value, separators: [","])
+        case .list(let items)?:
+            var values: [String] = []
+            for item in items {
+                guard case .scalar(let value) = item else {
+                    throw ConfigurationError(setting, "must be a list of text values")
+                }
+                values.append(value)
+            }
+            return values
+        case .map?: throw ConfigurationError(setting, "must be a list")
+        }
+    }
+
+    /// A map of text to text: a YAML mapping, or `KEY=value,KEY=value` in the environment.
+    private mutating func stringMap(
+        _ setting: Setting,
+        fromEnvironment: Bool = true
+    ) throws(ConfigurationError) -> [String: String] {
+        if fromEnvironment, let value = environment[setting.environment], !value.isEmpty {
+            var map: [String: String] = [:]
+            for pair in Self.splitList(value, separators: [","]) {
+                let parts = pair.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+                    throw ConfigurationError(setting, "expected KEY=value pairs separated by commas")
+                }
+                map[parts[0]] = parts[1]
+            }
+            return map
+        }
+        consumed.insert(setting.key)
+        switch tree.node(at: setting.key) {
+        case nil: return [:]
+        case .map(let pairs)?:
+            var map: [String: String] = [:]
+            for (key, value) in pairs {
+                guard case .scalar(let text) = value else {
+                    throw ConfigurationError(setting, "'\(key)' must be a single value")
+                }
+                map[key] = text
+            }
+            return map
+        default: throw ConfigurationError(setting, "must be a mapping")
+        }
+    }
+
+    private static func splitList(_ text: String, separators: Set<Character>) -> [String] {
+        text.split(whereSeparator: { separators.contains($0) })
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty }
+    }
+}

@@ -1,0 +1,73 @@
+import Logging
+
+/// Everything the relay needs to run, loaded from a YAML file and environment variables (see
+/// ``RelayConfiguration/load(environment:configPath:)``).
+public struct RelayConfiguration: Sendable {
+    /// The ingress HTTP listener.
+    public struct HTTP: Sendable, Hashable {
+        public var host: String
+        public var port: Int
+        /// Largest accepted body in bytes; larger requests get 413.
+        public var maxBodySize: Int
+        /// A connection with no traffic for this long is closed.
+        public var idleTimeout: Duration
+    }
+
+    /// The Kafka cluster and how the relay publishes to it.
+    public struct Kafka: Sendable, Hashable {
+        public var bootstrapServers: String
+        /// How long a request waits for Kafka's acknowledgement before giving up on the fast path.
+        public var publishTimeout: Duration
+        /// How long a shutdown keeps delivering queued records.
+        public var flushTimeout: Duration
+        /// librdkafka properties passed through unchanged.
+        public var properties: [String: String]
+    }
+
+    /// One webhook sender at `POST /webhooks/{name}`.
+    public struct Source: Sendable, Hashable {
+        /// The sender's verification scheme.
+        public enum Scheme: String, Sendable, CaseIterable {
+            case docutray
+        }
+
+        public var name: String
+        public var scheme: Scheme
+        /// Active secrets; a signature under any of them passes.
+        public var secrets: [String]
+        /// The relay's public URL as registered with the sender (part of Docutray's auth signature).
+        public var webhookURL: String?
+        public var verify: DocutrayScheme.Policy
+        /// Seconds the signed timestamp may differ from now, in either direction.
+        public var timestampTolerance: Int64
+        /// Seconds an accepted delivery id is remembered (at least the tolerance).
+        public var replayWindow: Int64
+        /// The CloudEvents `source` attribute.
+        public var cloudEventSource: String
+        public var topicTemplate: String
+        /// Per-event-type topic names, e.g. `CONVERSION_COMPLETED: documents.converted`.
+        public var topicOverrides: [String: String]
+        public var contentMode: CloudEventEnvelope.ContentMode
+    }
+
+    /// How the relay logs.
+    public struct Logging: Sendable, Hashable {
+        public enum Format: String, Sendable, CaseIterable {
+            case text
+            case json
+        }
+
+        public var level: Logger.Level
+        public var format: Format
+    }
+
+    public var http: HTTP
+    public var kafka: Kafka
+    public var sources: [Source]
+    public var logging: Logging
+
+    /// The source served at `/webhooks/{name}`.
+    public func source(named name: String) -> Source? {
+        sources.first { $0.name == name }
+    }
+}

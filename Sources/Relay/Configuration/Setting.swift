@@ -1,0 +1,184 @@
+import Foundation
+
+/// One configuration setting: its YAML key, its environment variable, its default and what it means.
+///
+/// This table is the single source of the configuration reference: the loader reads through it,
+/// and `webhook-relay config reference` prints it.
+public struct Setting: Sendable, Hashable {
+    /// Dotted YAML path; per-source settings contain `<source>`.
+    public let key: String
+    /// Environment variable overriding the key; per-source settings contain `<SOURCE>`.
+    public let environment: String
+    /// The default, written as it would be in the file; `nil` when the setting is required or optional.
+    public let defaultValue: String?
+    /// One line saying what it does.
+    public let summary: String
+    /// Secret values are never logged or echoed.
+    public let isSecret: Bool
+
+    init(
+        _ key: String,
+        _ environment: String,
+        default defaultValue: String? = nil,
+        secret: Bool = false,
+        _ summary: String
+    ) {
+        self.key = key
+        self.environment = environment
+        self.defaultValue = defaultValue
+        self.summary = summary
+        self.isSecret = secret
+    }
+
+    /// This per-source setting for one named source (`docutray` → `RELAY_DOCUTRAY_…`).
+    public func forSource(_ name: String) -> Setting {
+        let upper = name.uppercased().replacingOccurrences(of: "-", with: "_")
+        return Setting(
+            key.replacingOccurrences(of: "<source>", with: name),
+            environment.replacingOccurrences(of: "<SOURCE>", with: upper),
+            default: defaultValue,
+            secret: isSecret,
+            summary
+        )
+    }
+
+    /// How error messages name the setting: `kafka.publish_timeout (RELAY_KAFKA_PUBLISH_TIMEOUT)`.
+    public var label: String { "\(key) (\(environment))" }
+}
+
+extension Setting {
+    public static let configFile = Setting("", "RELAY_CONFIG", "Path of the YAML configuration file (also --config).")
+
+    public static let httpHost = Setting(
+        "http.host",
+        "RELAY_HTTP_HOST",
+        default: "0.0.0.0",
+        "Address the webhook listener binds."
+    )
+    public static let httpPort = Setting(
+        "http.port",
+        "RELAY_HTTP_PORT",
+        default: "8080",
+        "Port of the webhook listener."
+    )
+    public static let httpMaxBodySize = Setting(
+        "http.max_body_size",
+        "RELAY_HTTP_MAX_BODY_SIZE",
+        default: "5MiB",
+        "Largest accepted request body; larger gets 413."
+    )
+    public static let httpIdleTimeout = Setting(
+        "http.idle_timeout",
+        "RELAY_HTTP_IDLE_TIMEOUT",
+        default: "30s",
+        "Close connections silent for this long (slow or stalled clients)."
+    )
+
+    public static let kafkaBootstrapServers = Setting(
+        "kafka.bootstrap_servers",
+        "RELAY_KAFKA_BOOTSTRAP_SERVERS",
+        "Comma-separated Kafka brokers (required)."
+    )
+    public static let kafkaPublishTimeout = Setting(
+        "kafka.publish_timeout",
+        "RELAY_KAFKA_PUBLISH_TIMEOUT",
+        default: "2s",
+        "How long a request waits for Kafka's acknowledgement."
+    )
+    public static let kafkaFlushTimeout = Setting(
+        "kafka.flush_timeout",
+        "RELAY_KAFKA_FLUSH_TIMEOUT",
+        default: "10s",
+        "How long shutdown keeps delivering queued events."
+    )
+    public static let kafkaProperties = Setting(
+        "kafka.properties",
+        "RELAY_KAFKA_PROPERTY_<NAME>",
+        secret: true,
+        "Any librdkafka property (SASL, SSL, compression…); in the environment, sasl.password is RELAY_KAFKA_PROPERTY_SASL_PASSWORD."
+    )
+
+    public static let sourceScheme = Setting(
+        "sources.<source>.scheme",
+        "RELAY_<SOURCE>_SCHEME",
+        "Verification scheme; defaults to the source name when it is a scheme (docutray)."
+    )
+    public static let sourceSecrets = Setting(
+        "sources.<source>.secrets",
+        "RELAY_<SOURCE>_SECRETS",
+        secret: true,
+        "Comma-separated active signing secrets (rotation: any one matches)."
+    )
+    public static let sourceSecretsFile = Setting(
+        "sources.<source>.secrets_file",
+        "RELAY_<SOURCE>_SECRETS_FILE",
+        "File holding the secrets, one per line or comma-separated."
+    )
+    public static let sourceWebhookURL = Setting(
+        "sources.<source>.webhook_url",
+        "RELAY_<SOURCE>_WEBHOOK_URL",
+        "The relay's public URL as registered with the sender (required for auth)."
+    )
+    public static let sourceVerify = Setting(
+        "sources.<source>.verify",
+        "RELAY_<SOURCE>_VERIFY",
+        default: "both",
+        "Signatures required: body, auth or both."
+    )
+    public static let sourceTimestampTolerance = Setting(
+        "sources.<source>.timestamp_tolerance",
+        "RELAY_<SOURCE>_TIMESTAMP_TOLERANCE",
+        default: "300s",
+        "How far the signed timestamp may be from now, either way."
+    )
+    public static let sourceReplayWindow = Setting(
+        "sources.<source>.replay_window",
+        "RELAY_<SOURCE>_REPLAY_WINDOW",
+        "How long accepted delivery ids are remembered; at least the tolerance, which is the default."
+    )
+    public static let sourceCloudEventSource = Setting(
+        "sources.<source>.cloudevents_source",
+        "RELAY_<SOURCE>_CLOUDEVENTS_SOURCE",
+        default: "https://app.docutray.com",
+        "The CloudEvents source attribute."
+    )
+    public static let sourceTopicTemplate = Setting(
+        "sources.<source>.topic_template",
+        "RELAY_<SOURCE>_TOPIC_TEMPLATE",
+        default: TopicRouter.defaultTemplate,
+        "Topic name template: {source}, {family}, {action}, {event}."
+    )
+    public static let sourceTopics = Setting(
+        "sources.<source>.topics",
+        "RELAY_<SOURCE>_TOPICS",
+        "Per-event-type topic overrides (in the environment: TYPE=topic,TYPE=topic)."
+    )
+    public static let sourceContentMode = Setting(
+        "sources.<source>.content_mode",
+        "RELAY_<SOURCE>_CONTENT_MODE",
+        default: "binary",
+        "CloudEvents content mode: binary (raw body as value) or structured."
+    )
+
+    public static let logLevel = Setting(
+        "logging.level",
+        "RELAY_LOG_LEVEL",
+        default: "info",
+        "trace, debug, info, notice, warning, error or critical."
+    )
+    public static let logFormat = Setting(
+        "logging.format",
+        "RELAY_LOG_FORMAT",
+        default: "text",
+        "text or json (one JSON object per line)."
+    )
+
+    /// Every setting, in the order the reference lists them.
+    public static let all: [Setting] = [
+        .configFile, .httpHost, .httpPort, .httpMaxBodySize, .httpIdleTimeout,
+        .kafkaBootstrapServers, .kafkaPublishTimeout, .kafkaFlushTimeout, .kafkaProperties,
+        .sourceScheme, .sourceSecrets, .sourceSecretsFile, .sourceWebhookURL, .sourceVerify,
+        .sourceTimestampTolerance, .sourceReplayWindow, .sourceCloudEventSource, .sourceTopicTemplate,
+        .sourceTopics, .sourceContentMode, .logLevel, .logFormat,
+    ]
+}

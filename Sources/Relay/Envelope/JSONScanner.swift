@@ -1,0 +1,324 @@
+/// Why a body is not a single JSON object.
+public struct JSONScanError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// Byte offset where the problem was found.
+    public var offset: Int
+    /// What is wrong, in words.
+    public var reason: String
+
+    public var description: String { "\(reason) at byte \(offset)" }
+}
+
+/// A validating, allocation-free single pass over JSON text (RFC 8259) that checks the document is
+/// one object and picks out a few top-level members, without building a tree and without ever
+/// re-serializing the bytes (the relay forwards the body byte for byte).
+public struct JSONScanner {
+    /// How deeply objects and arrays may nest; deeper documents are refused, not parsed.
+    public static let maximumDepth = 64
+
+    /// Checks that `bytes` is exactly one JSON object and returns the text of the wanted top-level
+    /// members whose value is a string or a number (strings unescaped, numbers as written).
+    public static func scanObject(
+        _ bytes: [UInt8],
+        capturing wanted: [String] = []
+    ) throws(JSONScanError) -> [String: String] {
+        let wantedUTF8 = wanted.map { Array($0.utf8) }
+        let result = bytes.withUnsafeBufferPointer { buffer in
+            Result { () throws(JSONScanError) -> [String: String] in
+                var scanner = JSONScanner(bytes: buffer, wanted: wantedUTF8)
+                return try scanner.scanDocument()
+            }
+        }
+        return try result.get()
+    }
+
+    private let bytes: UnsafeBufferPointer<UInt8>
+    private let wanted: [[UInt8]]
+    private var position = 0
+    private var depth = 0
+    private var captured: [String: String] = [:]
+
+    private init(bytes: UnsafeBufferPointer<UInt8>, wanted: [[UInt8]]) {
+        self.bytes = bytes
+        self.wanted = wanted
+    }
+
+    private mutating func scanDocument() throws(JSONScanError) -> [String: String] {
+        skipWhitespace()
+        guard position < bytes.count else { throw error("the body is empty; expected a JSON object") }
+        guard bytes[position] == UInt8(ascii: "{") else { throw error("expected a JSON object ('{')") }
+        try scanObject(topLevel: true)
+        skipWhitespace()
+        guard position == bytes.count else { throw error("unexpected data after the JSON object") }
+        return captured
+    }
+
+    // MARK: Values
+
+    private mutating func scanValue() throws(JSONScanError) {
+        guard position < bytes.count else { throw error("unexpected end of JSON") }
+        switch bytes[position] {
+        case UInt8(ascii: "{"): try scanObject(topLevel: false)
+        case UInt8(ascii: "["): try scanArray()
+        case UInt8(ascii: "\""): _ = try scanString(decode: false)
+        case UInt8(ascii: "t"): try scanLiteral("true")
+        case UInt8(ascii: "f"): try scanLiteral("false")
+        case UInt8(ascii: "n"): try scanLiteral("null")
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): try scanNumber()
+        default: throw error("unexpected character in JSON")
+        }
+    }
+
+    private mutating func scanObject(topLevel: Bool) throws(JSONScanError) {
+        try enter()
+        position += 1  // {
+        skipWhitespace()
+        if consume(UInt8(ascii: "}")) {
+            depth -= 1
+            return
+        }
+        while true {
+            skipWhitespace()
+            guard position < bytes.count, bytes[position] == UInt8(ascii: "\"") else {
+                throw error("expected a member name in double quotes")
+            }
+            let nameStart = position + 1
+            _ = try scanString(decode: false)
+            let nameEnd = position - 1
+            skipWhitespace()
+            guard consume(UInt8(ascii: ":")) else { throw error("expected ':' after a member name") }
+            skipWhitespace()
+            if topLevel, let name = wantedName(from: nameStart, to: nameEnd) {
+                try captureValue(named: name)
+            } else {
+                try scanValue()
+            }
+            skipWhitespace()
+            if consume(UInt8(ascii: ",")) { continue }
+            guard consume(UInt8(ascii: "}")) else { throw error("expected ',' or '}' in an object") }
+            depth -= 1
+            return
+        }
+    }
+
+    private mutating func scanArray() throws(JSONScanError) {
+        try enter()
+        position += 1  // [
+        skipWhitespace()
+        if consume(UInt8(ascii: "]")) {
+            depth -= 1
+            return
+        }
+        while true {
+            skipWhitespace()
+            try scanValue()
+            skipWhitespace()
+            if consume(UInt8(ascii: ",")) { continue }
+            guard consume(UInt8(ascii: "]")) else { throw error("expected ',' or ']' in an array") }
+            depth -= 1
+            return
+        }
+    }
+
+    private mutating func captureValue(named name: String) throws(JSONScanError) {
+        guard position < bytes.count else { throw error("unexpected end of JSON") }
+        let start = position
+        switch bytes[position] {
+        case UInt8(ascii: "\""):
+            captured[name] = try scanString(decode: true)
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            try scanNumber()
+            captured[name] = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self)
+        default:
+            try scanValue()
+        }
+    }
+
+    private func wantedName(from start: Int, to end: Int) -> String? {
+        guard !wanted.isEmpty, start <= end else { return nil }
+        let name = UnsafeBufferPointer(rebasing: bytes[start..<end])
+        // Member names with escapes are compared raw; the id fields never contain any.
+        for candidate in wanted where candidate.count == name.count && candidate.elementsEqual(name) {
+            return String(decoding: candidate, as: UTF8.self)
+        }
+        return nil
+    }
+
+    private mutating func enter() throws(JSONScanError) {
+        depth += 1
+        guard depth <= Self.maximumDepth else {
+            throw error("JSON nests deeper than \(Self.maximumDepth) levels")
+        }
+    }
+
+    // MARK: Tokens
+
+    private mutating func scanLiteral(_ literal: StaticString) throws(JSONScanError) {
+        let count = literal.utf8CodeUnitCount
+        guard position + count <= bytes.count else { throw error("unexpected end of JSON") }
+        let text = UnsafeBufferPointer(start: literal.utf8Start, count: count)
+        guard text.elementsEqual(bytes[position..<position + count]) else { throw error("invalid literal") }
+        position += count
+    }
+
+    private mutating func scanNumber() throws(JSONScanError) {
+        _ = consume(UInt8(ascii: "-"))
+        guard position < bytes.count else { throw error("unexpected end of JSON in a number") }
+        if bytes[position] == UInt8(ascii: "0") {
+            position += 1
+        } else {
+            guard skipDigits() > 0 else { throw error("invalid number") }
+        }
+        if consume(UInt8(ascii: ".")) {
+            guard skipDigits() > 0 else { throw error("expected digits after the decimal point") }
+        }
+        if position < bytes.count, bytes[position] | 0x20 == UInt8(ascii: "e") {
+            position += 1
+            if !(consume(UInt8(ascii: "+"))) { _ = consume(UInt8(ascii: "-")) }
+            guard skipDigits() > 0 else { throw error("expected digits in the exponent") }
+        }
+    }
+
+    private mutating func skipDigits() -> Int {
+        let start = position
+        while position < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[position]) {
+            position += 1
+        }
+        return position - start
+    }
+
+    /// Scans a string starting at its opening quote; returns its decoded text when `decode` is set.
+    private mutating func scanString(decode: Bool) throws(JSONScanError) -> String? {
+        position += 1  // opening quote
+        var decoded: [UInt8] = []
+        var runStart = position
+        while position < bytes.count {
+            let byte = bytes[position]
+            switch byte {
+            case UInt8(ascii: "\""):
+                if decode { decoded.append(contentsOf: bytes[runStart..<position]) }
+                position += 1
+                return decode ? String(decoding: decoded, as: UTF8.self) : nil
+            case UInt8(ascii: "\\"):
+                if decode { decoded.append(contentsOf: bytes[runStart..<position]) }
+                let scalar = try scanEscape()
+                if decode { decoded.append(contentsOf: String(scalar).utf8) }
+                runStart = position
+            case 0..<0x20:
+                throw error("control character in a string")
+            case 0..<0x80:
+                position += 1
+            default:
+                try skipUTF8Sequence()
+            }
+        }
+        throw error("unterminated string")
+    }
+
+    /// Scans one escape sequence after a backslash and returns the character it stands for.
+    private mutating func scanEscape() throws(JSONScanError) -> Unicode.Scalar {
+        position += 1  // backslash
+        guard position < bytes.count else { throw error("unterminated escape") }
+        let simple: UInt8?
+        switch bytes[position] {
+        case UInt8(ascii: "\""): simple = UInt8(ascii: "\"")
+        case UInt8(ascii: "\\"): simple = UInt8(ascii: "\\")
+        case UInt8(ascii: "/"): simple = UInt8(ascii: "/")
+        case UInt8(ascii: "b"): simple = 0x08
+        case UInt8(ascii: "f"): simple = 0x0C
+        case UInt8(ascii: "n"): simple = 0x0A
+        case UInt8(ascii: "r"): simple = 0x0D
+        case UInt8(ascii: "t"): simple = 0x09
+        case UInt8(ascii: "u"): simple = nil
+        default: throw error("invalid escape in a string")
+        }
+        if let simple {
+            position += 1
+            return Unicode.Scalar(simple)
+        }
+        position += 1
+        var scalar = try hexQuad()
+        if (0xD800...0xDBFF).contains(scalar), position + 1 < bytes.count,
+            bytes[position] == UInt8(ascii: "\\"), bytes[position + 1] == UInt8(ascii: "u")
+        {
+            let save = position
+            position += 2
+            let low = try hexQuad()
+            if (0xDC00...0xDFFF).contains(low) {
+                scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+            } else {
+                position = save
+            }
+        }
+        // A lone surrogate is valid JSON text but no character; it decodes as U+FFFD.
+        return Unicode.Scalar(scalar) ?? "\u{FFFD}"
+    }
+
+    private mutating func hexQuad() throws(JSONScanError) -> UInt32 {
+        guard position + 4 <= bytes.count else { throw error("unterminated \\u escape") }
+        var value: UInt32 = 0
+        for _ in 0..<4 {
+            let byte = bytes[position]
+            let digit: UInt8
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
+            default: throw error("invalid \\u escape")
+            }
+            value = value << 4 | UInt32(digit)
+            position += 1
+        }
+        return value
+    }
+
+    /// Checks one multi-byte UTF-8 sequence (no overlongs, no surrogates, nothing past U+10FFFF).
+    private mutating func skipUTF8Sequence() throws(JSONScanError) {
+        let lead = bytes[position]
+        let length: Int
+        var secondRange: ClosedRange<UInt8> = 0x80...0xBF
+        switch lead {
+        case 0xC2...0xDF: length = 2
+        case 0xE0:
+            length = 3
+            secondRange = 0xA0...0xBF
+        case 0xE1...0xEC, 0xEE...0xEF: length = 3
+        case 0xED:
+            length = 3
+            secondRange = 0x80...0x9F
+        case 0xF0:
+            length = 4
+            secondRange = 0x90...0xBF
+        case 0xF1...0xF3: length = 4
+        case 0xF4:
+            length = 4
+            secondRange = 0x80...0x8F
+        default: throw error("invalid UTF-8")
+        }
+        guard position + length <= bytes.count, secondRange.contains(bytes[position + 1]) else {
+            throw error("invalid UTF-8")
+        }
+        for index in 2..<length where !(0x80...0xBF).contains(bytes[position + index]) {
+            throw error("invalid UTF-8")
+        }
+        position += length
+    }
+
+    private mutating func consume(_ byte: UInt8) -> Bool {
+        guard position < bytes.count, bytes[position] == byte else { return false }
+        position += 1
+        return true
+    }
+
+    private mutating func skipWhitespace() {
+        while position < bytes.count {
+            switch bytes[position] {
+            case 0x20, 0x09, 0x0A, 0x0D: position += 1
+            default: return
+            }
+        }
+    }
+
+    private func error(_ reason: String) -> JSONScanError {
+        JSONScanError(offset: position, reason: reason)
+    }
+}

@@ -1,0 +1,122 @@
+import HTTPTypes
+import Hummingbird
+
+/// An error answer: a status, a stable machine-readable code and a human message, always sent as
+/// `{"error": code, "message": message}`. Messages never contain a secret or a request body.
+public struct HTTPProblem: Error, Sendable, Hashable {
+    public var status: HTTPResponse.Status
+    public var code: String
+    public var message: String
+    /// Extra headers, e.g. `Retry-After` or `Allow`.
+    public var headers: HTTPFields
+
+    public init(_ status: HTTPResponse.Status, _ code: String, _ message: String, headers: HTTPFields = [:]) {
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = headers
+    }
+
+    /// The answer to send.
+    public var response: Response {
+        var headers = headers
+        headers[.contentType] = "application/json"
+        let body = JSONText.object(["error": .string(code), "message": .string(message)])
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+    }
+
+    /// How long a sender should wait before retrying after a 503.
+    static let retryAfterSeconds = "5"
+
+    static func notFound(_ path: String) -> HTTPProblem {
+        HTTPProblem(
+            .notFound,
+            "not_found",
+            "no route for \(path.prefix(200)); webhooks are sent to POST /webhooks/{source}"
+        )
+    }
+
+    static func methodNotAllowed(_ method: HTTPRequest.Method) -> HTTPProblem {
+        HTTPProblem(
+            .methodNotAllowed,
+            "method_not_allowed",
+            "\(method.rawValue) is not allowed here; webhooks are delivered with POST",
+            headers: [.allow: "POST"]
+        )
+    }
+
+    static func payloadTooLarge(limit: Int) -> HTTPProblem {
+        HTTPProblem(.contentTooLarge, "payload_too_large", "the body is larger than the limit of \(limit) bytes")
+    }
+
+    static func unsupportedMediaType(_ contentType: String?) -> HTTPProblem {
+        let found = contentType.map { "'\($0.prefix(100))'" } ?? "none"
+        return HTTPProblem(
+            .unsupportedMediaType,
+            "unsupported_media_type",
+            "Content-Type must be application/json (found \(found))"
+        )
+    }
+}
+
+extension WebhookPipeline.Rejection {
+    /// The answer for this rejection.
+    var problem: HTTPProblem {
+        switch self {
+        case .unknownSource(let name):
+            return HTTPProblem(
+                .notFound,
+                "unknown_source",
+                "no webhook source named '\(name.prefix(100))' is configured"
+            )
+        case .rejected(let rejection):
+            return rejection.problem
+        case .invalidJSON(let error):
+            return HTTPProblem(.badRequest, "invalid_json", "the body must be one JSON object: \(error)")
+        case .conflict(let id):
+            return HTTPProblem(
+                .conflict,
+                "request_id_conflict",
+                "request id \(id) was already accepted with a different body"
+            )
+        case .inProgress(let id):
+            return HTTPProblem(
+                .serviceUnavailable,
+                "request_in_progress",
+                "request id \(id) is being processed; retry shortly",
+                headers: [.retryAfter: "1"]
+            )
+        case .unavailable(let reason):
+            return HTTPProblem(
+                .serviceUnavailable,
+                "unavailable",
+                "the event could not be stored durably and was not accepted; retry later (\(reason))",
+                headers: [.retryAfter: HTTPProblem.retryAfterSeconds]
+            )
+        }
+    }
+}
+
+extension WebhookRejection {
+    /// The answer for this rejection: malformed requests are 400, failed authentication is 401.
+    var problem: HTTPProblem {
+        switch self {
+        case .missingHeader(let name):
+            HTTPProblem(.badRequest, "missing_header", "required header \(name) is missing")
+        case .invalidHeader(let name, let reason):
+            HTTPProblem(.badRequest, "invalid_header", "header \(name) \(reason)")
+        case .missingSignature(let header):
+            HTTPProblem(.unauthorized, "missing_signature", "signature header \(header) is missing")
+        case .badSignature(let header, let reason):
+            HTTPProblem(.unauthorized, "invalid_signature", "signature header \(header) \(reason)")
+        case .staleTimestamp(let age, let tolerance):
+            HTTPProblem(
+                .unauthorized,
+                "stale_timestamp",
+                age >= 0
+                    ? "the signed timestamp is \(age) s old; the tolerance is \(tolerance) s"
+                    : "the signed timestamp is \(-age) s in the future; the tolerance is \(tolerance) s"
+            )
+        }
+    }
+}

@@ -1,0 +1,97 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import RelayKafka
+
+/// The HTTP face of the pipeline: framing checks (size, media type), then the pipeline, then the
+/// answer. Every rejection is logged once, with its reason and request id.
+public struct WebhookIngress: Sendable {
+    private let pipeline: WebhookPipeline
+    private let maxBodySize: Int
+    private let logger: Logger
+
+    public init(pipeline: WebhookPipeline, maxBodySize: Int, logger: Logger) {
+        self.pipeline = pipeline
+        self.maxBodySize = maxBodySize
+        self.logger = logger
+    }
+
+    /// Answers `POST /webhooks/{source}`.
+    public func handle(_ request: Request, source: String) async -> Response {
+        do {
+            let acceptance = try await accept(request, source: source)
+            return Self.response(for: acceptance)
+        } catch {
+            logRejection(error, request: request, source: source)
+            return error.response
+        }
+    }
+
+    private func accept(_ request: Request, source: String) async throws(HTTPProblem) -> WebhookPipeline.Acceptance {
+        guard pipeline.serves(source: source) else { throw WebhookPipeline.Rejection.unknownSource(source).problem }
+        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > maxBodySize {
+            throw .payloadTooLarge(limit: maxBodySize)
+        }
+        let contentType = request.headers[.contentType]
+        guard Self.isJSON(contentType) else { throw .unsupportedMediaType(contentType) }
+        let body: [UInt8]
+        do {
+            var buffer = try await request.body.collect(upTo: maxBodySize)
+            body = buffer.readBytes(length: buffer.readableBytes) ?? []
+        } catch {
+            throw .payloadTooLarge(limit: maxBodySize)
+        }
+        do {
+            return try await pipeline.process(source: source, headers: request.headers, body: body)
+        } catch {
+            throw error.problem
+        }
+    }
+
+    /// `application/json`, with or without parameters such as `charset=utf-8`.
+    static func isJSON(_ contentType: String?) -> Bool {
+        guard let contentType else { return false }
+        let mediaType = contentType.split(separator: ";", maxSplits: 1).first ?? ""
+        return mediaType.trimmingCharacters(in: .whitespaces).lowercased() == "application/json"
+    }
+
+    static func response(for acceptance: WebhookPipeline.Acceptance) -> Response {
+        let body: [UInt8]
+        if let topic = acceptance.topic, let ack = acceptance.ack {
+            body = JSONText.object([
+                "id": .string(acceptance.deliveryID),
+                "status": .string(acceptance.status.rawValue),
+                "topic": .string(topic),
+                "partition": .int(Int64(ack.partition)),
+                "offset": .int(ack.offset),
+            ])
+        } else {
+            body = JSONText.object([
+                "id": .string(acceptance.deliveryID), "status": .string(acceptance.status.rawValue),
+            ])
+        }
+        let status: HTTPResponse.Status = acceptance.status == .duplicate ? .ok : .accepted
+        return Response(
+            status: status,
+            headers: [.contentType: "application/json"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: body))
+        )
+    }
+
+    private func logRejection(_ problem: HTTPProblem, request: Request, source: String) {
+        var metadata: Logger.Metadata = [
+            LogKey.source: "\(source.prefix(100))",
+            LogKey.status: "\(problem.status.code)",
+            LogKey.error: "\(problem.code)",
+            LogKey.reason: "\(problem.message)",
+        ]
+        if let id = request.headers[DocutrayScheme.Header.requestID] {
+            metadata[LogKey.requestID] = "\(id.prefix(DeliveryID.maximumLength))"
+        }
+        if let event = request.headers[DocutrayScheme.Header.event] {
+            metadata[LogKey.eventType] = "\(event.prefix(100))"
+        }
+        logger.notice("Rejected webhook", metadata: metadata)
+    }
+}

@@ -1,0 +1,136 @@
+import HTTPTypes
+import Logging
+import RelayKafka
+
+/// The request path once HTTP framing is dealt with: verify → dedup → envelope → route → deliver.
+/// It knows nothing of HTTP statuses; ``WebhookIngress`` maps its results and rejections to answers.
+public struct WebhookPipeline: Sendable {
+    /// An event the relay took responsibility for.
+    public struct Acceptance: Sendable, Hashable {
+        public enum Status: String, Sendable {
+            /// Kafka acknowledged it.
+            case published
+            /// The same delivery was accepted before; nothing was published again.
+            case duplicate
+        }
+
+        public var deliveryID: String
+        public var status: Status
+        public var topic: String?
+        public var ack: KafkaAck?
+    }
+
+    /// Why the pipeline did not accept a request.
+    public enum Rejection: Error, Sendable, Hashable {
+        case unknownSource(String)
+        case rejected(WebhookRejection)
+        case invalidJSON(JSONScanError)
+        /// The delivery id was accepted before with a different body.
+        case conflict(deliveryID: String)
+        /// The same delivery is being processed right now.
+        case inProgress(deliveryID: String)
+        /// The event could not be made durable; nothing was acknowledged.
+        case unavailable(reason: String)
+    }
+
+    /// Everything one source needs on the request path, built once at start.
+    struct Route: Sendable {
+        var name: String
+        var scheme: any WebhookScheme
+        var router: TopicRouter
+        var envelope: CloudEventEnvelope
+        var replayGuard: ReplayGuard
+    }
+
+    private let routes: [String: Route]
+    private let delivery: EventDelivery
+    private let clock: any WallClock
+
+    public init(
+        configuration: RelayConfiguration,
+        delivery: EventDelivery,
+        clock: any WallClock
+    ) throws(ConfigurationError) {
+        var routes: [String: Route] = [:]
+        for source in configuration.sources {
+            let router: TopicRouter
+            do {
+                router = try TopicRouter(template: source.topicTemplate, overrides: source.topicOverrides)
+            } catch {
+                throw ConfigurationError(.sourceTopicTemplate.forSource(source.name), error.description)
+            }
+            routes[source.name] = Route(
+                name: source.name,
+                scheme: Self.scheme(for: source),
+                router: router,
+                envelope: CloudEventEnvelope(cloudEventSource: source.cloudEventSource, mode: source.contentMode),
+                replayGuard: ReplayGuard(window: source.replayWindow)
+            )
+        }
+        self.routes = routes
+        self.delivery = delivery
+        self.clock = clock
+    }
+
+    private static func scheme(for source: RelayConfiguration.Source) -> any WebhookScheme {
+        switch source.scheme {
+        case .docutray:
+            DocutrayScheme(
+                secrets: source.secrets,
+                webhookURL: source.webhookURL ?? "",
+                policy: source.verify,
+                timestampTolerance: source.timestampTolerance
+            )
+        }
+    }
+
+    /// Whether `/webhooks/{name}` is served.
+    public func serves(source name: String) -> Bool { routes[name] != nil }
+
+    /// Verifies, deduplicates, wraps and delivers one webhook; returns only once the event is durable.
+    public func process(source name: String, headers: HTTPFields, body: [UInt8]) async throws(Rejection) -> Acceptance {
+        guard let route = routes[name] else { throw .unknownSource(name) }
+        let receivedAt = clock.now()
+        let webhook: VerifiedWebhook
+        do {
+            webhook = try route.scheme.verify(WebhookRequest(headers: headers, body: body), now: receivedAt)
+        } catch {
+            throw .rejected(error)
+        }
+        let descriptor = route.scheme.describe(eventType: webhook.eventType)
+        let captured: [String: String]
+        do {
+            captured = try JSONScanner.scanObject(body, capturing: descriptor.keyField.map { [$0] } ?? [])
+        } catch {
+            throw .invalidJSON(error)
+        }
+
+        let key = ReplayGuard.Key(source: name, deliveryID: webhook.deliveryID)
+        let now = clock.unixSeconds
+        switch route.replayGuard.reserve(key, digest: BodyDigest(of: body), signedAt: webhook.signedAt, now: now) {
+        case .fresh: break
+        case .duplicate: return Acceptance(deliveryID: webhook.deliveryID, status: .duplicate, topic: nil, ack: nil)
+        case .conflict: throw .conflict(deliveryID: webhook.deliveryID)
+        case .inProgress: throw .inProgress(deliveryID: webhook.deliveryID)
+        }
+
+        let event = RelayEvent(
+            source: name,
+            webhook: webhook,
+            descriptor: descriptor,
+            subject: descriptor.keyField.flatMap { captured[$0] },
+            body: body,
+            receivedAt: receivedAt
+        )
+        let topic = route.router.topic(source: name, descriptor: descriptor)
+        let record = route.envelope.record(for: event, topic: topic)
+        switch await delivery.deliver(record) {
+        case .published(let ack):
+            route.replayGuard.confirm(key)
+            return Acceptance(deliveryID: webhook.deliveryID, status: .published, topic: topic, ack: ack)
+        case .unavailable(let reason):
+            route.replayGuard.release(key)
+            throw .unavailable(reason: reason)
+        }
+    }
+}

@@ -1,0 +1,93 @@
+import Hummingbird
+import Logging
+import NIOCore
+import RelayKafka
+import ServiceLifecycle
+import UnixSignals
+
+/// The assembled relay: Kafka producer, request pipeline and HTTP listener, run as services of one
+/// `ServiceGroup` that shuts down gracefully on SIGTERM/SIGINT (the listener stops and finishes its
+/// in-flight requests first, then the producer flushes).
+public struct RelayApplication: Sendable {
+    public let configuration: RelayConfiguration
+    public let producer: KafkaProducer
+    private let application: Application<RouterResponder<BasicRequestContext>>
+    private let logger: Logger
+
+    /// Builds the relay from its configuration.
+    /// - Parameters:
+    ///   - clock: the calendar clock used for timestamp checks and receive times.
+    ///   - onListening: called with the bound port once the listener accepts connections.
+    public init(
+        configuration: RelayConfiguration,
+        logger: Logger,
+        clock: any WallClock = SystemWallClock(),
+        onListening: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) throws {
+        let producer = try KafkaProducer(
+            configuration: KafkaProducerConfiguration(
+                bootstrapServers: configuration.kafka.bootstrapServers,
+                properties: configuration.kafka.properties,
+                flushTimeout: configuration.kafka.flushTimeout
+            ),
+            logger: logger
+        )
+        let pipeline = try WebhookPipeline(
+            configuration: configuration,
+            delivery: EventDelivery(producer: producer, publishTimeout: configuration.kafka.publishTimeout),
+            clock: clock
+        )
+        let ingress = WebhookIngress(pipeline: pipeline, maxBodySize: configuration.http.maxBodySize, logger: logger)
+        let router = IngressRouter.build(ingress: ingress, logger: logger)
+        let idle = configuration.http.idleTimeout
+        self.application = Application(
+            router: router,
+            server: .http1(configuration: .init(idleTimeout: .milliseconds(idle.components.seconds * 1000))),
+            configuration: ApplicationConfiguration(
+                address: .hostname(configuration.http.host, port: configuration.http.port)
+            ),
+            onServerRunning: { channel in await onListening(channel.localAddress?.port ?? configuration.http.port) },
+            logger: logger
+        )
+        self.configuration = configuration
+        self.producer = producer
+        self.logger = logger
+    }
+
+    /// The services to run, in start order; a `ServiceGroup` stops them in reverse.
+    public var services: [any Service] { [producer, application] }
+
+    /// Runs until SIGTERM or SIGINT, then shuts down gracefully.
+    public func run() async throws {
+        let group = ServiceGroup(
+            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        )
+        try await group.run()
+    }
+}
+
+/// The ingress listener's routes.
+enum IngressRouter {
+    static let webhookPath: RouterPath = "/webhooks/:source"
+
+    static func build(ingress: WebhookIngress, logger: Logger) -> Router<BasicRequestContext> {
+        let router = Router(context: BasicRequestContext.self)
+        router.middlewares.add(ProblemMiddleware(logger: logger))
+        router.post(webhookPath) { request, context in
+            await ingress.handle(request, source: context.parameters.get("source") ?? "")
+        }
+        for method in [HTTPRequest.Method.get, .put, .patch, .delete, .head, .options] {
+            router.on(webhookPath, method: method) { request, _ -> Response in
+                throw HTTPProblem.methodNotAllowed(request.method)
+            }
+        }
+        router.get("/healthz") { _, _ -> Response in
+            Response(
+                status: .ok,
+                headers: [.contentType: "application/json"],
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: JSONText.object(["status": .string("ok")])))
+            )
+        }
+        return router
+    }
+}

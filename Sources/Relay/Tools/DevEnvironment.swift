@@ -1,0 +1,70 @@
+import Foundation
+import RelayKafka
+
+/// `webhook-relay dev`: an embedded Kafka broker (librdkafka's mock cluster, in memory), a generated
+/// secret, and a relay configured for both, plus the lines a user pastes into a second shell.
+public struct DevEnvironment: Sendable {
+    public let cluster: MockKafkaCluster
+    public let secret: String
+    public let configuration: RelayConfiguration
+    /// The relay's port.
+    public var httpPort: Int { configuration.http.port }
+
+    /// Starts the embedded broker and builds the configuration.
+    /// - Parameters:
+    ///   - httpPort: the relay's port; 0 picks a free one now, because the URL, port included, is
+    ///     part of the auth signature and must be known before the relay starts.
+    ///   - environment: the process environment; dev values replace the broker, secret, URL and
+    ///     listener settings, other settings (log level…) still apply.
+    public init(httpPort: Int, environment: [String: String]) throws {
+        let cluster = try MockKafkaCluster(brokers: 1)
+        let httpPort = httpPort == 0 ? try FreePort.find() : httpPort
+        let secret = "whsec_dev_" + Hex.encode((0..<12).map { _ in UInt8.random(in: 0...255) })
+        var devEnvironment = environment.filter {
+            !$0.key.hasPrefix("RELAY_DOCUTRAY_") && $0.key != Setting.configFile.environment
+        }
+        devEnvironment[Setting.kafkaBootstrapServers.environment] = cluster.bootstrapServers
+        devEnvironment[Setting.httpHost.environment] = "127.0.0.1"
+        devEnvironment[Setting.httpPort.environment] = String(httpPort)
+        let docutray = RelayConfiguration.Source.Scheme.docutray.rawValue
+        devEnvironment[Setting.sourceSecrets.forSource(docutray).environment] = secret
+        devEnvironment[Setting.sourceWebhookURL.forSource(docutray).environment] = Self.webhookURL(port: httpPort)
+        self.cluster = cluster
+        self.secret = secret
+        self.configuration = try RelayConfiguration.load(environment: devEnvironment)
+    }
+
+    static func webhookURL(port: Int) -> String {
+        "http://127.0.0.1:\(port)/webhooks/docutray"
+    }
+
+    /// What `dev` prints once the relay listens on `port`.
+    public func instructions(port: Int, executable: String) -> String {
+        let url = Self.webhookURL(port: port)
+        let sample = #"{"conversion_id":"clm_demo_001","status":"SUCCESS","data":{"invoiceNumber":"INV-1"}}"#
+        return """
+            webhook-relay dev is running.
+              relay:  \(url)
+              kafka:  \(cluster.bootstrapServers) (embedded, in memory; librdkafka \(Librdkafka.version))
+
+            In a second shell:
+
+              export RELAY_KAFKA_BOOTSTRAP_SERVERS=\(cluster.bootstrapServers)
+              export RELAY_DOCUTRAY_SECRETS=\(secret)
+              export RELAY_DOCUTRAY_WEBHOOK_URL=\(url)
+
+            Send a signed CONVERSION_COMPLETED event:
+
+              echo '\(sample)' > event.json
+              \(executable) sign --event CONVERSION_COMPLETED event.json | sh
+
+            Read it back from Kafka (topic docutray.conversion.completed):
+
+              kcat -b \(cluster.bootstrapServers) -C -t docutray.conversion.completed -e \\
+                -f 'key=%k\\nheaders=%h\\nvalue=%s\\n\\n'
+
+            Press Ctrl-C to stop (the embedded broker and its data go with it).
+
+            """
+    }
+}

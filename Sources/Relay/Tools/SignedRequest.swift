@@ -1,0 +1,68 @@
+import Foundation
+
+/// A Docutray delivery signed like Docutray signs it, printed as a ready-to-run curl command or as
+/// header lines (`webhook-relay sign`). Lets a user test a deployment end to end.
+public struct SignedRequest: Sendable {
+    /// How to print the request.
+    public enum Format: String, Sendable, CaseIterable {
+        /// A curl command that sends it.
+        case curl
+        /// One `name: value` line per header.
+        case headers
+    }
+
+    /// Where the body comes from in the printed command.
+    public enum BodySource: Sendable {
+        /// A file curl reads itself (`--data-binary @FILE`), so the bytes are sent unchanged.
+        case file(path: String)
+        /// Inline text (the body came from standard input).
+        case inline
+    }
+
+    public var targetURL: String
+    public var headers: [(name: String, value: String)]
+    public var body: [UInt8]
+    public var bodySource: BodySource
+
+    /// Signs `body` as a delivery of `event`.
+    public init(
+        body: [UInt8],
+        bodySource: BodySource,
+        event: String,
+        requestID: String,
+        timestamp: Int64,
+        signer: DocutraySigner,
+        targetURL: String? = nil
+    ) {
+        self.targetURL = targetURL ?? signer.webhookURL
+        self.headers = signer.headers(body: body, event: event, requestID: requestID, timestamp: timestamp)
+        self.body = body
+        self.bodySource = bodySource
+    }
+
+    /// The request printed in `format`.
+    public func rendered(as format: Format) -> String {
+        switch format {
+        case .headers:
+            return headers.map { "\($0.name): \($0.value)" }.joined(separator: "\n") + "\n"
+        case .curl:
+            var lines = ["curl -sS -X POST \(Self.shellQuoted(targetURL))"]
+            lines += headers.map { "  -H \(Self.shellQuoted("\($0.name): \($0.value)"))" }
+            switch bodySource {
+            case .file(let path): lines.append("  --data-binary @\(Self.shellQuoted(path))")
+            case .inline: lines.append("  --data-binary \(Self.shellQuoted(String(decoding: body, as: UTF8.self)))")
+            }
+            return lines.joined(separator: " \\\n") + "\n"
+        }
+    }
+
+    /// A fresh delivery id in Docutray's style.
+    public static func newRequestID() -> String {
+        "req_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(16)
+    }
+
+    /// `text` in single quotes, safe to paste into a POSIX shell.
+    static func shellQuoted(_ text: String) -> String {
+        "'" + text.replacingOccurrences(of: "'", with: #"'\''"#) + "'"
+    }
+}

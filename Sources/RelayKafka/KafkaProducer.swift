@@ -1,0 +1,312 @@
+import CRdKafka
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// An idempotent (`acks=all`) Kafka producer whose every record reports its own delivery.
+///
+/// A dedicated thread polls librdkafka's event queue and completes each record's ``DeliveryFuture``.
+/// Run the producer as a `Service`: on graceful shutdown it keeps polling while it flushes (with the
+/// event API a flush only finishes while reports are served), then purges what is left, so every
+/// future completes and nothing is silently dropped.
+public final class KafkaProducer: Service, Sendable {
+    private let core: ProducerCore
+    private let configuration: KafkaProducerConfiguration
+
+    /// Creates the producer and starts its poll thread.
+    public init(configuration: KafkaProducerConfiguration, logger: Logger) throws(KafkaError) {
+        let properties = try configuration.librdkafkaProperties() + [("log.queue", "true")]
+        let events = RD_KAFKA_EVENT_DR | RD_KAFKA_EVENT_ERROR | RD_KAFKA_EVENT_LOG
+        let client = try KafkaClient(kind: .producer, properties: properties, events: events)
+        self.core = ProducerCore(client: client, logger: logger)
+        self.configuration = configuration
+        logger.info(
+            "Kafka producer created",
+            metadata: [
+                "librdkafka.version": "\(Librdkafka.version)",
+                "kafka.bootstrap": "\(configuration.bootstrapServers)",
+            ]
+        )
+        core.startPolling()
+    }
+
+    deinit {
+        core.requestStop(deadline: .now)
+    }
+
+    /// Hands one record to librdkafka.
+    ///
+    /// - Returns: the record's delivery future; await it for the broker's acknowledgement.
+    /// - Throws: ``KafkaError`` if librdkafka refuses the record at once (local queue full, record
+    ///   larger than `message.max.bytes`, producer shut down or fatally failed).
+    public func send(_ record: KafkaRecord) throws(KafkaError) -> DeliveryFuture {
+        try core.send(record)
+    }
+
+    /// Records not yet reported: queued, in flight or awaiting their report.
+    public var outstandingCount: Int { core.client.outstandingCount }
+
+    /// What the producer last learned about its brokers.
+    public var connectivity: KafkaConnectivity { core.connectivity.withLock { $0 } }
+
+    /// Waits until shutdown is requested, then flushes (polling), purges the rest and stops.
+    public func run() async throws {
+        try? await gracefulShutdown()
+        await shutdown()
+    }
+
+    /// Flushes queued records for at most the configured flush timeout, purges what remains (their
+    /// futures fail with a purge error, so callers keep them), and stops the poll thread.
+    public func shutdown() async {
+        await shutdown(flushTimeout: configuration.flushTimeout)
+    }
+
+    /// As ``shutdown()``, with an explicit flush timeout.
+    public func shutdown(flushTimeout: Duration) async {
+        await withCheckedContinuation { continuation in
+            core.whenStopped { continuation.resume() }
+            core.requestStop(deadline: .now.advanced(by: flushTimeout))
+        }
+    }
+}
+
+/// Whether the producer can currently reach its brokers, as far as librdkafka has told it.
+public enum KafkaConnectivity: Sendable, Hashable {
+    /// No delivery or broker error yet.
+    case unknown
+    /// The last event was a delivered record.
+    case reachable
+    /// The last event said every broker is down, or a record failed for lack of a broker.
+    case unreachable(reason: String)
+}
+
+/// The state shared by the producer facade and its poll thread.
+///
+/// `@unchecked Sendable`: `client` and `queue` are librdkafka handles, safe to use from any thread;
+/// the queue is only polled by the single poll thread; all mutable Swift state sits in mutexes.
+private final class ProducerCore: @unchecked Sendable {
+    private enum Phase {
+        case running
+        case draining(deadline: ContinuousClock.Instant)
+        case stopped
+    }
+
+    private struct Control {
+        var phase = Phase.running
+        var onStop: [@Sendable () -> Void] = []
+    }
+
+    private struct InFlight {
+        var futures: [UInt: DeliveryFuture] = [:]
+        var lastID: UInt = 0
+    }
+
+    let client: KafkaClient
+    private let queue: OpaquePointer
+    private let logger: Logger
+    private let control = Mutex(Control())
+    private let inFlight = Mutex(InFlight())
+    let connectivity = Mutex(KafkaConnectivity.unknown)
+
+    init(client: KafkaClient, logger: Logger) {
+        self.client = client
+        self.queue = client.mainQueue()
+        self.logger = logger
+        // Forward librdkafka's own log lines to the main queue, where the poll thread logs them.
+        rd_kafka_set_log_queue(client.handle, queue)
+    }
+
+    deinit {
+        rd_kafka_queue_destroy(queue)
+    }
+
+    func startPolling() {
+        BlockingThread.start(name: "kafka-producer-poll") { self.pollLoop() }
+    }
+
+    func send(_ record: KafkaRecord) throws(KafkaError) -> DeliveryFuture {
+        if case .stopped = control.withLock({ $0.phase }) { throw KafkaError.closed }
+        let future = DeliveryFuture()
+        let id = inFlight.withLock { state -> UInt in
+            state.lastID += 1
+            state.futures[state.lastID] = future
+            return state.lastID
+        }
+        let headers = rd_kafka_headers_new(record.headers.count)!
+        for header in record.headers {
+            if let value = header.value {
+                value.withUnsafeBytes { bytes in
+                    _ = rd_kafka_header_add(headers, header.name, -1, bytes.baseAddress, bytes.count)
+                }
+            } else {
+                _ = rd_kafka_header_add(headers, header.name, -1, nil, 0)
+            }
+        }
+        let opaque = UnsafeMutableRawPointer(bitPattern: id)
+        let err = record.value.withUnsafeBytes { value in
+            withOptionalBytes(record.key) { key in
+                relay_produce(
+                    client.handle,
+                    record.topic,
+                    value.baseAddress,
+                    value.count,
+                    key?.baseAddress,
+                    key?.count ?? 0,
+                    headers,
+                    opaque
+                )
+            }
+        }
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            rd_kafka_headers_destroy(headers)
+            _ = inFlight.withLock { $0.futures.removeValue(forKey: id) }
+            let fatal = err == RD_KAFKA_RESP_ERR__FATAL
+            throw KafkaError(code: KafkaError.Code(err), isFatal: fatal)
+        }
+        return future
+    }
+
+    func requestStop(deadline: ContinuousClock.Instant) {
+        control.withLock { control in
+            switch control.phase {
+            case .running:
+                control.phase = .draining(deadline: deadline)
+            case .draining(let current) where deadline < current:
+                control.phase = .draining(deadline: deadline)
+            default:
+                break
+            }
+        }
+    }
+
+    func whenStopped(_ callback: @escaping @Sendable () -> Void) {
+        let alreadyStopped = control.withLock { control -> Bool in
+            if case .stopped = control.phase { return true }
+            control.onStop.append(callback)
+            return false
+        }
+        if alreadyStopped { callback() }
+    }
+
+    // MARK: Poll thread
+
+    private func pollLoop() {
+        while true {
+            let phase = control.withLock { $0.phase }
+            if case .draining(let deadline) = phase {
+                if client.outstandingCount == 0 || ContinuousClock.now >= deadline { break }
+                serve(timeoutMilliseconds: 10)
+            } else {
+                serve(timeoutMilliseconds: 100)
+            }
+        }
+        let remaining = client.outstandingCount
+        if remaining > 0 {
+            logger.warning(
+                "Purging records Kafka did not acknowledge in time",
+                metadata: ["kafka.outstanding": "\(remaining)"]
+            )
+            rd_kafka_purge(client.handle, Int32(RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT))
+            let purgeDeadline = ContinuousClock.now.advanced(by: .seconds(2))
+            while client.outstandingCount > 0, ContinuousClock.now < purgeDeadline {
+                serve(timeoutMilliseconds: 10)
+            }
+        }
+        // Anything still unreported now will never be: fail it so no caller waits forever.
+        let orphans = inFlight.withLock { state in
+            defer { state.futures.removeAll() }
+            return Array(state.futures.values)
+        }
+        let purged = KafkaError(code: .purgedInFlight, message: "producer stopped before the broker answered")
+        for future in orphans { future.complete(.failure(purged)) }
+        let callbacks = control.withLock { control in
+            control.phase = .stopped
+            defer { control.onStop.removeAll() }
+            return control.onStop
+        }
+        for callback in callbacks { callback() }
+    }
+
+    /// Serves at most one event from the main queue.
+    private func serve(timeoutMilliseconds: Int32) {
+        guard let event = rd_kafka_queue_poll(queue, timeoutMilliseconds) else { return }
+        defer { rd_kafka_event_destroy(event) }
+        switch rd_kafka_event_type(event) {
+        case RD_KAFKA_EVENT_DR:
+            handleDeliveryReports(event)
+        case RD_KAFKA_EVENT_ERROR:
+            handleError(event)
+        case RD_KAFKA_EVENT_LOG:
+            handleLog(event)
+        default:
+            break
+        }
+    }
+
+    private func handleDeliveryReports(_ event: OpaquePointer) {
+        var delivered = false
+        var failure: KafkaError?
+        while let message = rd_kafka_event_message_next(event) {
+            let id = UInt(bitPattern: message.pointee._private)
+            let result: DeliveryResult
+            if message.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR {
+                result = .success(KafkaAck(partition: message.pointee.partition, offset: message.pointee.offset))
+                delivered = true
+            } else {
+                let error = KafkaError(
+                    code: KafkaError.Code(message.pointee.err),
+                    message: String(cString: rd_kafka_message_errstr(message))
+                )
+                result = .failure(error)
+                failure = error
+            }
+            let future = inFlight.withLock { $0.futures.removeValue(forKey: id) }
+            future?.complete(result)
+        }
+        if delivered {
+            connectivity.withLock { $0 = .reachable }
+        } else if let failure, failure.code == .messageTimedOut {
+            connectivity.withLock { $0 = .unreachable(reason: failure.message) }
+        }
+    }
+
+    private func handleError(_ event: OpaquePointer) {
+        let code = KafkaError.Code(rd_kafka_event_error(event))
+        let error = KafkaError(
+            code: code,
+            message: String(cString: rd_kafka_event_error_string(event)),
+            isFatal: rd_kafka_event_error_is_fatal(event) != 0
+        )
+        if code == .allBrokersDown {
+            connectivity.withLock { $0 = .unreachable(reason: error.message) }
+        }
+        if error.isFatal {
+            logger.critical("Kafka producer failed fatally", metadata: ["kafka.error": "\(error)"])
+        } else {
+            logger.warning("Kafka client error", metadata: ["kafka.error": "\(error)"])
+        }
+    }
+
+    private func handleLog(_ event: OpaquePointer) {
+        var facility: UnsafePointer<CChar>?
+        var text: UnsafePointer<CChar>?
+        var level: Int32 = 0
+        guard rd_kafka_event_log(event, &facility, &text, &level) == 0, let text else { return }
+        let message = String(cString: text)
+        let metadata: Logger.Metadata = ["kafka.facility": "\(facility.map { String(cString: $0) } ?? "")"]
+        // syslog levels: 0-3 error and worse, 4 warning, 5-6 notice/info, 7 debug.
+        switch level {
+        case ...3: logger.error("librdkafka: \(message)", metadata: metadata)
+        case 4: logger.warning("librdkafka: \(message)", metadata: metadata)
+        case 5...6: logger.info("librdkafka: \(message)", metadata: metadata)
+        default: logger.debug("librdkafka: \(message)", metadata: metadata)
+        }
+    }
+}
+
+/// Calls `body` with the bytes of `array`, or with `nil` when there is no array.
+private func withOptionalBytes<R>(_ array: [UInt8]?, _ body: (UnsafeRawBufferPointer?) -> R) -> R {
+    guard let array else { return body(nil) }
+    return array.withUnsafeBytes { body($0) }
+}

@@ -1,0 +1,49 @@
+/// How to reach Kafka and how the producer behaves.
+public struct KafkaProducerConfiguration: Sendable, Hashable {
+    /// Comma-separated `host:port` list of brokers.
+    public var bootstrapServers: String
+    /// Extra librdkafka properties (SASL, SSL, compression, linger…), applied over the defaults.
+    public var properties: [String: String]
+    /// How long a graceful shutdown keeps delivering queued records before purging the rest.
+    public var flushTimeout: Duration
+
+    public init(bootstrapServers: String, properties: [String: String] = [:], flushTimeout: Duration = .seconds(10)) {
+        self.bootstrapServers = bootstrapServers
+        self.properties = properties
+        self.flushTimeout = flushTimeout
+    }
+
+    /// Properties the relay's delivery guarantee depends on; they cannot be overridden.
+    public static let enforcedProperties: [String: String] = [
+        "enable.idempotence": "true",
+        "acks": "all",
+    ]
+
+    /// Defaults chosen for a webhook relay: low latency (each HTTP answer waits for its ack) and a
+    /// bounded time in librdkafka before a record is reported failed and goes back to the relay's buffer.
+    public static let defaultProperties: [String: String] = [
+        "client.id": "webhook-relay",
+        "linger.ms": "1",
+        "message.timeout.ms": "30000",
+        "socket.keepalive.enable": "true",
+    ]
+
+    /// The full property list handed to librdkafka, in a stable order.
+    ///
+    /// - Throws: ``KafkaError`` if `properties` tries to weaken an enforced property.
+    public func librdkafkaProperties() throws(KafkaError) -> [(String, String)] {
+        for (key, required) in Self.enforcedProperties {
+            if let value = properties[key], value.lowercased() != required, !(key == "acks" && value == "-1") {
+                throw KafkaError.configuration(
+                    key,
+                    "must be '\(required)': the relay acknowledges webhooks only once Kafka has them"
+                )
+            }
+        }
+        var merged = Self.defaultProperties
+        merged.merge(properties) { _, user in user }
+        merged.merge(Self.enforcedProperties) { _, enforced in enforced }
+        merged["bootstrap.servers"] = bootstrapServers
+        return merged.sorted { $0.key < $1.key }
+    }
+}

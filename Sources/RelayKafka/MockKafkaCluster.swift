@@ -1,0 +1,73 @@
+import CRdKafka
+
+/// An in-process Kafka cluster speaking the real wire protocol on loopback (librdkafka's mock
+/// cluster), with fault injection. Used by `webhook-relay dev` and by the tests; any Kafka client,
+/// in this process or another, can connect to ``bootstrapServers``.
+///
+/// `@unchecked Sendable`: the mock cluster runs on its own librdkafka thread and its control
+/// functions are safe to call from any thread; the handles never change after `init`.
+public final class MockKafkaCluster: @unchecked Sendable {
+    private let owner: KafkaClient
+    private let cluster: OpaquePointer
+
+    /// The cluster's `host:port` list, for `bootstrap.servers`.
+    public let bootstrapServers: String
+    /// Broker ids are 1 through `brokerCount`.
+    public let brokerCount: Int
+
+    /// Starts a cluster of `brokers` brokers on random loopback ports.
+    public init(brokers: Int = 1) throws(KafkaError) {
+        // The cluster lives inside a client handle; this one only owns it and never produces.
+        owner = try KafkaClient(kind: .producer, properties: [("log_level", "2")])
+        guard let cluster = rd_kafka_mock_cluster_new(owner.handle, Int32(brokers)) else {
+            throw KafkaError(code: .invalidArgument, message: "could not start the mock Kafka cluster")
+        }
+        self.cluster = cluster
+        self.bootstrapServers = String(cString: rd_kafka_mock_cluster_bootstraps(cluster))
+        self.brokerCount = brokers
+    }
+
+    deinit {
+        rd_kafka_mock_cluster_destroy(cluster)
+    }
+
+    /// Creates a topic (topics are otherwise created on first use with the cluster's defaults).
+    public func createTopic(_ name: String, partitions: Int = 4, replicationFactor: Int = 1) throws(KafkaError) {
+        try check(rd_kafka_mock_topic_create(cluster, name, Int32(partitions), Int32(replicationFactor)))
+    }
+
+    /// Disconnects a broker and refuses new connections to it until ``setBrokerUp(_:)``.
+    public func setBrokerDown(_ broker: Int32 = 1) throws(KafkaError) {
+        try check(rd_kafka_mock_broker_set_down(cluster, broker))
+    }
+
+    /// Lets a broker accept connections again.
+    public func setBrokerUp(_ broker: Int32 = 1) throws(KafkaError) {
+        try check(rd_kafka_mock_broker_set_up(cluster, broker))
+    }
+
+    /// Delays every response of a broker by `milliseconds` (0 removes the delay).
+    public func setRoundTripTime(_ milliseconds: Int, broker: Int32 = 1) throws(KafkaError) {
+        try check(rd_kafka_mock_broker_set_rtt(cluster, broker, Int32(milliseconds)))
+    }
+
+    /// Makes the next produce requests fail, one per code, in order.
+    public func pushProduceErrors(_ codes: [KafkaError.Code]) {
+        let errors = codes.map(\.cValue)
+        errors.withUnsafeBufferPointer { buffer in
+            rd_kafka_mock_push_request_errors_array(cluster, Self.produceAPIKey, buffer.count, buffer.baseAddress)
+        }
+    }
+
+    /// Makes every request for `topic` fail with `code` (`nil` clears it).
+    public func setTopicError(_ topic: String, _ code: KafkaError.Code?) {
+        rd_kafka_mock_topic_set_error(cluster, topic, (code ?? KafkaError.Code(rawValue: 0)).cValue)
+    }
+
+    /// The Kafka protocol's API key of ProduceRequest.
+    private static let produceAPIKey: Int16 = 0
+
+    private func check(_ err: rd_kafka_resp_err_t) throws(KafkaError) {
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(code: KafkaError.Code(err)) }
+    }
+}

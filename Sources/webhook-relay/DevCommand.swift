@@ -1,0 +1,34 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Relay
+
+struct DevCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dev",
+        abstract: "Run the relay with an embedded in-memory Kafka broker and a generated secret.",
+        discussion: "Prints the exports, a signed curl example and a kcat command to try it from a second shell."
+    )
+
+    @Option(name: .long, help: "Port of the webhook listener (0 picks a free one).")
+    var httpPort = 8080
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        let dev = try DevEnvironment(httpPort: httpPort, environment: environment)
+        RelayLogging.bootstrap(level: dev.configuration.logging.level)
+        let logger = Logger(label: "webhook-relay")
+        let executable = Self.executablePath()
+        let relay = try RelayApplication(configuration: dev.configuration, logger: logger) { port in
+            FileHandle.standardOutput.write(Data(dev.instructions(port: port, executable: executable).utf8))
+        }
+        try await relay.run()
+    }
+
+    /// How the user invoked this binary, made absolute when it was a relative path.
+    private static func executablePath() -> String {
+        let invoked = CommandLine.arguments[0]
+        guard invoked.contains("/") else { return invoked }
+        return URL(fileURLWithPath: invoked).standardizedFileURL.path
+    }
+}

@@ -1,0 +1,35 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Relay
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the relay against a Kafka cluster.",
+        discussion: "Stops gracefully on SIGTERM or SIGINT: in-flight requests finish and the producer flushes."
+    )
+
+    @Option(name: .long, help: "YAML configuration file (default: $RELAY_CONFIG). Environment variables override it.")
+    var config: String?
+
+    func run() async throws {
+        let configuration = try loadConfiguration(path: config)
+        RelayLogging.bootstrap(level: configuration.logging.level)
+        let logger = Logger(label: "webhook-relay")
+        let relay = try RelayApplication(configuration: configuration, logger: logger) { port in
+            logger.info("Listening for webhooks", metadata: ["port": "\(port)"])
+        }
+        try await relay.run()
+    }
+}
+
+/// Loads the configuration, or exits with status 78 (EX_CONFIG) and a message naming the key.
+func loadConfiguration(path: String?) throws -> RelayConfiguration {
+    do {
+        return try RelayConfiguration.load(environment: ProcessInfo.processInfo.environment, configPath: path)
+    } catch {
+        FileHandle.standardError.write(Data("webhook-relay: \(error)\n".utf8))
+        throw ExitCode(78)
+    }
+}

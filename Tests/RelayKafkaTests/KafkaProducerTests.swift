@@ -1,0 +1,148 @@
+import Logging
+import RelayKafka
+import Testing
+
+@Suite("Kafka producer against the mock cluster", .serialized, .timeLimit(.minutes(2)))
+struct KafkaProducerTests {
+    let logger = Logger(label: "test.kafka")
+
+    @Test("A sent record is acknowledged and reads back with key, value and headers")
+    func roundTrip() async throws {
+        let cluster = try MockKafkaCluster()
+        let producer = try KafkaProducer(
+            configuration: .init(bootstrapServers: cluster.bootstrapServers),
+            logger: logger
+        )
+        let record = KafkaRecord(
+            topic: "roundtrip",
+            key: Array("key-1".utf8),
+            value: Array(#"{"a":1}"#.utf8),
+            headers: [KafkaHeader("ce_id", "req-1"), KafkaHeader(name: "empty", value: nil)]
+        )
+        let result = try #require(await producer.send(record).value(timeout: .seconds(10)))
+        let ack = try result.get()
+        #expect(ack.offset == 0)
+
+        let consumer = try KafkaConsumer(bootstrapServers: cluster.bootstrapServers)
+        let messages = try await consumer.readAll(topic: "roundtrip")
+        #expect(messages.count == 1)
+        let message = try #require(messages.first)
+        #expect(message.partition == ack.partition)
+        #expect(message.keyString == "key-1")
+        #expect(message.value == record.value)
+        #expect(message.header("ce_id") == "req-1")
+        #expect(message.headers.contains(KafkaHeader(name: "empty", value: nil)))
+        await producer.shutdown()
+    }
+
+    @Test("Records with one key land on one partition in send order")
+    func keyOrdering() async throws {
+        let cluster = try MockKafkaCluster()
+        try cluster.createTopic("ordered", partitions: 4)
+        let producer = try KafkaProducer(
+            configuration: .init(bootstrapServers: cluster.bootstrapServers),
+            logger: logger
+        )
+        var futures: [DeliveryFuture] = []
+        for index in 0..<20 {
+            let key = "doc-\(index % 3)"
+            futures.append(
+                try producer.send(KafkaRecord(topic: "ordered", key: Array(key.utf8), value: Array("\(index)".utf8)))
+            )
+        }
+        for future in futures { _ = try #require(await future.value(timeout: .seconds(10))).get() }
+        let messages = try await KafkaConsumer(bootstrapServers: cluster.bootstrapServers).readAll(topic: "ordered")
+        #expect(messages.count == 20)
+        for key in ["doc-0", "doc-1", "doc-2"] {
+            let ofKey = messages.filter { $0.keyString == key }
+            #expect(Set(ofKey.map(\.partition)).count == 1)
+            let values = ofKey.map { Int(String(decoding: $0.value ?? [], as: UTF8.self))! }
+            #expect(values == values.sorted())
+        }
+        await producer.shutdown()
+    }
+
+    @Test("A broker that is down leaves the record unacknowledged past the caller's wait")
+    func brokerDown() async throws {
+        let cluster = try MockKafkaCluster()
+        let producer = try KafkaProducer(
+            configuration: .init(bootstrapServers: cluster.bootstrapServers),
+            logger: logger
+        )
+        _ = try #require(
+            await producer.send(KafkaRecord(topic: "down", key: nil, value: [1])).value(timeout: .seconds(10))
+        )
+        try cluster.setBrokerDown()
+        let started = ContinuousClock.now
+        let future = try producer.send(KafkaRecord(topic: "down", key: nil, value: [2]))
+        let waited = await future.value(timeout: .milliseconds(500))
+        #expect(waited == nil)
+        #expect(ContinuousClock.now - started < .seconds(3))
+        try cluster.setBrokerUp()
+        let late = try #require(await future.value(timeout: .seconds(20)))
+        #expect((try? late.get()) != nil, "the in-flight record is delivered once the broker is back")
+        await producer.shutdown()
+    }
+
+    @Test("A permanent broker error is reported as permanent")
+    func permanentError() async throws {
+        let cluster = try MockKafkaCluster()
+        let producer = try KafkaProducer(
+            configuration: .init(bootstrapServers: cluster.bootstrapServers),
+            logger: logger
+        )
+        _ = try #require(
+            await producer.send(KafkaRecord(topic: "rejects", key: nil, value: [1])).value(timeout: .seconds(10))
+        )
+        cluster.pushProduceErrors([.messageSizeTooLarge])
+        let result = try #require(
+            await producer.send(KafkaRecord(topic: "rejects", key: nil, value: [2])).value(timeout: .seconds(10))
+        )
+        guard case .failure(let error) = result else {
+            Issue.record("expected a failure, got \(result)")
+            return
+        }
+        #expect(error.code == .messageSizeTooLarge)
+        #expect(error.isPermanent)
+        #expect(!error.isRetriable)
+        await producer.shutdown()
+    }
+
+    @Test("Shutdown purges records that cannot be delivered and fails their futures")
+    func shutdownPurges() async throws {
+        let cluster = try MockKafkaCluster()
+        let producer = try KafkaProducer(
+            configuration: .init(bootstrapServers: cluster.bootstrapServers),
+            logger: logger
+        )
+        _ = try #require(
+            await producer.send(KafkaRecord(topic: "purge", key: nil, value: [1])).value(timeout: .seconds(10))
+        )
+        try cluster.setBrokerDown()
+        let future = try producer.send(KafkaRecord(topic: "purge", key: nil, value: [2]))
+        await producer.shutdown(flushTimeout: .milliseconds(300))
+        let result = try #require(future.result)
+        guard case .failure(let error) = result else {
+            Issue.record("expected a purge failure, got \(result)")
+            return
+        }
+        #expect([.purgedFromQueue, .purgedInFlight].contains(error.code))
+        #expect(error.isRetriable)
+        #expect(throws: KafkaError.self) { try producer.send(KafkaRecord(topic: "purge", key: nil, value: [3])) }
+    }
+
+    @Test("Settings that would weaken acknowledgements are refused")
+    func enforcedProperties() throws {
+        let weak = KafkaProducerConfiguration(bootstrapServers: "localhost:9092", properties: ["acks": "1"])
+        #expect(throws: KafkaError.self) { try weak.librdkafkaProperties() }
+        let passthrough = KafkaProducerConfiguration(
+            bootstrapServers: "localhost:9092",
+            properties: ["compression.type": "lz4", "linger.ms": "20"]
+        )
+        let properties = Dictionary(uniqueKeysWithValues: try passthrough.librdkafkaProperties())
+        #expect(properties["compression.type"] == "lz4")
+        #expect(properties["linger.ms"] == "20")
+        #expect(properties["enable.idempotence"] == "true")
+        #expect(properties["acks"] == "all")
+    }
+}
