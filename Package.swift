@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
@@ -64,6 +65,39 @@ let package = Package(
             dependencies: [
                 "Relay",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // Helpers shared by the test targets: a raw HTTP client, a running relay, fixtures.
+        .target(
+            name: "RelayTestSupport",
+            dependencies: [
+                "Relay",
+                "RelayKafka",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            resources: [.copy("Resources/docutray-signatures.json")],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "RelayTests",
+            dependencies: [
+                "Relay",
+                "RelayKafka",
+                "RelayTestSupport",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: [
+                "Relay",
+                "RelayKafka",
+                "RelayTestSupport",
             ],
             swiftSettings: strictSettings
         ),

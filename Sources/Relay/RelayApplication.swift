@@ -40,7 +40,7 @@ public struct RelayApplication: Sendable {
         let ingress = WebhookIngress(pipeline: pipeline, maxBodySize: configuration.http.maxBodySize, logger: logger)
         let router = IngressRouter.build(ingress: ingress, logger: logger)
         let idle = configuration.http.idleTimeout
-        self.application = Application(
+        var application = Application(
             router: router,
             server: .http1(configuration: .init(idleTimeout: .milliseconds(idle.components.seconds * 1000))),
             configuration: ApplicationConfiguration(
@@ -49,6 +49,23 @@ public struct RelayApplication: Sendable {
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? configuration.http.port) },
             logger: logger
         )
+        let topics = pipeline.knownTopics
+        let warmupTimeout = configuration.kafka.warmupTimeout
+        application.beforeServerStarts {
+            guard warmupTimeout > .zero else { return }
+            let ready = await producer.warmUp(topics: topics, timeout: warmupTimeout)
+            let metadata: Logger.Metadata = ["kafka.topics.ready": "\(ready.count)/\(topics.count)"]
+            if ready.count == topics.count {
+                logger.info("Kafka reachable; topics ready", metadata: metadata)
+            } else {
+                let missing = topics.filter { !ready.contains($0) }.joined(separator: ",")
+                logger.warning(
+                    "Kafka topics not ready; listening anyway",
+                    metadata: metadata.merging(["kafka.topics.missing": "\(missing)"]) { $1 }
+                )
+            }
+        }
+        self.application = application
         self.configuration = configuration
         self.producer = producer
         self.logger = logger

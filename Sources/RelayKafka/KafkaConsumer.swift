@@ -56,7 +56,7 @@ public final class KafkaConsumer: @unchecked Sendable {
     private static func read(client: KafkaClient, topic: String, timeout: Duration) throws(KafkaError) -> [KafkaMessage]
     {
         let deadline = ContinuousClock.now.advanced(by: timeout)
-        let partitions = try partitionCount(client: client, topic: topic, deadline: deadline)
+        let partitions = try KafkaMetadata.partitionCount(client: client, topic: topic, deadline: deadline)
         var ends: [Int32: Int64] = [:]
         let list = rd_kafka_topic_partition_list_new(Int32(partitions))!
         defer { rd_kafka_topic_partition_list_destroy(list) }
@@ -97,34 +97,6 @@ public final class KafkaConsumer: @unchecked Sendable {
         return messages.sorted { ($0.partition, $0.offset) < ($1.partition, $1.offset) }
     }
 
-    private static func partitionCount(
-        client: KafkaClient,
-        topic: String,
-        deadline: ContinuousClock.Instant
-    ) throws(KafkaError) -> Int {
-        let topicHandle = rd_kafka_topic_new(client.handle, topic, nil)
-        defer { rd_kafka_topic_destroy(topicHandle) }
-        var lastError = KafkaError(code: .unknownTopicOrPartition, message: "topic \(topic) not found")
-        while ContinuousClock.now < deadline {
-            var metadata: UnsafePointer<rd_kafka_metadata>?
-            let err = rd_kafka_metadata(client.handle, 0, topicHandle, &metadata, milliseconds(until: deadline))
-            if err == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata {
-                defer { rd_kafka_metadata_destroy(metadata) }
-                if metadata.pointee.topic_cnt > 0 {
-                    let entry = metadata.pointee.topics[0]
-                    if entry.err == RD_KAFKA_RESP_ERR_NO_ERROR, entry.partition_cnt > 0 {
-                        return Int(entry.partition_cnt)
-                    }
-                    lastError = KafkaError(code: KafkaError.Code(entry.err))
-                }
-            } else {
-                lastError = KafkaError(code: KafkaError.Code(err))
-            }
-            Thread.sleep(forTimeInterval: 0.1)
-        }
-        throw lastError
-    }
-
     private static func decode(_ raw: UnsafeMutablePointer<rd_kafka_message_t>) -> KafkaMessage {
         let message = raw.pointee
         var headers: [KafkaHeader] = []
@@ -149,11 +121,4 @@ public final class KafkaConsumer: @unchecked Sendable {
             headers: headers
         )
     }
-}
-
-/// Milliseconds left until `deadline`, at least 1, for librdkafka's timeout arguments.
-private func milliseconds(until deadline: ContinuousClock.Instant) -> Int32 {
-    let left = deadline - .now
-    let millis = left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000
-    return Int32(clamping: max(1, millis))
 }

@@ -44,6 +44,31 @@ public final class KafkaProducer: Service, Sendable {
         try core.send(record)
     }
 
+    /// Looks up `topics` so their partitions and leaders are cached before the first event needs them
+    /// (a first publish to an unknown topic otherwise waits for metadata and may miss its timeout).
+    /// With the producer's default `allow.auto.create.topics`, a broker that auto-creates topics
+    /// creates them now.
+    ///
+    /// - Returns: the topics that have a leader for every partition by `timeout`.
+    public func warmUp(topics: [String], timeout: Duration) async -> Set<String> {
+        let client = core.client
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        return await withTaskGroup(of: String?.self) { group in
+            for topic in topics {
+                group.addTask {
+                    await BlockingThread.run(name: "kafka-warmup") {
+                        KafkaMetadata.waitForLeaders(client: client, topic: topic, deadline: deadline) ? topic : nil
+                    }
+                }
+            }
+            var ready = Set<String>()
+            for await topic in group {
+                if let topic { ready.insert(topic) }
+            }
+            return ready
+        }
+    }
+
     /// Records not yet reported: queued, in flight or awaiting their report.
     public var outstandingCount: Int { core.client.outstandingCount }
 

@@ -16,7 +16,7 @@ struct DevCommand: AsyncParsableCommand {
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         let dev = try DevEnvironment(httpPort: httpPort, environment: environment)
-        RelayLogging.bootstrap(level: dev.configuration.logging.level)
+        RelayLogging.bootstrap(dev.configuration.logging)
         let logger = Logger(label: "webhook-relay")
         let executable = Self.executablePath()
         let relay = try RelayApplication(configuration: dev.configuration, logger: logger) { port in

@@ -15,7 +15,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try loadConfiguration(path: config)
-        RelayLogging.bootstrap(level: configuration.logging.level)
+        RelayLogging.bootstrap(configuration.logging)
         let logger = Logger(label: "webhook-relay")
         let relay = try RelayApplication(configuration: configuration, logger: logger) { port in
             logger.info("Listening for webhooks", metadata: ["port": "\(port)"])

@@ -4,7 +4,7 @@ import Testing
 
 @Suite("Kafka producer against the mock cluster", .serialized, .timeLimit(.minutes(2)))
 struct KafkaProducerTests {
-    let logger = Logger(label: "test.kafka")
+    let logger = Logger(label: "test.kafka") { _ in SwiftLogNoOpLogHandler() }
 
     @Test("A sent record is acknowledged and reads back with key, value and headers")
     func roundTrip() async throws {

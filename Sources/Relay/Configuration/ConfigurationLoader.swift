@@ -45,7 +45,10 @@ extension RelayConfiguration {
 struct ConfigurationLoader {
     private let tree: ConfigTree
     private let environment: [String: String]
+    /// Keys read through a setting; everything below them is theirs (e.g. `kafka.properties.*`).
     private var consumed: Set<String> = []
+    /// Mappings that are known but may be empty (`sources`, `sources.<name>`); their children are not.
+    private var containers: Set<String> = []
 
     init(tree: ConfigTree, environment: [String: String]) {
         self.tree = tree
@@ -66,6 +69,7 @@ struct ConfigurationLoader {
             bootstrapServers: bootstrap,
             publishTimeout: try duration(.kafkaPublishTimeout, in: .milliseconds(10)...(.seconds(25))),
             flushTimeout: try duration(.kafkaFlushTimeout, in: .zero...(.seconds(600))),
+            warmupTimeout: try duration(.kafkaWarmupTimeout, in: .zero...(.seconds(300))),
             properties: try kafkaProperties()
         )
         let logging = RelayConfiguration.Logging(
@@ -81,7 +85,7 @@ struct ConfigurationLoader {
 
     func rejectUnknownKeys() throws(ConfigurationError) {
         for path in tree.leafPaths() {
-            let known = consumed.contains { path == $0 || path.hasPrefix($0 + ".") }
+            let known = containers.contains(path) || consumed.contains { path == $0 || path.hasPrefix($0 + ".") }
             if !known {
                 throw ConfigurationError(key: path, problem: "unknown setting (see `webhook-relay config reference`)")
             }
@@ -97,7 +101,8 @@ struct ConfigurationLoader {
         } else if tree.node(at: "sources") != nil {
             throw ConfigurationError(key: "sources", problem: "must be a mapping of source names to settings")
         }
-        consumed.insert("sources")
+        containers.insert("sources")
+        containers.formUnion(names.map { "sources.\($0)" })
         // The first sender needs no YAML at all: its environment variables are enough.
         let implicit = RelayConfiguration.Source.Scheme.docutray.rawValue
         if !names.contains(implicit),
@@ -225,8 +230,8 @@ struct ConfigurationLoader {
 
     /// The raw text of a setting: the environment variable if set and non-empty, else the YAML scalar.
     private mutating func text(_ setting: Setting) throws(ConfigurationError) -> String? {
-        if let value = environment[setting.environment], !value.isEmpty { return value }
         consumed.insert(setting.key)
+        if let value = environment[setting.environment], !value.isEmpty { return value }
         switch tree.node(at: setting.key) {
         case nil: return nil
         case .scalar(let value)?: return value
@@ -292,10 +297,10 @@ struct ConfigurationLoader {
 
     /// A list: a YAML sequence, or comma-separated text (the environment's form).
     private mutating func list(_ setting: Setting) throws(ConfigurationError) -> [String] {
+        consumed.insert(setting.key)
         if let value = environment[setting.environment], !value.isEmpty {
             return Self.splitList(value, separators: [","])
         }
-        consumed.insert(setting.key)
         switch tree.node(at: setting.key) {
         case nil: return []
         case .scalar(let value)?: return Self.splitList(value, separators: [","])
@@ -317,6 +322,7 @@ struct ConfigurationLoader {
         _ setting: Setting,
         fromEnvironment: Bool = true
     ) throws(ConfigurationError) -> [String: String] {
+        consumed.insert(setting.key)
         if fromEnvironment, let value = environment[setting.environment], !value.isEmpty {
             var map: [String: String] = [:]
             for pair in Self.splitList(value, separators: [","]) {
@@ -328,7 +334,6 @@ struct ConfigurationLoader {
             }
             return map
         }
-        consumed.insert(setting.key)
         switch tree.node(at: setting.key) {
         case nil: return [:]
         case .map(let pairs)?:

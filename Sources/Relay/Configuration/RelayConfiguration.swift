@@ -20,6 +20,8 @@ public struct RelayConfiguration: Sendable {
         public var publishTimeout: Duration
         /// How long a shutdown keeps delivering queued records.
         public var flushTimeout: Duration
+        /// How long start-up waits for the known topics' metadata before listening anyway.
+        public var warmupTimeout: Duration
         /// librdkafka properties passed through unchanged.
         public var properties: [String: String]
     }

@@ -91,6 +91,12 @@ extension Setting {
         default: "10s",
         "How long shutdown keeps delivering queued events."
     )
+    public static let kafkaWarmupTimeout = Setting(
+        "kafka.warmup_timeout",
+        "RELAY_KAFKA_WARMUP_TIMEOUT",
+        default: "10s",
+        "How long start-up waits for the known topics' metadata before listening anyway (0 skips it)."
+    )
     public static let kafkaProperties = Setting(
         "kafka.properties",
         "RELAY_KAFKA_PROPERTY_<NAME>",
@@ -176,7 +182,7 @@ extension Setting {
     /// Every setting, in the order the reference lists them.
     public static let all: [Setting] = [
         .configFile, .httpHost, .httpPort, .httpMaxBodySize, .httpIdleTimeout,
-        .kafkaBootstrapServers, .kafkaPublishTimeout, .kafkaFlushTimeout, .kafkaProperties,
+        .kafkaBootstrapServers, .kafkaPublishTimeout, .kafkaFlushTimeout, .kafkaWarmupTimeout, .kafkaProperties,
         .sourceScheme, .sourceSecrets, .sourceSecretsFile, .sourceWebhookURL, .sourceVerify,
         .sourceTimestampTolerance, .sourceReplayWindow, .sourceCloudEventSource, .sourceTopicTemplate,
         .sourceTopics, .sourceContentMode, .logLevel, .logFormat,

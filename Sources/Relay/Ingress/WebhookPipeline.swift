@@ -84,6 +84,16 @@ public struct WebhookPipeline: Sendable {
         }
     }
 
+    /// The topics of every known event type of every source, sorted.
+    public var knownTopics: [String] {
+        let topics = routes.values.flatMap { route in
+            route.scheme.knownEventTypes.map {
+                route.router.topic(source: route.name, descriptor: route.scheme.describe(eventType: $0))
+            }
+        }
+        return Set(topics).sorted()
+    }
+
     /// Whether `/webhooks/{name}` is served.
     public func serves(source name: String) -> Bool { routes[name] != nil }
 

@@ -94,6 +94,8 @@ public struct DocutrayScheme: WebhookScheme {
         DocutrayCatalogue.describe(eventType)
     }
 
+    public var knownEventTypes: [String] { DocutrayCatalogue.knownEventTypes }
+
     private func verifySignature(
         _ name: HTTPField.Name,
         in headers: HTTPFields,

@@ -16,6 +16,9 @@ public protocol WebhookScheme: Sendable {
 
     /// The CloudEvents type, family, action and key field of an event type.
     func describe(eventType: String) -> EventDescriptor
+
+    /// The event types the sender is known to send (their topics are looked up at start).
+    var knownEventTypes: [String] { get }
 }
 
 /// One inbound webhook as the scheme sees it: the raw headers and the raw body bytes.

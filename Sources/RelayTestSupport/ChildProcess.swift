@@ -1,0 +1,110 @@
+import Foundation
+import Synchronization
+
+/// The built `webhook-relay` binary, for tests that exercise the command line as a user would.
+public enum RelayExecutable {
+    /// Next to the test bundle in the build folder (`swift build` builds it with the tests), or
+    /// `$WEBHOOK_RELAY_BINARY`.
+    public static var path: String {
+        if let explicit = ProcessInfo.processInfo.environment["WEBHOOK_RELAY_BINARY"] { return explicit }
+        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for _ in 0..<4 {
+            let candidate = directory.appendingPathComponent("webhook-relay").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            directory = directory.deletingLastPathComponent()
+        }
+        return Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("webhook-relay").path
+    }
+}
+
+/// A child process whose output is collected as it arrives.
+public final class ChildProcess: Sendable {
+    private let process: Process
+    private let output = CollectedOutput()
+
+    /// Starts `executable` with `arguments`; `environment` replaces the child's environment.
+    public init(
+        _ executable: String,
+        _ arguments: [String],
+        environment: [String: String]? = nil,
+        stdin: [UInt8]? = nil
+    ) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        if let environment { process.environment = environment }
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        let input = Pipe()
+        process.standardInput = input
+        self.process = process
+        out.fileHandleForReading.readabilityHandler = { [output] handle in
+            let data = handle.availableData
+            output.bytes.withLock { $0.stdout += data }
+        }
+        err.fileHandleForReading.readabilityHandler = { [output] handle in
+            let data = handle.availableData
+            output.bytes.withLock { $0.stderr += data }
+        }
+        try process.run()
+        if let stdin { input.fileHandleForWriting.write(Data(stdin)) }
+        try? input.fileHandleForWriting.close()
+    }
+
+    public var standardOutput: String { output.bytes.withLock { String(decoding: $0.stdout, as: UTF8.self) } }
+    public var standardError: String { output.bytes.withLock { String(decoding: $0.stderr, as: UTF8.self) } }
+    public var isRunning: Bool { process.isRunning }
+    public var processIdentifier: Int32 { process.processIdentifier }
+
+    /// Waits until standard output contains `text`; fails after `timeout` or if the process exits first.
+    public func waitForOutput(containing text: String, timeout: Duration = .seconds(30)) async throws {
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        while !standardOutput.contains(text) {
+            guard process.isRunning, ContinuousClock.now < deadline else {
+                throw HTTPTestClient.Failure(
+                    description: "no '\(text)' in output; stderr: \(standardError.suffix(2000))"
+                )
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
+    /// Sends a signal (SIGTERM by default).
+    public func signal(_ signal: Int32 = SIGTERM) {
+        kill(process.processIdentifier, signal)
+    }
+
+    /// Waits for the exit status; kills the process if it has not exited within `timeout`.
+    public func waitForExit(timeout: Duration = .seconds(60)) async -> Int32 {
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        while process.isRunning {
+            if ContinuousClock.now >= deadline {
+                kill(process.processIdentifier, SIGKILL)
+            }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        // Let the pipes deliver their last bytes.
+        try? await Task.sleep(for: .milliseconds(100))
+        return process.terminationStatus
+    }
+
+    /// Runs a command to completion and returns its status and output.
+    public static func run(
+        _ executable: String,
+        _ arguments: [String],
+        environment: [String: String]? = nil,
+        stdin: [UInt8]? = nil,
+        timeout: Duration = .seconds(60)
+    ) async throws -> (status: Int32, stdout: String, stderr: String) {
+        let child = try ChildProcess(executable, arguments, environment: environment, stdin: stdin)
+        let status = await child.waitForExit(timeout: timeout)
+        return (status, child.standardOutput, child.standardError)
+    }
+}
+
+/// What a child wrote so far, shared with the pipes' reader callbacks.
+private final class CollectedOutput: Sendable {
+    let bytes = Mutex<(stdout: [UInt8], stderr: [UInt8])>(([], []))
+}

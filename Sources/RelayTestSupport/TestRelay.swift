@@ -1,0 +1,143 @@
+import Foundation
+import Logging
+import Relay
+import RelayKafka
+import ServiceLifecycle
+
+/// A real relay for tests: the mock Kafka cluster in process, the real HTTP listener on a free
+/// loopback port, configured through the same environment variables a deployment uses.
+public final class TestRelay: Sendable {
+    public let cluster: MockKafkaCluster
+    public let application: RelayApplication
+    public let port: Int
+    public let logs: LogCapture
+    private let group: ServiceGroup
+    private let running: Task<Void, any Error>
+
+    /// The environment every test relay starts from: the signature vectors' secret and URL.
+    public static func baseEnvironment(cluster: MockKafkaCluster) -> [String: String] {
+        [
+            "RELAY_KAFKA_BOOTSTRAP_SERVERS": cluster.bootstrapServers,
+            "RELAY_HTTP_HOST": "127.0.0.1",
+            "RELAY_HTTP_PORT": "0",
+            "RELAY_DOCUTRAY_SECRETS": SignatureVector.secret,
+            "RELAY_DOCUTRAY_WEBHOOK_URL": SignatureVector.webhookURL,
+        ]
+    }
+
+    /// Starts a relay and returns once it accepts connections.
+    /// - Parameters:
+    ///   - environment: overrides of ``baseEnvironment(cluster:)``.
+    ///   - clock: the relay's calendar clock (the vectors need 2024-01-15T10:30:00Z).
+    public static func start(
+        environment overrides: [String: String] = [:],
+        clock: any WallClock = ManualWallClock(unixSeconds: SignatureVector.signedAt),
+        cluster: MockKafkaCluster? = nil
+    ) async throws -> TestRelay {
+        let cluster = try cluster ?? MockKafkaCluster()
+        var environment = baseEnvironment(cluster: cluster)
+        environment.merge(overrides) { _, override in override }
+        let configuration = try RelayConfiguration.load(environment: environment)
+        let logs = LogCapture()
+        let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
+        let application = try RelayApplication(configuration: configuration, logger: logs.logger(), clock: clock) {
+            port in
+            portSink.yield(port)
+            portSink.finish()
+        }
+        let group = ServiceGroup(
+            configuration: .init(
+                services: application.services,
+                logger: logs.logger(label: "service-group", level: .error)
+            )
+        )
+        let running = Task { try await group.run() }
+        var iterator = ports.makeAsyncIterator()
+        guard let port = await iterator.next() else {
+            running.cancel()
+            throw HTTPTestClient.Failure(description: "the relay did not start listening")
+        }
+        return TestRelay(
+            cluster: cluster,
+            application: application,
+            port: port,
+            logs: logs,
+            group: group,
+            running: running
+        )
+    }
+
+    private init(
+        cluster: MockKafkaCluster,
+        application: RelayApplication,
+        port: Int,
+        logs: LogCapture,
+        group: ServiceGroup,
+        running: Task<Void, any Error>
+    ) {
+        self.cluster = cluster
+        self.application = application
+        self.port = port
+        self.logs = logs
+        self.group = group
+        self.running = running
+    }
+
+    /// Shuts the relay down gracefully and waits until it has stopped.
+    public func stop() async throws {
+        await group.triggerGracefulShutdown()
+        try await running.value
+    }
+
+    /// Posts a webhook to `/webhooks/{source}`.
+    public func post(
+        source: String = "docutray",
+        headers: [(String, String)],
+        body: [UInt8],
+        timeout: Duration = .seconds(30)
+    ) async throws -> TestResponse {
+        try await HTTPTestClient.send(
+            port: port,
+            path: "/webhooks/\(source)",
+            headers: headers,
+            body: body,
+            timeout: timeout
+        )
+    }
+
+    /// A consumer reading the cluster this relay publishes to.
+    public func consumer() throws -> KafkaConsumer {
+        try KafkaConsumer(bootstrapServers: cluster.bootstrapServers)
+    }
+}
+
+/// Runs `body` against a started relay and always stops it afterwards.
+public func withTestRelay<T: Sendable>(
+    environment: [String: String] = [:],
+    clock: any WallClock = ManualWallClock(unixSeconds: SignatureVector.signedAt),
+    cluster: MockKafkaCluster? = nil,
+    _ body: (TestRelay) async throws -> T
+) async throws -> T {
+    let relay = try await TestRelay.start(environment: environment, clock: clock, cluster: cluster)
+    do {
+        let result = try await body(relay)
+        try await relay.stop()
+        return result
+    } catch {
+        try? await relay.stop()
+        throw error
+    }
+}
+
+/// Signed Docutray deliveries made on the fly, for tests that need more than the fixed vectors.
+public struct DeliveryFactory: Sendable {
+    public var signer = DocutraySigner(secret: SignatureVector.secret, webhookURL: SignatureVector.webhookURL)
+    public var timestamp: Int64 = SignatureVector.signedAt
+
+    public init() {}
+
+    /// Headers of a correctly signed delivery.
+    public func headers(body: [UInt8], event: String, requestID: String) -> [(String, String)] {
+        signer.headers(body: body, event: event, requestID: requestID, timestamp: timestamp).map { ($0.name, $0.value) }
+    }
+}

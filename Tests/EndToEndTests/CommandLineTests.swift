@@ -1,0 +1,139 @@
+import Foundation
+import Relay
+import RelayKafka
+import RelayTestSupport
+import Testing
+
+/// The `webhook-relay` binary as a user runs it.
+@Suite("Command line", .serialized, .timeLimit(.minutes(3)))
+struct CommandLineTests {
+    let executable = RelayExecutable.path
+    let baseEnvironment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("RELAY_") }
+
+    @Test("--version and --help")
+    func versionAndHelp() async throws {
+        let version = try await ChildProcess.run(executable, ["--version"])
+        #expect(version.status == 0)
+        #expect(version.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == RelayVersion.current)
+        let help = try await ChildProcess.run(executable, ["--help"])
+        #expect(help.status == 0)
+        for subcommand in ["serve", "dev", "sign"] { #expect(help.stdout.contains(subcommand)) }
+    }
+
+    @Test("serve refuses a missing or invalid setting, naming the key, with a non-zero status")
+    func invalidConfiguration() async throws {
+        var environment = baseEnvironment
+        environment["RELAY_DOCUTRAY_SECRETS"] = "whsec_cli_test_1234"
+        environment["RELAY_DOCUTRAY_WEBHOOK_URL"] = "https://relay.example.com/webhooks/docutray"
+        let missing = try await ChildProcess.run(executable, ["serve"], environment: environment)
+        #expect(missing.status == 78)
+        #expect(missing.stderr.contains("kafka.bootstrap_servers (RELAY_KAFKA_BOOTSTRAP_SERVERS)"))
+
+        environment["RELAY_KAFKA_BOOTSTRAP_SERVERS"] = "127.0.0.1:9"
+        environment["RELAY_DOCUTRAY_VERIFY"] = "sometimes"
+        let invalid = try await ChildProcess.run(executable, ["serve"], environment: environment)
+        #expect(invalid.status == 78)
+        #expect(invalid.stderr.contains("sources.docutray.verify (RELAY_DOCUTRAY_VERIFY)"))
+        #expect(!invalid.stderr.contains("whsec_cli_test_1234"))
+    }
+
+    @Test("sign --format headers reproduces every known-answer vector")
+    func signHeaders() async throws {
+        for vector in try SignatureVector.all() {
+            let file = FileManager.default.temporaryDirectory.appendingPathComponent("\(vector.requestID).json")
+            try Data(vector.bodyBytes).write(to: file)
+            let result = try await ChildProcess.run(
+                executable,
+                [
+                    "sign", "--event", vector.event, "--request-id", vector.requestID, "--timestamp", vector.timestamp,
+                    "--format", "headers", file.path,
+                ],
+                environment: baseEnvironment.merging(
+                    ["RELAY_DOCUTRAY_SECRETS": vector.secret, "RELAY_DOCUTRAY_WEBHOOK_URL": vector.webhookURL]
+                ) { $1 }
+            )
+            #expect(result.status == 0, "\(result.stderr)")
+            let lines = result.stdout.split(separator: "\n").map { line -> (String, String) in
+                let parts = line.split(separator: ":", maxSplits: 1)
+                return (String(parts[0]), parts[1].trimmingCharacters(in: .whitespaces))
+            }
+            #expect(Dictionary(uniqueKeysWithValues: lines) == vector.headers)
+        }
+    }
+
+    @Test("The curl command printed by sign is accepted by a running relay")
+    func signCurlIsAccepted() async throws {
+        let vector = try #require(try SignatureVector.all().last)
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("sign-curl-\(UUID().uuidString).json")
+        try Data(vector.bodyBytes).write(to: file)
+        try await withTestRelay { relay in
+            let sign = try await ChildProcess.run(
+                executable,
+                [
+                    "sign", "--event", vector.event, "--timestamp", vector.timestamp,
+                    "--target", "http://127.0.0.1:\(relay.port)/webhooks/docutray", file.path,
+                ],
+                environment: baseEnvironment.merging(
+                    ["RELAY_DOCUTRAY_SECRETS": vector.secret, "RELAY_DOCUTRAY_WEBHOOK_URL": vector.webhookURL]
+                ) { $1 }
+            )
+            #expect(sign.status == 0, "\(sign.stderr)")
+            let sent = try await ChildProcess.run(
+                "/bin/sh",
+                [],
+                environment: baseEnvironment,
+                stdin: Array(sign.stdout.utf8)
+            )
+            #expect(sent.status == 0, "\(sent.stderr)")
+            #expect(sent.stdout.contains(#""status":"published""#), "\(sent.stdout)")
+            let message = try #require(
+                try await relay.consumer().waitForMessages(topic: "docutray.conversion.completed", count: 1).first
+            )
+            #expect(message.value == vector.bodyBytes)
+        }
+    }
+
+    @Test("dev runs an embedded broker and its printed walkthrough works as written")
+    func devWalkthrough() async throws {
+        let dev = try ChildProcess(executable, ["dev", "--http-port", "0"], environment: baseEnvironment)
+        defer { if dev.isRunning { dev.signal(SIGKILL) } }
+        try await dev.waitForOutput(containing: "Press Ctrl-C")
+        let output = dev.standardOutput
+        var exports: [String: String] = [:]
+        for line in output.split(separator: "\n") where line.trimmingCharacters(in: .whitespaces).hasPrefix("export ") {
+            let assignment = line.trimmingCharacters(in: .whitespaces).dropFirst("export ".count)
+            let parts = assignment.split(separator: "=", maxSplits: 1)
+            exports[String(parts[0])] = String(parts[1])
+        }
+        let bootstrap = try #require(exports["RELAY_KAFKA_BOOTSTRAP_SERVERS"])
+        #expect(exports["RELAY_DOCUTRAY_SECRETS"]?.hasPrefix("whsec_dev_") == true)
+        #expect(output.contains("kcat -b \(bootstrap) -C -t docutray.conversion.completed"))
+
+        let body = Array(#"{"conversion_id":"clm_demo_001","status":"SUCCESS"}"#.utf8)
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("dev-\(UUID().uuidString).json")
+        try Data(body).write(to: file)
+        let sign = try await ChildProcess.run(
+            executable,
+            ["sign", "--event", "CONVERSION_COMPLETED", file.path],
+            environment: baseEnvironment.merging(exports) { $1 }
+        )
+        #expect(sign.status == 0, "\(sign.stderr)")
+        let sent = try await ChildProcess.run(
+            "/bin/sh",
+            [],
+            environment: baseEnvironment,
+            stdin: Array(sign.stdout.utf8)
+        )
+        #expect(sent.stdout.contains(#""status":"published""#), "\(sent.stdout) \(sent.stderr)")
+
+        let messages = try await KafkaConsumer(bootstrapServers: bootstrap).waitForMessages(
+            topic: "docutray.conversion.completed",
+            count: 1
+        )
+        #expect(messages.first?.value == body)
+        #expect(messages.first?.keyString == "clm_demo_001")
+
+        dev.signal(SIGTERM)
+        #expect(await dev.waitForExit(timeout: .seconds(30)) == 0)
+    }
+}

@@ -1,0 +1,35 @@
+import Foundation
+import Relay
+import Testing
+
+@Suite("Documentation stays true")
+struct DocumentationTests {
+    /// The repository root, found from this file's location.
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    @Test("The README's configuration reference names every setting and its variable")
+    func readmeListsEverySetting() throws {
+        let readme = try String(contentsOf: Self.root.appendingPathComponent("README.md"), encoding: .utf8)
+        for setting in Setting.all {
+            let docutray = setting.forSource("docutray")
+            #expect(
+                readme.contains("`\(docutray.environment)`") || readme.contains("`\(setting.environment)`"),
+                "\(setting.environment)"
+            )
+            if !setting.key.isEmpty {
+                #expect(readme.contains("`\(docutray.key)") || readme.contains("`\(setting.key)"), "\(setting.key)")
+            }
+        }
+    }
+
+    @Test("The README starts with the two commands, and CI runs the test command")
+    func twoCommands() throws {
+        let readme = try String(contentsOf: Self.root.appendingPathComponent("README.md"), encoding: .utf8)
+        let opening = readme.split(separator: "\n").prefix(6).joined(separator: "\n")
+        #expect(opening.contains("make run"))
+        #expect(opening.contains("make test"))
+        let ci = try String(contentsOf: Self.root.appendingPathComponent(".ci/run"), encoding: .utf8)
+        #expect(ci.split(separator: "\n").contains("make test"))
+    }
+}
