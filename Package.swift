@@ -17,6 +17,7 @@ let package = Package(
         .executable(name: "webhook-relay", targets: ["webhook-relay"]),
         .library(name: "Relay", targets: ["Relay"]),
         .library(name: "RelayKafka", targets: ["RelayKafka"]),
+        .library(name: "RetryBuffer", targets: ["RetryBuffer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -25,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
@@ -45,10 +47,20 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // The disk log behind the retry buffer; knows nothing of Kafka or HTTP.
+        .target(
+            name: "RetryBuffer",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .target(
             name: "Relay",
             dependencies: [
                 "RelayKafka",
+                "RetryBuffer",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -82,6 +94,21 @@ let package = Package(
             resources: [.copy("Resources/docutray-signatures.json")],
             swiftSettings: strictSettings
         ),
+        // An in-memory file system that can fill up and lose unsynced data, for the buffer's tests.
+        .target(
+            name: "RetryBufferTestKit",
+            dependencies: ["RetryBuffer"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "RetryBufferTests",
+            dependencies: [
+                "RetryBuffer",
+                "RetryBufferTestKit",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "RelayTests",
             dependencies: [
@@ -97,6 +124,7 @@ let package = Package(
             dependencies: [
                 "Relay",
                 "RelayKafka",
+                "RetryBuffer",
                 "RelayTestSupport",
             ],
             swiftSettings: strictSettings

@@ -1,16 +1,21 @@
+import Foundation
 import Hummingbird
 import Logging
 import NIOCore
 import RelayKafka
+import RetryBuffer
 import ServiceLifecycle
 import UnixSignals
 
-/// The assembled relay: Kafka producer, request pipeline and HTTP listener, run as services of one
-/// `ServiceGroup` that shuts down gracefully on SIGTERM/SIGINT (the listener stops and finishes its
-/// in-flight requests first, then the producer flushes).
+/// The assembled relay: retry buffer, Kafka producer, retrier, request pipeline and HTTP listener,
+/// run as services of one `ServiceGroup` that shuts down gracefully on SIGTERM/SIGINT, in reverse
+/// order: the listener stops and finishes its in-flight requests (each ends published or buffered),
+/// the retrier stops, the producer flushes, and the buffer is synced and unlocked last.
 public struct RelayApplication: Sendable {
     public let configuration: RelayConfiguration
     public let producer: KafkaProducer
+    public let buffer: RetryBuffer
+    private let retrier: Retrier
     private let application: Application<RouterResponder<BasicRequestContext>>
     private let logger: Logger
 
@@ -23,19 +28,74 @@ public struct RelayApplication: Sendable {
         logger: Logger,
         clock: any WallClock = SystemWallClock(),
         onListening: @escaping @Sendable (Int) async -> Void = { _ in }
-    ) throws {
-        let producer = try KafkaProducer(
-            configuration: KafkaProducerConfiguration(
-                bootstrapServers: configuration.kafka.bootstrapServers,
-                properties: configuration.kafka.properties,
-                flushTimeout: configuration.kafka.flushTimeout
+    ) async throws {
+        let buffer = try RetryBuffer.open(
+            directory: configuration.buffer.path,
+            configuration: BufferConfiguration(
+                maximumSize: configuration.buffer.maximumSize,
+                segmentSize: configuration.buffer.segmentSize,
+                archiveRetention: configuration.buffer.archiveRetention
             ),
+            logger: logger,
+            clock: { Int64((clock.now().timeIntervalSince1970 * 1000).rounded(.down)) }
+        )
+        let producer: KafkaProducer
+        do {
+            producer = try KafkaProducer(
+                configuration: KafkaProducerConfiguration(
+                    bootstrapServers: configuration.kafka.bootstrapServers,
+                    properties: configuration.kafka.properties,
+                    flushTimeout: configuration.kafka.flushTimeout
+                ),
+                logger: logger
+            )
+        } catch {
+            await buffer.close()
+            throw error
+        }
+        let health = BrokerHealth(producer: producer)
+        let delivery = EventDelivery(
+            producer: producer,
+            buffer: buffer,
+            health: health,
+            publishTimeout: configuration.kafka.publishTimeout,
             logger: logger
         )
-        let pipeline = try WebhookPipeline(
-            configuration: configuration,
-            delivery: EventDelivery(producer: producer, publishTimeout: configuration.kafka.publishTimeout),
-            clock: clock
+        let pipeline = try WebhookPipeline(configuration: configuration, delivery: delivery, clock: clock) {
+            key,
+            digest,
+            expiresAt in
+            buffer.rememberSeen(
+                SeenDelivery(
+                    source: key.source,
+                    deliveryID: key.deliveryID,
+                    digestHigh: digest.high,
+                    digestLow: digest.low,
+                    expiresAt: expiresAt
+                )
+            )
+        }
+        for seen in buffer.recoveredSeenDeliveries {
+            pipeline.restoreSeen(
+                source: seen.source,
+                deliveryID: seen.deliveryID,
+                digest: BodyDigest(high: seen.digestHigh, low: seen.digestLow),
+                expiresAt: seen.expiresAt
+            )
+        }
+        let retrier = Retrier(
+            buffer: buffer,
+            producer: producer,
+            health: health,
+            configuration: Retrier.Configuration(
+                maximumInFlight: configuration.retry.maximumInFlight,
+                initialBackoff: configuration.retry.initialBackoff,
+                maximumBackoff: configuration.retry.maximumBackoff,
+                deadLetterTopics: Dictionary(
+                    uniqueKeysWithValues: configuration.sources.map { ($0.name, $0.deadLetterTopic) }
+                )
+            ),
+            logger: logger
         )
         let ingress = WebhookIngress(pipeline: pipeline, maxBodySize: configuration.http.maxBodySize, logger: logger)
         let router = IngressRouter.build(ingress: ingress, logger: logger)
@@ -68,11 +128,13 @@ public struct RelayApplication: Sendable {
         self.application = application
         self.configuration = configuration
         self.producer = producer
+        self.buffer = buffer
+        self.retrier = retrier
         self.logger = logger
     }
 
     /// The services to run, in start order; a `ServiceGroup` stops them in reverse.
-    public var services: [any Service] { [producer, application] }
+    public var services: [any Service] { [BufferService(buffer: buffer), producer, retrier, application] }
 
     /// Runs until SIGTERM or SIGINT, then shuts down gracefully.
     public func run() async throws {
@@ -80,6 +142,16 @@ public struct RelayApplication: Sendable {
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         )
         try await group.run()
+    }
+}
+
+/// Keeps the buffer open while the relay runs and closes it (sync, unlock) last on shutdown.
+struct BufferService: Service {
+    let buffer: RetryBuffer
+
+    func run() async {
+        try? await gracefulShutdown()
+        await buffer.close()
     }
 }
 

@@ -58,10 +58,15 @@ public final class ChildProcess: Sendable {
     public var isRunning: Bool { process.isRunning }
     public var processIdentifier: Int32 { process.processIdentifier }
 
-    /// Waits until standard output contains `text`; fails after `timeout` or if the process exits first.
-    public func waitForOutput(containing text: String, timeout: Duration = .seconds(30)) async throws {
+    /// Waits until standard output (or standard error, with `inErrors`) contains `text`; fails after
+    /// `timeout` or if the process exits first.
+    public func waitForOutput(
+        containing text: String,
+        inErrors: Bool = false,
+        timeout: Duration = .seconds(30)
+    ) async throws {
         let deadline = ContinuousClock.now.advanced(by: timeout)
-        while !standardOutput.contains(text) {
+        while !(inErrors ? standardError : standardOutput).contains(text) {
             guard process.isRunning, ContinuousClock.now < deadline else {
                 throw HTTPTestClient.Failure(
                     description: "no '\(text)' in output; stderr: \(standardError.suffix(2000))"

@@ -22,7 +22,15 @@ public final class TestRelay: Sendable {
             "RELAY_HTTP_PORT": "0",
             "RELAY_DOCUTRAY_SECRETS": SignatureVector.secret,
             "RELAY_DOCUTRAY_WEBHOOK_URL": SignatureVector.webhookURL,
+            "RELAY_BUFFER_PATH": temporaryDirectory(prefix: "relay-buffer"),
         ]
+    }
+
+    /// A new, empty directory under the system's temporary directory.
+    public static func temporaryDirectory(prefix: String) -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)").path
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
     }
 
     /// Starts a relay and returns once it accepts connections.
@@ -40,7 +48,8 @@ public final class TestRelay: Sendable {
         let configuration = try RelayConfiguration.load(environment: environment)
         let logs = LogCapture()
         let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
-        let application = try RelayApplication(configuration: configuration, logger: logs.logger(), clock: clock) {
+        let application = try await RelayApplication(configuration: configuration, logger: logs.logger(), clock: clock)
+        {
             port in
             portSink.yield(port)
             portSink.finish()

@@ -19,7 +19,7 @@ struct DevCommand: AsyncParsableCommand {
         RelayLogging.bootstrap(dev.configuration.logging)
         let logger = Logger(label: "webhook-relay")
         let executable = Self.executablePath()
-        let relay = try RelayApplication(configuration: dev.configuration, logger: logger) { port in
+        let relay = try await RelayApplication(configuration: dev.configuration, logger: logger) { port in
             FileHandle.standardOutput.write(Data(dev.instructions(port: port, executable: executable).utf8))
         }
         try await relay.run()

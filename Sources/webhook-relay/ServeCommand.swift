@@ -17,7 +17,7 @@ struct ServeCommand: AsyncParsableCommand {
         let configuration = try loadConfiguration(path: config)
         RelayLogging.bootstrap(configuration.logging)
         let logger = Logger(label: "webhook-relay")
-        let relay = try RelayApplication(configuration: configuration, logger: logger) { port in
+        let relay = try await RelayApplication(configuration: configuration, logger: logger) { port in
             logger.info("Listening for webhooks", metadata: ["port": "\(port)"])
         }
         try await relay.run()

@@ -72,6 +72,23 @@ struct ConfigurationLoader {
             warmupTimeout: try duration(.kafkaWarmupTimeout, in: .zero...(.seconds(300))),
             properties: try kafkaProperties()
         )
+        let buffer = RelayConfiguration.Buffer(
+            path: try text(.bufferPath) ?? Setting.bufferPath.defaultValue!,
+            maximumSize: try byteSize(.bufferMaxSize, in: (1 << 20)...(1 << 50)),
+            segmentSize: try byteSize(.bufferSegmentSize, in: (64 << 10)...(1 << 30)),
+            archiveRetention: try duration(.archiveRetention, in: .zero...(.seconds(90 * 86_400)))
+        )
+        guard buffer.segmentSize <= buffer.maximumSize else {
+            throw ConfigurationError(.bufferSegmentSize, "must not be larger than buffer.max_size")
+        }
+        let retry = RelayConfiguration.Retry(
+            initialBackoff: try duration(.retryInitialBackoff, in: .milliseconds(1)...(.seconds(3600))),
+            maximumBackoff: try duration(.retryMaxBackoff, in: .milliseconds(1)...(.seconds(86_400))),
+            maximumInFlight: try integer(.retryMaxInFlight, in: 1...100_000)
+        )
+        guard retry.initialBackoff <= retry.maximumBackoff else {
+            throw ConfigurationError(.retryMaxBackoff, "must be at least retry.initial_backoff")
+        }
         let logging = RelayConfiguration.Logging(
             level: try choice(.logLevel, Logger.Level.self),
             format: try choice(.logFormat, RelayConfiguration.Logging.Format.self)
@@ -80,7 +97,14 @@ struct ConfigurationLoader {
         for name in try sourceNames() {
             sources.append(try source(named: name))
         }
-        return RelayConfiguration(http: http, kafka: kafka, sources: sources, logging: logging)
+        return RelayConfiguration(
+            http: http,
+            kafka: kafka,
+            buffer: buffer,
+            retry: retry,
+            sources: sources,
+            logging: logging
+        )
     }
 
     func rejectUnknownKeys() throws(ConfigurationError) {
@@ -179,8 +203,18 @@ struct ConfigurationLoader {
             cloudEventSource: try text(.sourceCloudEventSource.forSource(name)) ?? "https://app.docutray.com",
             topicTemplate: template,
             topicOverrides: overrides,
-            contentMode: try choice(.sourceContentMode.forSource(name), CloudEventEnvelope.ContentMode.self)
+            contentMode: try choice(.sourceContentMode.forSource(name), CloudEventEnvelope.ContentMode.self),
+            deadLetterTopic: try deadLetterTopic(of: name)
         )
+    }
+
+    private mutating func deadLetterTopic(of name: String) throws(ConfigurationError) -> String {
+        let setting = Setting.sourceDeadLetterTopic.forSource(name)
+        let topic = try text(setting) ?? "\(name).deadletter"
+        if let problem = TopicRouter.problem(withTopicName: topic) {
+            throw ConfigurationError(setting, "'\(topic)' \(problem)")
+        }
+        return topic
     }
 
     mutating func secrets(of name: String) throws(ConfigurationError) -> [String] {
@@ -252,8 +286,11 @@ struct ConfigurationLoader {
 
     private mutating func byteSize(_ setting: Setting, in range: ClosedRange<Int>) throws(ConfigurationError) -> Int {
         let raw = try text(setting) ?? setting.defaultValue ?? ""
-        guard let value = ValueParsers.byteSize(raw), range.contains(value) else {
-            throw ConfigurationError(setting, "'\(raw)' is not a size between 1KiB and 1GiB (e.g. 512KiB, 5MiB)")
+        guard let value = ValueParsers.byteSize(raw) else {
+            throw ConfigurationError(setting, "'\(raw)' is not a size (e.g. 512KiB, 5MiB, 1GiB)")
+        }
+        guard range.contains(value) else {
+            throw ConfigurationError(setting, "must be between \(range.lowerBound) and \(range.upperBound) bytes")
         }
         return value
     }

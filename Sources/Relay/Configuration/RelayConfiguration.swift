@@ -26,6 +26,23 @@ public struct RelayConfiguration: Sendable {
         public var properties: [String: String]
     }
 
+    /// The disk-backed retry buffer and the archive.
+    public struct Buffer: Sendable, Hashable {
+        /// Directory of the buffer; one relay per directory.
+        public var path: String
+        public var maximumSize: Int
+        public var segmentSize: Int
+        /// How long delivered events stay replayable; zero turns the archive off.
+        public var archiveRetention: Duration
+    }
+
+    /// How the retrier drains the buffer.
+    public struct Retry: Sendable, Hashable {
+        public var initialBackoff: Duration
+        public var maximumBackoff: Duration
+        public var maximumInFlight: Int
+    }
+
     /// One webhook sender at `POST /webhooks/{name}`.
     public struct Source: Sendable, Hashable {
         /// The sender's verification scheme.
@@ -50,6 +67,8 @@ public struct RelayConfiguration: Sendable {
         /// Per-event-type topic names, e.g. `CONVERSION_COMPLETED: documents.converted`.
         public var topicOverrides: [String: String]
         public var contentMode: CloudEventEnvelope.ContentMode
+        /// Where events Kafka refuses permanently go, e.g. `docutray.deadletter`.
+        public var deadLetterTopic: String
     }
 
     /// How the relay logs.
@@ -65,6 +84,8 @@ public struct RelayConfiguration: Sendable {
 
     public var http: HTTP
     public var kafka: Kafka
+    public var buffer: Buffer
+    public var retry: Retry
     public var sources: [Source]
     public var logging: Logging
 

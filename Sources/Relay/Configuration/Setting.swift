@@ -104,6 +104,49 @@ extension Setting {
         "Any librdkafka property (SASL, SSL, compression…); in the environment, sasl.password is RELAY_KAFKA_PROPERTY_SASL_PASSWORD."
     )
 
+    public static let bufferPath = Setting(
+        "buffer.path",
+        "RELAY_BUFFER_PATH",
+        default: "relay-buffer",
+        "Directory of the disk-backed retry buffer (one relay per directory; keep it on a persistent volume)."
+    )
+    public static let bufferMaxSize = Setting(
+        "buffer.max_size",
+        "RELAY_BUFFER_MAX_SIZE",
+        default: "1GiB",
+        "Most disk the buffer and archive may use; when full, requests Kafka cannot take get 503."
+    )
+    public static let bufferSegmentSize = Setting(
+        "buffer.segment_size",
+        "RELAY_BUFFER_SEGMENT_SIZE",
+        default: "64MiB",
+        "Size at which a buffer segment file is closed and a new one started."
+    )
+    public static let archiveRetention = Setting(
+        "archive.retention",
+        "RELAY_ARCHIVE_RETENTION",
+        default: "24h",
+        "How long delivered events stay replayable (0 turns the archive off)."
+    )
+    public static let retryInitialBackoff = Setting(
+        "retry.initial_backoff",
+        "RELAY_RETRY_INITIAL_BACKOFF",
+        default: "250ms",
+        "First wait after a failed retry; doubles per failure, with jitter."
+    )
+    public static let retryMaxBackoff = Setting(
+        "retry.max_backoff",
+        "RELAY_RETRY_MAX_BACKOFF",
+        default: "30s",
+        "Longest wait between retries."
+    )
+    public static let retryMaxInFlight = Setting(
+        "retry.max_in_flight",
+        "RELAY_RETRY_MAX_IN_FLIGHT",
+        default: "1000",
+        "Buffered events published at once while draining (one per key at a time)."
+    )
+
     public static let sourceScheme = Setting(
         "sources.<source>.scheme",
         "RELAY_<SOURCE>_SCHEME",
@@ -166,6 +209,13 @@ extension Setting {
         "CloudEvents content mode: binary (raw body as value) or structured."
     )
 
+    public static let sourceDeadLetterTopic = Setting(
+        "sources.<source>.dead_letter_topic",
+        "RELAY_<SOURCE>_DEAD_LETTER_TOPIC",
+        default: "<source>.deadletter",
+        "Where events Kafka refuses permanently (too large, invalid topic, not authorized) go."
+    )
+
     public static let logLevel = Setting(
         "logging.level",
         "RELAY_LOG_LEVEL",
@@ -183,8 +233,10 @@ extension Setting {
     public static let all: [Setting] = [
         .configFile, .httpHost, .httpPort, .httpMaxBodySize, .httpIdleTimeout,
         .kafkaBootstrapServers, .kafkaPublishTimeout, .kafkaFlushTimeout, .kafkaWarmupTimeout, .kafkaProperties,
+        .bufferPath, .bufferMaxSize, .bufferSegmentSize, .archiveRetention,
+        .retryInitialBackoff, .retryMaxBackoff, .retryMaxInFlight,
         .sourceScheme, .sourceSecrets, .sourceSecretsFile, .sourceWebhookURL, .sourceVerify,
         .sourceTimestampTolerance, .sourceReplayWindow, .sourceCloudEventSource, .sourceTopicTemplate,
-        .sourceTopics, .sourceContentMode, .logLevel, .logFormat,
+        .sourceTopics, .sourceContentMode, .sourceDeadLetterTopic, .logLevel, .logFormat,
     ]
 }

@@ -44,6 +44,9 @@ public final class ReplayGuard: Sendable {
         var phase: Phase
     }
 
+    /// Told about every confirmed delivery, to persist it (the retry buffer's seen journal).
+    public typealias Journal = @Sendable (Key, BodyDigest, _ expiresAt: Int64) -> Void
+
     private struct State {
         var entries: [Key: Entry] = [:]
         /// Keys in the order their entries were created, for cheap expiry from the front.
@@ -52,12 +55,25 @@ public final class ReplayGuard: Sendable {
 
     private let state = Mutex(State())
     private let window: Int64
+    private let journal: Journal?
 
-    /// - Parameter window: how long (seconds) an accepted delivery id is remembered. An entry also
-    ///   lives at least until its signed timestamp leaves the sender's tolerance, after which a replay
-    ///   is refused as stale anyway.
-    public init(window: Int64) {
+    /// - Parameters:
+    ///   - window: how long (seconds) an accepted delivery id is remembered. An entry also lives at
+    ///     least until its signed timestamp leaves the sender's tolerance, after which a replay is
+    ///     refused as stale anyway.
+    ///   - journal: persists confirmed deliveries, so the memory survives a restart.
+    public init(window: Int64, journal: Journal? = nil) {
         self.window = window
+        self.journal = journal
+    }
+
+    /// Remembers deliveries accepted before a restart.
+    public func restore(_ key: Key, digest: BodyDigest, expiresAt: Int64) {
+        state.withLock { state in
+            guard state.entries[key] == nil else { return }
+            state.entries[key] = Entry(digest: digest, expiresAt: expiresAt, phase: .accepted)
+            state.expiryOrder.append((expiresAt, key))
+        }
     }
 
     /// The number of remembered deliveries (accepted or in flight).
@@ -83,7 +99,11 @@ public final class ReplayGuard: Sendable {
 
     /// Marks a reserved delivery as accepted (its event is durable).
     public func confirm(_ key: Key) {
-        state.withLock { $0.entries[key]?.phase = .accepted }
+        let entry = state.withLock { state -> Entry? in
+            state.entries[key]?.phase = .accepted
+            return state.entries[key]
+        }
+        if let entry { journal?(key, entry.digest, entry.expiresAt) }
     }
 
     /// Forgets a reserved delivery whose event could not be made durable, so the sender's retry is

@@ -1,39 +1,95 @@
+import Logging
+import Metrics
 import RelayKafka
+import RetryBuffer
 
 /// Makes an event durable before the relay answers for it: acknowledged by Kafka (`acks=all`)
-/// within the publish timeout.
+/// within the publish timeout, or else appended to the retry buffer and fsynced.
+///
+/// - Kafka known down (a recent failure, or librdkafka reports every broker down): straight to the
+///   buffer, no wait.
+/// - Events of a key that already has records waiting in the buffer queue behind them, to keep
+///   per-key order.
+/// - Publish timeout: the event is buffered while its first copy is still in flight; if that copy is
+///   acknowledged after all, the buffered record is marked delivered instead of being sent twice.
+/// - Delivered events are also archived (without an fsync) when the archive is on.
 public struct EventDelivery: Sendable {
     /// What became of one event.
     public enum Outcome: Sendable, Hashable {
         /// Kafka acknowledged the record.
         case published(KafkaAck)
+        /// The record is in the retry buffer, fsynced; the retrier will publish it.
+        case buffered(RecordID)
         /// The event is not durable anywhere; the sender must retry. `reason` is for logs and answers.
         case unavailable(reason: String)
     }
 
     private let producer: KafkaProducer
+    private let buffer: RetryBuffer
+    private let health: BrokerHealth
     private let publishTimeout: Duration
+    private let logger: Logger
 
-    public init(producer: KafkaProducer, publishTimeout: Duration) {
+    init(producer: KafkaProducer, buffer: RetryBuffer, health: BrokerHealth, publishTimeout: Duration, logger: Logger) {
         self.producer = producer
+        self.buffer = buffer
+        self.health = health
         self.publishTimeout = publishTimeout
+        self.logger = logger
     }
 
-    /// Publishes `record` and waits for its acknowledgement, at most the publish timeout.
-    public func deliver(_ record: KafkaRecord) async -> Outcome {
+    /// Publishes `record` (the envelope of `event`) or buffers it; returns once it is durable.
+    public func deliver(_ record: KafkaRecord, of event: RelayEvent) async -> Outcome {
+        var buffered = BufferRecord(record, event: event, attempts: 0)
+        if health.isKnownDown {
+            return await append(buffered, inFlight: nil, because: "kafka_down")
+        }
+        if buffer.hasPending(orderingKey: buffered.orderingKey) {
+            return await append(buffered, inFlight: nil, because: "key_waiting")
+        }
         let future: DeliveryFuture
         do {
             future = try producer.send(record)
         } catch {
-            return .unavailable(reason: "Kafka refused the event: \(error.message)")
+            return await append(buffered, inFlight: nil, because: "send_refused")
         }
+        buffered.attempts = 1
         switch await future.value(timeout: publishTimeout) {
         case .success(let ack)?:
+            health.recordSuccess()
+            buffer.archive(buffered)
+            Counter(label: "relay_publish_total", dimensions: [("outcome", "published"), ("reason", "acked")])
+                .increment()
             return .published(ack)
         case .failure(let error)?:
-            return .unavailable(reason: "Kafka did not accept the event: \(error.message)")
+            if error.isRetriable { health.recordFailure() }
+            return await append(buffered, inFlight: nil, because: error.isPermanent ? "rejected" : "publish_failed")
         case nil:
-            return .unavailable(reason: "Kafka did not acknowledge the event within \(publishTimeout.configText)")
+            health.recordFailure()
+            return await append(buffered, inFlight: future, because: "publish_timeout")
+        }
+    }
+
+    private func append(_ record: BufferRecord, inFlight copy: DeliveryFuture?, because reason: String) async -> Outcome
+    {
+        do {
+            let id = try await buffer.append(record, inFlight: copy != nil)
+            if let copy {
+                let buffer = self.buffer
+                copy.whenComplete { result in
+                    switch result {
+                    case .success: buffer.markDelivered(id)
+                    case .failure: buffer.releaseInFlight(id)
+                    }
+                }
+            }
+            Counter(label: "relay_publish_total", dimensions: [("outcome", "buffered"), ("reason", reason)]).increment()
+            return .buffered(id)
+        } catch {
+            Counter(label: "relay_publish_total", dimensions: [("outcome", "unavailable"), ("reason", reason)])
+                .increment()
+            logger.error("Could not buffer an event", metadata: [LogKey.reason: "\(reason)", LogKey.error: "\(error)"])
+            return .unavailable(reason: "Kafka did not take the event (\(reason)) and the buffer refused it: \(error)")
         }
     }
 }

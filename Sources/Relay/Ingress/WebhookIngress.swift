@@ -66,6 +66,11 @@ public struct WebhookIngress: Sendable {
                 "partition": .int(Int64(ack.partition)),
                 "offset": .int(ack.offset),
             ])
+        } else if let topic = acceptance.topic {
+            body = JSONText.object([
+                "id": .string(acceptance.deliveryID), "status": .string(acceptance.status.rawValue),
+                "topic": .string(topic),
+            ])
         } else {
             body = JSONText.object([
                 "id": .string(acceptance.deliveryID), "status": .string(acceptance.status.rawValue),

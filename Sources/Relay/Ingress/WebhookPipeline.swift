@@ -10,6 +10,8 @@ public struct WebhookPipeline: Sendable {
         public enum Status: String, Sendable {
             /// Kafka acknowledged it.
             case published
+            /// It is in the retry buffer (fsynced); the retrier will publish it.
+            case buffered
             /// The same delivery was accepted before; nothing was published again.
             case duplicate
         }
@@ -49,7 +51,8 @@ public struct WebhookPipeline: Sendable {
     public init(
         configuration: RelayConfiguration,
         delivery: EventDelivery,
-        clock: any WallClock
+        clock: any WallClock,
+        journal: ReplayGuard.Journal? = nil
     ) throws(ConfigurationError) {
         var routes: [String: Route] = [:]
         for source in configuration.sources {
@@ -64,7 +67,7 @@ public struct WebhookPipeline: Sendable {
                 scheme: Self.scheme(for: source),
                 router: router,
                 envelope: CloudEventEnvelope(cloudEventSource: source.cloudEventSource, mode: source.contentMode),
-                replayGuard: ReplayGuard(window: source.replayWindow)
+                replayGuard: ReplayGuard(window: source.replayWindow, journal: journal)
             )
         }
         self.routes = routes
@@ -92,6 +95,12 @@ public struct WebhookPipeline: Sendable {
             }
         }
         return Set(topics).sorted()
+    }
+
+    /// Remembers a delivery accepted before a restart (from the buffer's seen journal).
+    public func restoreSeen(source: String, deliveryID: String, digest: BodyDigest, expiresAt: Int64) {
+        let key = ReplayGuard.Key(source: source, deliveryID: deliveryID)
+        routes[source]?.replayGuard.restore(key, digest: digest, expiresAt: expiresAt)
     }
 
     /// Whether `/webhooks/{name}` is served.
@@ -134,10 +143,13 @@ public struct WebhookPipeline: Sendable {
         )
         let topic = route.router.topic(source: name, descriptor: descriptor)
         let record = route.envelope.record(for: event, topic: topic)
-        switch await delivery.deliver(record) {
+        switch await delivery.deliver(record, of: event) {
         case .published(let ack):
             route.replayGuard.confirm(key)
             return Acceptance(deliveryID: webhook.deliveryID, status: .published, topic: topic, ack: ack)
+        case .buffered:
+            route.replayGuard.confirm(key)
+            return Acceptance(deliveryID: webhook.deliveryID, status: .buffered, topic: topic, ack: nil)
         case .unavailable(let reason):
             route.replayGuard.release(key)
             throw .unavailable(reason: reason)

@@ -26,6 +26,12 @@ public struct DevEnvironment: Sendable {
         devEnvironment[Setting.kafkaBootstrapServers.environment] = cluster.bootstrapServers
         devEnvironment[Setting.httpHost.environment] = "127.0.0.1"
         devEnvironment[Setting.httpPort.environment] = String(httpPort)
+        if devEnvironment[Setting.bufferPath.environment] == nil {
+            let buffer = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "webhook-relay-dev-\(UUID().uuidString)"
+            )
+            devEnvironment[Setting.bufferPath.environment] = buffer.path
+        }
         let docutray = RelayConfiguration.Source.Scheme.docutray.rawValue
         devEnvironment[Setting.sourceSecrets.forSource(docutray).environment] = secret
         devEnvironment[Setting.sourceWebhookURL.forSource(docutray).environment] = Self.webhookURL(port: httpPort)
@@ -46,6 +52,7 @@ public struct DevEnvironment: Sendable {
             webhook-relay dev is running.
               relay:  \(url)
               kafka:  \(cluster.bootstrapServers) (embedded, in memory; librdkafka \(Librdkafka.version))
+              buffer: \(configuration.buffer.path)
 
             In a second shell:
 

@@ -1,0 +1,32 @@
+// swift-tools-version:6.2
+
+import PackageDescription
+
+// Benchmarks live in their own package so the relay's users never build them.
+let package = Package(
+    name: "webhook-relay-benchmarks",
+    platforms: [.macOS(.v15)],
+    dependencies: [
+        .package(name: "webhook-relay", path: ".."),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        .executableTarget(
+            name: "relay-bench",
+            dependencies: [
+                .product(name: "Relay", package: "webhook-relay"),
+                .product(name: "RelayKafka", package: "webhook-relay"),
+                .product(name: "RetryBuffer", package: "webhook-relay"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: [.enableUpcomingFeature("ExistentialAny")]
+        )
+    ]
+)

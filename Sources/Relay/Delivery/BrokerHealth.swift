@@ -1,0 +1,40 @@
+import RelayKafka
+import Synchronization
+
+/// Whether Kafka is known to be down, judged from recent publish outcomes and librdkafka's own
+/// connection events. While it is, requests skip the publish wait and go straight to the buffer,
+/// so answers stay fast during an outage; the retrier's deliveries bring it back.
+final class BrokerHealth: Sendable {
+    private struct State {
+        var lastFailure: ContinuousClock.Instant?
+        var lastSuccess: ContinuousClock.Instant?
+    }
+
+    private let state = Mutex(State())
+    private let producer: KafkaProducer
+    /// How long one failure keeps Kafka "down" without news; then a request probes it again.
+    private let memory: Duration
+
+    init(producer: KafkaProducer, memory: Duration = .seconds(5)) {
+        self.producer = producer
+        self.memory = memory
+    }
+
+    func recordSuccess() {
+        state.withLock { $0.lastSuccess = .now }
+    }
+
+    func recordFailure() {
+        state.withLock { $0.lastFailure = .now }
+    }
+
+    /// True after a recent failure that no success has followed, or while librdkafka reports every
+    /// broker down.
+    var isKnownDown: Bool {
+        if case .unreachable = producer.connectivity { return true }
+        return state.withLock { state in
+            guard let failure = state.lastFailure, ContinuousClock.now - failure < memory else { return false }
+            return (state.lastSuccess.map { $0 < failure }) ?? true
+        }
+    }
+}

@@ -1,0 +1,203 @@
+import Logging
+import Metrics
+import RelayKafka
+import RetryBuffer
+import ServiceLifecycle
+import Synchronization
+
+/// Drains the retry buffer into Kafka: oldest first, one record per key at a time (so each key
+/// keeps its order), many keys in parallel; exponential backoff with jitter while Kafka fails.
+/// A record is marked delivered only on Kafka's acknowledgement. Records Kafka refuses
+/// permanently go to the source's dead-letter topic, or stay in the buffer as dead.
+public final class Retrier: Service, Sendable {
+    /// How the retrier paces itself.
+    public struct Configuration: Sendable, Hashable {
+        /// Records being published at once.
+        public var maximumInFlight: Int
+        /// The first wait after a failed attempt; doubles per failure up to `maximumBackoff`.
+        public var initialBackoff: Duration
+        public var maximumBackoff: Duration
+        /// Dead-letter topic per source name.
+        public var deadLetterTopics: [String: String]
+
+        public init(
+            maximumInFlight: Int,
+            initialBackoff: Duration,
+            maximumBackoff: Duration,
+            deadLetterTopics: [String: String]
+        ) {
+            self.maximumInFlight = maximumInFlight
+            self.initialBackoff = initialBackoff
+            self.maximumBackoff = maximumBackoff
+            self.deadLetterTopics = deadLetterTopics
+        }
+    }
+
+    /// Headers added to a record sent to a dead-letter topic.
+    public enum DeadLetterHeader {
+        public static let reason = "relay_deadletter_reason"
+        public static let error = "relay_deadletter_error"
+        public static let originalTopic = "relay_original_topic"
+        public static let attempts = "relay_attempts"
+    }
+
+    private struct State {
+        var inFlight = 0
+        var failureStreak = 0
+        var notBefore: ContinuousClock.Instant?
+    }
+
+    private let buffer: RetryBuffer
+    private let producer: KafkaProducer
+    private let health: BrokerHealth
+    private let configuration: Configuration
+    private let logger: Logger
+    private let state = Mutex(State())
+
+    init(
+        buffer: RetryBuffer,
+        producer: KafkaProducer,
+        health: BrokerHealth,
+        configuration: Configuration,
+        logger: Logger
+    ) {
+        self.buffer = buffer
+        self.producer = producer
+        self.health = health
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// Drains until graceful shutdown. Records in flight then are resolved by their delivery reports
+    /// (or purged by the producer's shutdown, which leaves them pending on disk).
+    public func run() async {
+        await cancelWhenGracefulShutdown {
+            await self.drain()
+        }
+    }
+
+    private func drain() async {
+        while !Task.isCancelled {
+            let (capacity, wait) = state.withLock { state -> (Int, Duration?) in
+                let wait = state.notBefore.map { $0 - ContinuousClock.now }.flatMap { $0 > .zero ? $0 : nil }
+                return (configuration.maximumInFlight - state.inFlight, wait)
+            }
+            if let wait {
+                try? await Task.sleep(for: wait)
+                continue
+            }
+            let claimed = capacity > 0 ? buffer.claimPending(limit: capacity) : []
+            if claimed.isEmpty {
+                await buffer.waitForPendingWork(timeout: .seconds(1))
+                continue
+            }
+            for pending in claimed { publish(pending) }
+        }
+    }
+
+    private func publish(_ pending: PendingRecord) {
+        let record: BufferRecord
+        do {
+            record = try buffer.read(pending.id)
+        } catch {
+            logger.error("Cannot read a buffered record; keeping it as dead", metadata: [LogKey.error: "\(error)"])
+            buffer.markDead(pending.id, reason: "unreadable: \(error)", attempts: pending.attempts)
+            return
+        }
+        let attempt = pending.attempts + 1
+        state.withLock { $0.inFlight += 1 }
+        send(record.kafkaRecord(attempt: attempt)) { result in
+            self.handle(result, id: pending.id, record: record, attempt: attempt)
+        }
+    }
+
+    private func handle(_ result: DeliveryResult, id: RecordID, record: BufferRecord, attempt: UInt32) {
+        switch result {
+        case .success:
+            buffer.markDelivered(id)
+            health.recordSuccess()
+            state.withLock { state in
+                state.inFlight -= 1
+                state.failureStreak = 0
+                state.notBefore = nil
+            }
+            Counter(label: "relay_retries_total", dimensions: [("outcome", "delivered")]).increment()
+        case .failure(let error) where error.isPermanent:
+            Counter(label: "relay_retries_total", dimensions: [("outcome", "rejected")]).increment()
+            deadLetter(record, id: id, attempt: attempt, because: error)
+        case .failure(let error):
+            buffer.releaseInFlight(id, attempts: attempt)
+            health.recordFailure()
+            state.withLock { $0.inFlight -= 1 }
+            backOff()
+            Counter(label: "relay_retries_total", dimensions: [("outcome", "failed")]).increment()
+            logger.debug(
+                "Retry failed",
+                metadata: [LogKey.requestID: "\(record.deliveryID)", LogKey.error: "\(error)"]
+            )
+        }
+    }
+
+    /// Publishes a permanently refused record to its dead-letter topic, with the reason in headers.
+    private func deadLetter(_ record: BufferRecord, id: RecordID, attempt: UInt32, because error: KafkaError) {
+        let topic = configuration.deadLetterTopics[record.source] ?? "\(record.source).deadletter"
+        let letter = record.kafkaRecord(
+            attempt: attempt,
+            topic: topic,
+            extraHeaders: [
+                KafkaHeader(DeadLetterHeader.reason, error.message),
+                KafkaHeader(DeadLetterHeader.error, error.code.name),
+                KafkaHeader(DeadLetterHeader.originalTopic, record.topic),
+                KafkaHeader(DeadLetterHeader.attempts, String(attempt)),
+            ]
+        )
+        logger.warning(
+            "Kafka refused an event permanently; sending it to the dead-letter topic",
+            metadata: [
+                LogKey.requestID: "\(record.deliveryID)", LogKey.topic: "\(record.topic)", LogKey.error: "\(error)",
+            ]
+        )
+        send(letter) { result in
+            self.state.withLock { $0.inFlight -= 1 }
+            switch result {
+            case .success:
+                self.buffer.markDeadLettered(id, reason: error.description)
+                Counter(label: "relay_dead_letters_total", dimensions: [("outcome", "published")]).increment()
+            case .failure(let letterError) where letterError.isPermanent:
+                self.buffer.markDead(
+                    id,
+                    reason: "\(error); dead-letter topic \(topic): \(letterError)",
+                    attempts: attempt
+                )
+                Counter(label: "relay_dead_letters_total", dimensions: [("outcome", "kept_dead")]).increment()
+                self.logger.error(
+                    "The dead-letter topic refused the event too; it stays in the buffer as dead",
+                    metadata: [LogKey.requestID: "\(record.deliveryID)", LogKey.error: "\(letterError)"]
+                )
+            case .failure:
+                self.buffer.releaseInFlight(id, attempts: attempt)
+                self.backOff()
+            }
+        }
+    }
+
+    private func send(_ record: KafkaRecord, completion: @escaping @Sendable (DeliveryResult) -> Void) {
+        do {
+            try producer.send(record).whenComplete(completion)
+        } catch {
+            completion(.failure(error))
+        }
+    }
+
+    /// Waits before the next round: doubling per failure streak, with ±50% jitter; several failures
+    /// inside one wait count once.
+    private func backOff() {
+        state.withLock { state in
+            if let notBefore = state.notBefore, notBefore > .now { return }
+            state.failureStreak += 1
+            let exponent = min(state.failureStreak - 1, 20)
+            let base = min(configuration.initialBackoff * (1 << exponent), configuration.maximumBackoff)
+            state.notBefore = .now + base * Double.random(in: 0.5...1.5)
+        }
+    }
+}

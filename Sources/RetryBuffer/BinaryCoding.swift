@@ -1,0 +1,103 @@
+/// Little-endian writing of the buffer's binary formats.
+struct ByteWriter {
+    var bytes: [UInt8] = []
+
+    init(capacity: Int = 256) {
+        bytes.reserveCapacity(capacity)
+    }
+
+    mutating func u8(_ value: UInt8) { bytes.append(value) }
+
+    mutating func u16(_ value: UInt16) {
+        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
+    }
+
+    mutating func u32(_ value: UInt32) {
+        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
+    }
+
+    mutating func u64(_ value: UInt64) {
+        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
+    }
+
+    mutating func i64(_ value: Int64) { u64(UInt64(bitPattern: value)) }
+
+    /// Text with a 16-bit length (names, ids, topics: all far below 64 KiB).
+    mutating func string(_ value: String) {
+        let utf8 = Array(value.utf8.prefix(Int(UInt16.max)))
+        u16(UInt16(utf8.count))
+        bytes.append(contentsOf: utf8)
+    }
+
+    /// Bytes with a 32-bit length; `nil` is written as length `0xFFFF_FFFF`.
+    mutating func blob(_ value: [UInt8]?) {
+        guard let value else {
+            u32(UInt32.max)
+            return
+        }
+        u32(UInt32(value.count))
+        bytes.append(contentsOf: value)
+    }
+}
+
+/// Little-endian reading with bounds checks: malformed input throws, it never traps.
+struct ByteReader {
+    struct Malformed: Error {}
+
+    private let bytes: [UInt8]
+    private(set) var position: Int
+
+    init(_ bytes: [UInt8], at position: Int = 0) {
+        self.bytes = bytes
+        self.position = position
+    }
+
+    var remaining: Int { bytes.count - position }
+
+    mutating func u8() throws(Malformed) -> UInt8 {
+        guard remaining >= 1 else { throw Malformed() }
+        defer { position += 1 }
+        return bytes[position]
+    }
+
+    mutating func u16() throws(Malformed) -> UInt16 {
+        UInt16(try fixed(2))
+    }
+
+    mutating func u32() throws(Malformed) -> UInt32 {
+        UInt32(try fixed(4))
+    }
+
+    mutating func u64() throws(Malformed) -> UInt64 {
+        try fixed(8)
+    }
+
+    mutating func i64() throws(Malformed) -> Int64 { Int64(bitPattern: try u64()) }
+
+    mutating func string() throws(Malformed) -> String {
+        let count = Int(try u16())
+        return String(decoding: try take(count), as: UTF8.self)
+    }
+
+    mutating func blob() throws(Malformed) -> [UInt8]? {
+        let count = try u32()
+        if count == UInt32.max { return nil }
+        return try take(Int(count))
+    }
+
+    mutating func take(_ count: Int) throws(Malformed) -> [UInt8] {
+        guard count >= 0, remaining >= count else { throw Malformed() }
+        defer { position += count }
+        return Array(bytes[position..<position + count])
+    }
+
+    private mutating func fixed(_ width: Int) throws(Malformed) -> UInt64 {
+        guard remaining >= width else { throw Malformed() }
+        var value: UInt64 = 0
+        for index in (0..<width).reversed() {
+            value = value << 8 | UInt64(bytes[position + index])
+        }
+        position += width
+        return value
+    }
+}

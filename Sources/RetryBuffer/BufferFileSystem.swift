@@ -1,0 +1,195 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// A failed file operation, with the system's error number (e.g. `ENOSPC`).
+public struct FileIOError: Error, Sendable, Hashable, CustomStringConvertible {
+    public var operation: String
+    public var path: String
+    public var code: Int32
+
+    public init(_ operation: String, path: String, code: Int32) {
+        self.operation = operation
+        self.path = path
+        self.code = code
+    }
+
+    /// The device is full (`ENOSPC`) or over quota (`EDQUOT`).
+    public var isNoSpace: Bool { code == ENOSPC || code == EDQUOT }
+
+    public var description: String { "\(operation) \(path): \(String(cString: strerror(code)))" }
+}
+
+/// The file operations the buffer needs. Real use goes to POSIX; tests substitute an in-memory file
+/// system that can fail writes (disk full) and lose unsynced bytes (a crash).
+public protocol BufferFileSystem: Sendable {
+    func createDirectory(_ path: String) throws(FileIOError)
+    /// Names (not paths) of the entries of a directory.
+    func contents(ofDirectory path: String) throws(FileIOError) -> [String]
+    func fileExists(_ path: String) -> Bool
+    /// Opens a file for reading and writing, creating it if asked.
+    func open(_ path: String, create: Bool) throws(FileIOError) -> any BufferFile
+    /// Atomically renames a file (POSIX `rename`).
+    func rename(_ source: String, to destination: String) throws(FileIOError)
+    func remove(_ path: String) throws(FileIOError)
+    /// Makes creations, renames and removals in a directory durable.
+    func synchronizeDirectory(_ path: String) throws(FileIOError)
+    /// Takes an exclusive lock that is released when the process ends; fails if another holds it.
+    func lock(_ path: String) throws(FileIOError) -> any BufferLock
+}
+
+/// An open file; it is closed when the last reference goes away.
+public protocol BufferFile: AnyObject, Sendable {
+    var size: Int { get throws(FileIOError) }
+    /// Writes all of `bytes` at `offset`.
+    func write(_ bytes: [UInt8], at offset: Int) throws(FileIOError)
+    func read(at offset: Int, count: Int) throws(FileIOError) -> [UInt8]
+    /// Makes everything written so far durable (`fsync`).
+    func synchronize() throws(FileIOError)
+    func truncate(to size: Int) throws(FileIOError)
+}
+
+/// A held directory lock.
+public protocol BufferLock: Sendable {
+    func release()
+}
+
+/// The real file system.
+public struct POSIXFileSystem: BufferFileSystem {
+    public init() {}
+
+    public func createDirectory(_ path: String) throws(FileIOError) {
+        var built = path.hasPrefix("/") ? "" : "."
+        for component in path.split(separator: "/") {
+            built += "/" + component
+            if mkdir(built, 0o750) != 0, errno != EEXIST { throw FileIOError("mkdir", path: built, code: errno) }
+        }
+    }
+
+    public func contents(ofDirectory path: String) throws(FileIOError) -> [String] {
+        guard let directory = opendir(path) else { throw FileIOError("opendir", path: path, code: errno) }
+        defer { closedir(directory) }
+        var names: [String] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    public func fileExists(_ path: String) -> Bool {
+        access(path, F_OK) == 0
+    }
+
+    public func open(_ path: String, create: Bool) throws(FileIOError) -> any BufferFile {
+        let flags = O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0)
+        let descriptor = Glibc.open(path, flags, 0o640)
+        guard descriptor >= 0 else { throw FileIOError("open", path: path, code: errno) }
+        return POSIXFile(descriptor: descriptor, path: path)
+    }
+
+    public func rename(_ source: String, to destination: String) throws(FileIOError) {
+        guard Glibc.rename(source, destination) == 0 else { throw FileIOError("rename", path: source, code: errno) }
+    }
+
+    public func remove(_ path: String) throws(FileIOError) {
+        guard unlink(path) == 0 || errno == ENOENT else { throw FileIOError("unlink", path: path, code: errno) }
+    }
+
+    public func synchronizeDirectory(_ path: String) throws(FileIOError) {
+        let descriptor = Glibc.open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw FileIOError("open", path: path, code: errno) }
+        defer { Glibc.close(descriptor) }
+        guard fsync(descriptor) == 0 else { throw FileIOError("fsync", path: path, code: errno) }
+    }
+
+    public func lock(_ path: String) throws(FileIOError) -> any BufferLock {
+        let descriptor = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o640)
+        guard descriptor >= 0 else { throw FileIOError("open", path: path, code: errno) }
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+            let code = errno
+            Glibc.close(descriptor)
+            throw FileIOError("lock", path: path, code: code)
+        }
+        // Leave the holder's pid for the message another process shows.
+        let pid = Array("\(getpid())\n".utf8)
+        _ = ftruncate(descriptor, 0)
+        _ = pid.withUnsafeBytes { pwrite(descriptor, $0.baseAddress, $0.count, 0) }
+        return POSIXLock(descriptor: descriptor)
+    }
+}
+
+/// A file descriptor. `@unchecked Sendable`: the descriptor never changes, and `pread`/`pwrite`
+/// at explicit offsets are safe from several threads.
+final class POSIXFile: BufferFile, @unchecked Sendable {
+    private let descriptor: Int32
+    private let path: String
+
+    init(descriptor: Int32, path: String) {
+        self.descriptor = descriptor
+        self.path = path
+    }
+
+    deinit { Glibc.close(descriptor) }
+
+    var size: Int {
+        get throws(FileIOError) {
+            var status = stat()
+            guard fstat(descriptor, &status) == 0 else { throw FileIOError("fstat", path: path, code: errno) }
+            return Int(status.st_size)
+        }
+    }
+
+    func write(_ bytes: [UInt8], at offset: Int) throws(FileIOError) {
+        var written = 0
+        while written < bytes.count {
+            let result = bytes.withUnsafeBytes { buffer in
+                pwrite(descriptor, buffer.baseAddress! + written, buffer.count - written, off_t(offset + written))
+            }
+            if result < 0 {
+                if errno == EINTR { continue }
+                throw FileIOError("write", path: path, code: errno)
+            }
+            written += result
+        }
+    }
+
+    func read(at offset: Int, count: Int) throws(FileIOError) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: count)
+        var done = 0
+        while done < count {
+            let result = bytes.withUnsafeMutableBytes { buffer in
+                pread(descriptor, buffer.baseAddress! + done, count - done, off_t(offset + done))
+            }
+            if result < 0 {
+                if errno == EINTR { continue }
+                throw FileIOError("read", path: path, code: errno)
+            }
+            if result == 0 { break }
+            done += result
+        }
+        return Array(bytes.prefix(done))
+    }
+
+    func synchronize() throws(FileIOError) {
+        guard fsync(descriptor) == 0 else { throw FileIOError("fsync", path: path, code: errno) }
+    }
+
+    func truncate(to size: Int) throws(FileIOError) {
+        guard ftruncate(descriptor, off_t(size)) == 0 else { throw FileIOError("ftruncate", path: path, code: errno) }
+    }
+}
+
+/// A held `flock`; released explicitly or when the process ends.
+private struct POSIXLock: BufferLock {
+    let descriptor: Int32
+
+    func release() {
+        flock(descriptor, LOCK_UN)
+        Glibc.close(descriptor)
+    }
+}

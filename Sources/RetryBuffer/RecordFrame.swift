@@ -1,0 +1,62 @@
+/// The on-disk frame around every record and state entry:
+///
+///     magic "WREC" (u32) | payload length (u32) | CRC-32C of payload (u32) | payload
+///
+/// The magic lets recovery find the next frame after a damaged one; the CRC tells a complete,
+/// intact frame from a torn or rotten one.
+enum RecordFrame {
+    static let magic: UInt32 = 0x5752_4543
+    static let headerSize = 12
+    /// No payload is larger (a body is at most 1 GiB by configuration; headers add little).
+    static let maximumPayload = 1 << 30
+
+    /// `payload` framed.
+    static func encode(_ payload: [UInt8]) -> [UInt8] {
+        var writer = ByteWriter(capacity: payload.count + headerSize)
+        writer.u32(magic)
+        writer.u32(UInt32(payload.count))
+        writer.u32(CRC32C.checksum(payload))
+        writer.bytes.append(contentsOf: payload)
+        return writer.bytes
+    }
+
+    /// What is at an offset of a file's bytes.
+    enum Scan: Equatable {
+        /// An intact frame; its payload is `payload`, the next frame starts at `next`.
+        case frame(payload: Range<Int>, next: Int)
+        /// A well-formed header whose payload runs past the end of the data.
+        case incomplete
+        /// No intact frame starts here.
+        case invalid
+    }
+
+    static func scan(_ bytes: [UInt8], at offset: Int) -> Scan {
+        guard bytes.count - offset >= headerSize else { return .incomplete }
+        var reader = ByteReader(bytes, at: offset)
+        guard let foundMagic = try? reader.u32(), foundMagic == magic,
+            let length = try? reader.u32(), Int(length) <= maximumPayload,
+            let crc = try? reader.u32()
+        else { return .invalid }
+        let start = offset + headerSize
+        let end = start + Int(length)
+        guard end <= bytes.count else { return .incomplete }
+        let actual = bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[start..<end])) }
+        return actual == crc ? .frame(payload: start..<end, next: end) : .invalid
+    }
+
+    /// The offset of the next intact frame after `offset`, if any (used to step over damage).
+    static func resynchronize(_ bytes: [UInt8], after offset: Int) -> Int? {
+        let magicBytes: [UInt8] = [0x43, 0x45, 0x52, 0x57]  // "WREC" little-endian
+        var position = offset + 1
+        while position + headerSize <= bytes.count {
+            if bytes[position] == magicBytes[0], bytes[position + 1] == magicBytes[1],
+                bytes[position + 2] == magicBytes[2], bytes[position + 3] == magicBytes[3],
+                case .frame = scan(bytes, at: position)
+            {
+                return position
+            }
+            position += 1
+        }
+        return nil
+    }
+}

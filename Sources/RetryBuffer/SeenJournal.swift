@@ -1,0 +1,131 @@
+import Logging
+
+/// A delivery the relay accepted, remembered across restarts so that a retry or replay of it is
+/// recognized (replay protection survives a restart).
+public struct SeenDelivery: Sendable, Hashable {
+    public var source: String
+    public var deliveryID: String
+    /// A 128-bit fingerprint of the body.
+    public var digestHigh: UInt64
+    public var digestLow: UInt64
+    /// When it may be forgotten (Unix seconds).
+    public var expiresAt: Int64
+
+    public init(source: String, deliveryID: String, digestHigh: UInt64, digestLow: UInt64, expiresAt: Int64) {
+        self.source = source
+        self.deliveryID = deliveryID
+        self.digestHigh = digestHigh
+        self.digestLow = digestLow
+        self.expiresAt = expiresAt
+    }
+}
+
+/// The seen-deliveries journal: `seen/seen-<bucket>.log` files, one per minute of expiry time, so
+/// that forgetting expired deliveries is deleting whole files. Written lazily by the buffer's writer
+/// thread (a crash forgets at most the last maintenance interval's deliveries).
+final class SeenJournal {
+    static let folderName = "seen"
+    static let magic = Array("WRSEEN01".utf8)
+    static let bucketSeconds: Int64 = 60
+    static let kind: UInt8 = 3
+
+    private let directory: String
+    private let fileSystem: any BufferFileSystem
+    private var files: [Int64: (file: any BufferFile, size: Int)] = [:]
+    private var dirty = Set<Int64>()
+
+    init(bufferDirectory: String, fileSystem: any BufferFileSystem) {
+        self.directory = bufferDirectory + "/" + Self.folderName
+        self.fileSystem = fileSystem
+    }
+
+    static func fileName(_ bucket: Int64) -> String { "seen-\(bucket).log" }
+
+    static func encode(_ delivery: SeenDelivery) -> [UInt8] {
+        var writer = ByteWriter(capacity: 64)
+        writer.u8(BufferCodec.version)
+        writer.u8(kind)
+        writer.string(delivery.source)
+        writer.string(delivery.deliveryID)
+        writer.u64(delivery.digestHigh)
+        writer.u64(delivery.digestLow)
+        writer.i64(delivery.expiresAt)
+        return RecordFrame.encode(writer.bytes)
+    }
+
+    static func decode(_ payload: [UInt8]) throws(ByteReader.Malformed) -> SeenDelivery {
+        var reader = ByteReader(payload)
+        guard try reader.u8() == BufferCodec.version, try reader.u8() == kind else { throw ByteReader.Malformed() }
+        return SeenDelivery(
+            source: try reader.string(),
+            deliveryID: try reader.string(),
+            digestHigh: try reader.u64(),
+            digestLow: try reader.u64(),
+            expiresAt: try reader.i64()
+        )
+    }
+
+    /// Every unexpired delivery on disk; damaged entries are skipped.
+    static func load(
+        bufferDirectory: String,
+        fileSystem: any BufferFileSystem,
+        now: Int64,
+        logger: Logger
+    ) -> [SeenDelivery] {
+        let folder = bufferDirectory + "/" + folderName
+        guard let names = try? fileSystem.contents(ofDirectory: folder) else { return [] }
+        var deliveries: [SeenDelivery] = []
+        for name in names where name.hasPrefix("seen-") && name.hasSuffix(".log") {
+            guard let file = try? fileSystem.open(folder + "/" + name, create: false),
+                let bytes = try? file.read(at: 0, count: (try? file.size) ?? 0),
+                bytes.count >= SegmentScanner.fileHeaderSize, bytes.starts(with: magic)
+            else { continue }
+            var offset = SegmentScanner.fileHeaderSize
+            while case .frame(let payload, let next) = RecordFrame.scan(bytes, at: offset) {
+                if let delivery = try? decode(Array(bytes[payload])), delivery.expiresAt > now {
+                    deliveries.append(delivery)
+                }
+                offset = next
+            }
+        }
+        logger.debug("Loaded seen deliveries", metadata: ["count": "\(deliveries.count)"])
+        return deliveries
+    }
+
+    /// Appends one delivery to its bucket file (writer thread only).
+    func append(_ delivery: SeenDelivery) throws(FileIOError) {
+        let bucket = delivery.expiresAt / Self.bucketSeconds * Self.bucketSeconds
+        if files[bucket] == nil {
+            try fileSystem.createDirectory(directory)
+            let file = try fileSystem.open(directory + "/" + Self.fileName(bucket), create: true)
+            var size = try file.size
+            if size < SegmentScanner.fileHeaderSize {
+                let header = SegmentScanner.fileHeader(magic: Self.magic, number: UInt64(bitPattern: bucket))
+                try file.truncate(to: 0)
+                try file.write(header, at: 0)
+                size = header.count
+                try fileSystem.synchronizeDirectory(directory)
+            }
+            files[bucket] = (file, size)
+        }
+        let frame = Self.encode(delivery)
+        try files[bucket]!.file.write(frame, at: files[bucket]!.size)
+        files[bucket]!.size += frame.count
+        dirty.insert(bucket)
+    }
+
+    /// Makes appended deliveries durable and deletes buckets that have fully expired.
+    func maintain(now: Int64) {
+        for bucket in dirty { try? files[bucket]?.file.synchronize() }
+        dirty.removeAll()
+        guard let names = try? fileSystem.contents(ofDirectory: directory) else { return }
+        for name in names {
+            guard name.hasPrefix("seen-"), name.hasSuffix(".log"),
+                let bucket = Int64(name.dropFirst("seen-".count).dropLast(".log".count)),
+                bucket + Self.bucketSeconds <= now
+            else { continue }
+            files[bucket] = nil
+            try? fileSystem.remove(directory + "/" + name)
+        }
+    }
+}
