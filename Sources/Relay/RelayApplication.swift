@@ -7,27 +7,37 @@ import RetryBuffer
 import ServiceLifecycle
 import UnixSignals
 
-/// The assembled relay: retry buffer, Kafka producer, retrier, request pipeline and HTTP listener,
-/// run as services of one `ServiceGroup` that shuts down gracefully on SIGTERM/SIGINT, in reverse
-/// order: the listener stops and finishes its in-flight requests (each ends published or buffered),
-/// the retrier stops, the producer flushes, and the buffer is synced and unlocked last.
+/// The assembled relay: retry buffer, Kafka producer, retrier, request pipeline, and the ingress
+/// and admin listeners, run as services of one `ServiceGroup` that shuts down gracefully on
+/// SIGTERM/SIGINT, in reverse order: the ingress stops and finishes its in-flight requests (each ends
+/// published or buffered), the admin listener stops, the retrier stops, the producer flushes, and
+/// the buffer is synced and unlocked last.
 public struct RelayApplication: Sendable {
+    /// The relay's two HTTP listeners.
+    public enum Listener: Sendable, Hashable {
+        /// `POST /webhooks/{source}`.
+        case ingress
+        /// Buffer status, inspection and replay.
+        case admin
+    }
+
     public let configuration: RelayConfiguration
     public let producer: KafkaProducer
     public let buffer: RetryBuffer
     private let retrier: Retrier
-    private let application: Application<RouterResponder<BasicRequestContext>>
+    private let ingress: Application<RouterResponder<BasicRequestContext>>
+    private let admin: Application<RouterResponder<BasicRequestContext>>
     private let logger: Logger
 
-    /// Builds the relay from its configuration.
+    /// Builds the relay from its configuration: opens (and recovers) the buffer, creates the producer.
     /// - Parameters:
     ///   - clock: the calendar clock used for timestamp checks and receive times.
-    ///   - onListening: called with the bound port once the listener accepts connections.
+    ///   - onListening: called with each listener's bound port once it accepts connections.
     public init(
         configuration: RelayConfiguration,
         logger: Logger,
         clock: any WallClock = SystemWallClock(),
-        onListening: @escaping @Sendable (Int) async -> Void = { _ in }
+        onListening: @escaping @Sendable (Listener, Int) async -> Void = { _, _ in }
     ) async throws {
         let buffer = try RetryBuffer.open(
             directory: configuration.buffer.path,
@@ -39,9 +49,8 @@ public struct RelayApplication: Sendable {
             logger: logger,
             clock: { Int64((clock.now().timeIntervalSince1970 * 1000).rounded(.down)) }
         )
-        let producer: KafkaProducer
         do {
-            producer = try KafkaProducer(
+            let producer = try KafkaProducer(
                 configuration: KafkaProducerConfiguration(
                     bootstrapServers: configuration.kafka.bootstrapServers,
                     properties: configuration.kafka.properties,
@@ -49,11 +58,82 @@ public struct RelayApplication: Sendable {
                 ),
                 logger: logger
             )
+            let health = BrokerHealth(producer: producer)
+            let pipeline = try Self.pipeline(
+                configuration,
+                buffer: buffer,
+                producer: producer,
+                health: health,
+                clock: clock,
+                logger: logger
+            )
+            self.retrier = Retrier(
+                buffer: buffer,
+                producer: producer,
+                health: health,
+                configuration: Retrier.Configuration(
+                    maximumInFlight: configuration.retry.maximumInFlight,
+                    initialBackoff: configuration.retry.initialBackoff,
+                    maximumBackoff: configuration.retry.maximumBackoff,
+                    deadLetterTopics: Dictionary(
+                        uniqueKeysWithValues: configuration.sources.map { ($0.name, $0.deadLetterTopic) }
+                    )
+                ),
+                logger: logger
+            )
+            self.ingress = Self.ingress(
+                configuration,
+                pipeline: pipeline,
+                producer: producer,
+                logger: logger,
+                onListening: onListening
+            )
+            let operations = BufferOperations(buffer: buffer, producer: producer, clock: clock, logger: logger)
+            self.admin = Application(
+                router: AdminRouter.build(
+                    operations: operations,
+                    token: configuration.admin.token,
+                    clock: clock,
+                    logger: logger
+                ),
+                configuration: ApplicationConfiguration(
+                    address: .hostname(configuration.admin.host, port: configuration.admin.port)
+                ),
+                onServerRunning: { channel in
+                    await onListening(.admin, channel.localAddress?.port ?? configuration.admin.port)
+                },
+                logger: logger
+            )
+            self.producer = producer
         } catch {
             await buffer.close()
             throw error
         }
-        let health = BrokerHealth(producer: producer)
+        self.configuration = configuration
+        self.buffer = buffer
+        self.logger = logger
+    }
+
+    /// The services to run, in start order; a `ServiceGroup` stops them in reverse.
+    public var services: [any Service] { [BufferService(buffer: buffer), producer, retrier, admin, ingress] }
+
+    /// Runs until SIGTERM or SIGINT, then shuts down gracefully.
+    public func run() async throws {
+        let group = ServiceGroup(
+            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        )
+        try await group.run()
+    }
+
+    /// The request path, with replay protection persisted in the buffer's seen journal.
+    private static func pipeline(
+        _ configuration: RelayConfiguration,
+        buffer: RetryBuffer,
+        producer: KafkaProducer,
+        health: BrokerHealth,
+        clock: any WallClock,
+        logger: Logger
+    ) throws -> WebhookPipeline {
         let delivery = EventDelivery(
             producer: producer,
             buffer: buffer,
@@ -83,30 +163,28 @@ public struct RelayApplication: Sendable {
                 expiresAt: seen.expiresAt
             )
         }
-        let retrier = Retrier(
-            buffer: buffer,
-            producer: producer,
-            health: health,
-            configuration: Retrier.Configuration(
-                maximumInFlight: configuration.retry.maximumInFlight,
-                initialBackoff: configuration.retry.initialBackoff,
-                maximumBackoff: configuration.retry.maximumBackoff,
-                deadLetterTopics: Dictionary(
-                    uniqueKeysWithValues: configuration.sources.map { ($0.name, $0.deadLetterTopic) }
-                )
-            ),
-            logger: logger
-        )
+        return pipeline
+    }
+
+    /// The webhook listener; before it accepts connections it looks up the known topics.
+    private static func ingress(
+        _ configuration: RelayConfiguration,
+        pipeline: WebhookPipeline,
+        producer: KafkaProducer,
+        logger: Logger,
+        onListening: @escaping @Sendable (Listener, Int) async -> Void
+    ) -> Application<RouterResponder<BasicRequestContext>> {
         let ingress = WebhookIngress(pipeline: pipeline, maxBodySize: configuration.http.maxBodySize, logger: logger)
-        let router = IngressRouter.build(ingress: ingress, logger: logger)
         let idle = configuration.http.idleTimeout
         var application = Application(
-            router: router,
+            router: IngressRouter.build(ingress: ingress, logger: logger),
             server: .http1(configuration: .init(idleTimeout: .milliseconds(idle.components.seconds * 1000))),
             configuration: ApplicationConfiguration(
                 address: .hostname(configuration.http.host, port: configuration.http.port)
             ),
-            onServerRunning: { channel in await onListening(channel.localAddress?.port ?? configuration.http.port) },
+            onServerRunning: { channel in
+                await onListening(.ingress, channel.localAddress?.port ?? configuration.http.port)
+            },
             logger: logger
         )
         let topics = pipeline.knownTopics
@@ -125,23 +203,7 @@ public struct RelayApplication: Sendable {
                 )
             }
         }
-        self.application = application
-        self.configuration = configuration
-        self.producer = producer
-        self.buffer = buffer
-        self.retrier = retrier
-        self.logger = logger
-    }
-
-    /// The services to run, in start order; a `ServiceGroup` stops them in reverse.
-    public var services: [any Service] { [BufferService(buffer: buffer), producer, retrier, application] }
-
-    /// Runs until SIGTERM or SIGINT, then shuts down gracefully.
-    public func run() async throws {
-        let group = ServiceGroup(
-            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
-        )
-        try await group.run()
+        return application
     }
 }
 

@@ -279,10 +279,8 @@ private final class ProducerCore: @unchecked Sendable {
                 result = .success(KafkaAck(partition: message.pointee.partition, offset: message.pointee.offset))
                 delivered = true
             } else {
-                let error = KafkaError(
-                    code: KafkaError.Code(message.pointee.err),
-                    message: String(cString: rd_kafka_message_errstr(message))
-                )
+                // Not rd_kafka_message_errstr: for delivery reports it would read the payload as text.
+                let error = KafkaError(code: KafkaError.Code(message.pointee.err))
                 result = .failure(error)
                 failure = error
             }

@@ -1,4 +1,5 @@
 import Foundation
+import Relay
 import Synchronization
 
 /// The built `webhook-relay` binary, for tests that exercise the command line as a user would.

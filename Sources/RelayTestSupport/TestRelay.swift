@@ -10,6 +10,8 @@ public final class TestRelay: Sendable {
     public let cluster: MockKafkaCluster
     public let application: RelayApplication
     public let port: Int
+    /// The admin listener's port.
+    public let adminPort: Int
     public let logs: LogCapture
     private let group: ServiceGroup
     private let running: Task<Void, any Error>
@@ -23,6 +25,7 @@ public final class TestRelay: Sendable {
             "RELAY_DOCUTRAY_SECRETS": SignatureVector.secret,
             "RELAY_DOCUTRAY_WEBHOOK_URL": SignatureVector.webhookURL,
             "RELAY_BUFFER_PATH": temporaryDirectory(prefix: "relay-buffer"),
+            "RELAY_ADMIN_PORT": "0",
         ]
     }
 
@@ -47,12 +50,12 @@ public final class TestRelay: Sendable {
         environment.merge(overrides) { _, override in override }
         let configuration = try RelayConfiguration.load(environment: environment)
         let logs = LogCapture()
-        let (ports, portSink) = AsyncStream.makeStream(of: Int.self)
+        let (ports, portSink) = AsyncStream.makeStream(of: (RelayApplication.Listener, Int).self)
         let application = try await RelayApplication(configuration: configuration, logger: logs.logger(), clock: clock)
         {
+            listener,
             port in
-            portSink.yield(port)
-            portSink.finish()
+            portSink.yield((listener, port))
         }
         let group = ServiceGroup(
             configuration: .init(
@@ -61,8 +64,12 @@ public final class TestRelay: Sendable {
             )
         )
         let running = Task { try await group.run() }
-        var iterator = ports.makeAsyncIterator()
-        guard let port = await iterator.next() else {
+        var listening: [RelayApplication.Listener: Int] = [:]
+        for await (listener, port) in ports {
+            listening[listener] = port
+            if listening.count == 2 { break }
+        }
+        guard let port = listening[.ingress], let adminPort = listening[.admin] else {
             running.cancel()
             throw HTTPTestClient.Failure(description: "the relay did not start listening")
         }
@@ -70,6 +77,7 @@ public final class TestRelay: Sendable {
             cluster: cluster,
             application: application,
             port: port,
+            adminPort: adminPort,
             logs: logs,
             group: group,
             running: running
@@ -80,6 +88,7 @@ public final class TestRelay: Sendable {
         cluster: MockKafkaCluster,
         application: RelayApplication,
         port: Int,
+        adminPort: Int,
         logs: LogCapture,
         group: ServiceGroup,
         running: Task<Void, any Error>
@@ -87,6 +96,7 @@ public final class TestRelay: Sendable {
         self.cluster = cluster
         self.application = application
         self.port = port
+        self.adminPort = adminPort
         self.logs = logs
         self.group = group
         self.running = running

@@ -25,6 +25,8 @@ struct BufferIndex {
         var newestSettledAt: Int64 = 0
         var isActive = false
         var corruptRanges: [Range<Int>] = []
+        /// The highest record id in the segment (ids grow with segment numbers).
+        var lastID = RecordID(rawValue: 0)
     }
 
     var entries: [RecordID: Entry] = [:]
@@ -96,6 +98,14 @@ struct BufferIndex {
     }
 
     // MARK: Claiming for delivery
+
+    /// Marks one pending record in flight, if it is pending and not in flight already.
+    mutating func claim(_ id: RecordID) -> Entry? {
+        guard var entry = entries[id], !entry.inFlight else { return nil }
+        entry.inFlight = true
+        entries[id] = entry
+        return entry
+    }
 
     /// The oldest pending records that may be published now: not in flight, and first of their key
     /// among pending records (so records of one key go out one at a time, in order).

@@ -11,7 +11,6 @@ struct BufferRecovery {
     struct Recovered {
         var index: BufferIndex
         var stateFiles: [UInt64: SegmentWriter.Files]
-        var nextSegmentNumber: UInt64
     }
 
     func run() throws(BufferError) -> Recovered {
@@ -66,7 +65,7 @@ struct BufferRecovery {
             }
         }
         index.nextID = highestID + 1
-        return Recovered(index: index, stateFiles: files, nextSegmentNumber: (logNumbers.max() ?? 0) + 1)
+        return Recovered(index: index, stateFiles: files)
     }
 
     private func recoverSegment(
@@ -156,6 +155,8 @@ struct BufferRecovery {
             )
             for found in scan.items {
                 highestID = max(highestID, found.id.rawValue)
+                let lastID = index.segments[number]?.lastID ?? found.id
+                index.segments[number]?.lastID = max(lastID, found.id)
                 let change = latest[found.id]
                 var entry = BufferIndex.Entry(
                     id: found.id,

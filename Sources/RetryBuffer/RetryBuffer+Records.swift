@@ -10,14 +10,20 @@ public struct StoredRecord: Sendable, Hashable {
 }
 
 extension RetryBuffer {
-    /// Every intact record on disk, oldest first, with its current state; `include` filters before
-    /// the record is kept, so listing a large archive stays cheap in memory.
-    public func records(where include: (StoredRecord) -> Bool = { _ in true }) throws(BufferError) -> [StoredRecord] {
+    /// Intact records on disk, oldest first, with their current state: those after `after` (a page
+    /// cursor) that `include` accepts, at most `limit`. Segments wholly before the cursor are not read.
+    public func records(
+        after: RecordID? = nil,
+        limit: Int = .max,
+        where include: (StoredRecord) -> Bool = { _ in true }
+    ) throws(BufferError) -> [StoredRecord] {
         let (segments, live) = shared.mutex.withLock { index in
-            (index.segments.values.map { ($0.number, $0.log) }.sorted { $0.0 < $1.0 }, index.entries)
+            (index.segments.values.map { ($0.number, $0.log, $0.lastID) }.sorted { $0.0 < $1.0 }, index.entries)
         }
         var result: [StoredRecord] = []
-        for (number, log) in segments {
+        for (number, log, lastID) in segments {
+            if let after, lastID <= after { continue }
+            if result.count >= limit { break }
             let bytes: [UInt8]
             let stateBytes: [UInt8]
             do {
@@ -29,6 +35,8 @@ extension RetryBuffer {
             var latest: [RecordID: BufferCodec.StateChange] = [:]
             for change in SegmentScanner.scanStates(stateBytes, number: number).items { latest[change.id] = change }
             for found in SegmentScanner.scanSegment(bytes, number: number).items {
+                if let after, found.id <= after { continue }
+                if result.count >= limit { break }
                 guard case .frame(let payload, _) = RecordFrame.scan(bytes, at: found.offset),
                     let (id, appendedState, record) = try? BufferCodec.decodeRecord(Array(bytes[payload]))
                 else { continue }
@@ -47,6 +55,13 @@ extension RetryBuffer {
             }
         }
         return result
+    }
+
+    /// One record with its current state, wherever it is (pending, dead or archived).
+    public func storedRecord(_ id: RecordID) throws(BufferError) -> StoredRecord {
+        let previous = id.rawValue > 0 ? RecordID(rawValue: id.rawValue - 1) : nil
+        guard let found = try records(after: previous, limit: 1).first, found.id == id else { throw .notFound(id) }
+        return found
     }
 
     private func readStateFile(_ number: UInt64) throws(FileIOError) -> [UInt8] {

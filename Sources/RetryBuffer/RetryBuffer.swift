@@ -45,12 +45,7 @@ public final class RetryBuffer: Sendable {
         do {
             lock = try fileSystem.lock(lockPath)
         } catch {
-            let holder = (try? fileSystem.open(lockPath, create: false)).flatMap { file in
-                (try? file.read(at: 0, count: 32)).map {
-                    String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-                }
-            }
-            throw .locked(path: directory, holder: holder.flatMap { $0.isEmpty ? nil : $0 })
+            throw .locked(path: directory, holder: lockHolder(directory: directory, fileSystem: fileSystem))
         }
         do {
             let recovery = BufferRecovery(directory: directory, fileSystem: fileSystem, logger: logger)
@@ -71,7 +66,6 @@ public final class RetryBuffer: Sendable {
                 logger: logger,
                 clock: clock
             )
-            try writer.startNewSegment(number: recovered.nextSegmentNumber)
             writer.start()
             let statistics = shared.mutex.withLock { $0.statistics() }
             logger.info(
@@ -182,8 +176,9 @@ public final class RetryBuffer: Sendable {
     }
 
     /// Kafka acknowledged the record: it is settled (kept as archive, or deleted with its segment).
-    public func markDelivered(_ id: RecordID) {
-        transition(id, to: .delivered, attempts: nil, reason: "")
+    /// - Parameter attempts: the attempt that reached Kafka, when known.
+    public func markDelivered(_ id: RecordID, attempts: UInt32? = nil) {
+        transition(id, to: .delivered, attempts: attempts, reason: "")
     }
 
     /// Kafka refused the record permanently and the dead-letter topic took it.
@@ -241,6 +236,14 @@ public final class RetryBuffer: Sendable {
     /// per key, none already in flight.
     public func claimPending(limit: Int) -> [PendingRecord] {
         shared.mutex.withLock { $0.claim(limit: limit) }.map {
+            PendingRecord(id: $0.id, attempts: $0.attempts, receivedAt: $0.receivedAt)
+        }
+    }
+
+    /// Marks one pending or dead record in flight for a replay; `nil` if it is settled, unknown or
+    /// already in flight (the retrier has it).
+    public func claim(_ id: RecordID) -> PendingRecord? {
+        shared.mutex.withLock { $0.claim(id) }.map {
             PendingRecord(id: $0.id, attempts: $0.attempts, receivedAt: $0.receivedAt)
         }
     }

@@ -194,6 +194,8 @@ final class SegmentWriter: @unchecked Sendable {
                 entry.segment = segment
                 entry.offset = offset
                 index.insert(entry, frameLength: append.frame.count, settledAt: now)
+                let lastID = index.segments[segment]?.lastID ?? entry.id
+                index.segments[segment]?.lastID = max(lastID, entry.id)
                 addedPending = addedPending || entry.state == .pending
                 index.segments[segment]?.bytes = files[segment].map { $0.logSize + $0.stateSize } ?? 0
             }
@@ -213,6 +215,9 @@ final class SegmentWriter: @unchecked Sendable {
     /// Appends a frame to the active segment (rolling or evicting as needed); returns where it went.
     private func write(_ frame: [UInt8]) throws(BufferError) -> (UInt64, Int) {
         try ensureCapacity(for: frame.count)
+        // The first append after opening starts a fresh segment: recovered ones are never appended
+        // to, and a buffer only read (status, inspect) creates no file.
+        if active == nil { try roll() }
         guard var segment = active else { throw .closed }
         if segment.logSize + frame.count > configuration.segmentSize, segment.logSize > SegmentScanner.fileHeaderSize {
             try roll()

@@ -19,7 +19,8 @@ struct DevCommand: AsyncParsableCommand {
         RelayLogging.bootstrap(dev.configuration.logging)
         let logger = Logger(label: "webhook-relay")
         let executable = Self.executablePath()
-        let relay = try await RelayApplication(configuration: dev.configuration, logger: logger) { port in
+        let relay = try await RelayApplication(configuration: dev.configuration, logger: logger) { listener, port in
+            guard listener == .ingress else { return }
             FileHandle.standardOutput.write(Data(dev.instructions(port: port, executable: executable).utf8))
         }
         try await relay.run()

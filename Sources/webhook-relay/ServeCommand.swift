@@ -17,8 +17,11 @@ struct ServeCommand: AsyncParsableCommand {
         let configuration = try loadConfiguration(path: config)
         RelayLogging.bootstrap(configuration.logging)
         let logger = Logger(label: "webhook-relay")
-        let relay = try await RelayApplication(configuration: configuration, logger: logger) { port in
-            logger.info("Listening for webhooks", metadata: ["port": "\(port)"])
+        let relay = try await RelayApplication(configuration: configuration, logger: logger) { listener, port in
+            switch listener {
+            case .ingress: logger.info("Listening for webhooks", metadata: ["port": "\(port)"])
+            case .admin: logger.info("Admin API listening", metadata: ["port": "\(port)"])
+            }
         }
         try await relay.run()
     }

@@ -8,54 +8,16 @@ import Testing
 /// the same buffer directory every event it answered 2xx for reaches Kafka.
 @Suite("Crash recovery", .serialized, .timeLimit(.minutes(3)))
 struct CrashRecoveryTests {
-    struct Relay {
-        let process: ChildProcess
-        let port: Int
-    }
-
-    static func startRelay(cluster: MockKafkaCluster, buffer: String) async throws -> Relay {
-        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("RELAY_") }
-        environment.merge([
-            "RELAY_KAFKA_BOOTSTRAP_SERVERS": cluster.bootstrapServers,
-            "RELAY_HTTP_HOST": "127.0.0.1",
-            "RELAY_HTTP_PORT": "0",
-            "RELAY_BUFFER_PATH": buffer,
-            "RELAY_DOCUTRAY_SECRETS": SignatureVector.secret,
-            "RELAY_DOCUTRAY_WEBHOOK_URL": SignatureVector.webhookURL,
-            "RELAY_KAFKA_PUBLISH_TIMEOUT": "300ms",
-            "RELAY_KAFKA_WARMUP_TIMEOUT": "0s",
-            "RELAY_RETRY_MAX_BACKOFF": "500ms",
-            "RELAY_KAFKA_PROPERTY_RECONNECT_BACKOFF_MAX_MS": "300",
-        ]) { $1 }
-        let process = try ChildProcess(RelayExecutable.path, ["serve"], environment: environment)
-        try await process.waitForOutput(containing: "Listening for webhooks", inErrors: true)
-        let line = try #require(
-            process.standardError.split(separator: "\n").first { $0.contains("Listening for webhooks") }
-        )
-        let port = try #require(
-            line.split(separator: " ").first { $0.hasPrefix("port=") }.flatMap { Int($0.dropFirst(5)) }
-        )
-        return Relay(process: process, port: port)
-    }
-
     @Test("SIGKILL with buffered events, restart on the same directory: every acknowledged id reaches Kafka")
     func killAndRestart() async throws {
         let cluster = try MockKafkaCluster()
         let buffer = TestRelay.temporaryDirectory(prefix: "relay-crash")
-        var factory = DeliveryFactory()
-        factory.timestamp = Int64(Date().timeIntervalSince1970)
 
-        let first = try await Self.startRelay(cluster: cluster, buffer: buffer)
+        let first = try await RelayProcess.start(cluster: cluster, buffer: buffer)
         var acknowledged: [String] = []
-        func post(_ number: Int, to relay: Relay) async throws {
+        func post(_ number: Int, to relay: RelayProcess) async throws {
             let id = "req_crash_\(number)"
-            let body = Array(#"{"conversion_id":"doc-\#(number % 4)","n":\#(number)}"#.utf8)
-            let response = try await HTTPTestClient.send(
-                port: relay.port,
-                path: "/webhooks/docutray",
-                headers: factory.headers(body: body, event: "CONVERSION_COMPLETED", requestID: id),
-                body: body
-            )
+            let response = try await relay.post(id, document: "doc-\(number % 4)")
             if (200..<300).contains(response.status) { acknowledged.append(id) }
             #expect(response.status == 202, "\(response.bodyText)")
         }
@@ -68,7 +30,7 @@ struct CrashRecoveryTests {
         _ = await first.process.waitForExit()
         try cluster.setBrokerUp()
 
-        let second = try await Self.startRelay(cluster: cluster, buffer: buffer)
+        let second = try await RelayProcess.start(cluster: cluster, buffer: buffer)
         let messages = try await KafkaConsumer(bootstrapServers: cluster.bootstrapServers)
             .waitForMessages(topic: "docutray.conversion.completed", count: acknowledged.count, timeout: .seconds(60))
         let received = Set(messages.compactMap { $0.header("ce_id") })

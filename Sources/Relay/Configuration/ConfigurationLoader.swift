@@ -11,25 +11,47 @@ extension RelayConfiguration {
         environment: [String: String],
         configPath: String? = nil
     ) throws(ConfigurationError) -> RelayConfiguration {
-        let path = configPath ?? environment[Setting.configFile.environment].flatMap { $0.isEmpty ? nil : $0 }
-        var tree = ConfigTree.map([])
-        if let path {
-            let text: String
-            do {
-                text = try String(contentsOfFile: path, encoding: .utf8)
-            } catch {
-                throw ConfigurationError(.configFile, "cannot read \(path): \(error.localizedDescription)")
-            }
-            tree = try ConfigTree.parse(yaml: text, path: path)
-        }
-        var loader = ConfigurationLoader(tree: tree, environment: environment)
+        var loader = ConfigurationLoader(
+            tree: try tree(environment: environment, configPath: configPath),
+            environment: environment
+        )
         let configuration = try loader.load()
         try loader.rejectUnknownKeys()
         return configuration
     }
+
+    /// The YAML file named by `configPath` or `RELAY_CONFIG`, parsed; empty without one.
+    private static func tree(
+        environment: [String: String],
+        configPath: String?
+    ) throws(ConfigurationError) -> ConfigTree {
+        guard let path = configPath ?? environment[Setting.configFile.environment].flatMap({ $0.isEmpty ? nil : $0 })
+        else {
+            return .map([])
+        }
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigurationError(.configFile, "cannot read \(path): \(error.localizedDescription)")
+        }
+        return try ConfigTree.parse(yaml: text, path: path)
+    }
 }
 
 extension RelayConfiguration {
+    /// Only the Kafka settings (for tools that publish, such as an offline replay).
+    public static func loadKafka(
+        environment: [String: String],
+        configPath: String? = nil
+    ) throws(ConfigurationError) -> Kafka {
+        var loader = ConfigurationLoader(
+            tree: try tree(environment: environment, configPath: configPath),
+            environment: environment
+        )
+        return try loader.kafkaSettings()
+    }
+
     /// The active secrets of one source, from its environment variables alone (for `sign`).
     public static func secrets(
         ofSource name: String,
@@ -62,16 +84,7 @@ struct ConfigurationLoader {
             maxBodySize: try byteSize(.httpMaxBodySize, in: 1024...(1 << 30)),
             idleTimeout: try duration(.httpIdleTimeout, in: .seconds(1)...(.seconds(3600)))
         )
-        guard let bootstrap = try text(.kafkaBootstrapServers), !bootstrap.isEmpty else {
-            throw ConfigurationError(.kafkaBootstrapServers, "is required (e.g. kafka:9092)")
-        }
-        let kafka = RelayConfiguration.Kafka(
-            bootstrapServers: bootstrap,
-            publishTimeout: try duration(.kafkaPublishTimeout, in: .milliseconds(10)...(.seconds(25))),
-            flushTimeout: try duration(.kafkaFlushTimeout, in: .zero...(.seconds(600))),
-            warmupTimeout: try duration(.kafkaWarmupTimeout, in: .zero...(.seconds(300))),
-            properties: try kafkaProperties()
-        )
+        let kafka = try kafkaSettings()
         let buffer = RelayConfiguration.Buffer(
             path: try text(.bufferPath) ?? Setting.bufferPath.defaultValue!,
             maximumSize: try byteSize(.bufferMaxSize, in: (1 << 20)...(1 << 50)),
@@ -89,6 +102,7 @@ struct ConfigurationLoader {
         guard retry.initialBackoff <= retry.maximumBackoff else {
             throw ConfigurationError(.retryMaxBackoff, "must be at least retry.initial_backoff")
         }
+        let admin = try adminSettings()
         let logging = RelayConfiguration.Logging(
             level: try choice(.logLevel, Logger.Level.self),
             format: try choice(.logFormat, RelayConfiguration.Logging.Format.self)
@@ -102,8 +116,22 @@ struct ConfigurationLoader {
             kafka: kafka,
             buffer: buffer,
             retry: retry,
+            admin: admin,
             sources: sources,
             logging: logging
+        )
+    }
+
+    mutating func kafkaSettings() throws(ConfigurationError) -> RelayConfiguration.Kafka {
+        guard let bootstrap = try text(.kafkaBootstrapServers), !bootstrap.isEmpty else {
+            throw ConfigurationError(.kafkaBootstrapServers, "is required (e.g. kafka:9092)")
+        }
+        return RelayConfiguration.Kafka(
+            bootstrapServers: bootstrap,
+            publishTimeout: try duration(.kafkaPublishTimeout, in: .milliseconds(10)...(.seconds(25))),
+            flushTimeout: try duration(.kafkaFlushTimeout, in: .zero...(.seconds(600))),
+            warmupTimeout: try duration(.kafkaWarmupTimeout, in: .zero...(.seconds(300))),
+            properties: try kafkaProperties()
         )
     }
 
@@ -206,6 +234,31 @@ struct ConfigurationLoader {
             contentMode: try choice(.sourceContentMode.forSource(name), CloudEventEnvelope.ContentMode.self),
             deadLetterTopic: try deadLetterTopic(of: name)
         )
+    }
+
+    private mutating func adminSettings() throws(ConfigurationError) -> RelayConfiguration.Admin {
+        let host = try text(.adminHost) ?? Setting.adminHost.defaultValue!
+        var token = try text(.adminToken)
+        if let file = try text(.adminTokenFile) {
+            do {
+                token = try String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(
+                    in: .whitespacesAndNewlines
+                )
+            } catch {
+                throw ConfigurationError(.adminTokenFile, "cannot read \(file): \(error.localizedDescription)")
+            }
+        }
+        if let token, token.utf8.count < 16 {
+            throw ConfigurationError(.adminToken, "must be at least 16 characters long")
+        }
+        let loopback = ["::1", "localhost"].contains(host) || host.hasPrefix("127.")
+        if !loopback, token == nil {
+            throw ConfigurationError(
+                .adminToken,
+                "is required when the admin listener is not on loopback (admin.host is \(host))"
+            )
+        }
+        return RelayConfiguration.Admin(host: host, port: try integer(.adminPort, in: 0...65535), token: token)
     }
 
     private mutating func deadLetterTopic(of name: String) throws(ConfigurationError) -> String {

@@ -36,6 +36,14 @@ public struct RelayConfiguration: Sendable {
         public var archiveRetention: Duration
     }
 
+    /// The admin listener (buffer status, inspection, replay; later metrics).
+    public struct Admin: Sendable, Hashable {
+        public var host: String
+        public var port: Int
+        /// The bearer token admin calls must present; optional only on a loopback address.
+        public var token: String?
+    }
+
     /// How the retrier drains the buffer.
     public struct Retry: Sendable, Hashable {
         public var initialBackoff: Duration
@@ -86,6 +94,7 @@ public struct RelayConfiguration: Sendable {
     public var kafka: Kafka
     public var buffer: Buffer
     public var retry: Retry
+    public var admin: Admin
     public var sources: [Source]
     public var logging: Logging
 

@@ -147,6 +147,30 @@ extension Setting {
         "Buffered events published at once while draining (one per key at a time)."
     )
 
+    public static let adminHost = Setting(
+        "admin.host",
+        "RELAY_ADMIN_HOST",
+        default: "127.0.0.1",
+        "Address of the admin listener (buffer status, inspection, replay)."
+    )
+    public static let adminPort = Setting(
+        "admin.port",
+        "RELAY_ADMIN_PORT",
+        default: "8081",
+        "Port of the admin listener."
+    )
+    public static let adminToken = Setting(
+        "admin.token",
+        "RELAY_ADMIN_TOKEN",
+        secret: true,
+        "Bearer token for admin calls; required when the admin listener is not on loopback."
+    )
+    public static let adminTokenFile = Setting(
+        "admin.token_file",
+        "RELAY_ADMIN_TOKEN_FILE",
+        "File holding the admin token (Kubernetes secret mounts)."
+    )
+
     public static let sourceScheme = Setting(
         "sources.<source>.scheme",
         "RELAY_<SOURCE>_SCHEME",
@@ -235,6 +259,7 @@ extension Setting {
         .kafkaBootstrapServers, .kafkaPublishTimeout, .kafkaFlushTimeout, .kafkaWarmupTimeout, .kafkaProperties,
         .bufferPath, .bufferMaxSize, .bufferSegmentSize, .archiveRetention,
         .retryInitialBackoff, .retryMaxBackoff, .retryMaxInFlight,
+        .adminHost, .adminPort, .adminToken, .adminTokenFile,
         .sourceScheme, .sourceSecrets, .sourceSecretsFile, .sourceWebhookURL, .sourceVerify,
         .sourceTimestampTolerance, .sourceReplayWindow, .sourceCloudEventSource, .sourceTopicTemplate,
         .sourceTopics, .sourceContentMode, .sourceDeadLetterTopic, .logLevel, .logFormat,

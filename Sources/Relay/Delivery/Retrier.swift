@@ -114,7 +114,7 @@ public final class Retrier: Service, Sendable {
     private func handle(_ result: DeliveryResult, id: RecordID, record: BufferRecord, attempt: UInt32) {
         switch result {
         case .success:
-            buffer.markDelivered(id)
+            buffer.markDelivered(id, attempts: attempt)
             health.recordSuccess()
             state.withLock { state in
                 state.inFlight -= 1

@@ -18,7 +18,8 @@ public struct DevEnvironment: Sendable {
     ///     listener settings, other settings (log level…) still apply.
     public init(httpPort: Int, environment: [String: String]) throws {
         let cluster = try MockKafkaCluster(brokers: 1)
-        let httpPort = httpPort == 0 ? try FreePort.find() : httpPort
+        let anyPort = httpPort == 0
+        let httpPort = anyPort ? try FreePort.find() : httpPort
         let secret = "whsec_dev_" + Hex.encode((0..<12).map { _ in UInt8.random(in: 0...255) })
         var devEnvironment = environment.filter {
             !$0.key.hasPrefix("RELAY_DOCUTRAY_") && $0.key != Setting.configFile.environment
@@ -26,6 +27,10 @@ public struct DevEnvironment: Sendable {
         devEnvironment[Setting.kafkaBootstrapServers.environment] = cluster.bootstrapServers
         devEnvironment[Setting.httpHost.environment] = "127.0.0.1"
         devEnvironment[Setting.httpPort.environment] = String(httpPort)
+        devEnvironment[Setting.adminHost.environment] = "127.0.0.1"
+        // The admin listener sits next to the webhook port (8081 beside 8080).
+        let adminPort = anyPort || httpPort == 65535 ? try FreePort.find() : httpPort + 1
+        devEnvironment[Setting.adminPort.environment] = String(adminPort)
         if devEnvironment[Setting.bufferPath.environment] == nil {
             let buffer = FileManager.default.temporaryDirectory.appendingPathComponent(
                 "webhook-relay-dev-\(UUID().uuidString)"
@@ -59,6 +64,7 @@ public struct DevEnvironment: Sendable {
               export RELAY_KAFKA_BOOTSTRAP_SERVERS=\(cluster.bootstrapServers)
               export RELAY_DOCUTRAY_SECRETS=\(secret)
               export RELAY_DOCUTRAY_WEBHOOK_URL=\(url)
+              export RELAY_ADMIN_PORT=\(configuration.admin.port)
 
             Send a signed CONVERSION_COMPLETED event:
 
@@ -69,6 +75,10 @@ public struct DevEnvironment: Sendable {
 
               kcat -b \(cluster.bootstrapServers) -C -t docutray.conversion.completed -e \\
                 -f 'key=%k\\nheaders=%h\\nvalue=%s\\n\\n'
+
+            See what the relay holds (buffered, dead and archived events):
+
+              \(executable) buffer status
 
             Press Ctrl-C to stop (the embedded broker and its data go with it).
 

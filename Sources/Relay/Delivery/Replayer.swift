@@ -1,0 +1,108 @@
+import Foundation
+import Logging
+import Metrics
+import RelayKafka
+import RetryBuffer
+
+/// Publishes buffered records again, on an operator's request: dead records after a fix, archived
+/// ones after a downstream mistake, pending ones without waiting for the retrier. Replayed events
+/// keep their `ce_id` and carry `ce_relayreplay` (when the replay happened).
+///
+/// Sent to their own topic, pending and dead records become delivered once Kafka acknowledges
+/// them; with a topic override a replay is a copy and changes no state.
+struct Replayer: Sendable {
+    /// Header marking a replayed record; its value is the replay time (RFC 3339).
+    static let markerHeader = "ce_relayreplay"
+
+    let buffer: RetryBuffer
+    let producer: KafkaProducer
+    let logger: Logger
+    /// Records published at once.
+    var concurrency = 256
+
+    struct Outcome: Sendable, Hashable {
+        var replayed = 0
+        var failed = 0
+        var skipped = 0
+    }
+
+    /// Replays `records`; `progress` is called with the number handled so far after each batch.
+    func replay(
+        _ records: [StoredRecord],
+        topic override: String?,
+        progress: @Sendable (Int) -> Void = { _ in }
+    ) async -> Outcome {
+        var outcome = Outcome()
+        let marker = KafkaHeader(
+            Self.markerHeader,
+            RFC3339.format(unixMilliseconds: Int64(Date().timeIntervalSince1970 * 1000))
+        )
+        var handled = 0
+        for batch in records.chunked(into: concurrency) {
+            let results = await withTaskGroup(of: Bool?.self) { group in
+                for stored in batch {
+                    group.addTask { await replayOne(stored, topic: override, marker: marker) }
+                }
+                var results: [Bool?] = []
+                for await result in group { results.append(result) }
+                return results
+            }
+            for result in results {
+                switch result {
+                case true?: outcome.replayed += 1
+                case false?: outcome.failed += 1
+                case nil: outcome.skipped += 1
+                }
+            }
+            handled += batch.count
+            progress(handled)
+        }
+        Counter(label: "relay_replayed_total").increment(by: outcome.replayed)
+        logger.notice(
+            "Replay finished",
+            metadata: [
+                "replayed": "\(outcome.replayed)", "failed": "\(outcome.failed)", "skipped": "\(outcome.skipped)",
+            ]
+        )
+        return outcome
+    }
+
+    /// `true` when Kafka acknowledged, `false` when it did not, `nil` when skipped (in flight).
+    private func replayOne(_ stored: StoredRecord, topic override: String?, marker: KafkaHeader) async -> Bool? {
+        let changesState = override == nil && !stored.state.isSettled
+        if changesState, buffer.claim(stored.id) == nil { return nil }
+        let record = stored.record.kafkaRecord(
+            attempt: stored.record.attempts + 1,
+            topic: override,
+            extraHeaders: [marker]
+        )
+        let result: DeliveryResult?
+        do {
+            result = try await producer.send(record).value()
+        } catch {
+            result = .failure(error)
+        }
+        switch result {
+        case .success?:
+            if changesState { buffer.markDelivered(stored.id, attempts: stored.record.attempts + 1) }
+            return true
+        case .failure(let error)?:
+            if changesState { buffer.releaseInFlight(stored.id, attempts: stored.record.attempts + 1) }
+            logger.warning(
+                "Replay of a record failed",
+                metadata: [LogKey.requestID: "\(stored.record.deliveryID)", LogKey.error: "\(error)"]
+            )
+            return false
+        case nil:
+            if changesState { buffer.releaseInFlight(stored.id) }
+            return false
+        }
+    }
+}
+
+extension Array {
+    /// Consecutive slices of at most `size` elements.
+    func chunked(into size: Int) -> [ArraySlice<Element>] {
+        stride(from: 0, to: count, by: size).map { self[$0..<Swift.min($0 + size, count)] }
+    }
+}

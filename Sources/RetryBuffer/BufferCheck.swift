@@ -1,0 +1,217 @@
+import Logging
+import Synchronization
+
+/// What `buffer check` found: every frame's checksum verified, damage listed by file and offset.
+public struct BufferCheckReport: Sendable, Hashable {
+    /// One damaged byte range.
+    public struct Damage: Sendable, Hashable {
+        public enum Kind: String, Sendable {
+            /// Bytes between intact frames that hold no intact frame.
+            case corrupt
+            /// An incomplete last frame (a write cut short by a crash).
+            case tornTail = "torn-tail"
+            /// The file does not start with a valid header.
+            case badHeader = "bad-header"
+        }
+
+        public var file: String
+        public var offset: Int
+        public var length: Int
+        public var kind: Kind
+    }
+
+    public var segments = 0
+    public var records = 0
+    public var stateEntries = 0
+    public var damage: [Damage] = []
+    /// Files written to `quarantine/` by this check.
+    public var quarantined: [String] = []
+
+    public var isClean: Bool { damage.isEmpty }
+}
+
+extension RetryBuffer {
+    /// Verifies every frame of a buffer directory that no relay is using (its lock is taken for the
+    /// duration). With `quarantine`, damaged ranges are copied into `quarantine/` and removed from
+    /// their files, so the next check is clean; intact records are kept.
+    public static func check(
+        directory: String,
+        quarantine: Bool,
+        fileSystem: any BufferFileSystem = POSIXFileSystem(),
+        logger: Logger
+    ) throws(BufferError) -> BufferCheckReport {
+        let lockPath = directory + "/" + SegmentFiles.lockName
+        let lock: any BufferLock
+        do {
+            lock = try fileSystem.lock(lockPath)
+        } catch {
+            throw .locked(path: directory, holder: lockHolder(directory: directory, fileSystem: fileSystem))
+        }
+        defer { lock.release() }
+        let checker = BufferChecker(directory: directory, fileSystem: fileSystem, logger: logger)
+        do {
+            return try checker.run(quarantine: quarantine)
+        } catch {
+            throw .io(error)
+        }
+    }
+
+    /// Verifies every frame of this open buffer, read-only (the relay keeps running). An incomplete
+    /// frame at the very end of the segment being appended to is a write in progress, not damage.
+    public func check() throws(BufferError) -> BufferCheckReport {
+        let segments = shared.mutex.withLock { index in
+            index.segments.values.map { ($0.number, $0.log, $0.isActive) }.sorted { $0.0 < $1.0 }
+        }
+        var report = BufferCheckReport()
+        do {
+            for (number, log, isActive) in segments {
+                report.segments += 1
+                let bytes = try log.read(at: 0, count: try log.size)
+                var found = BufferChecker.examine(
+                    bytes,
+                    name: SegmentFiles.logName(number),
+                    number: number,
+                    isSegment: true
+                )
+                if isActive { found.damage.removeAll { $0.kind == .tornTail } }
+                report.records += found.count
+                report.damage += found.damage
+                let statePath = directory + "/" + SegmentFiles.stateName(number)
+                if let state = try? fileSystemForReading.open(statePath, create: false) {
+                    let stateBytes = try state.read(at: 0, count: try state.size)
+                    var stateFound = BufferChecker.examine(
+                        stateBytes,
+                        name: SegmentFiles.stateName(number),
+                        number: number,
+                        isSegment: false
+                    )
+                    if isActive { stateFound.damage.removeAll { $0.kind == .tornTail } }
+                    report.stateEntries += stateFound.count
+                    report.damage += stateFound.damage
+                }
+            }
+        } catch {
+            throw .io(error)
+        }
+        return report
+    }
+
+    /// Reads the pid a lock holder left in the lock file, if any.
+    static func lockHolder(directory: String, fileSystem: any BufferFileSystem) -> String? {
+        guard let file = try? fileSystem.open(directory + "/" + SegmentFiles.lockName, create: false),
+            let bytes = try? file.read(at: 0, count: 32)
+        else { return nil }
+        let text = String(decoding: bytes, as: UTF8.self).filter(\.isNumber)
+        return text.isEmpty ? nil : text
+    }
+}
+
+/// The scanning behind ``RetryBuffer/check(directory:quarantine:fileSystem:logger:)``.
+private struct BufferChecker {
+    let directory: String
+    let fileSystem: any BufferFileSystem
+    let logger: Logger
+
+    func run(quarantine: Bool) throws(FileIOError) -> BufferCheckReport {
+        var report = BufferCheckReport()
+        let names = try fileSystem.contents(ofDirectory: directory).sorted()
+        for name in names {
+            if let number = SegmentFiles.number(in: name, suffix: SegmentFiles.logSuffix) {
+                report.segments += 1
+                try checkFile(name, number: number, isSegment: true, quarantine: quarantine, into: &report)
+            } else if let number = SegmentFiles.number(in: name, suffix: SegmentFiles.stateSuffix) {
+                try checkFile(name, number: number, isSegment: false, quarantine: quarantine, into: &report)
+            }
+        }
+        return report
+    }
+
+    private func checkFile(
+        _ name: String,
+        number: UInt64,
+        isSegment: Bool,
+        quarantine: Bool,
+        into report: inout BufferCheckReport
+    ) throws(FileIOError) {
+        let path = directory + "/" + name
+        let file = try fileSystem.open(path, create: false)
+        let bytes = try file.read(at: 0, count: try file.size)
+        let found = Self.examine(bytes, name: name, number: number, isSegment: isSegment)
+        if isSegment { report.records += found.count } else { report.stateEntries += found.count }
+        let damage = found.damage
+        report.damage += damage
+        guard quarantine, !damage.isEmpty else { return }
+
+        let folder = directory + "/" + SegmentFiles.quarantineName
+        try fileSystem.createDirectory(folder)
+        for item in damage {
+            let target = "\(folder)/\(name)-at-\(item.offset).bin"
+            let copy = try fileSystem.open(target, create: true)
+            try copy.truncate(to: 0)
+            try copy.write(Array(bytes[item.offset..<(item.offset + item.length)]), at: 0)
+            try copy.synchronize()
+            report.quarantined.append(SegmentFiles.quarantineName + "/\(name)-at-\(item.offset).bin")
+            logger.warning(
+                "Moved damaged bytes to quarantine",
+                metadata: ["file": "\(name)", "offset": "\(item.offset)"]
+            )
+        }
+        try fileSystem.synchronizeDirectory(folder)
+        if damage.contains(where: { $0.kind == .badHeader }) {
+            try fileSystem.remove(path)
+        } else {
+            // Rewrite the file with its header and intact frames only, then swap it in atomically.
+            var rewritten = Array(bytes.prefix(SegmentScanner.fileHeaderSize))
+            for range in found.intact { rewritten += bytes[range] }
+            let temporary = path + ".rewrite"
+            let replacement = try fileSystem.open(temporary, create: true)
+            try replacement.truncate(to: 0)
+            try replacement.write(rewritten, at: 0)
+            try replacement.synchronize()
+            try fileSystem.rename(temporary, to: path)
+        }
+        try fileSystem.synchronizeDirectory(directory)
+    }
+
+    /// The intact frames and the damage in one file's bytes.
+    static func examine(
+        _ bytes: [UInt8],
+        name: String,
+        number: UInt64,
+        isSegment: Bool
+    ) -> (count: Int, intact: [Range<Int>], damage: [BufferCheckReport.Damage]) {
+        let header: Bool
+        let corrupt: [Range<Int>]
+        let validEnd: Int
+        var intact: [Range<Int>] = []
+        if isSegment {
+            let scan = SegmentScanner.scanSegment(bytes, number: number)
+            intact = scan.items.map { $0.offset..<($0.offset + $0.frameLength) }
+            (header, corrupt, validEnd) = (scan.headerIsValid, scan.corruptRanges, scan.validEnd)
+        } else {
+            let scan = SegmentScanner.scanStates(bytes, number: number)
+            (header, corrupt, validEnd) = (scan.headerIsValid, scan.corruptRanges, scan.validEnd)
+            var offset = SegmentScanner.fileHeaderSize
+            while offset < validEnd {
+                if case .frame(_, let next) = RecordFrame.scan(bytes, at: offset) {
+                    intact.append(offset..<next)
+                    offset = next
+                } else if let next = RecordFrame.resynchronize(bytes, after: offset) {
+                    offset = next
+                } else {
+                    break
+                }
+            }
+        }
+        guard header else {
+            return (0, [], [.init(file: name, offset: 0, length: bytes.count, kind: .badHeader)])
+        }
+        var damage = corrupt.map {
+            BufferCheckReport.Damage(file: name, offset: $0.lowerBound, length: $0.count, kind: .corrupt)
+        }
+        if validEnd < bytes.count {
+            damage.append(.init(file: name, offset: validEnd, length: bytes.count - validEnd, kind: .tornTail))
+        }
+        return (intact.count, intact, damage)
+    }
+}
