@@ -17,16 +17,18 @@ public struct RelayApplication: Sendable {
     public enum Listener: Sendable, Hashable {
         /// `POST /webhooks/{source}`.
         case ingress
-        /// Buffer status, inspection and replay.
+        /// Buffer status, inspection, replay and metrics.
         case admin
     }
 
     public let configuration: RelayConfiguration
     public let producer: KafkaProducer
     public let buffer: RetryBuffer
+    /// The relay's metrics (exported at the admin listener's `/metrics`).
+    public let exporter: MetricsExporter
     private let retrier: Retrier
-    private let ingress: Application<RouterResponder<BasicRequestContext>>
-    private let admin: Application<RouterResponder<BasicRequestContext>>
+    private let ingress: any Service
+    private let admin: any Service
     private let logger: Logger
 
     /// Builds the relay from its configuration: opens (and recovers) the buffer, creates the producer.
@@ -39,6 +41,9 @@ public struct RelayApplication: Sendable {
         clock: any WallClock = SystemWallClock(),
         onListening: @escaping @Sendable (Listener, Int) async -> Void = { _, _ in }
     ) async throws {
+        logger.info("Starting webhook-relay", metadata: configuration.redactedMetadata)
+        let exporter = MetricsExporter()
+        let metrics = exporter.metrics
         let buffer = try RetryBuffer.open(
             directory: configuration.buffer.path,
             configuration: BufferConfiguration(
@@ -47,7 +52,8 @@ public struct RelayApplication: Sendable {
                 archiveRetention: configuration.buffer.archiveRetention
             ),
             logger: logger,
-            clock: { Int64((clock.now().timeIntervalSince1970 * 1000).rounded(.down)) }
+            clock: { Int64((clock.now().timeIntervalSince1970 * 1000).rounded(.down)) },
+            metricsFactory: metrics.factory
         )
         do {
             let producer = try KafkaProducer(
@@ -59,13 +65,26 @@ public struct RelayApplication: Sendable {
                 logger: logger
             )
             let health = BrokerHealth(producer: producer)
+            let delivery = EventDelivery(
+                producer: producer,
+                buffer: buffer,
+                health: health,
+                publishTimeout: configuration.kafka.publishTimeout,
+                metrics: metrics,
+                logger: logger
+            )
             let pipeline = try Self.pipeline(
                 configuration,
+                delivery: delivery,
+                buffer: buffer,
+                clock: clock,
+                metrics: metrics
+            )
+            let readiness = Readiness(
                 buffer: buffer,
                 producer: producer,
-                health: health,
                 clock: clock,
-                logger: logger
+                headroom: configuration.http.maxBodySize
             )
             self.retrier = Retrier(
                 buffer: buffer,
@@ -79,19 +98,38 @@ public struct RelayApplication: Sendable {
                         uniqueKeysWithValues: configuration.sources.map { ($0.name, $0.deadLetterTopic) }
                     )
                 ),
+                metrics: metrics,
                 logger: logger
             )
-            self.ingress = Self.ingress(
+            self.ingress = try Self.ingress(
                 configuration,
                 pipeline: pipeline,
                 producer: producer,
+                readiness: readiness,
+                metrics: metrics,
                 logger: logger,
                 onListening: onListening
             )
-            let operations = BufferOperations(buffer: buffer, producer: producer, clock: clock, logger: logger)
+            let operations = BufferOperations(
+                buffer: buffer,
+                producer: producer,
+                clock: clock,
+                metrics: metrics,
+                logger: logger
+            )
+            let monitoring = AdminRouter.Monitoring(readiness: readiness) {
+                metrics.sample(
+                    buffer: buffer.statistics,
+                    maximumBufferSize: buffer.configuration.maximumSize,
+                    connectivity: producer.connectivity,
+                    nowMillis: Int64(clock.now().timeIntervalSince1970 * 1000)
+                )
+                return exporter.exposition()
+            }
             self.admin = Application(
                 router: AdminRouter.build(
                     operations: operations,
+                    monitoring: monitoring,
                     token: configuration.admin.token,
                     clock: clock,
                     logger: logger
@@ -111,37 +149,38 @@ public struct RelayApplication: Sendable {
         }
         self.configuration = configuration
         self.buffer = buffer
+        self.exporter = exporter
         self.logger = logger
     }
 
     /// The services to run, in start order; a `ServiceGroup` stops them in reverse.
     public var services: [any Service] { [BufferService(buffer: buffer), producer, retrier, admin, ingress] }
 
-    /// Runs until SIGTERM or SIGINT, then shuts down gracefully.
+    /// Runs until SIGTERM or SIGINT, then shuts down gracefully within `shutdown.timeout`.
     public func run() async throws {
-        let group = ServiceGroup(
-            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        var group = ServiceGroupConfiguration(
+            services: services,
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger
         )
-        try await group.run()
+        group.maximumGracefulShutdownDuration = configuration.shutdownTimeout
+        try await ServiceGroup(configuration: group).run()
     }
 
     /// The request path, with replay protection persisted in the buffer's seen journal.
     private static func pipeline(
         _ configuration: RelayConfiguration,
+        delivery: EventDelivery,
         buffer: RetryBuffer,
-        producer: KafkaProducer,
-        health: BrokerHealth,
         clock: any WallClock,
-        logger: Logger
+        metrics: RelayMetrics
     ) throws -> WebhookPipeline {
-        let delivery = EventDelivery(
-            producer: producer,
-            buffer: buffer,
-            health: health,
-            publishTimeout: configuration.kafka.publishTimeout,
-            logger: logger
-        )
-        let pipeline = try WebhookPipeline(configuration: configuration, delivery: delivery, clock: clock) {
+        let pipeline = try WebhookPipeline(
+            configuration: configuration,
+            delivery: delivery,
+            clock: clock,
+            metrics: metrics
+        ) {
             key,
             digest,
             expiresAt in
@@ -166,19 +205,29 @@ public struct RelayApplication: Sendable {
         return pipeline
     }
 
-    /// The webhook listener; before it accepts connections it looks up the known topics.
+    /// The webhook listener (plain or TLS); before it accepts connections it looks up the known topics.
     private static func ingress(
         _ configuration: RelayConfiguration,
         pipeline: WebhookPipeline,
         producer: KafkaProducer,
+        readiness: Readiness,
+        metrics: RelayMetrics,
         logger: Logger,
         onListening: @escaping @Sendable (Listener, Int) async -> Void
-    ) -> Application<RouterResponder<BasicRequestContext>> {
-        let ingress = WebhookIngress(pipeline: pipeline, maxBodySize: configuration.http.maxBodySize, logger: logger)
+    ) throws -> any Service {
+        let ingress = WebhookIngress(
+            pipeline: pipeline,
+            maxBodySize: configuration.http.maxBodySize,
+            metrics: metrics,
+            logger: logger
+        )
         let idle = configuration.http.idleTimeout
         var application = Application(
-            router: IngressRouter.build(ingress: ingress, logger: logger),
-            server: .http1(configuration: .init(idleTimeout: .milliseconds(idle.components.seconds * 1000))),
+            router: IngressRouter.build(ingress: ingress, readiness: readiness, logger: logger),
+            server: try IngressTLS.serverBuilder(
+                configuration.http,
+                idleTimeout: .milliseconds(idle.components.seconds * 1000)
+            ),
             configuration: ApplicationConfiguration(
                 address: .hostname(configuration.http.host, port: configuration.http.port)
             ),
@@ -187,58 +236,11 @@ public struct RelayApplication: Sendable {
             },
             logger: logger
         )
-        let topics = pipeline.knownTopics
-        let warmupTimeout = configuration.kafka.warmupTimeout
+        let topics = pipeline.knownTopics + configuration.sources.map(\.deadLetterTopic)
+        let kafka = configuration.kafka
         application.beforeServerStarts {
-            guard warmupTimeout > .zero else { return }
-            let ready = await producer.warmUp(topics: topics, timeout: warmupTimeout)
-            let metadata: Logger.Metadata = ["kafka.topics.ready": "\(ready.count)/\(topics.count)"]
-            if ready.count == topics.count {
-                logger.info("Kafka reachable; topics ready", metadata: metadata)
-            } else {
-                let missing = topics.filter { !ready.contains($0) }.joined(separator: ",")
-                logger.warning(
-                    "Kafka topics not ready; listening anyway",
-                    metadata: metadata.merging(["kafka.topics.missing": "\(missing)"]) { $1 }
-                )
-            }
+            await TopicPreparation(producer: producer, settings: kafka, logger: logger).prepare(topics)
         }
         return application
-    }
-}
-
-/// Keeps the buffer open while the relay runs and closes it (sync, unlock) last on shutdown.
-struct BufferService: Service {
-    let buffer: RetryBuffer
-
-    func run() async {
-        try? await gracefulShutdown()
-        await buffer.close()
-    }
-}
-
-/// The ingress listener's routes.
-enum IngressRouter {
-    static let webhookPath: RouterPath = "/webhooks/:source"
-
-    static func build(ingress: WebhookIngress, logger: Logger) -> Router<BasicRequestContext> {
-        let router = Router(context: BasicRequestContext.self)
-        router.middlewares.add(ProblemMiddleware(logger: logger))
-        router.post(webhookPath) { request, context in
-            await ingress.handle(request, source: context.parameters.get("source") ?? "")
-        }
-        for method in [HTTPRequest.Method.get, .put, .patch, .delete, .head, .options] {
-            router.on(webhookPath, method: method) { request, _ -> Response in
-                throw HTTPProblem.methodNotAllowed(request.method)
-            }
-        }
-        router.get("/healthz") { _, _ -> Response in
-            Response(
-                status: .ok,
-                headers: [.contentType: "application/json"],
-                body: ResponseBody(byteBuffer: ByteBuffer(bytes: JSONText.object(["status": .string("ok")])))
-            )
-        }
-        return router
     }
 }

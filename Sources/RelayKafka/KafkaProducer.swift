@@ -11,7 +11,7 @@ import Synchronization
 /// event API a flush only finishes while reports are served), then purges what is left, so every
 /// future completes and nothing is silently dropped.
 public final class KafkaProducer: Service, Sendable {
-    private let core: ProducerCore
+    let core: ProducerCore
     private let configuration: KafkaProducerConfiguration
 
     /// Creates the producer and starts its poll thread.
@@ -65,6 +65,7 @@ public final class KafkaProducer: Service, Sendable {
             for await topic in group {
                 if let topic { ready.insert(topic) }
             }
+            if !ready.isEmpty { core.connectivity.withLock { if $0 == .unknown { $0 = .reachable } } }
             return ready
         }
     }
@@ -110,7 +111,7 @@ public enum KafkaConnectivity: Sendable, Hashable {
 ///
 /// `@unchecked Sendable`: `client` and `queue` are librdkafka handles, safe to use from any thread;
 /// the queue is only polled by the single poll thread; all mutable Swift state sits in mutexes.
-private final class ProducerCore: @unchecked Sendable {
+final class ProducerCore: @unchecked Sendable {
     private enum Phase {
         case running
         case draining(deadline: ContinuousClock.Instant)

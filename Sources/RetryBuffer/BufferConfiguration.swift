@@ -73,6 +73,8 @@ public struct BufferStatistics: Sendable, Hashable {
     public var totalBytes = 0
     /// Damaged ranges found by recovery since the buffer was opened.
     public var corruptRanges = 0
+    /// When an append last failed on the disk (no space, I/O error), in Unix milliseconds.
+    public var lastWriteFailureAt: Int64?
 
     public init() {}
 }

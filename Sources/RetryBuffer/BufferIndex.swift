@@ -39,6 +39,8 @@ struct BufferIndex {
     var nextID: UInt64 = 1
     var closed = false
     var corruptRangesFound = 0
+    /// When an append last failed on the disk (Unix milliseconds).
+    var lastWriteFailureAt: Int64?
 
     // MARK: Inserting
 
@@ -169,6 +171,7 @@ struct BufferIndex {
         statistics.segmentCount = segments.count
         statistics.totalBytes = totalBytes
         statistics.corruptRanges = corruptRangesFound
+        statistics.lastWriteFailureAt = lastWriteFailureAt
         return statistics
     }
 }

@@ -7,6 +7,7 @@ struct BufferRecovery {
     let directory: String
     let fileSystem: any BufferFileSystem
     let logger: Logger
+    let metricsFactory: any MetricsFactory
 
     struct Recovered {
         var index: BufferIndex
@@ -98,7 +99,7 @@ struct BufferRecovery {
                         "A buffer segment has no valid header; moved to quarantine",
                         metadata: ["segment": "\(number)"]
                     )
-                    Counter(label: "relay_buffer_corrupt_ranges_total").increment()
+                    Counter(label: "relay_buffer_corrupt_ranges_total", factory: metricsFactory).increment()
                     index.corruptRangesFound += 1
                 }
                 changedDirectory = true
@@ -119,7 +120,7 @@ struct BufferRecovery {
                     "Skipped a damaged range in a buffer segment",
                     metadata: ["segment": "\(number)", "offset": "\(range.lowerBound)", "bytes": "\(range.count)"]
                 )
-                Counter(label: "relay_buffer_corrupt_ranges_total").increment()
+                Counter(label: "relay_buffer_corrupt_ranges_total", factory: metricsFactory).increment()
             }
             index.corruptRangesFound += scan.corruptRanges.count
 

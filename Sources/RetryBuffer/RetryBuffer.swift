@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Metrics
 import Synchronization
 
 /// A disk-backed, append-only, segmented log of events that Kafka has not acknowledged yet (and,
@@ -33,7 +34,8 @@ public final class RetryBuffer: Sendable {
         configuration: BufferConfiguration = BufferConfiguration(),
         fileSystem: any BufferFileSystem = POSIXFileSystem(),
         logger: Logger,
-        clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
+        clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) },
+        metricsFactory: any MetricsFactory = MetricsSystem.factory
     ) throws(BufferError) -> RetryBuffer {
         do {
             try fileSystem.createDirectory(directory)
@@ -48,7 +50,12 @@ public final class RetryBuffer: Sendable {
             throw .locked(path: directory, holder: lockHolder(directory: directory, fileSystem: fileSystem))
         }
         do {
-            let recovery = BufferRecovery(directory: directory, fileSystem: fileSystem, logger: logger)
+            let recovery = BufferRecovery(
+                directory: directory,
+                fileSystem: fileSystem,
+                logger: logger,
+                metricsFactory: metricsFactory
+            )
             let recovered = try recovery.run()
             let seen = SeenJournal.load(
                 bufferDirectory: directory,
@@ -64,7 +71,8 @@ public final class RetryBuffer: Sendable {
                 shared: shared,
                 stateFiles: recovered.stateFiles,
                 logger: logger,
-                clock: clock
+                clock: clock,
+                metricsFactory: metricsFactory
             )
             writer.start()
             let statistics = shared.mutex.withLock { $0.statistics() }

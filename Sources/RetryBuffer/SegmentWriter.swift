@@ -46,8 +46,8 @@ final class SegmentWriter: @unchecked Sendable {
     private let shared: SharedIndex
     private let logger: Logger
     private let clock: @Sendable () -> Int64
-    private let fsyncTimer = Timer(label: "relay_buffer_fsync_seconds")
-    private let writeFailures = Counter(label: "relay_buffer_write_failures_total")
+    private let fsyncTimer: Timer
+    private let writeFailures: Counter
 
     private let condition = NSCondition()
     private var queue: [Operation] = []
@@ -69,8 +69,11 @@ final class SegmentWriter: @unchecked Sendable {
         shared: SharedIndex,
         stateFiles: [UInt64: Files],
         logger: Logger,
-        clock: @escaping @Sendable () -> Int64
+        clock: @escaping @Sendable () -> Int64,
+        metricsFactory: any MetricsFactory
     ) {
+        self.fsyncTimer = Timer(label: "relay_buffer_fsync_seconds", factory: metricsFactory)
+        self.writeFailures = Counter(label: "relay_buffer_write_failures_total", factory: metricsFactory)
         self.directory = directory
         self.configuration = configuration
         self.fileSystem = fileSystem
@@ -158,6 +161,10 @@ final class SegmentWriter: @unchecked Sendable {
                 } catch {
                     writeFailures.increment()
                     failed.append((append, error))
+                    if case .io = error {
+                        let now = clock()
+                        shared.mutex.withLock { $0.lastWriteFailureAt = now }
+                    }
                 }
             case .state(let segment, let frame):
                 writeState(frame, segment: segment)

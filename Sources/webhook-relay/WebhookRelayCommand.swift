@@ -13,6 +13,9 @@ struct WebhookRelayCommand: AsyncParsableCommand {
             configuration from a YAML file (--config or RELAY_CONFIG) and RELAY_* environment variables.
             """,
         version: RelayVersion.current,
-        subcommands: [ServeCommand.self, DevCommand.self, SignCommand.self, BufferCommand.self, ReplayCommand.self]
+        subcommands: [
+            ServeCommand.self, DevCommand.self, SignCommand.self, BufferCommand.self, ReplayCommand.self,
+            ConfigCommand.self,
+        ]
     )
 }

@@ -198,6 +198,118 @@ struct ConfigurationTests {
         }
     }
 
+    @Test("Operations settings: TLS, topics, shutdown, admin token, buffer and retry bounds")
+    func operationsErrors() throws {
+        let certificate = try writeTemporary("-----BEGIN CERTIFICATE-----\n")
+        expectError(
+            minimal.merging(["RELAY_HTTP_TLS_CERTIFICATE": certificate]) { $1 },
+            key: "http.tls_key",
+            mentioning: "both"
+        )
+        expectError(
+            minimal.merging(["RELAY_HTTP_TLS_KEY": "/nonexistent/key.pem"]) { $1 },
+            key: "http.tls_key",
+            mentioning: "cannot read"
+        )
+        expectError(
+            minimal.merging(["RELAY_KAFKA_CREATE_TOPICS": "maybe"]) { $1 },
+            key: "kafka.create_topics",
+            mentioning: "true or false"
+        )
+        expectError(
+            minimal.merging(["RELAY_KAFKA_TOPIC_PARTITIONS": "0"]) { $1 },
+            key: "kafka.topic_partitions",
+            mentioning: "1...10000"
+        )
+        expectError(
+            minimal.merging(["RELAY_SHUTDOWN_TIMEOUT": "forever"]) { $1 },
+            key: "shutdown.timeout",
+            mentioning: "duration"
+        )
+        expectError(
+            minimal.merging(["RELAY_ADMIN_TOKEN": "short"]) { $1 },
+            key: "admin.token",
+            mentioning: "16 characters"
+        )
+        expectError(minimal.merging(["RELAY_ADMIN_HOST": "0.0.0.0"]) { $1 }, key: "admin.token", mentioning: "loopback")
+        expectError(
+            minimal.merging(["RELAY_BUFFER_MAX_SIZE": "2MiB", "RELAY_BUFFER_SEGMENT_SIZE": "4MiB"]) { $1 },
+            key: "buffer.segment_size",
+            mentioning: "max_size"
+        )
+        expectError(
+            minimal.merging(["RELAY_BUFFER_MAX_SIZE": "1KiB"]) { $1 },
+            key: "buffer.max_size",
+            mentioning: "between"
+        )
+        expectError(
+            minimal.merging(["RELAY_RETRY_INITIAL_BACKOFF": "10s", "RELAY_RETRY_MAX_BACKOFF": "1s"]) { $1 },
+            key: "retry.max_backoff",
+            mentioning: "initial"
+        )
+        expectError(
+            minimal.merging(["RELAY_RETRY_MAX_IN_FLIGHT": "0"]) { $1 },
+            key: "retry.max_in_flight",
+            mentioning: "whole number"
+        )
+        expectError(
+            minimal.merging(["RELAY_ARCHIVE_RETENTION": "a while"]) { $1 },
+            key: "archive.retention",
+            mentioning: "duration"
+        )
+        expectError(
+            minimal.merging(["RELAY_DOCUTRAY_DEAD_LETTER_TOPIC": "dead letters"]) { $1 },
+            key: "sources.docutray.dead_letter_topic",
+            mentioning: "letters"
+        )
+        expectError(
+            minimal.merging(["RELAY_DOCUTRAY_SECRETS_FILE": "/nonexistent/secrets"]) { $1 },
+            key: "sources.docutray.secrets_file",
+            mentioning: "cannot read"
+        )
+    }
+
+    @Test("Secrets from files: admin token and librdkafka properties (…_FILE)")
+    func secretFiles() throws {
+        let token = try writeTemporary("admin-token-from-a-file\n")
+        let password = try writeTemporary("sasl-password-from-a-file\n")
+        let configuration = try RelayConfiguration.load(
+            environment: minimal.merging([
+                "RELAY_ADMIN_TOKEN_FILE": token, "RELAY_KAFKA_PROPERTY_SASL_PASSWORD_FILE": password,
+            ]) { $1 }
+        )
+        #expect(configuration.admin.token == "admin-token-from-a-file")
+        #expect(configuration.kafka.properties["sasl.password"] == "sasl-password-from-a-file")
+        do {
+            _ = try RelayConfiguration.load(
+                environment: minimal.merging(["RELAY_KAFKA_PROPERTY_SASL_PASSWORD_FILE": "/nonexistent/p"]) { $1 }
+            )
+            Issue.record("an unreadable secret file was accepted")
+        } catch {
+            #expect(error.environment == "RELAY_KAFKA_PROPERTY_SASL_PASSWORD_FILE")
+        }
+    }
+
+    @Test("The effective configuration, as logged, redacts every secret")
+    func redaction() throws {
+        let environment = minimal.merging([
+            "RELAY_ADMIN_TOKEN": "admin-token-0123456789",
+            "RELAY_KAFKA_PROPERTY_SASL_PASSWORD": "sasl-secret-value",
+            "RELAY_KAFKA_PROPERTY_SSL_KEY_PASSWORD": "ssl-key-secret",
+            "RELAY_KAFKA_PROPERTY_COMPRESSION_TYPE": "lz4",
+        ]) { $1 }
+        let metadata = try RelayConfiguration.load(environment: environment).redactedMetadata
+        let text = metadata.map { "\($0.key)=\($0.value)" }.joined(separator: "\n")
+        for secret in [
+            "whsec_one_12345", "whsec_two_12345", "admin-token-0123456789", "sasl-secret-value", "ssl-key-secret",
+        ] {
+            #expect(!text.contains(secret), "\(secret) is not redacted")
+        }
+        #expect(text.contains("compression.type=lz4"))
+        #expect(text.contains("secrets=<2 redacted>"))
+        #expect(text.contains("kafka:9092"))
+    }
+
     @Test("Misspelt or misplaced YAML keys are reported, not ignored")
     func unknownKeys() throws {
         let path = try writeTemporary("kafka:\n  publish_timout: 2s\n")

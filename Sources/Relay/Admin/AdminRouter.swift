@@ -12,8 +12,16 @@ enum AdminRouter {
     /// The largest page of records.
     static let maximumPageSize = 10_000
 
+    /// Health, readiness and metrics, served beside the admin calls.
+    struct Monitoring: Sendable {
+        var readiness: Readiness
+        /// The Prometheus text exposition, sampled when called.
+        var metrics: @Sendable () -> [UInt8]
+    }
+
     static func build(
         operations: BufferOperations,
+        monitoring: Monitoring,
         token: String?,
         clock: any WallClock,
         logger: Logger
@@ -22,6 +30,14 @@ enum AdminRouter {
         router.middlewares.add(ProblemMiddleware(logger: logger))
         router.middlewares.add(BearerTokenMiddleware(token: token))
         router.get("/healthz") { _, _ in json(.ok, ["status": .string("ok")]) }
+        router.get("/readyz") { _, _ in monitoring.readiness.response }
+        router.get("/metrics") { _, _ in
+            Response(
+                status: .ok,
+                headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: monitoring.metrics()))
+            )
+        }
         router.get("/admin/buffer") { _, _ in json(.ok, AdminAPI.encode(operations.status())) }
         router.get("/admin/buffer/records") { request, _ in
             let query = request.uri.queryParameters
@@ -122,8 +138,8 @@ enum AdminRouter {
     }
 }
 
-/// Refuses admin calls without the configured bearer token (compared in constant time).
-/// `/healthz` stays open for probes.
+/// Refuses admin calls (and `/metrics`) without the configured bearer token, compared in constant
+/// time. `/healthz` and `/readyz` stay open for orchestrators' probes.
 struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
     let token: String?
 
@@ -132,7 +148,9 @@ struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
         context: Context,
         next: (Request, Context) async throws -> Response
     ) async throws -> Response {
-        guard let token, request.uri.path != "/healthz" else { return try await next(request, context) }
+        guard let token, !["/healthz", "/readyz"].contains(request.uri.path) else {
+            return try await next(request, context)
+        }
         let presented = request.headers[.authorization].flatMap { value -> Substring? in
             value.hasPrefix("Bearer ") ? value.dropFirst("Bearer ".count) : nil
         }

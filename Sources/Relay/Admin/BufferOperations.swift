@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Metrics
 import RelayKafka
 import RetryBuffer
 
@@ -10,14 +11,21 @@ public struct BufferOperations: Sendable {
     public let buffer: RetryBuffer
     private let producer: KafkaProducer?
     private let clock: any WallClock
+    private let metrics: RelayMetrics
     private let logger: Logger
 
     /// - Parameter producer: needed for replays; without one, a replay fails with a clear message.
-    public init(buffer: RetryBuffer, producer: KafkaProducer?, clock: any WallClock = SystemWallClock(), logger: Logger)
-    {
+    public init(
+        buffer: RetryBuffer,
+        producer: KafkaProducer?,
+        clock: any WallClock = SystemWallClock(),
+        metrics: RelayMetrics = RelayMetrics(factory: MetricsSystem.factory),
+        logger: Logger
+    ) {
         self.buffer = buffer
         self.producer = producer
         self.clock = clock
+        self.metrics = metrics
         self.logger = logger
     }
 
@@ -85,7 +93,7 @@ public struct BufferOperations: Sendable {
             return AdminAPI.ReplayResult(matched: matched.count, last: matched.last?.id.rawValue)
         }
         guard let producer else { throw ReplayUnavailable() }
-        let replayer = Replayer(buffer: buffer, producer: producer, logger: logger)
+        let replayer = Replayer(buffer: buffer, producer: producer, metrics: metrics, logger: logger)
         let total = matched.count
         let outcome = await replayer.replay(matched, topic: request.topic) { progress($0, total) }
         return AdminAPI.ReplayResult(

@@ -82,8 +82,16 @@ struct ConfigurationLoader {
             host: try text(.httpHost) ?? "0.0.0.0",
             port: try integer(.httpPort, in: 0...65535),
             maxBodySize: try byteSize(.httpMaxBodySize, in: 1024...(1 << 30)),
-            idleTimeout: try duration(.httpIdleTimeout, in: .seconds(1)...(.seconds(3600)))
+            idleTimeout: try duration(.httpIdleTimeout, in: .seconds(1)...(.seconds(3600))),
+            tlsCertificatePath: try readablePath(.httpTLSCertificate),
+            tlsKeyPath: try readablePath(.httpTLSKey)
         )
+        if (http.tlsCertificatePath == nil) != (http.tlsKeyPath == nil) {
+            throw ConfigurationError(
+                http.tlsKeyPath == nil ? .httpTLSKey : .httpTLSCertificate,
+                "TLS needs both a certificate and a key"
+            )
+        }
         let kafka = try kafkaSettings()
         let buffer = RelayConfiguration.Buffer(
             path: try text(.bufferPath) ?? Setting.bufferPath.defaultValue!,
@@ -118,7 +126,8 @@ struct ConfigurationLoader {
             retry: retry,
             admin: admin,
             sources: sources,
-            logging: logging
+            logging: logging,
+            shutdownTimeout: try duration(.shutdownTimeout, in: .seconds(1)...(.seconds(3600)))
         )
     }
 
@@ -131,7 +140,10 @@ struct ConfigurationLoader {
             publishTimeout: try duration(.kafkaPublishTimeout, in: .milliseconds(10)...(.seconds(25))),
             flushTimeout: try duration(.kafkaFlushTimeout, in: .zero...(.seconds(600))),
             warmupTimeout: try duration(.kafkaWarmupTimeout, in: .zero...(.seconds(300))),
-            properties: try kafkaProperties()
+            properties: try kafkaProperties(),
+            createTopics: try boolean(.kafkaCreateTopics),
+            topicPartitions: try integer(.kafkaTopicPartitions, in: 1...10_000),
+            topicReplicationFactor: try integer(.kafkaTopicReplicationFactor, in: -1...100)
         )
     }
 
@@ -298,9 +310,26 @@ struct ConfigurationLoader {
     private mutating func kafkaProperties() throws(ConfigurationError) -> [String: String] {
         var properties = try stringMap(.kafkaProperties, fromEnvironment: false)
         let prefix = "RELAY_KAFKA_PROPERTY_"
-        for (variable, value) in environment where variable.hasPrefix(prefix) && variable.count > prefix.count {
-            let name = variable.dropFirst(prefix.count).lowercased().replacingOccurrences(of: "_", with: ".")
-            properties[name] = value
+        for (variable, value) in environment.sorted(by: { $0.key < $1.key })
+        where variable.hasPrefix(prefix) && variable.count > prefix.count {
+            var name = String(variable.dropFirst(prefix.count))
+            var value = value
+            // RELAY_KAFKA_PROPERTY_SASL_PASSWORD_FILE: the value is in a file (Kubernetes secret mounts).
+            if name.hasSuffix("_FILE"), environment[String(variable.dropLast("_FILE".count))] == nil {
+                name = String(name.dropLast("_FILE".count))
+                do {
+                    value = try String(contentsOfFile: value, encoding: .utf8).trimmingCharacters(
+                        in: .whitespacesAndNewlines
+                    )
+                } catch {
+                    throw ConfigurationError(
+                        key: "kafka.properties",
+                        environment: variable,
+                        problem: "cannot read \(value): \(error.localizedDescription)"
+                    )
+                }
+            }
+            properties[name.lowercased().replacingOccurrences(of: "_", with: ".")] = value
         }
         for (key, value) in KafkaProducerConfiguration.enforcedProperties
         where properties[key].map({ $0.lowercased() != value && !(key == "acks" && $0 == "-1") }) == true {
@@ -335,6 +364,23 @@ struct ConfigurationLoader {
             )
         }
         return value
+    }
+
+    private mutating func boolean(_ setting: Setting) throws(ConfigurationError) -> Bool {
+        let raw = try text(setting) ?? setting.defaultValue ?? ""
+        guard let value = ValueParsers.bool(raw) else {
+            throw ConfigurationError(setting, "'\(raw)' is not true or false")
+        }
+        return value
+    }
+
+    /// A path that must name a readable file, when set.
+    private mutating func readablePath(_ setting: Setting) throws(ConfigurationError) -> String? {
+        guard let path = try text(setting) else { return nil }
+        guard FileManager.default.isReadableFile(atPath: path) else {
+            throw ConfigurationError(setting, "cannot read \(path)")
+        }
+        return path
     }
 
     private mutating func byteSize(_ setting: Setting, in range: ClosedRange<Int>) throws(ConfigurationError) -> Int {

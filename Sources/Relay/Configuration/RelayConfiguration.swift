@@ -11,6 +11,9 @@ public struct RelayConfiguration: Sendable {
         public var maxBodySize: Int
         /// A connection with no traffic for this long is closed.
         public var idleTimeout: Duration
+        /// PEM certificate chain and private key: with both, the listener speaks HTTPS.
+        public var tlsCertificatePath: String?
+        public var tlsKeyPath: String?
     }
 
     /// The Kafka cluster and how the relay publishes to it.
@@ -24,6 +27,11 @@ public struct RelayConfiguration: Sendable {
         public var warmupTimeout: Duration
         /// librdkafka properties passed through unchanged.
         public var properties: [String: String]
+        /// Create missing topics at start (known event types and dead-letter topics).
+        public var createTopics: Bool
+        public var topicPartitions: Int
+        /// -1 means the broker's default.
+        public var topicReplicationFactor: Int
     }
 
     /// The disk-backed retry buffer and the archive.
@@ -97,6 +105,8 @@ public struct RelayConfiguration: Sendable {
     public var admin: Admin
     public var sources: [Source]
     public var logging: Logging
+    /// The longest a graceful shutdown may take before the process gives up.
+    public var shutdownTimeout: Duration
 
     /// The source served at `/webhooks/{name}`.
     public func source(named name: String) -> Source? {

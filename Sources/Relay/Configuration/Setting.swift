@@ -74,6 +74,13 @@ extension Setting {
         "Close connections silent for this long (slow or stalled clients)."
     )
 
+    public static let httpTLSCertificate = Setting(
+        "http.tls_certificate",
+        "RELAY_HTTP_TLS_CERTIFICATE",
+        "PEM certificate chain; with http.tls_key the webhook listener speaks HTTPS."
+    )
+    public static let httpTLSKey = Setting("http.tls_key", "RELAY_HTTP_TLS_KEY", "PEM private key of the certificate.")
+
     public static let kafkaBootstrapServers = Setting(
         "kafka.bootstrap_servers",
         "RELAY_KAFKA_BOOTSTRAP_SERVERS",
@@ -97,11 +104,29 @@ extension Setting {
         default: "10s",
         "How long start-up waits for the known topics' metadata before listening anyway (0 skips it)."
     )
+    public static let kafkaCreateTopics = Setting(
+        "kafka.create_topics",
+        "RELAY_KAFKA_CREATE_TOPICS",
+        default: "false",
+        "Create missing topics (known event types, dead-letter topics) at start through the Kafka admin API."
+    )
+    public static let kafkaTopicPartitions = Setting(
+        "kafka.topic_partitions",
+        "RELAY_KAFKA_TOPIC_PARTITIONS",
+        default: "6",
+        "Partitions of topics the relay creates."
+    )
+    public static let kafkaTopicReplicationFactor = Setting(
+        "kafka.topic_replication_factor",
+        "RELAY_KAFKA_TOPIC_REPLICATION_FACTOR",
+        default: "-1",
+        "Replication factor of topics the relay creates (-1: the broker's default)."
+    )
     public static let kafkaProperties = Setting(
         "kafka.properties",
         "RELAY_KAFKA_PROPERTY_<NAME>",
         secret: true,
-        "Any librdkafka property (SASL, SSL, compression…); in the environment, sasl.password is RELAY_KAFKA_PROPERTY_SASL_PASSWORD."
+        "Any librdkafka property (SASL, SSL, compression…); sasl.password is RELAY_KAFKA_PROPERTY_SASL_PASSWORD, or …_FILE."
     )
 
     public static let bufferPath = Setting(
@@ -240,6 +265,13 @@ extension Setting {
         "Where events Kafka refuses permanently (too large, invalid topic, not authorized) go."
     )
 
+    public static let shutdownTimeout = Setting(
+        "shutdown.timeout",
+        "RELAY_SHUTDOWN_TIMEOUT",
+        default: "30s",
+        "The longest a graceful shutdown (finish requests, flush Kafka, sync the buffer) may take."
+    )
+
     public static let logLevel = Setting(
         "logging.level",
         "RELAY_LOG_LEVEL",
@@ -255,13 +287,14 @@ extension Setting {
 
     /// Every setting, in the order the reference lists them.
     public static let all: [Setting] = [
-        .configFile, .httpHost, .httpPort, .httpMaxBodySize, .httpIdleTimeout,
-        .kafkaBootstrapServers, .kafkaPublishTimeout, .kafkaFlushTimeout, .kafkaWarmupTimeout, .kafkaProperties,
+        .configFile, .httpHost, .httpPort, .httpMaxBodySize, .httpIdleTimeout, .httpTLSCertificate, .httpTLSKey,
+        .kafkaBootstrapServers, .kafkaPublishTimeout, .kafkaFlushTimeout, .kafkaWarmupTimeout,
+        .kafkaCreateTopics, .kafkaTopicPartitions, .kafkaTopicReplicationFactor, .kafkaProperties,
         .bufferPath, .bufferMaxSize, .bufferSegmentSize, .archiveRetention,
         .retryInitialBackoff, .retryMaxBackoff, .retryMaxInFlight,
         .adminHost, .adminPort, .adminToken, .adminTokenFile,
         .sourceScheme, .sourceSecrets, .sourceSecretsFile, .sourceWebhookURL, .sourceVerify,
         .sourceTimestampTolerance, .sourceReplayWindow, .sourceCloudEventSource, .sourceTopicTemplate,
-        .sourceTopics, .sourceContentMode, .sourceDeadLetterTopic, .logLevel, .logFormat,
+        .sourceTopics, .sourceContentMode, .sourceDeadLetterTopic, .shutdownTimeout, .logLevel, .logFormat,
     ]
 }

@@ -1,5 +1,4 @@
 import Logging
-import Metrics
 import RelayKafka
 import RetryBuffer
 
@@ -28,13 +27,22 @@ public struct EventDelivery: Sendable {
     private let buffer: RetryBuffer
     private let health: BrokerHealth
     private let publishTimeout: Duration
+    private let metrics: RelayMetrics
     private let logger: Logger
 
-    init(producer: KafkaProducer, buffer: RetryBuffer, health: BrokerHealth, publishTimeout: Duration, logger: Logger) {
+    init(
+        producer: KafkaProducer,
+        buffer: RetryBuffer,
+        health: BrokerHealth,
+        publishTimeout: Duration,
+        metrics: RelayMetrics,
+        logger: Logger
+    ) {
         self.producer = producer
         self.buffer = buffer
         self.health = health
         self.publishTimeout = publishTimeout
+        self.metrics = metrics
         self.logger = logger
     }
 
@@ -54,12 +62,14 @@ public struct EventDelivery: Sendable {
             return await append(buffered, inFlight: nil, because: "send_refused")
         }
         buffered.attempts = 1
-        switch await future.value(timeout: publishTimeout) {
+        let started = ContinuousClock.now
+        let result = await future.value(timeout: publishTimeout)
+        let waited = ContinuousClock.now - started
+        switch result {
         case .success(let ack)?:
             health.recordSuccess()
             buffer.archive(buffered)
-            Counter(label: "relay_publish_total", dimensions: [("outcome", "published"), ("reason", "acked")])
-                .increment()
+            metrics.publish(outcome: "published", reason: "acked", waited: waited)
             return .published(ack)
         case .failure(let error)?:
             if error.isRetriable { health.recordFailure() }
@@ -83,11 +93,10 @@ public struct EventDelivery: Sendable {
                     }
                 }
             }
-            Counter(label: "relay_publish_total", dimensions: [("outcome", "buffered"), ("reason", reason)]).increment()
+            metrics.publish(outcome: "buffered", reason: reason, waited: nil)
             return .buffered(id)
         } catch {
-            Counter(label: "relay_publish_total", dimensions: [("outcome", "unavailable"), ("reason", reason)])
-                .increment()
+            metrics.publish(outcome: "unavailable", reason: reason, waited: nil)
             logger.error("Could not buffer an event", metadata: [LogKey.reason: "\(reason)", LogKey.error: "\(error)"])
             return .unavailable(reason: "Kafka did not take the event (\(reason)) and the buffer refused it: \(error)")
         }

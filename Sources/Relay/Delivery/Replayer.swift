@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import Metrics
 import RelayKafka
 import RetryBuffer
 
@@ -16,6 +15,7 @@ struct Replayer: Sendable {
 
     let buffer: RetryBuffer
     let producer: KafkaProducer
+    let metrics: RelayMetrics
     let logger: Logger
     /// Records published at once.
     var concurrency = 256
@@ -57,7 +57,7 @@ struct Replayer: Sendable {
             handled += batch.count
             progress(handled)
         }
-        Counter(label: "relay_replayed_total").increment(by: outcome.replayed)
+        metrics.replayed(outcome.replayed)
         logger.notice(
             "Replay finished",
             metadata: [

@@ -1,5 +1,4 @@
 import Logging
-import Metrics
 import RelayKafka
 import RetryBuffer
 import ServiceLifecycle
@@ -51,6 +50,7 @@ public final class Retrier: Service, Sendable {
     private let producer: KafkaProducer
     private let health: BrokerHealth
     private let configuration: Configuration
+    private let metrics: RelayMetrics
     private let logger: Logger
     private let state = Mutex(State())
 
@@ -59,12 +59,14 @@ public final class Retrier: Service, Sendable {
         producer: KafkaProducer,
         health: BrokerHealth,
         configuration: Configuration,
+        metrics: RelayMetrics,
         logger: Logger
     ) {
         self.buffer = buffer
         self.producer = producer
         self.health = health
         self.configuration = configuration
+        self.metrics = metrics
         self.logger = logger
     }
 
@@ -121,16 +123,16 @@ public final class Retrier: Service, Sendable {
                 state.failureStreak = 0
                 state.notBefore = nil
             }
-            Counter(label: "relay_retries_total", dimensions: [("outcome", "delivered")]).increment()
+            metrics.retry(outcome: "delivered")
         case .failure(let error) where error.isPermanent:
-            Counter(label: "relay_retries_total", dimensions: [("outcome", "rejected")]).increment()
+            metrics.retry(outcome: "rejected")
             deadLetter(record, id: id, attempt: attempt, because: error)
         case .failure(let error):
             buffer.releaseInFlight(id, attempts: attempt)
             health.recordFailure()
             state.withLock { $0.inFlight -= 1 }
             backOff()
-            Counter(label: "relay_retries_total", dimensions: [("outcome", "failed")]).increment()
+            metrics.retry(outcome: "failed")
             logger.debug(
                 "Retry failed",
                 metadata: [LogKey.requestID: "\(record.deliveryID)", LogKey.error: "\(error)"]
@@ -162,14 +164,14 @@ public final class Retrier: Service, Sendable {
             switch result {
             case .success:
                 self.buffer.markDeadLettered(id, reason: error.description)
-                Counter(label: "relay_dead_letters_total", dimensions: [("outcome", "published")]).increment()
+                self.metrics.deadLetter(outcome: "published")
             case .failure(let letterError) where letterError.isPermanent:
                 self.buffer.markDead(
                     id,
                     reason: "\(error); dead-letter topic \(topic): \(letterError)",
                     attempts: attempt
                 )
-                Counter(label: "relay_dead_letters_total", dimensions: [("outcome", "kept_dead")]).increment()
+                self.metrics.deadLetter(outcome: "kept_dead")
                 self.logger.error(
                     "The dead-letter topic refused the event too; it stays in the buffer as dead",
                     metadata: [LogKey.requestID: "\(record.deliveryID)", LogKey.error: "\(letterError)"]

@@ -9,21 +9,38 @@ import RelayKafka
 public struct WebhookIngress: Sendable {
     private let pipeline: WebhookPipeline
     private let maxBodySize: Int
+    private let metrics: RelayMetrics
     private let logger: Logger
 
-    public init(pipeline: WebhookPipeline, maxBodySize: Int, logger: Logger) {
+    public init(pipeline: WebhookPipeline, maxBodySize: Int, metrics: RelayMetrics, logger: Logger) {
         self.pipeline = pipeline
         self.maxBodySize = maxBodySize
+        self.metrics = metrics
         self.logger = logger
     }
 
     /// Answers `POST /webhooks/{source}`.
     public func handle(_ request: Request, source: String) async -> Response {
+        let started = ContinuousClock.now
+        // Label values come only from configuration or verified requests (bounded cardinality).
+        let sourceLabel = pipeline.serves(source: source) ? source : "unknown"
         do {
             let acceptance = try await accept(request, source: source)
+            metrics.request(
+                source: sourceLabel,
+                eventType: acceptance.eventType,
+                outcome: acceptance.status.rawValue,
+                duration: ContinuousClock.now - started
+            )
             return Self.response(for: acceptance)
         } catch {
             logRejection(error, request: request, source: source)
+            metrics.request(
+                source: sourceLabel,
+                eventType: nil,
+                outcome: error.code,
+                duration: ContinuousClock.now - started
+            )
             return error.response
         }
     }

@@ -17,6 +17,8 @@ public struct WebhookPipeline: Sendable {
         }
 
         public var deliveryID: String
+        /// The verified event type.
+        public var eventType: String
         public var status: Status
         public var topic: String?
         public var ack: KafkaAck?
@@ -47,11 +49,13 @@ public struct WebhookPipeline: Sendable {
     private let routes: [String: Route]
     private let delivery: EventDelivery
     private let clock: any WallClock
+    private let metrics: RelayMetrics
 
     public init(
         configuration: RelayConfiguration,
         delivery: EventDelivery,
         clock: any WallClock,
+        metrics: RelayMetrics,
         journal: ReplayGuard.Journal? = nil
     ) throws(ConfigurationError) {
         var routes: [String: Route] = [:]
@@ -73,6 +77,7 @@ public struct WebhookPipeline: Sendable {
         self.routes = routes
         self.delivery = delivery
         self.clock = clock
+        self.metrics = metrics
     }
 
     private static func scheme(for source: RelayConfiguration.Source) -> any WebhookScheme {
@@ -111,12 +116,15 @@ public struct WebhookPipeline: Sendable {
         guard let route = routes[name] else { throw .unknownSource(name) }
         let receivedAt = clock.now()
         let webhook: VerifiedWebhook
+        let verifyStarted = ContinuousClock.now
         do {
             webhook = try route.scheme.verify(WebhookRequest(headers: headers, body: body), now: receivedAt)
         } catch {
             throw .rejected(error)
         }
+        metrics.verification(duration: ContinuousClock.now - verifyStarted)
         let descriptor = route.scheme.describe(eventType: webhook.eventType)
+        if !descriptor.isKnown { metrics.unknownEventType(source: name, eventType: webhook.eventType) }
         let captured: [String: String]
         do {
             captured = try JSONScanner.scanObject(body, capturing: descriptor.keyField.map { [$0] } ?? [])
@@ -128,7 +136,14 @@ public struct WebhookPipeline: Sendable {
         let now = clock.unixSeconds
         switch route.replayGuard.reserve(key, digest: BodyDigest(of: body), signedAt: webhook.signedAt, now: now) {
         case .fresh: break
-        case .duplicate: return Acceptance(deliveryID: webhook.deliveryID, status: .duplicate, topic: nil, ack: nil)
+        case .duplicate:
+            return Acceptance(
+                deliveryID: webhook.deliveryID,
+                eventType: webhook.eventType,
+                status: .duplicate,
+                topic: nil,
+                ack: nil
+            )
         case .conflict: throw .conflict(deliveryID: webhook.deliveryID)
         case .inProgress: throw .inProgress(deliveryID: webhook.deliveryID)
         }
@@ -146,10 +161,22 @@ public struct WebhookPipeline: Sendable {
         switch await delivery.deliver(record, of: event) {
         case .published(let ack):
             route.replayGuard.confirm(key)
-            return Acceptance(deliveryID: webhook.deliveryID, status: .published, topic: topic, ack: ack)
+            return Acceptance(
+                deliveryID: webhook.deliveryID,
+                eventType: webhook.eventType,
+                status: .published,
+                topic: topic,
+                ack: ack
+            )
         case .buffered:
             route.replayGuard.confirm(key)
-            return Acceptance(deliveryID: webhook.deliveryID, status: .buffered, topic: topic, ack: nil)
+            return Acceptance(
+                deliveryID: webhook.deliveryID,
+                eventType: webhook.eventType,
+                status: .buffered,
+                topic: topic,
+                ack: nil
+            )
         case .unavailable(let reason):
             route.replayGuard.release(key)
             throw .unavailable(reason: reason)

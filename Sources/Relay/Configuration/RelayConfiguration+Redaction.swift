@@ -1,0 +1,39 @@
+import Logging
+
+extension RelayConfiguration {
+    /// The effective configuration as log metadata, with every secret replaced by `<redacted>`:
+    /// logged once at start so an operator sees what the relay actually runs with.
+    public var redactedMetadata: Logger.Metadata {
+        var metadata: Logger.Metadata = [
+            "config.http":
+                "\(http.host):\(http.port) max_body_size=\(http.maxBodySize) idle_timeout=\(http.idleTimeout.configText) tls=\(http.tlsCertificatePath != nil)",
+            "config.kafka.bootstrap_servers": "\(kafka.bootstrapServers)",
+            "config.kafka.publish_timeout": "\(kafka.publishTimeout.configText)",
+            "config.kafka.create_topics": "\(kafka.createTopics)",
+            "config.kafka.properties": "\(Self.redacted(kafka.properties))",
+            "config.buffer":
+                "\(buffer.path) max_size=\(buffer.maximumSize) archive_retention=\(buffer.archiveRetention.configText)",
+            "config.retry":
+                "initial=\(retry.initialBackoff.configText) max=\(retry.maximumBackoff.configText) in_flight=\(retry.maximumInFlight)",
+            "config.admin": "\(admin.host):\(admin.port) token=\(admin.token == nil ? "none" : "<redacted>")",
+        ]
+        for source in sources {
+            metadata["config.sources.\(source.name)"] = """
+                scheme=\(source.scheme.rawValue) secrets=<\(source.secrets.count) redacted> webhook_url=\(source.webhookURL ?? "none") \
+                verify=\(source.verify.rawValue) tolerance=\(source.timestampTolerance)s replay_window=\(source.replayWindow)s \
+                topic_template=\(source.topicTemplate) content_mode=\(source.contentMode.rawValue) dead_letter_topic=\(source.deadLetterTopic)
+                """
+        }
+        return metadata
+    }
+
+    /// librdkafka properties with the values of secret-looking names hidden.
+    static func redacted(_ properties: [String: String]) -> String {
+        let secretWords = ["password", "secret", "key", "jaas", "token", "credential"]
+        return properties.sorted { $0.key < $1.key }.map { key, value in
+            let secret = secretWords.contains { key.lowercased().contains($0) }
+            return "\(key)=\(secret ? "<redacted>" : value)"
+        }
+        .joined(separator: ",")
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import RelayKafka
+import RetryBuffer
+
+/// `/readyz`: the relay can make a new event durable, because Kafka is reachable or the buffer can
+/// take it. Not ready only when both fail, so an orchestrator stops sending traffic that would be
+/// answered 503 anyway.
+struct Readiness: Sendable {
+    let buffer: RetryBuffer
+    let producer: KafkaProducer
+    let clock: any WallClock
+    /// Room the buffer must have left to count as able to take an event (the largest body).
+    let headroom: Int
+
+    /// A failed disk write keeps the buffer "not writable" this long.
+    static let writeFailureMemory: Int64 = 10_000
+
+    struct Report {
+        var ready: Bool
+        var kafka: String
+        var bufferWritable: Bool
+        var bufferBytes: Int
+    }
+
+    func evaluate() -> Report {
+        let statistics = buffer.statistics
+        let now = Int64(clock.now().timeIntervalSince1970 * 1000)
+        let recentFailure = statistics.lastWriteFailureAt.map { now - $0 < Self.writeFailureMemory } ?? false
+        let hasRoom = statistics.totalBytes + headroom <= buffer.configuration.maximumSize
+        let writable = hasRoom && !recentFailure
+        let kafka: String
+        switch producer.connectivity {
+        case .reachable: kafka = "reachable"
+        case .unreachable: kafka = "unreachable"
+        case .unknown: kafka = "unknown"
+        }
+        return Report(
+            ready: kafka == "reachable" || writable,
+            kafka: kafka,
+            bufferWritable: writable,
+            bufferBytes: statistics.totalBytes
+        )
+    }
+
+    var response: Response {
+        let report = evaluate()
+        let body = JSONText.object([
+            "ready": .bool(report.ready),
+            "kafka": .string(report.kafka),
+            "buffer_writable": .bool(report.bufferWritable),
+            "buffer_bytes": .int(Int64(report.bufferBytes)),
+            "buffer_max_bytes": .int(Int64(buffer.configuration.maximumSize)),
+        ])
+        return Response(
+            status: report.ready ? .ok : .serviceUnavailable,
+            headers: [.contentType: "application/json"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: body))
+        )
+    }
+}

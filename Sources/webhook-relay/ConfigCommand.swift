@@ -1,0 +1,44 @@
+import ArgumentParser
+import Foundation
+import Relay
+
+struct ConfigCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "config",
+        abstract: "Validate the configuration, or list every setting.",
+        subcommands: [Check.self, Reference.self]
+    )
+
+    struct Check: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Load and validate the configuration without starting; print it with secrets redacted.",
+            discussion: "Exits 0 when valid, 78 naming the key and the problem otherwise."
+        )
+
+        @Option(help: "YAML configuration file (default: $RELAY_CONFIG).")
+        var config: String?
+
+        func run() throws {
+            let configuration = try loadConfiguration(path: config)
+            print("The configuration is valid.")
+            for (key, value) in configuration.redactedMetadata.sorted(by: { $0.key < $1.key }) {
+                print("  \(key.dropFirst("config.".count)): \(value)")
+            }
+        }
+    }
+
+    struct Reference: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Every setting: YAML key, environment variable, default, meaning."
+        )
+
+        func run() {
+            for setting in Setting.all {
+                let key = setting.key.isEmpty ? "(file)" : setting.key
+                print(
+                    "\(key)\n  \(setting.environment)  default: \(setting.defaultValue ?? "none")\n  \(setting.summary)"
+                )
+            }
+        }
+    }
+}
