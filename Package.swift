@@ -125,6 +125,7 @@ let package = Package(
                 "RelayKafka",
                 "RelayTestSupport",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: strictSettings
         ),

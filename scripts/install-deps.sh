@@ -1,18 +1,33 @@
 #!/usr/bin/env bash
-# Installs what building and testing webhook-relay needs on Debian or Ubuntu, if it is missing:
-# librdkafka-dev (2.0.2 on Debian 12) and the tools the tests call (pkg-config, curl).
+# Installs what building and testing webhook-relay needs on Debian or Ubuntu, when it is missing:
+# librdkafka-dev (2.0.2 on Debian 12), the tools the tests call (pkg-config, curl, openssl, flock),
+# Go with confluent-kafka-go for the Go consumer example, and confluent-kafka for the Python one.
 # Safe to run repeatedly; uses sudo when not run as root.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 packages=()
 command -v pkg-config >/dev/null 2>&1 || packages+=(pkg-config)
 pkg-config --exists rdkafka 2>/dev/null || packages+=(librdkafka-dev)
 command -v curl >/dev/null 2>&1 || packages+=(curl)
+command -v openssl >/dev/null 2>&1 || packages+=(openssl)
+command -v flock >/dev/null 2>&1 || packages+=(util-linux)
+command -v go >/dev/null 2>&1 || packages+=(golang-go)
+[ -d /usr/share/gocode/src/github.com/confluentinc/confluent-kafka-go ] || packages+=(golang-github-confluentinc-confluent-kafka-go-dev)
+command -v python3 >/dev/null 2>&1 || packages+=(python3)
+python3 -m pip --version >/dev/null 2>&1 || packages+=(python3-pip)
 
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
 if ((${#packages[@]} > 0)); then
-    sudo=""
-    if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
     echo "install-deps: installing ${packages[*]}"
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${packages[@]}"
+fi
+
+if ! python3 -c 'import confluent_kafka' >/dev/null 2>&1; then
+    echo "install-deps: installing the Python consumer example's packages"
+    requirements=examples/consumers/python/requirements.txt
+    python3 -m pip install -q -r "$requirements" 2>/dev/null \
+        || python3 -m pip install -q --break-system-packages -r "$requirements"
 fi

@@ -28,11 +28,13 @@ public final class ChildProcess: Sendable {
         _ executable: String,
         _ arguments: [String],
         environment: [String: String]? = nil,
-        stdin: [UInt8]? = nil
+        stdin: [UInt8]? = nil,
+        currentDirectory: String? = nil
     ) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        if let currentDirectory { process.currentDirectoryURL = URL(fileURLWithPath: currentDirectory) }
         if let environment { process.environment = environment }
         let out = Pipe()
         let err = Pipe()
@@ -102,9 +104,16 @@ public final class ChildProcess: Sendable {
         _ arguments: [String],
         environment: [String: String]? = nil,
         stdin: [UInt8]? = nil,
+        currentDirectory: String? = nil,
         timeout: Duration = .seconds(60)
     ) async throws -> (status: Int32, stdout: String, stderr: String) {
-        let child = try ChildProcess(executable, arguments, environment: environment, stdin: stdin)
+        let child = try ChildProcess(
+            executable,
+            arguments,
+            environment: environment,
+            stdin: stdin,
+            currentDirectory: currentDirectory
+        )
         let status = await child.waitForExit(timeout: timeout)
         return (status, child.standardOutput, child.standardError)
     }

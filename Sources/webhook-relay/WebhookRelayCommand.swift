@@ -15,7 +15,7 @@ struct WebhookRelayCommand: AsyncParsableCommand {
         version: RelayVersion.current,
         subcommands: [
             ServeCommand.self, DevCommand.self, SignCommand.self, BufferCommand.self, ReplayCommand.self,
-            ConfigCommand.self,
+            ConfigCommand.self, ProbeCommand.self,
         ]
     )
 }

@@ -37,6 +37,46 @@ struct CommandLineTests {
         #expect(!invalid.stderr.contains("whsec_cli_test_1234"))
     }
 
+    @Test("config check validates without starting and prints the configuration with secrets redacted")
+    func configCheck() async throws {
+        var environment = baseEnvironment
+        environment["RELAY_KAFKA_BOOTSTRAP_SERVERS"] = "kafka:9092"
+        environment["RELAY_DOCUTRAY_SECRETS"] = "whsec_config_check_1"
+        environment["RELAY_DOCUTRAY_WEBHOOK_URL"] = "https://relay.example.com/webhooks/docutray"
+        let valid = try await ChildProcess.run(executable, ["config", "check"], environment: environment)
+        #expect(valid.status == 0, "\(valid.stderr)")
+        #expect(valid.stdout.contains("The configuration is valid."))
+        #expect(valid.stdout.contains("secrets=<1 redacted>"))
+        #expect(!valid.stdout.contains("whsec_config_check_1"))
+        environment["RELAY_HTTP_PORT"] = "eighty"
+        let invalid = try await ChildProcess.run(executable, ["config", "check"], environment: environment)
+        #expect(invalid.status == 78)
+        #expect(invalid.stderr.contains("http.port (RELAY_HTTP_PORT)"))
+        let reference = try await ChildProcess.run(executable, ["config", "reference"], environment: environment)
+        for setting in Setting.all { #expect(reference.stdout.contains(setting.environment)) }
+    }
+
+    @Test("probe exits 0 for a ready relay and 1 when nothing answers")
+    func probe() async throws {
+        try await withTestRelay { relay in
+            let ready = try await ChildProcess.run(
+                executable,
+                ["probe", "--port", String(relay.port)],
+                environment: baseEnvironment
+            )
+            #expect(ready.status == 0, "\(ready.stderr)")
+            #expect(ready.stdout.contains(#""ready":true"#))
+            let health = try await ChildProcess.run(
+                executable,
+                ["probe", "--check", "healthz", "--port", String(relay.adminPort)],
+                environment: baseEnvironment
+            )
+            #expect(health.status == 0)
+        }
+        let nothing = try await ChildProcess.run(executable, ["probe", "--port", "1"], environment: baseEnvironment)
+        #expect(nothing.status == 1)
+    }
+
     @Test("sign --format headers reproduces every known-answer vector")
     func signHeaders() async throws {
         for vector in try SignatureVector.all() {

@@ -79,6 +79,14 @@ struct ObservabilityTests {
             try relay.cluster.setBrokerUp()
             try await waitFor { relay.application.buffer.statistics.pendingCount == 0 }
             let drained = try await Self.metrics(relay)
+            let families = drained.split(separator: "\n").compactMap { line -> String? in
+                guard line.hasPrefix("# TYPE ") else { return nil }
+                return String(line.split(separator: " ")[2])
+            }
+            #expect(!families.isEmpty)
+            for family in families {
+                #expect(RelayMetrics.names.contains(family), "\(family) is not in RelayMetrics.names")
+            }
             #expect(Self.sample(drained, "relay_retries_total", #"outcome="delivered""#) >= 1)
             #expect(Self.sample(drained, "relay_buffer_pending_records") == 0)
         }

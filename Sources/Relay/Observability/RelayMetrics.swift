@@ -7,6 +7,19 @@ import RetryBuffer
 /// Every metric the relay exports, named in one place, recorded through a per-relay
 /// `MetricsFactory` (so several relays in one process, as in tests, never mix their figures).
 public struct RelayMetrics: Sendable {
+    /// Every metric family the relay exports (histograms also as `_bucket`, `_sum`, `_count`), for
+    /// dashboards and alert rules to be checked against.
+    public static let names: Set<String> = [
+        "relay_requests_total", "relay_request_duration_seconds", "relay_verify_duration_seconds",
+        "relay_unknown_event_types_total", "relay_publish_total", "relay_publish_duration_seconds",
+        "relay_retries_total", "relay_dead_letters_total", "relay_replayed_total",
+        "relay_buffer_pending_records", "relay_buffer_pending_bytes", "relay_buffer_dead_records",
+        "relay_buffer_archived_records", "relay_buffer_in_flight_records", "relay_buffer_bytes",
+        "relay_buffer_max_bytes", "relay_buffer_segments", "relay_buffer_oldest_pending_age_seconds",
+        "relay_kafka_connected", "relay_buffer_fsync_seconds", "relay_buffer_write_failures_total",
+        "relay_buffer_corrupt_ranges_total",
+    ]
+
     let factory: any MetricsFactory
 
     public init(factory: any MetricsFactory) {
