@@ -44,15 +44,20 @@ let package = Package(
             name: "RelayKafka",
             dependencies: [
                 "CRdKafka",
+                .product(name: "HeapModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSettings
         ),
+        // glibc allocator settings (mallopt is not visible from Swift's Glibc module).
+        .target(name: "CMallocTuning"),
         // The disk log behind the retry buffer; knows nothing of Kafka or HTTP.
         .target(
             name: "RetryBuffer",
             dependencies: [
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "HeapModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
@@ -61,6 +66,7 @@ let package = Package(
         .target(
             name: "Relay",
             dependencies: [
+                "CMallocTuning",
                 "RelayKafka",
                 "RetryBuffer",
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -27,11 +27,20 @@ public final class DeliveryFuture: Sendable {
     }
 
     private let state = Mutex(State.pending(Pending()))
+    /// Where timed waits register their deadlines, when the future belongs to a producer.
+    private let deadlines: DeliveryDeadlines?
 
-    public init() {}
+    public init() {
+        deadlines = nil
+    }
+
+    init(deadlines: DeliveryDeadlines) {
+        self.deadlines = deadlines
+    }
 
     /// A future that is already complete.
     public init(completed result: DeliveryResult) {
+        deadlines = nil
         state.withLock { $0 = .completed(result) }
     }
 
@@ -72,6 +81,10 @@ public final class DeliveryFuture: Sendable {
                     return
                 }
                 guard let timeout else { return }
+                if let deadlines {
+                    deadlines.add(.now.advanced(by: timeout), future: self, waiterID: waiterID)
+                    return
+                }
                 let timer = Task { [weak self] in
                     try? await Task.sleep(for: timeout)
                     self?.expire(waiterID)
@@ -121,7 +134,7 @@ public final class DeliveryFuture: Sendable {
     }
 
     /// Ends one wait with `nil` (its timeout passed or its task was cancelled).
-    private func expire(_ waiterID: UInt64) {
+    func expire(_ waiterID: UInt64) {
         let waiter: Waiter? = state.withLock { state in
             guard case .pending(var pending) = state else { return nil }
             let waiter = pending.waiters.removeValue(forKey: waiterID)

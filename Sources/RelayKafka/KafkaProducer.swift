@@ -133,6 +133,7 @@ final class ProducerCore: @unchecked Sendable {
     private let logger: Logger
     private let control = Mutex(Control())
     private let inFlight = Mutex(InFlight())
+    let deadlines = DeliveryDeadlines()
     let connectivity = Mutex(KafkaConnectivity.unknown)
 
     init(client: KafkaClient, logger: Logger) {
@@ -153,7 +154,7 @@ final class ProducerCore: @unchecked Sendable {
 
     func send(_ record: KafkaRecord) throws(KafkaError) -> DeliveryFuture {
         if case .stopped = control.withLock({ $0.phase }) { throw KafkaError.closed }
-        let future = DeliveryFuture()
+        let future = DeliveryFuture(deadlines: deadlines)
         let id = inFlight.withLock { state -> UInt in
             state.lastID += 1
             state.futures[state.lastID] = future
@@ -224,8 +225,11 @@ final class ProducerCore: @unchecked Sendable {
                 if client.outstandingCount == 0 || ContinuousClock.now >= deadline { break }
                 serve(timeoutMilliseconds: 10)
             } else {
-                serve(timeoutMilliseconds: 100)
+                // Wake for the earliest waiting caller's deadline, at most every 50 ms.
+                let untilDeadline = deadlines.next.map { milliseconds(until: $0) } ?? 50
+                serve(timeoutMilliseconds: min(50, untilDeadline))
             }
+            deadlines.expireDue(now: .now)
         }
         let remaining = client.outstandingCount
         if remaining > 0 {

@@ -45,10 +45,18 @@ public protocol BufferFile: AnyObject, Sendable {
     var size: Int { get throws(FileIOError) }
     /// Writes all of `bytes` at `offset`.
     func write(_ bytes: [UInt8], at offset: Int) throws(FileIOError)
+    /// Writes the parts one after the other from `offset`, as one write where the system allows.
+    func write(gathering parts: [[UInt8]], at offset: Int) throws(FileIOError)
     func read(at offset: Int, count: Int) throws(FileIOError) -> [UInt8]
     /// Makes everything written so far durable (`fsync`).
     func synchronize() throws(FileIOError)
     func truncate(to size: Int) throws(FileIOError)
+}
+
+extension BufferFile {
+    public func write(gathering parts: [[UInt8]], at offset: Int) throws(FileIOError) {
+        try write(parts.flatMap { $0 }, at: offset)
+    }
 }
 
 /// A held directory lock.
@@ -156,6 +164,45 @@ final class POSIXFile: BufferFile, @unchecked Sendable {
             }
             written += result
         }
+    }
+
+    /// `pwritev`: one system call for a batch of frames, without copying them into one buffer.
+    func write(gathering parts: [[UInt8]], at offset: Int) throws(FileIOError) {
+        var position = offset
+        var start = 0
+        while start < parts.count {
+            let batch = parts[start..<min(parts.count, start + 512)]
+            let expected = batch.reduce(0) { $0 + $1.count }
+            let written = Self.withIOVectors(Array(batch)) { vectors in
+                pwritev(descriptor, vectors.baseAddress, Int32(vectors.count), off_t(position))
+            }
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw FileIOError("write", path: path, code: errno)
+            }
+            if written < expected {
+                // A short write: finish this batch byte-wise from where it stopped.
+                let rest = Array(batch.flatMap { $0 }.dropFirst(written))
+                try write(rest, at: position + written)
+            }
+            position += expected
+            start += batch.count
+        }
+    }
+
+    private static func withIOVectors<R>(_ parts: [[UInt8]], _ body: (UnsafeBufferPointer<iovec>) -> R) -> R {
+        var vectors: [iovec] = []
+        vectors.reserveCapacity(parts.count)
+        func collect(_ index: Int) -> R {
+            guard index < parts.count else { return vectors.withUnsafeBufferPointer(body) }
+            return parts[index].withUnsafeBytes { bytes in
+                vectors.append(
+                    iovec(iov_base: UnsafeMutableRawPointer(mutating: bytes.baseAddress), iov_len: bytes.count)
+                )
+                return collect(index + 1)
+            }
+        }
+        return collect(0)
     }
 
     func read(at offset: Int, count: Int) throws(FileIOError) -> [UInt8] {

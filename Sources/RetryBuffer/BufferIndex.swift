@@ -1,3 +1,6 @@
+import DequeModule
+import HeapModule
+
 /// The in-memory picture of the buffer, shared by request handlers, the retrier and the writer
 /// thread (always inside the buffer's mutex). Settled records are only counted; unsettled ones
 /// (pending, dead) have an entry each.
@@ -30,17 +33,23 @@ struct BufferIndex {
     }
 
     var entries: [RecordID: Entry] = [:]
-    /// Ids of pending records in append order; entries that stopped being pending are skipped
-    /// lazily and compacted away.
-    var pendingOrder: [RecordID] = []
-    var pendingOrderHead = 0
-    var pendingPerKey: [UInt64: Int] = [:]
+    /// Pending records of each ordering key, oldest first: only the head of a key may be published.
+    var keyQueues: [UInt64: Deque<RecordID>] = [:]
+    /// Keys whose head may be claimed, by head id (oldest first). Entries are checked when popped,
+    /// so a stale one (the head changed, or went in flight) is simply dropped.
+    var readyKeys = Heap<ReadyKey>()
     var segments: [UInt64: Segment] = [:]
     var nextID: UInt64 = 1
     var closed = false
     var corruptRangesFound = 0
     /// When an append last failed on the disk (Unix milliseconds).
     var lastWriteFailureAt: Int64?
+
+    struct ReadyKey: Comparable {
+        var head: RecordID
+        var key: UInt64
+        static func < (lhs: ReadyKey, rhs: ReadyKey) -> Bool { lhs.head < rhs.head }
+    }
 
     // MARK: Inserting
 
@@ -54,15 +63,12 @@ struct BufferIndex {
         }
         segments[entry.segment]!.unsettled += 1
         entries[entry.id] = entry
-        if entry.state == .pending {
-            pendingOrder.append(entry.id)
-            pendingPerKey[entry.orderingKey, default: 0] += 1
-        }
+        if entry.state == .pending { enqueue(entry) }
     }
 
     // MARK: State changes
 
-    /// Moves an unsettled record to `state`; returns its segment if the change must be written.
+    /// Moves an unsettled record to `state`; returns its entry if the change must be written.
     mutating func transition(
         _ id: RecordID,
         to state: RecordState,
@@ -71,13 +77,8 @@ struct BufferIndex {
         at now: Int64
     ) -> Entry? {
         guard var entry = entries[id] else { return nil }
-        if entry.state == .pending && state != .pending { leavePending(entry) }
-        if entry.state != .pending && state == .pending {
-            // A revived dead record joins the order at its place by id.
-            let position = pendingOrder.partitioningIndex { $0 >= id }
-            pendingOrder.insert(id, at: max(position, pendingOrderHead))
-            pendingPerKey[entry.orderingKey, default: 0] += 1
-        }
+        let wasPending = entry.state == .pending
+        if wasPending && state != .pending { dequeue(entry) }
         entry.state = state
         entry.inFlight = false
         if let attempts { entry.attempts = attempts }
@@ -91,17 +92,57 @@ struct BufferIndex {
         } else {
             entries[id] = entry
         }
+        if !wasPending && state == .pending { enqueue(entry) }
+        if wasPending && state == .pending { markReadyIfHead(entry.orderingKey) }
         return entry
     }
 
-    private mutating func leavePending(_ entry: Entry) {
-        let remaining = (pendingPerKey[entry.orderingKey] ?? 1) - 1
-        pendingPerKey[entry.orderingKey] = remaining > 0 ? remaining : nil
+    /// Clears a record's in-flight mark; its key becomes claimable again if it is the head.
+    mutating func release(_ id: RecordID, attempts: UInt32?) -> Entry? {
+        guard var entry = entries[id], entry.inFlight else { return nil }
+        entry.inFlight = false
+        if let attempts { entry.attempts = attempts }
+        entries[id] = entry
+        if entry.state == .pending { markReadyIfHead(entry.orderingKey) }
+        return entry
+    }
+
+    /// Adds a pending record to its key's queue, in id order.
+    private mutating func enqueue(_ entry: Entry) {
+        var queue = keyQueues[entry.orderingKey] ?? []
+        if let last = queue.last, last > entry.id {
+            // A revived record goes back to its place among younger ones.
+            let position = queue.firstIndex { $0 > entry.id } ?? queue.count
+            queue.insert(entry.id, at: position)
+        } else {
+            queue.append(entry.id)
+        }
+        keyQueues[entry.orderingKey] = queue
+        markReadyIfHead(entry.orderingKey)
+    }
+
+    private mutating func dequeue(_ entry: Entry) {
+        guard var queue = keyQueues[entry.orderingKey] else { return }
+        if queue.first == entry.id {
+            queue.removeFirst()
+        } else if let position = queue.firstIndex(of: entry.id) {
+            queue.remove(at: position)
+        }
+        keyQueues[entry.orderingKey] = queue.isEmpty ? nil : queue
+        markReadyIfHead(entry.orderingKey)
+    }
+
+    private mutating func markReadyIfHead(_ key: UInt64) {
+        guard let head = keyQueues[key]?.first, let entry = entries[head], entry.state == .pending, !entry.inFlight
+        else {
+            return
+        }
+        readyKeys.insert(ReadyKey(head: head, key: key))
     }
 
     // MARK: Claiming for delivery
 
-    /// Marks one pending record in flight, if it is pending and not in flight already.
+    /// Marks one pending or dead record in flight (a replay), if it is not in flight already.
     mutating func claim(_ id: RecordID) -> Entry? {
         guard var entry = entries[id], !entry.inFlight else { return nil }
         entry.inFlight = true
@@ -109,39 +150,19 @@ struct BufferIndex {
         return entry
     }
 
-    /// The oldest pending records that may be published now: not in flight, and first of their key
-    /// among pending records (so records of one key go out one at a time, in order).
+    /// The oldest pending records that may be published now: the heads of their keys (so records of
+    /// one key go out one at a time, in order), not in flight; marked in flight.
     mutating func claim(limit: Int) -> [Entry] {
-        compactPendingOrder()
         var claimed: [Entry] = []
-        var blockedKeys = Set<UInt64>()
-        var index = pendingOrderHead
-        while index < pendingOrder.count, claimed.count < limit {
-            let id = pendingOrder[index]
-            index += 1
-            guard let entry = entries[id], entry.state == .pending else { continue }
-            if blockedKeys.contains(entry.orderingKey) { continue }
-            blockedKeys.insert(entry.orderingKey)
-            if entry.inFlight { continue }
-            entries[id]!.inFlight = true
-            claimed.append(entries[id]!)
+        while claimed.count < limit, let ready = readyKeys.popMin() {
+            guard keyQueues[ready.key]?.first == ready.head, var entry = entries[ready.head],
+                entry.state == .pending, !entry.inFlight
+            else { continue }
+            entry.inFlight = true
+            entries[ready.head] = entry
+            claimed.append(entry)
         }
         return claimed
-    }
-
-    /// Drops ids at the front that are no longer pending, and compacts when half the array is dead.
-    private mutating func compactPendingOrder() {
-        while pendingOrderHead < pendingOrder.count, entries[pendingOrder[pendingOrderHead]]?.state != .pending {
-            pendingOrderHead += 1
-        }
-        if pendingOrderHead > 1024, pendingOrderHead * 2 > pendingOrder.count {
-            pendingOrder.removeFirst(pendingOrderHead)
-            pendingOrderHead = 0
-        }
-        if pendingOrder.count > 4096, pendingOrder.count > 2 * entries.count {
-            pendingOrder = pendingOrder.filter { entries[$0]?.state == .pending }
-            pendingOrderHead = 0
-        }
     }
 
     // MARK: Reading
@@ -173,18 +194,5 @@ struct BufferIndex {
         statistics.corruptRanges = corruptRangesFound
         statistics.lastWriteFailureAt = lastWriteFailureAt
         return statistics
-    }
-}
-
-extension Array where Element: Comparable {
-    /// The first index whose element satisfies `predicate`, for a predicate that is false then true.
-    fileprivate func partitioningIndex(where predicate: (Element) -> Bool) -> Int {
-        var low = 0
-        var high = count
-        while low < high {
-            let middle = (low + high) / 2
-            if predicate(self[middle]) { high = middle } else { low = middle + 1 }
-        }
-        return low
     }
 }

@@ -208,12 +208,9 @@ public final class RetryBuffer: Sendable {
     /// the retrier may publish it.
     public func releaseInFlight(_ id: RecordID, attempts: UInt32? = nil) {
         let changed = shared.mutex.withLock { index -> BufferIndex.Entry? in
-            guard var entry = index.entries[id], entry.inFlight else { return nil }
-            entry.inFlight = false
-            let attemptsChanged = attempts.map { $0 != entry.attempts } ?? false
-            if let attempts { entry.attempts = attempts }
-            index.entries[id] = entry
-            return attemptsChanged ? entry : nil
+            let before = index.entries[id]?.attempts
+            guard let entry = index.release(id, attempts: attempts) else { return nil }
+            return entry.attempts != before ? entry : nil
         }
         if let entry = changed {
             // Persisting the attempt count lets `buffer inspect` show it after a restart.
@@ -258,7 +255,7 @@ public final class RetryBuffer: Sendable {
 
     /// Whether records with this ordering key are waiting, so a new one must queue behind them.
     public func hasPending(orderingKey: UInt64) -> Bool {
-        shared.mutex.withLock { $0.pendingPerKey[orderingKey] != nil }
+        shared.mutex.withLock { $0.keyQueues[orderingKey] != nil }
     }
 
     /// Reads a pending or dead record back from disk.

@@ -92,26 +92,30 @@ final class SeenJournal {
         return deliveries
     }
 
-    /// Appends one delivery to its bucket file (writer thread only).
-    func append(_ delivery: SeenDelivery) throws(FileIOError) {
-        let bucket = delivery.expiresAt / Self.bucketSeconds * Self.bucketSeconds
-        if files[bucket] == nil {
-            try fileSystem.createDirectory(directory)
-            let file = try fileSystem.open(directory + "/" + Self.fileName(bucket), create: true)
-            var size = try file.size
-            if size < SegmentScanner.fileHeaderSize {
-                let header = SegmentScanner.fileHeader(magic: Self.magic, number: UInt64(bitPattern: bucket))
-                try file.truncate(to: 0)
-                try file.write(header, at: 0)
-                size = header.count
-                try fileSystem.synchronizeDirectory(directory)
-            }
-            files[bucket] = (file, size)
+    /// Appends deliveries to their bucket files, one write per bucket (writer thread only).
+    func append(_ deliveries: [SeenDelivery]) throws(FileIOError) {
+        var frames: [Int64: [UInt8]] = [:]
+        for delivery in deliveries {
+            frames[delivery.expiresAt / Self.bucketSeconds * Self.bucketSeconds, default: []] += Self.encode(delivery)
         }
-        let frame = Self.encode(delivery)
-        try files[bucket]!.file.write(frame, at: files[bucket]!.size)
-        files[bucket]!.size += frame.count
-        dirty.insert(bucket)
+        for (bucket, bytes) in frames {
+            if files[bucket] == nil {
+                try fileSystem.createDirectory(directory)
+                let file = try fileSystem.open(directory + "/" + Self.fileName(bucket), create: true)
+                var size = try file.size
+                if size < SegmentScanner.fileHeaderSize {
+                    let header = SegmentScanner.fileHeader(magic: Self.magic, number: UInt64(bitPattern: bucket))
+                    try file.truncate(to: 0)
+                    try file.write(header, at: 0)
+                    size = header.count
+                    try fileSystem.synchronizeDirectory(directory)
+                }
+                files[bucket] = (file, size)
+            }
+            try files[bucket]!.file.write(bytes, at: files[bucket]!.size)
+            files[bucket]!.size += bytes.count
+            dirty.insert(bucket)
+        }
     }
 
     /// Makes appended deliveries durable and deletes buckets that have fully expired.

@@ -21,7 +21,18 @@ final class SegmentWriter: @unchecked Sendable {
         case state(segment: UInt64, frame: [UInt8])
         case seen(SeenDelivery)
         case flush(@Sendable () -> Void)
+
+        var isUrgent: Bool {
+            switch self {
+            case .append(let append): append.durable
+            case .flush: true
+            case .state, .seen: false
+            }
+        }
     }
+
+    /// How long lazily written operations may wait for the writer.
+    static let lazyDelay: TimeInterval = 0.005
 
     /// The open files of one segment.
     final class Files {
@@ -51,6 +62,8 @@ final class SegmentWriter: @unchecked Sendable {
 
     private let condition = NSCondition()
     private var queue: [Operation] = []
+    private var urgentQueued = false
+    private var lazySince: Date?
     private var stopping = false
     private var onStopped: (@Sendable () -> Void)?
 
@@ -60,6 +73,7 @@ final class SegmentWriter: @unchecked Sendable {
     private var dirtyStates = Set<UInt64>()
     private var lastMaintenance = ContinuousClock.now
     private let retrierSignal = RetrierSignal()
+    private let backgroundSync = DispatchQueue(label: "retry-buffer-lazy-sync")
     private let seenJournal: SeenJournal
 
     init(
@@ -95,7 +109,17 @@ final class SegmentWriter: @unchecked Sendable {
             return
         }
         queue.append(operation)
-        condition.signal()
+        // Someone waits for a durable append or a flush: wake the writer now. Archive copies, state
+        // changes and seen ids wait for the next batch (at most `lazyDelay`), so that a busy relay
+        // writes them with one system call per batch instead of one wake-up per request.
+        if operation.isUrgent {
+            urgentQueued = true
+            condition.signal()
+        } else if lazySince == nil {
+            // The first lazy operation of a batch sets the writer's next wake-up to `lazyDelay`.
+            lazySince = Date()
+            condition.signal()
+        }
         condition.unlock()
     }
 
@@ -122,13 +146,18 @@ final class SegmentWriter: @unchecked Sendable {
     private func run() {
         while true {
             condition.lock()
-            let deadline = Date().addingTimeInterval(configuration.maintenanceInterval.seconds)
-            while queue.isEmpty && !stopping {
+            let maintenanceDeadline = Date().addingTimeInterval(configuration.maintenanceInterval.seconds)
+            while !urgentQueued && !stopping {
+                let deadline =
+                    lazySince.map { min($0.addingTimeInterval(Self.lazyDelay), maintenanceDeadline) }
+                    ?? maintenanceDeadline
                 if !condition.wait(until: deadline) { break }
             }
             let batch = queue
             queue.removeAll(keepingCapacity: true)
-            let finished = stopping && batch.isEmpty
+            urgentQueued = false
+            lazySince = nil
+            let finished = stopping
             condition.unlock()
 
             process(batch)
@@ -136,6 +165,11 @@ final class SegmentWriter: @unchecked Sendable {
                 maintain()
             }
             if finished {
+                condition.lock()
+                let late = queue
+                queue.removeAll()
+                condition.unlock()
+                process(late)
                 synchronizeLazyWrites()
                 let done = onStopped
                 done?()
@@ -147,37 +181,31 @@ final class SegmentWriter: @unchecked Sendable {
 
     private func process(_ batch: [Operation]) {
         guard !batch.isEmpty else { return }
-        var written: [(Append, segment: UInt64, offset: Int)] = []
-        var failed: [(Append, BufferError)] = []
-        var toSync = Set<UInt64>()
+        var appends: [Append] = []
+        var states: [UInt64: [UInt8]] = [:]
+        var seen: [SeenDelivery] = []
         var flushes: [@Sendable () -> Void] = []
         for operation in batch {
             switch operation {
-            case .append(let append):
-                do {
-                    let (segment, offset) = try write(append.frame)
-                    written.append((append, segment, offset))
-                    if append.durable { toSync.insert(segment) } else { lazyLogs.insert(segment) }
-                } catch {
-                    writeFailures.increment()
-                    failed.append((append, error))
-                    if case .io = error {
-                        let now = clock()
-                        shared.mutex.withLock { $0.lastWriteFailureAt = now }
-                    }
-                }
-            case .state(let segment, let frame):
-                writeState(frame, segment: segment)
-            case .seen(let delivery):
-                do {
-                    try seenJournal.append(delivery)
-                } catch {
-                    writeFailures.increment()
-                    logger.warning("Could not remember a seen delivery", metadata: ["error": "\(error)"])
-                }
-            case .flush(let done):
-                flushes.append(done)
+            case .append(let append): appends.append(append)
+            case .state(let segment, let frame): states[segment, default: []] += frame
+            case .seen(let delivery): seen.append(delivery)
+            case .flush(let done): flushes.append(done)
             }
+        }
+        let (written, failed) = writeAppends(appends)
+        for (segment, frames) in states { writeState(frames, segment: segment) }
+        if !seen.isEmpty {
+            do {
+                try seenJournal.append(seen)
+            } catch {
+                writeFailures.increment()
+                logger.warning("Could not remember seen deliveries", metadata: ["error": "\(error)"])
+            }
+        }
+        var toSync = Set<UInt64>()
+        for (append, segment, _) in written {
+            if append.durable { toSync.insert(segment) } else { lazyLogs.insert(segment) }
         }
         var syncFailures: [UInt64: BufferError] = [:]
         for number in toSync {
@@ -219,32 +247,77 @@ final class SegmentWriter: @unchecked Sendable {
         if addedPending { retrierSignal.signal() }
     }
 
-    /// Appends a frame to the active segment (rolling or evicting as needed); returns where it went.
-    private func write(_ frame: [UInt8]) throws(BufferError) -> (UInt64, Int) {
-        try ensureCapacity(for: frame.count)
-        // The first append after opening starts a fresh segment: recovered ones are never appended
-        // to, and a buffer only read (status, inspect) creates no file.
-        if active == nil { try roll() }
-        guard var segment = active else { throw .closed }
-        if segment.logSize + frame.count > configuration.segmentSize, segment.logSize > SegmentScanner.fileHeaderSize {
-            try roll()
-            guard let next = active else { throw .closed }
-            segment = next
-        }
-        let offset = segment.logSize
-        do {
-            try segment.log.write(frame, at: offset)
-        } catch {
-            // Leave no partial frame behind; if even that fails, continue in a fresh segment.
-            do {
-                try segment.log.truncate(to: offset)
-            } catch {
-                try? roll()
+    /// Appends the frames of a batch to the active segment (rolling or evicting as needed), with one
+    /// write per run of frames that land in the same segment; returns where each went, or why not.
+    private func writeAppends(
+        _ appends: [Append]
+    ) -> (written: [(Append, UInt64, Int)], failed: [(Append, BufferError)]) {
+        var written: [(Append, UInt64, Int)] = []
+        var failed: [(Append, BufferError)] = []
+        // Frames bound for one segment, written with one gathered write (no copy into one buffer).
+        var chunk: [[UInt8]] = []
+        var chunkBytes = 0
+        var chunkAppends: [(Append, Int)] = []
+        var chunkSegment: Files?
+
+        func flushChunk() {
+            defer {
+                chunk.removeAll(keepingCapacity: true)
+                chunkBytes = 0
+                chunkAppends.removeAll(keepingCapacity: true)
             }
-            throw .io(error)
+            guard let segment = chunkSegment, !chunk.isEmpty else { return }
+            let start = segment.logSize
+            do {
+                try segment.log.write(gathering: chunk, at: start)
+                segment.logSize = start + chunkBytes
+                written += chunkAppends.map { ($0.0, segment.number, $0.1) }
+            } catch {
+                // Leave no partial frame behind; if even that fails, continue in a fresh segment.
+                do {
+                    try segment.log.truncate(to: start)
+                } catch {
+                    try? roll()
+                }
+                recordWriteFailure()
+                failed += chunkAppends.map { ($0.0, .io(error)) }
+            }
         }
-        segment.logSize += frame.count
-        return (segment.number, offset)
+
+        for append in appends {
+            do throws(BufferError) {
+                try ensureCapacity(for: append.frame.count + chunkBytes)
+                if active == nil {
+                    flushChunk()
+                    try roll()
+                }
+                guard let segment = active else { throw .closed }
+                let size = segment.logSize + (chunkSegment === segment ? chunkBytes : 0)
+                if size + append.frame.count > configuration.segmentSize, size > SegmentScanner.fileHeaderSize {
+                    flushChunk()
+                    try roll()
+                }
+                guard let target = active else { throw .closed }
+                if chunkSegment !== target {
+                    flushChunk()
+                    chunkSegment = target
+                }
+                chunkAppends.append((append, target.logSize + chunkBytes))
+                chunk.append(append.frame)
+                chunkBytes += append.frame.count
+            } catch {
+                if case .io = error { recordWriteFailure() }
+                failed.append((append, error))
+            }
+        }
+        flushChunk()
+        return (written, failed)
+    }
+
+    private func recordWriteFailure() {
+        writeFailures.increment()
+        let now = clock()
+        shared.mutex.withLock { $0.lastWriteFailureAt = now }
     }
 
     private func writeState(_ frame: [UInt8], segment number: UInt64) {
@@ -364,7 +437,7 @@ final class SegmentWriter: @unchecked Sendable {
 
     private func maintain() {
         lastMaintenance = ContinuousClock.now
-        synchronizeLazyWrites()
+        synchronizeLazyWrites(waiting: false)
         seenJournal.maintain(now: clock() / 1000)
         let retention = configuration.archiveRetention
         let now = clock()
@@ -378,16 +451,28 @@ final class SegmentWriter: @unchecked Sendable {
         for number in expired.sorted() { deleteSegment(number) }
     }
 
-    private func synchronizeLazyWrites() {
-        for number in lazyLogs {
-            let started = ContinuousClock.now
-            try? files[number]?.log.synchronize()
-            fsyncTimer.recordNanoseconds((ContinuousClock.now - started).nanoseconds)
-        }
+    /// Makes lazily written data durable. In the background (maintenance), the fsync of a busy
+    /// archive, which can take a while, does not hold up durable appends waiting for the writer;
+    /// `waiting` (flush, stop) returns only once it is done.
+    private func synchronizeLazyWrites(waiting: Bool = true) {
+        let dirty = lazyLogs.compactMap { files[$0]?.log } + dirtyStates.compactMap { files[$0]?.state }
         lazyLogs.removeAll()
-        for number in dirtyStates { try? files[number]?.state.synchronize() }
         dirtyStates.removeAll()
         seenJournal.maintain(now: clock() / 1000)
+        guard !dirty.isEmpty else { return }
+        let timer = fsyncTimer
+        let work: @Sendable () -> Void = {
+            for file in dirty {
+                let started = ContinuousClock.now
+                try? file.synchronize()
+                timer.recordNanoseconds((ContinuousClock.now - started).nanoseconds)
+            }
+        }
+        if waiting {
+            work()
+        } else {
+            backgroundSync.async(execute: work)
+        }
     }
 }
 

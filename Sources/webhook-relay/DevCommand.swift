@@ -15,6 +15,7 @@ struct DevCommand: AsyncParsableCommand {
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
+        ProcessTuning.fixMallocThreshold()
         let dev = try DevEnvironment(httpPort: httpPort, environment: environment)
         RelayLogging.bootstrap(dev.configuration.logging)
         let logger = Logger(label: "webhook-relay")

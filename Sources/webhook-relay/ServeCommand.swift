@@ -15,6 +15,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try loadConfiguration(path: config)
+        ProcessTuning.fixMallocThreshold()
         RelayLogging.bootstrap(configuration.logging)
         let logger = Logger(label: "webhook-relay")
         let relay = try await RelayApplication(configuration: configuration, logger: logger) { listener, port in

@@ -18,4 +18,9 @@ struct WebhookRelayCommand: AsyncParsableCommand {
             ConfigCommand.self, ProbeCommand.self,
         ]
     )
+
+    static func main() async {
+        ProcessTuning.runTasksOnEventLoops()
+        await main(nil)
+    }
 }

@@ -218,6 +218,49 @@ struct DocutraySchemeTests {
         }
     }
 
+    @Test(
+        "HMAC-SHA256 gives the known answers for short, block-sized and longer-than-block keys",
+        arguments: [
+            // RFC 4231 test case 2: a 4-byte key.
+            (
+                "Jefe", "what do ya want for nothing?",
+                "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+            ),
+            // A 64-byte key (exactly one block) and a 210-byte key (hashed first); answers computed
+            // with Python's hmac module, an independent implementation.
+            (
+                String(repeating: "k", count: 64), "a message",
+                "ea089ecdfffa98e42a6cfbb50221d21c746c95e8c1af5eef10c0854cb0984f4f"
+            ),
+            (
+                String(repeating: "secret-", count: 30), "payload",
+                "a1438d19e6a8d8342bfffa057bcc0767698e97a2d992661dcf0ad2400b7cdb67"
+            ),
+        ]
+    )
+    func hmacKnownAnswers(secret: String, message: String, hex: String) {
+        #expect(HMACSignature.sign(Array(message.utf8), key: SigningKey(secret: secret)) == "sha256=" + hex)
+    }
+
+    @Test("Signatures in uppercase hex are accepted; one wrong digit anywhere is refused")
+    func hexCaseAndEveryDigit() throws {
+        let vector = try #require(Self.vectors.first)
+        let signature = vector.headers["x-docutray-signature"]!
+        let upper = "sha256=" + signature.dropFirst(7).uppercased()
+        #expect(throws: Never.self) {
+            try scheme().verify(request(vector, replacing: ["x-docutray-signature": upper]), now: signedAt)
+        }
+        let digits = Array(signature.dropFirst(7))
+        for index in stride(from: 0, to: digits.count, by: 7) {
+            var changed = digits
+            changed[index] = changed[index] == "0" ? "1" : "0"
+            let forged = "sha256=" + String(changed)
+            #expect(throws: WebhookRejection.self) {
+                try scheme().verify(request(vector, replacing: ["x-docutray-signature": forged]), now: signedAt)
+            }
+        }
+    }
+
     @Test("Constant-time comparison gives the same answers as ==")
     func constantTimeEquals() {
         #expect(HMACSignature.constantTimeEquals([1, 2, 3], [1, 2, 3]))

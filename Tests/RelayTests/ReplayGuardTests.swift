@@ -1,5 +1,6 @@
-import Relay
 import Testing
+
+@testable import Relay
 
 @Suite("Replay protection")
 struct ReplayGuardTests {
@@ -9,18 +10,18 @@ struct ReplayGuardTests {
 
     @Test("An accepted id with the same body is a duplicate; with another body a conflict")
     func duplicateAndConflict() {
-        let guardian = ReplayGuard(window: 300)
+        let guardian = ReplayGuard(window: 300, now: 0)
         #expect(guardian.reserve(key, digest: body, signedAt: 1000, now: 1000) == .fresh)
         #expect(guardian.reserve(key, digest: body, signedAt: 1000, now: 1001) == .inProgress)
         #expect(guardian.reserve(key, digest: otherBody, signedAt: 1000, now: 1001) == .conflict)
-        guardian.confirm(key)
+        guardian.confirm(key, digest: body)
         #expect(guardian.reserve(key, digest: body, signedAt: 1000, now: 1002) == .duplicate)
         #expect(guardian.reserve(key, digest: otherBody, signedAt: 1000, now: 1002) == .conflict)
     }
 
     @Test("Ids are per source")
     func perSource() {
-        let guardian = ReplayGuard(window: 300)
+        let guardian = ReplayGuard(window: 300, now: 0)
         #expect(guardian.reserve(key, digest: body, signedAt: 1000, now: 1000) == .fresh)
         let other = ReplayGuard.Key(source: "other", deliveryID: "req_1")
         #expect(guardian.reserve(other, digest: body, signedAt: 1000, now: 1000) == .fresh)
@@ -28,7 +29,7 @@ struct ReplayGuardTests {
 
     @Test("A released id (nothing was made durable) can be processed again")
     func release() {
-        let guardian = ReplayGuard(window: 300)
+        let guardian = ReplayGuard(window: 300, now: 0)
         #expect(guardian.reserve(key, digest: body, signedAt: 1000, now: 1000) == .fresh)
         guardian.release(key)
         #expect(guardian.reserve(key, digest: body, signedAt: 1000, now: 1000) == .fresh)
@@ -36,23 +37,75 @@ struct ReplayGuardTests {
 
     @Test("Accepted ids are forgotten only after the window and after their timestamp leaves the tolerance")
     func expiry() {
-        let guardian = ReplayGuard(window: 300)
+        let guardian = ReplayGuard(window: 300, now: 0)
         #expect(guardian.reserve(key, digest: body, signedAt: 1200, now: 1000) == .fresh)
-        guardian.confirm(key)
+        guardian.confirm(key, digest: body)
         // Signed 200 s in the future: a replay is accepted by the timestamp check until 1500.
         #expect(guardian.reserve(key, digest: body, signedAt: 1200, now: 1499) == .duplicate)
         #expect(guardian.reserve(key, digest: body, signedAt: 1200, now: 1500) == .fresh)
-        #expect(guardian.count == 1)
+        #expect(guardian.count(now: 1500) == 1)
+    }
+
+    @Test("The compact table agrees with a dictionary under random inserts, removals and expiry")
+    func tableAgreesWithDictionary() {
+        var generator = SystemRandomNumberGenerator()
+        var table = ReplayTableModel()
+        for step in 0..<20_000 {
+            let now = Int64(step / 10)
+            let key = UInt64.random(in: 0..<3000, using: &generator)
+            switch Int.random(in: 0..<10, using: &generator) {
+            case 0..<6:
+                let entry = (
+                    digest: UInt32.random(in: 0...3, using: &generator),
+                    expiresAt: now + Int64.random(in: 1...60, using: &generator)
+                )
+                table.set(key, entry, now: now)
+            case 6..<8:
+                table.remove(key)
+            default:
+                break
+            }
+            #expect(table.agrees(key, now: now), "step \(step)")
+        }
     }
 
     @Test("Expired entries do not accumulate")
     func bounded() {
-        let guardian = ReplayGuard(window: 10)
-        for index in 0..<1000 {
+        let guardian = ReplayGuard(window: 10, now: 0)
+        for index in 0..<100_000 {
             let key = ReplayGuard.Key(source: "docutray", deliveryID: "req_\(index)")
-            _ = guardian.reserve(key, digest: body, signedAt: Int64(index), now: Int64(index))
-            guardian.confirm(key)
+            let now = Int64(index / 100)
+            _ = guardian.reserve(key, digest: body, signedAt: now, now: now)
+            guardian.confirm(key, digest: body)
         }
-        #expect(guardian.count <= 11)
+        #expect(guardian.count(now: 999) <= 1100, "about ten seconds of ids are live")
+        #expect(guardian.storageSlots <= 4096, "expired ids are dropped, not kept: \(guardian.storageSlots) slots")
+    }
+}
+
+/// The replay table next to a plain dictionary with the same operations.
+struct ReplayTableModel {
+    var table = ReplayTable(capacity: 16, base: -1000)
+    var model: [UInt64: (digest: UInt32, expiresAt: Int64)] = [:]
+
+    mutating func set(_ key: UInt64, _ entry: (digest: UInt32, expiresAt: Int64), now: Int64) {
+        table.set(
+            key &* 0x9E37_79B9_7F4A_7C15,
+            key,
+            ReplayTable.Entry(digest: entry.digest, expiresAt: entry.expiresAt, accepted: true),
+            now: now
+        )
+        model[key] = entry
+    }
+
+    mutating func remove(_ key: UInt64) {
+        table.remove(key &* 0x9E37_79B9_7F4A_7C15, key)
+        model[key] = nil
+    }
+
+    func agrees(_ key: UInt64, now: Int64) -> Bool {
+        let found = table.find(key &* 0x9E37_79B9_7F4A_7C15, key, now: now)
+        let expected = model[key].flatMap { $0.expiresAt > now ? $0 : nil }
+        return found?.digest == expected?.digest && found?.expiresAt == expected?.expiresAt
     }
 }

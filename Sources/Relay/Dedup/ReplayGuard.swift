@@ -1,5 +1,5 @@
 import Crypto
-import DequeModule
+import Foundation
 import Synchronization
 
 /// Remembers which deliveries were accepted, so that a delivery retried by the sender (after a lost
@@ -33,27 +33,31 @@ public final class ReplayGuard: Sendable {
         case inProgress
     }
 
-    private enum Phase {
-        case inFlight
-        case accepted
-    }
-
-    private struct Entry {
-        var digest: BodyDigest
-        var expiresAt: Int64
-        var phase: Phase
-    }
-
     /// Told about every confirmed delivery, to persist it (the retry buffer's seen journal).
     public typealias Journal = @Sendable (Key, BodyDigest, _ expiresAt: Int64) -> Void
 
-    private struct State {
-        var entries: [Key: Entry] = [:]
-        /// Keys in the order their entries were created, for cheap expiry from the front.
-        var expiryOrder: Deque<(expiresAt: Int64, key: Key)> = []
+    /// A 128-bit fingerprint of a key: entries hold it instead of two strings, which keeps the memory
+    /// of a busy replay window small. (Two independently salted SipHashes; a collision, which would
+    /// need about 2^64 remembered ids, is not a practical concern.)
+    private struct Fingerprint: Hashable {
+        var high: UInt64
+        var low: UInt64
+
+        init(_ key: Key) {
+            var first = Hasher()
+            first.combine(0x5A as UInt8)
+            first.combine(key.source)
+            first.combine(key.deliveryID)
+            var second = Hasher()
+            second.combine(0xA5 as UInt8)
+            second.combine(key.deliveryID)
+            second.combine(key.source)
+            high = UInt64(bitPattern: Int64(first.finalize()))
+            low = UInt64(bitPattern: Int64(second.finalize()))
+        }
     }
 
-    private let state = Mutex(State())
+    private let table: Mutex<ReplayTable>
     private let window: Int64
     private let journal: Journal?
 
@@ -62,63 +66,74 @@ public final class ReplayGuard: Sendable {
     ///     least until its signed timestamp leaves the sender's tolerance, after which a replay is
     ///     refused as stale anyway.
     ///   - journal: persists confirmed deliveries, so the memory survives a restart.
-    public init(window: Int64, journal: Journal? = nil) {
+    ///   - now: the current time (Unix seconds), the base of the stored expiry times.
+    public init(window: Int64, journal: Journal? = nil, now: Int64 = Int64(Date().timeIntervalSince1970)) {
         self.window = window
         self.journal = journal
+        self.table = Mutex(ReplayTable(base: now - 86_400))
     }
 
     /// Remembers deliveries accepted before a restart.
     public func restore(_ key: Key, digest: BodyDigest, expiresAt: Int64) {
-        state.withLock { state in
-            guard state.entries[key] == nil else { return }
-            state.entries[key] = Entry(digest: digest, expiresAt: expiresAt, phase: .accepted)
-            state.expiryOrder.append((expiresAt, key))
+        let fingerprint = Fingerprint(key)
+        table.withLock { table in
+            guard table.find(fingerprint.high, fingerprint.low, now: .min) == nil else { return }
+            table.set(
+                fingerprint.high,
+                fingerprint.low,
+                ReplayTable.Entry(digest: digest.short, expiresAt: expiresAt, accepted: true),
+                now: .min
+            )
         }
     }
 
-    /// The number of remembered deliveries (accepted or in flight).
-    public var count: Int { state.withLock { $0.entries.count } }
+    /// The number of remembered deliveries (accepted or in flight) at `now`.
+    public func count(now: Int64) -> Int { table.withLock { $0.count(now: now) } }
+
+    /// Slots the table holds, live or not (its memory is about 24 bytes each).
+    public var storageSlots: Int { table.withLock { $0.capacity } }
 
     /// Reserves a delivery id, or says why it must not be published again.
     /// - Parameters:
     ///   - signedAt: the delivery's signed time (Unix seconds).
     ///   - now: the current time (Unix seconds).
     public func reserve(_ key: Key, digest: BodyDigest, signedAt: Int64, now: Int64) -> Reservation {
-        state.withLock { state in
-            expire(&state, now: now)
-            if let entry = state.entries[key] {
-                guard entry.digest == digest else { return .conflict }
-                return entry.phase == .accepted ? .duplicate : .inProgress
+        let fingerprint = Fingerprint(key)
+        return table.withLock { table in
+            if let entry = table.find(fingerprint.high, fingerprint.low, now: now) {
+                guard entry.digest == digest.short else { return .conflict }
+                return entry.accepted ? .duplicate : .inProgress
             }
             let expiresAt = max(now + window, signedAt + window)
-            state.entries[key] = Entry(digest: digest, expiresAt: expiresAt, phase: .inFlight)
-            state.expiryOrder.append((expiresAt, key))
+            table.set(
+                fingerprint.high,
+                fingerprint.low,
+                ReplayTable.Entry(digest: digest.short, expiresAt: expiresAt, accepted: false),
+                now: now
+            )
             return .fresh
         }
     }
 
     /// Marks a reserved delivery as accepted (its event is durable).
-    public func confirm(_ key: Key) {
-        let entry = state.withLock { state -> Entry? in
-            state.entries[key]?.phase = .accepted
-            return state.entries[key]
+    public func confirm(_ key: Key, digest: BodyDigest) {
+        let fingerprint = Fingerprint(key)
+        let expiresAt = table.withLock { table -> Int64? in
+            guard var entry = table.find(fingerprint.high, fingerprint.low, now: .min) else { return nil }
+            entry.accepted = true
+            table.set(fingerprint.high, fingerprint.low, entry, now: .min)
+            return entry.expiresAt
         }
-        if let entry { journal?(key, entry.digest, entry.expiresAt) }
+        if let expiresAt, let journal { journal(key, digest, expiresAt) }
     }
 
     /// Forgets a reserved delivery whose event could not be made durable, so the sender's retry is
     /// processed normally.
     public func release(_ key: Key) {
-        state.withLock { state in
-            if state.entries[key]?.phase == .inFlight { state.entries[key] = nil }
-        }
-    }
-
-    private func expire(_ state: inout State, now: Int64) {
-        while let oldest = state.expiryOrder.first, oldest.expiresAt <= now {
-            state.expiryOrder.removeFirst()
-            if let entry = state.entries[oldest.key], entry.expiresAt <= now, entry.phase == .accepted {
-                state.entries[oldest.key] = nil
+        let fingerprint = Fingerprint(key)
+        table.withLock { table in
+            if let entry = table.find(fingerprint.high, fingerprint.low, now: .min), !entry.accepted {
+                table.remove(fingerprint.high, fingerprint.low)
             }
         }
     }
@@ -144,4 +159,7 @@ public struct BodyDigest: Hashable, Sendable {
         }
         self.init(high: high, low: low)
     }
+
+    /// The 32 bits the replay table keeps to tell a retry from a different body.
+    var short: UInt32 { UInt32(truncatingIfNeeded: high >> 32) }
 }

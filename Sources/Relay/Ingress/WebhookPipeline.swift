@@ -71,7 +71,7 @@ public struct WebhookPipeline: Sendable {
                 scheme: Self.scheme(for: source),
                 router: router,
                 envelope: CloudEventEnvelope(cloudEventSource: source.cloudEventSource, mode: source.contentMode),
-                replayGuard: ReplayGuard(window: source.replayWindow, journal: journal)
+                replayGuard: ReplayGuard(window: source.replayWindow, journal: journal, now: clock.unixSeconds)
             )
         }
         self.routes = routes
@@ -133,8 +133,8 @@ public struct WebhookPipeline: Sendable {
         }
 
         let key = ReplayGuard.Key(source: name, deliveryID: webhook.deliveryID)
-        let now = clock.unixSeconds
-        switch route.replayGuard.reserve(key, digest: BodyDigest(of: body), signedAt: webhook.signedAt, now: now) {
+        let digest = BodyDigest(of: body)
+        switch route.replayGuard.reserve(key, digest: digest, signedAt: webhook.signedAt, now: clock.unixSeconds) {
         case .fresh: break
         case .duplicate:
             return Acceptance(
@@ -160,7 +160,7 @@ public struct WebhookPipeline: Sendable {
         let record = route.envelope.record(for: event, topic: topic)
         switch await delivery.deliver(record, of: event) {
         case .published(let ack):
-            route.replayGuard.confirm(key)
+            route.replayGuard.confirm(key, digest: digest)
             return Acceptance(
                 deliveryID: webhook.deliveryID,
                 eventType: webhook.eventType,
@@ -169,7 +169,7 @@ public struct WebhookPipeline: Sendable {
                 ack: ack
             )
         case .buffered:
-            route.replayGuard.confirm(key)
+            route.replayGuard.confirm(key, digest: digest)
             return Acceptance(
                 deliveryID: webhook.deliveryID,
                 eventType: webhook.eventType,

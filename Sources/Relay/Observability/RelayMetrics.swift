@@ -3,6 +3,7 @@ import Metrics
 import Prometheus
 import RelayKafka
 import RetryBuffer
+import Synchronization
 
 /// Every metric the relay exports, named in one place, recorded through a per-relay
 /// `MetricsFactory` (so several relays in one process, as in tests, never mix their figures).
@@ -21,9 +22,11 @@ public struct RelayMetrics: Sendable {
     ]
 
     let factory: any MetricsFactory
+    private let handles: MetricHandles
 
     public init(factory: any MetricsFactory) {
         self.factory = factory
+        self.handles = MetricHandles(factory: factory)
     }
 
     // MARK: Requests
@@ -33,47 +36,40 @@ public struct RelayMetrics: Sendable {
     /// `duplicate` or the error code.
     func request(source: String, eventType: String?, outcome: String, duration: Duration) {
         let dimensions = [("source", source), ("event_type", eventType ?? "unverified"), ("outcome", outcome)]
-        Counter(label: "relay_requests_total", dimensions: dimensions, factory: factory).increment()
-        Timer(label: "relay_request_duration_seconds", dimensions: [("source", source)], factory: factory)
-            .recordNanoseconds(duration.nanoseconds)
+        handles.counter("relay_requests_total", dimensions).increment()
+        handles.timer("relay_request_duration_seconds", [("source", source)]).recordNanoseconds(duration.nanoseconds)
     }
 
     func verification(duration: Duration) {
-        Timer(label: "relay_verify_duration_seconds", factory: factory).recordNanoseconds(duration.nanoseconds)
+        handles.timer("relay_verify_duration_seconds", []).recordNanoseconds(duration.nanoseconds)
     }
 
     func unknownEventType(source: String, eventType: String) {
-        Counter(
-            label: "relay_unknown_event_types_total",
-            dimensions: [("source", source), ("event_type", eventType)],
-            factory: factory
-        )
-        .increment()
+        handles.counter("relay_unknown_event_types_total", [("source", source), ("event_type", eventType)]).increment()
     }
 
     // MARK: Delivery
 
     /// How the request path made an event durable (`published`, `buffered`, `unavailable`) and why.
     func publish(outcome: String, reason: String, waited: Duration?) {
-        Counter(label: "relay_publish_total", dimensions: [("outcome", outcome), ("reason", reason)], factory: factory)
-            .increment()
+        handles.counter("relay_publish_total", [("outcome", outcome), ("reason", reason)]).increment()
         if let waited {
-            Timer(label: "relay_publish_duration_seconds", factory: factory).recordNanoseconds(waited.nanoseconds)
+            handles.timer("relay_publish_duration_seconds", []).recordNanoseconds(waited.nanoseconds)
         }
     }
 
     /// One retrier attempt: `delivered`, `failed` (will retry) or `rejected` (permanent).
     func retry(outcome: String) {
-        Counter(label: "relay_retries_total", dimensions: [("outcome", outcome)], factory: factory).increment()
+        handles.counter("relay_retries_total", [("outcome", outcome)]).increment()
     }
 
     /// A permanently refused event: `published` to the dead-letter topic, or `kept_dead`.
     func deadLetter(outcome: String) {
-        Counter(label: "relay_dead_letters_total", dimensions: [("outcome", outcome)], factory: factory).increment()
+        handles.counter("relay_dead_letters_total", [("outcome", outcome)]).increment()
     }
 
     func replayed(_ count: Int) {
-        Counter(label: "relay_replayed_total", factory: factory).increment(by: count)
+        handles.counter("relay_replayed_total", []).increment(by: count)
     }
 
     // MARK: State, sampled when scraped
@@ -86,7 +82,7 @@ public struct RelayMetrics: Sendable {
         nowMillis: Int64
     ) {
         func gauge(_ label: String, _ value: Double) {
-            Gauge(label: label, factory: factory).record(value)
+            handles.gauge(label).record(value)
         }
         gauge("relay_buffer_pending_records", Double(statistics.pendingCount))
         gauge("relay_buffer_pending_bytes", Double(statistics.pendingBytes))
@@ -101,6 +97,53 @@ public struct RelayMetrics: Sendable {
             statistics.oldestPendingReceivedAt.map { max(0, Double(nowMillis - $0) / 1000) } ?? 0
         )
         gauge("relay_kafka_connected", connectivity == .reachable ? 1 : 0)
+    }
+}
+
+/// Metric handles made once per label set and reused: making one goes through the registry's lock
+/// and lookups, which the request path should not pay on every request.
+private final class MetricHandles: Sendable {
+    private struct Key: Hashable {
+        var label: String
+        var dimensions: [String]
+    }
+
+    private let factory: any MetricsFactory
+    private let counters = Mutex<[Key: CoreMetrics.Counter]>([:])
+    private let timers = Mutex<[Key: CoreMetrics.Timer]>([:])
+    private let gauges = Mutex<[String: CoreMetrics.Gauge]>([:])
+
+    init(factory: any MetricsFactory) {
+        self.factory = factory
+    }
+
+    func counter(_ label: String, _ dimensions: [(String, String)]) -> CoreMetrics.Counter {
+        let key = Key(label: label, dimensions: dimensions.flatMap { [$0.0, $0.1] })
+        return counters.withLock { cache in
+            if let counter = cache[key] { return counter }
+            let counter = CoreMetrics.Counter(label: label, dimensions: dimensions, factory: factory)
+            cache[key] = counter
+            return counter
+        }
+    }
+
+    func timer(_ label: String, _ dimensions: [(String, String)]) -> CoreMetrics.Timer {
+        let key = Key(label: label, dimensions: dimensions.flatMap { [$0.0, $0.1] })
+        return timers.withLock { cache in
+            if let timer = cache[key] { return timer }
+            let timer = CoreMetrics.Timer(label: label, dimensions: dimensions, factory: factory)
+            cache[key] = timer
+            return timer
+        }
+    }
+
+    func gauge(_ label: String) -> CoreMetrics.Gauge {
+        gauges.withLock { cache in
+            if let gauge = cache[label] { return gauge }
+            let gauge = CoreMetrics.Gauge(label: label, factory: factory)
+            cache[label] = gauge
+            return gauge
+        }
     }
 }
 

@@ -29,14 +29,14 @@ public struct DocutrayScheme: WebhookScheme {
         public static let signature = HTTPField.Name("x-docutray-signature")!
         public static let authSignature = HTTPField.Name("x-docutray-auth-signature")!
 
-        /// Forwarded to Kafka in this order, when present.
-        static let forwarded = [event, requestID, timestamp, signature, authSignature]
     }
 
     private let keys: [SigningKey]
     private let webhookURL: String
     private let policy: Policy
     private let timestampTolerance: Int64
+    /// What `verify` checks, as reported in `VerifiedWebhook.checks`.
+    private let checks: [String]
 
     /// - Parameters:
     ///   - secrets: every active secret; a signature under any of them passes (rotation).
@@ -48,19 +48,22 @@ public struct DocutrayScheme: WebhookScheme {
         self.webhookURL = webhookURL
         self.policy = policy
         self.timestampTolerance = timestampTolerance
+        self.checks =
+            ["timestamp"] + (policy.checksBody ? ["body-signature"] : [])
+            + (policy.checksAuth ? ["auth-signature"] : [])
     }
 
     public func verify(_ request: WebhookRequest, now: Date) throws(WebhookRejection) -> VerifiedWebhook {
-        let headers = request.headers
-        let event = try Self.required(Header.event, in: headers)
+        let found = FoundHeaders(request.headers)
+        let event = try found.event.required(Header.event)
         guard EventTypeName.isValid(event) else {
             throw .invalidHeader(Header.event.canonicalName, reason: EventTypeName.rule)
         }
-        let requestID = try Self.required(Header.requestID, in: headers)
+        let requestID = try found.requestID.required(Header.requestID)
         guard DeliveryID.isValid(requestID) else {
             throw .invalidHeader(Header.requestID.canonicalName, reason: DeliveryID.rule)
         }
-        let timestampText = try Self.required(Header.timestamp, in: headers)
+        let timestampText = try found.timestamp.required(Header.timestamp)
         guard let timestamp = UnixTimestamp.parse(timestampText) else {
             throw .invalidHeader(Header.timestamp.canonicalName, reason: "must be Unix seconds (digits only)")
         }
@@ -68,25 +71,35 @@ public struct DocutrayScheme: WebhookScheme {
         guard abs(age) <= timestampTolerance else {
             throw .staleTimestamp(age: age, tolerance: timestampTolerance)
         }
-        var checks = ["timestamp"]
         if policy.checksBody {
-            try verifySignature(Header.signature, in: headers, message: request.body)
-            checks.append("body-signature")
+            let failure = request.body.withUnsafeBytes { body in
+                signatureFailure(found.signature, Header.signature, message: body)
+            }
+            if let failure { throw failure }
         }
         if policy.checksAuth {
-            let message = "\(requestID)|\(timestampText)|\(webhookURL)|\(event)"
-            try verifySignature(Header.authSignature, in: headers, message: Array(message.utf8))
-            checks.append("auth-signature")
-        }
-        let forwarded = Header.forwarded.compactMap { name in
-            headers[name].map { KafkaHeader(name.canonicalName, $0) }
+            var message: [UInt8] = []
+            message.reserveCapacity(
+                requestID.utf8.count + timestampText.utf8.count + webhookURL.utf8.count + event.utf8.count + 3
+            )
+            message += requestID.utf8
+            message.append(UInt8(ascii: "|"))
+            message += timestampText.utf8
+            message.append(UInt8(ascii: "|"))
+            message += webhookURL.utf8
+            message.append(UInt8(ascii: "|"))
+            message += event.utf8
+            let failure = message.withUnsafeBytes { message in
+                signatureFailure(found.authSignature, Header.authSignature, message: message)
+            }
+            if let failure { throw failure }
         }
         return VerifiedWebhook(
             eventType: event,
             deliveryID: requestID,
             signedAt: timestamp,
             checks: checks,
-            forwardedHeaders: forwarded
+            forwardedHeaders: found.forwarded
         )
     }
 
@@ -96,30 +109,78 @@ public struct DocutrayScheme: WebhookScheme {
 
     public var knownEventTypes: [String] { DocutrayCatalogue.knownEventTypes }
 
-    private func verifySignature(
+    /// Why the signature header `name` does not sign `message`, or `nil` if it does.
+    private func signatureFailure(
+        _ found: FoundHeaders.Value,
         _ name: HTTPField.Name,
-        in headers: HTTPFields,
-        message: [UInt8]
-    ) throws(WebhookRejection) {
-        let values = headers[values: name]
-        guard let value = values.first else { throw .missingSignature(header: name.canonicalName) }
-        guard values.count == 1 else {
-            throw .badSignature(header: name.canonicalName, reason: "sent more than once")
+        message: UnsafeRawBufferPointer
+    ) -> WebhookRejection? {
+        guard let value = found.value else { return .missingSignature(header: name.canonicalName) }
+        guard !found.repeated else {
+            return .badSignature(header: name.canonicalName, reason: "sent more than once")
         }
-        guard let expected = HMACSignature.parse(value) else {
-            throw .badSignature(header: name.canonicalName, reason: "is not 'sha256=' followed by 64 hex digits")
+        guard HMACSignature.isWellFormed(value) else {
+            return .badSignature(header: name.canonicalName, reason: "is not 'sha256=' followed by 64 hex digits")
         }
-        guard HMACSignature.matches(expected, message: message, keys: keys) else {
-            throw .badSignature(header: name.canonicalName, reason: "does not match under any active secret")
+        guard HMACSignature.matches(value, message: message, keys: keys) else {
+            return .badSignature(header: name.canonicalName, reason: "does not match under any active secret")
+        }
+        return nil
+    }
+}
+
+/// Docutray's headers of one request, found in a single pass over its fields.
+private struct FoundHeaders {
+    struct Value {
+        var value: String?
+        var repeated = false
+
+        mutating func add(_ text: String) {
+            if value == nil { value = text } else { repeated = true }
+        }
+
+        /// The single value of a required header.
+        func required(_ name: HTTPField.Name) throws(WebhookRejection) -> String {
+            guard let value else { throw .missingHeader(name.canonicalName) }
+            guard !repeated else { throw .invalidHeader(name.canonicalName, reason: "sent more than once") }
+            return value
         }
     }
 
-    /// The single value of a required header.
-    private static func required(_ name: HTTPField.Name, in headers: HTTPFields) throws(WebhookRejection) -> String {
-        let values = headers[values: name]
-        guard let value = values.first else { throw .missingHeader(name.canonicalName) }
-        guard values.count == 1 else { throw .invalidHeader(name.canonicalName, reason: "sent more than once") }
-        return value
+    typealias Header = DocutrayScheme.Header
+
+    var event = Value()
+    var requestID = Value()
+    var timestamp = Value()
+    var signature = Value()
+    var authSignature = Value()
+
+    init(_ headers: HTTPFields) {
+        for field in headers {
+            switch field.name {
+            case Header.event: event.add(field.value)
+            case Header.requestID: requestID.add(field.value)
+            case Header.timestamp: timestamp.add(field.value)
+            case Header.signature: signature.add(field.value)
+            case Header.authSignature: authSignature.add(field.value)
+            default: break
+            }
+        }
+    }
+
+    /// The headers forwarded to Kafka, in Docutray's order, when present.
+    var forwarded: [KafkaHeader] {
+        var headers: [KafkaHeader] = []
+        headers.reserveCapacity(5)
+        func add(_ name: HTTPField.Name, _ found: Value) {
+            if let value = found.value { headers.append(KafkaHeader(name.canonicalName, value)) }
+        }
+        add(Header.event, event)
+        add(Header.requestID, requestID)
+        add(Header.timestamp, timestamp)
+        add(Header.signature, signature)
+        add(Header.authSignature, authSignature)
+        return headers
     }
 }
 

@@ -8,30 +8,54 @@ public enum HMACSignature {
 
     /// `sha256=` + lowercase hex of HMAC-SHA256(key, message).
     public static func sign(_ message: [UInt8], key: SigningKey) -> String {
-        let mac = HMAC<SHA256>.authenticationCode(for: message, using: key.key)
-        return prefix + Hex.encode(mac)
+        prefix + Hex.encode(message.withUnsafeBytes { key.authenticationCode(for: $0) })
+    }
+
+    /// Whether a header value is `sha256=` followed by 64 hex digits (either case).
+    public static func isWellFormed(_ headerValue: String) -> Bool {
+        withUTF8(headerValue) { utf8 in
+            utf8.count == prefixBytes.count + SHA256.byteCount * 2 && utf8.starts(with: prefixBytes)
+                && utf8[prefixBytes.count...].allSatisfy { Hex.value(of: $0) != nil }
+        }
     }
 
     /// Parses a header value into the 32 signature bytes, or `nil` if it is not `sha256=` + 64 hex digits.
     public static func parse(_ headerValue: String) -> [UInt8]? {
-        var utf8 = Substring(headerValue).utf8
-        guard utf8.starts(with: prefix.utf8) else { return nil }
-        utf8 = utf8.dropFirst(prefix.utf8.count)
-        guard utf8.count == SHA256.byteCount * 2 else { return nil }
-        return Hex.decode(utf8)
+        guard isWellFormed(headerValue) else { return nil }
+        return Hex.decode(headerValue.utf8.dropFirst(prefixBytes.count))
     }
 
-    /// Whether `expected` is the HMAC of `message` under any of `keys`.
+    /// Whether the well-formed header value `signature` is the HMAC of `message` under any of `keys`.
     ///
     /// Every key is tried and the comparison never stops at the first differing byte, so the time
-    /// taken does not reveal how much of a forged signature was right.
-    public static func matches(_ expected: [UInt8], message: [UInt8], keys: [SigningKey]) -> Bool {
-        var matched = false
-        for key in keys {
-            let mac = HMAC<SHA256>.authenticationCode(for: message, using: key.key)
-            matched = constantTimeEquals(mac, expected) || matched
+    /// taken does not reveal how much of a forged signature was right. Nothing is allocated: the hex
+    /// digits are compared with the computed code as they are read.
+    public static func matches(_ signature: String, message: UnsafeRawBufferPointer, keys: [SigningKey]) -> Bool {
+        precondition(isWellFormed(signature), "matches(_:message:keys:) needs a well-formed signature")
+        return withUTF8(signature) { utf8 in
+            let hex = UnsafeBufferPointer(rebasing: utf8[prefixBytes.count...])
+            var matched = false
+            for key in keys {
+                var difference: UInt8 = 0
+                key.authenticationCode(for: message).withUnsafeBytes { code in
+                    for index in 0..<code.count {
+                        let high = Hex.value(of: hex[2 * index]) ?? 0
+                        let low = Hex.value(of: hex[2 * index + 1]) ?? 0
+                        difference |= code[index] ^ (high << 4 | low)
+                    }
+                }
+                matched = (difference == 0) || matched
+            }
+            return matched
         }
-        return matched
+    }
+
+    private static let prefixBytes = Array(prefix.utf8)
+
+    /// Runs `body` over the UTF-8 bytes of `text`, contiguous (native strings need no copy).
+    private static func withUTF8<R>(_ text: String, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        var text = text
+        return text.withUTF8(body)
     }
 
     /// Compares two byte sequences in time that depends only on their lengths.
@@ -46,16 +70,39 @@ public enum HMACSignature {
     }
 }
 
-/// A secret prepared for HMAC.
+/// A secret prepared for HMAC-SHA256 (RFC 2104).
 ///
-/// `@unchecked Sendable`: `SymmetricKey` is an immutable value (its storage is never mutated after
-/// creation); swift-crypto 3 just does not declare it `Sendable`.
+/// The SHA-256 states after the key's inner and outer pads are computed once, so a signature costs
+/// the message's blocks plus two, with no key schedule per request.
+///
+/// `@unchecked Sendable`: the two states are never mutated after creation; `SHA256` copies its
+/// context on write, so every signature works on its own copy. swift-crypto 3 just does not declare
+/// the type `Sendable`.
 public struct SigningKey: @unchecked Sendable {
-    let key: SymmetricKey
+    private let inner: SHA256
+    private let outer: SHA256
 
     /// The key made of the UTF-8 bytes of `secret`.
     public init(secret: String) {
-        key = SymmetricKey(data: Array(secret.utf8))
+        let blockSize = 64
+        var key = Array(secret.utf8)
+        if key.count > blockSize { key = Array(SHA256.hash(data: key)) }
+        key += repeatElement(0, count: blockSize - key.count)
+        var inner = SHA256()
+        inner.update(data: key.map { $0 ^ 0x36 })
+        var outer = SHA256()
+        outer.update(data: key.map { $0 ^ 0x5C })
+        self.inner = inner
+        self.outer = outer
+    }
+
+    /// HMAC-SHA256 of `message` under this key.
+    func authenticationCode(for message: UnsafeRawBufferPointer) -> SHA256Digest {
+        var inner = self.inner
+        inner.update(bufferPointer: message)
+        var outer = self.outer
+        inner.finalize().withUnsafeBytes { outer.update(bufferPointer: $0) }
+        return outer.finalize()
     }
 }
 
@@ -92,7 +139,8 @@ public enum Hex {
         return out
     }
 
-    private static func value(of character: UInt8) -> UInt8? {
+    /// The value of one hex digit (either case), or `nil`.
+    static func value(of character: UInt8) -> UInt8? {
         switch character {
         case UInt8(ascii: "0")...UInt8(ascii: "9"): character - UInt8(ascii: "0")
         case UInt8(ascii: "a")...UInt8(ascii: "f"): character - UInt8(ascii: "a") + 10
