@@ -1,7 +1,7 @@
 # webhook-relay: the two commands are `make run` and `make test`; both install what is missing first.
 SWIFT ?= swift
 
-.PHONY: run test deps build release lint format
+.PHONY: run test deps build release lint format bench bench-build soak
 
 ## Run the relay with an embedded Kafka broker (webhook-relay dev).
 run: deps
@@ -28,3 +28,19 @@ lint:
 
 format:
 	$(SWIFT) format --in-place --recursive Sources Tests Package.swift Benchmarks/Sources Benchmarks/Package.swift
+
+## Benchmarks (see BENCHMARKS.md): every HTTP scenario with the ceiling, micro-benchmarks, buffer
+## appends and the drain of a 1 GiB backlog. Takes about 10 minutes on 2 cores.
+bench: bench-build
+	Benchmarks/.build/release/relay-bench suite
+	Benchmarks/.build/release/relay-bench micro
+	Benchmarks/.build/release/relay-bench buffer-append
+	Benchmarks/.build/release/relay-bench drain --records 1048576 --size 1024
+
+## Ten minutes at a fixed rate, sampling the relay's RSS, open files and buffer size.
+soak: bench-build
+	Benchmarks/.build/release/relay-bench soak --duration 600 --rate 4000 --interval 30
+
+bench-build: deps
+	$(SWIFT) build -c release --product webhook-relay
+	cd Benchmarks && $(SWIFT) build -c release

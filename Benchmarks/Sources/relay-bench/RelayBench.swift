@@ -1,4 +1,5 @@
 import ArgumentParser
+import Relay
 
 /// Benchmarks of webhook-relay. Results are printed as one table row each; BENCHMARKS.md holds
 /// the figures and how they were produced.
@@ -6,7 +7,17 @@ import ArgumentParser
 struct RelayBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "relay-bench",
-        abstract: "Measure webhook-relay: buffer appends and backlog drains.",
-        subcommands: [BufferAppendBenchmark.self, DrainBenchmark.self]
+        abstract: "Measure webhook-relay: HTTP load per scenario, buffer appends, backlog drains, micro-benchmarks.",
+        subcommands: [
+            SuiteBenchmark.self, HTTPBenchmark.self, SoakBenchmark.self, LoadCommand.self, MicroBenchmarks.self,
+            BufferAppendBenchmark.self, DrainBenchmark.self,
+            CeilingServer.self, VerifyOnlyServer.self, BrokerCommand.self,
+        ]
     )
+
+    /// The servers run like the relay: tasks on the event loops (see `ProcessTuning`).
+    static func main() async {
+        ProcessTuning.runTasksOnEventLoops()
+        await main(nil)
+    }
 }

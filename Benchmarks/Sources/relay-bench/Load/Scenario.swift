@@ -1,0 +1,141 @@
+import Foundation
+import Relay
+
+/// One server under load, started as a process of its own.
+enum Scenario: String, CaseIterable {
+    /// A minimal Hummingbird route answering 202 (the ceiling).
+    case ceiling
+    /// Verification, JSON check and envelope, without Kafka.
+    case verify
+    /// The relay, publishing to a mock broker in another process: 202 after Kafka's ack.
+    case normal
+    /// The relay with Kafka down: every 202 after the buffer's fsync.
+    case buffered
+}
+
+/// The processes of a scenario, stopped when done.
+final class ScenarioProcesses {
+    let port: Int
+    let server: Process
+    private var helpers: [Process] = []
+    private let bufferDirectory: String
+    /// The mock broker's process, in the normal scenario.
+    var brokerPID: Int32? { helpers.first?.processIdentifier }
+    /// The relay's buffer directory (normal and buffered scenarios).
+    var bufferPath: String { bufferDirectory }
+
+    init(
+        _ scenario: Scenario,
+        relayBinary: String,
+        benchBinary: String,
+        extraEnvironment: [String: String] = [:]
+    ) throws {
+        port = try freePort()
+        bufferDirectory =
+            FileManager.default.temporaryDirectory.appendingPathComponent("bench-buffer-\(UUID().uuidString)").path
+        let webhookURL = "http://127.0.0.1:\(port)\(DocutrayRequests.path)"
+        switch scenario {
+        case .ceiling:
+            server = try launch(benchBinary, ["serve-ceiling", "--port", String(port)])
+        case .verify:
+            server = try launch(benchBinary, ["serve-verify", "--port", String(port), "--webhook-url", webhookURL])
+        case .normal, .buffered:
+            var bootstrap = "127.0.0.1:1"
+            if scenario == .normal {
+                let output = Pipe()
+                let broker = try launch(benchBinary, ["broker"], output: output)
+                helpers.append(broker)
+                let line = String(decoding: output.fileHandleForReading.availableData, as: UTF8.self)
+                bootstrap =
+                    line.split(separator: " ").last.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+                    ?? bootstrap
+            }
+            var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("RELAY_") }
+            environment.merge([
+                "RELAY_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+                "RELAY_HTTP_HOST": "127.0.0.1",
+                "RELAY_HTTP_PORT": String(port),
+                "RELAY_ADMIN_PORT": "0",
+                "RELAY_BUFFER_PATH": bufferDirectory,
+                "RELAY_BUFFER_MAX_SIZE": "16GiB",
+                "RELAY_DOCUTRAY_SECRETS": DocutrayRequests.secret,
+                "RELAY_DOCUTRAY_WEBHOOK_URL": webhookURL,
+                "RELAY_LOG_LEVEL": "warning",
+                "RELAY_KAFKA_WARMUP_TIMEOUT": scenario == .normal ? "10s" : "0s",
+            ]) { $1 }
+            environment.merge(extraEnvironment) { $1 }
+            server = try launch(relayBinary, ["serve"], environment: environment)
+        }
+        try waitUntilListening(port: port, process: server)
+    }
+
+    func stop() {
+        for process in [server] + helpers where process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        try? FileManager.default.removeItem(atPath: bufferDirectory)
+    }
+
+    deinit { stop() }
+}
+
+private func launch(
+    _ path: String,
+    _ arguments: [String],
+    environment: [String: String]? = nil,
+    output: Pipe? = nil
+) throws -> Process {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: path)
+    process.arguments = arguments
+    if let environment { process.environment = environment }
+    process.standardOutput = output ?? FileHandle.nullDevice
+    try process.run()
+    return process
+}
+
+/// Waits until something accepts TCP connections on `port`.
+private func waitUntilListening(port: Int, process: Process) throws {
+    let deadline = Date().addingTimeInterval(60)
+    while Date() < deadline {
+        guard process.isRunning else { throw BenchmarkFailure("the server exited before listening") }
+        let socketFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(socketFD, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        close(socketFD)
+        if connected == 0 { return }
+        Thread.sleep(forTimeInterval: 0.1)
+    }
+    throw BenchmarkFailure("nothing listened on port \(port)")
+}
+
+/// A free TCP port on 127.0.0.1.
+func freePort() throws -> Int {
+    let socketFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(socketFD) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Int32 in
+            guard bind(socketFD, pointer, length) == 0 else { return -1 }
+            return getsockname(socketFD, pointer, &length)
+        }
+    }
+    guard bound == 0 else { throw BenchmarkFailure("no free port") }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+struct BenchmarkFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}

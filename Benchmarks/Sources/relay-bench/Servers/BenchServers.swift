@@ -1,0 +1,104 @@
+import ArgumentParser
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Relay
+import RelayKafka
+
+/// The ceiling: the same Hummingbird server answering 202 with a small JSON body and doing nothing
+/// else. Every relay figure is also given as a ratio to it.
+struct CeilingServer: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve-ceiling",
+        abstract: "Minimal 202 server (the ceiling)."
+    )
+    @Option var port = 0
+
+    func run() async throws {
+        let router = Router()
+        router.post("/webhooks/:source") { request, _ -> Response in
+            _ = try await request.body.collect(upTo: 8 << 20)
+            return Response(
+                status: .accepted,
+                headers: [.contentType: "application/json"],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: #"{"id":"x","status":"published"}"#))
+            )
+        }
+        try await serve(router, port: port)
+    }
+}
+
+/// The request path without Kafka: body collection, signature verification, JSON validation,
+/// envelope and topic; answers 202 without publishing.
+struct VerifyOnlyServer: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve-verify",
+        abstract: "Verification and envelope only, no Kafka."
+    )
+    @Option var port = 0
+    @Option var webhookURL: String
+
+    func run() async throws {
+        let scheme = DocutrayScheme(secrets: [DocutrayRequests.secret], webhookURL: webhookURL)
+        let envelope = CloudEventEnvelope(cloudEventSource: "https://app.docutray.com")
+        let topics = try TopicRouter()
+        let router = Router()
+        router.post("/webhooks/:source") { request, _ -> Response in
+            var buffer = try await request.body.collect(upTo: 8 << 20)
+            let body = buffer.readBytes(length: buffer.readableBytes) ?? []
+            let webhook = try scheme.verify(WebhookRequest(headers: request.headers, body: body), now: Date())
+            let descriptor = scheme.describe(eventType: webhook.eventType)
+            let fields = try JSONScanner.scanObject(body, capturing: [descriptor.keyField ?? ""])
+            let event = RelayEvent(
+                source: "docutray",
+                webhook: webhook,
+                descriptor: descriptor,
+                subject: descriptor.keyField.flatMap { fields[$0] },
+                body: body,
+                receivedAt: Date()
+            )
+            let record = envelope.record(for: event, topic: topics.topic(source: "docutray", descriptor: descriptor))
+            return Response(
+                status: .accepted,
+                headers: [.contentType: "application/json"],
+                body: ResponseBody(
+                    byteBuffer: ByteBuffer(
+                        string: #"{"id":"\#(webhook.deliveryID)","status":"verified","topic":"\#(record.topic)"}"#
+                    )
+                )
+            )
+        }
+        try await serve(router, port: port)
+    }
+}
+
+/// librdkafka's mock cluster in a process of its own, so the broker does not share the relay's.
+struct BrokerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "broker",
+        abstract: "Run a mock Kafka cluster; print its address."
+    )
+
+    func run() async throws {
+        let cluster = try MockKafkaCluster(brokers: 1)
+        printNow("bootstrap \(cluster.bootstrapServers)")
+        while true { try await Task.sleep(for: .seconds(3600)) }
+    }
+}
+
+/// Serves `router` on 127.0.0.1 and prints the port once listening.
+func serve(_ router: Router<BasicRequestContext>, port: Int) async throws {
+    let application = Application(
+        router: router,
+        configuration: ApplicationConfiguration(address: .hostname("127.0.0.1", port: port)),
+        onServerRunning: { channel in
+            printNow("listening \(channel.localAddress?.port ?? port)")
+        }
+    )
+    try await application.runService()
+}
+
+/// Prints a line and flushes it at once (the orchestrator reads it from a pipe).
+func printNow(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}
