@@ -183,25 +183,13 @@ private struct BufferChecker {
         let header: Bool
         let corrupt: [Range<Int>]
         let validEnd: Int
-        var intact: [Range<Int>] = []
+        let intact: [Range<Int>]
         if isSegment {
             let scan = SegmentScanner.scanSegment(bytes, number: number)
-            intact = scan.items.map { $0.offset..<($0.offset + $0.frameLength) }
-            (header, corrupt, validEnd) = (scan.headerIsValid, scan.corruptRanges, scan.validEnd)
+            (header, corrupt, validEnd, intact) = (scan.headerIsValid, scan.corruptRanges, scan.validEnd, scan.intact)
         } else {
             let scan = SegmentScanner.scanStates(bytes, number: number)
-            (header, corrupt, validEnd) = (scan.headerIsValid, scan.corruptRanges, scan.validEnd)
-            var offset = SegmentScanner.fileHeaderSize
-            while offset < validEnd {
-                if case .frame(_, let next) = RecordFrame.scan(bytes, at: offset) {
-                    intact.append(offset..<next)
-                    offset = next
-                } else if let next = RecordFrame.resynchronize(bytes, after: offset) {
-                    offset = next
-                } else {
-                    break
-                }
-            }
+            (header, corrupt, validEnd, intact) = (scan.headerIsValid, scan.corruptRanges, scan.validEnd, scan.intact)
         }
         guard header else {
             return (0, [], [.init(file: name, offset: 0, length: bytes.count, kind: .badHeader)])

@@ -22,6 +22,8 @@ struct SegmentScanner {
     /// What a file held.
     struct Result<Item> {
         var items: [Item] = []
+        /// The byte range of each item's frame, in file order.
+        var intact: [Range<Int>] = []
         /// Byte ranges that hold no intact frame but are followed by one.
         var corruptRanges: [Range<Int>] = []
         /// Where the intact data ends; anything after it is a torn tail to cut off.
@@ -74,7 +76,9 @@ struct SegmentScanner {
             case .frame(let payload, let next):
                 if let item = decode(Array(bytes[payload]), offset, next - offset) {
                     result.items.append(item)
+                    result.intact.append(offset..<next)
                 } else {
+                    // An intact frame holding something else (e.g. a record in a state file) is damage too.
                     result.corruptRanges.append(offset..<next)
                 }
                 offset = next

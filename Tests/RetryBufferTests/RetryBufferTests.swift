@@ -147,6 +147,38 @@ struct RetryBufferTests {
         await reopened.close()
     }
 
+    @Test("A record frame in a state file is damage: check --quarantine moves it out and the next check is clean")
+    func foreignFrameInStateFile() async throws {
+        // Found by the log-reader fuzzer: the checker kept frames with a valid checksum but the wrong
+        // kind of payload, so the file it rewrote was damaged again.
+        let fileSystem = InMemoryFileSystem()
+        let buffer = try openBuffer(fileSystem)
+        let id = try await buffer.append(sampleRecord(0))
+        buffer.markDelivered(id)
+        await buffer.close()
+        let segment = try #require(fileSystem.paths.first { $0.hasSuffix(".log") })
+        let state = try #require(fileSystem.paths.first { $0.hasSuffix(".state") })
+        let recordFrame = try #require(fileSystem.contents(of: segment)).dropFirst(16)
+        fileSystem.replaceContents(of: state, with: try #require(fileSystem.contents(of: state)) + recordFrame)
+
+        let first = try RetryBuffer.check(
+            directory: bufferDirectory,
+            quarantine: true,
+            fileSystem: fileSystem,
+            logger: quietLogger
+        )
+        #expect(first.damage.map(\.kind) == [.corrupt])
+        #expect(first.quarantined.count == 1)
+        let second = try RetryBuffer.check(
+            directory: bufferDirectory,
+            quarantine: false,
+            fileSystem: fileSystem,
+            logger: quietLogger
+        )
+        #expect(second.isClean, "\(second.damage)")
+        #expect(second.stateEntries == first.stateEntries, "the intact state entries were kept")
+    }
+
     @Test("Garbage of any shape in a segment never crashes recovery", arguments: 0..<20)
     func arbitraryBytes(seed: Int) async throws {
         var generator = SeededGenerator(seed: UInt64(seed))
