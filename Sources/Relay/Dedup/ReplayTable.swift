@@ -1,7 +1,7 @@
 /// A compact open-addressing hash table of remembered deliveries: 24 bytes a slot (a 128-bit key
 /// fingerprint, a 32-bit body digest, a 32-bit expiry with the accepted flag), linear probing,
 /// expired entries dropped when the table is rebuilt. A replay window at thousands of requests per
-/// second holds millions of ids; this keeps them at roughly 40 bytes each.
+/// second holds millions of ids; this keeps them at 36 to 64 bytes each.
 struct ReplayTable {
     /// A remembered delivery as the guard sees it.
     struct Entry: Equatable {
@@ -100,21 +100,25 @@ struct ReplayTable {
         slots[index * 3 + 2] = UInt64(entry.digest) << 32 | (entry.accepted ? 0x8000_0000 : 0) | relative
     }
 
-    /// Rehashes the live entries into a table twice their number.
+    /// Rehashes the live entries into a table of at least 1.5 times their number (at most 2/3 full,
+    /// so the next rebuild is at least 1/12 of the table's inserts away).
     private mutating func rebuild(now: Int64) {
-        var live: [(UInt64, UInt64, Entry)] = []
-        for index in 0...mask where isUsed(index) {
-            let entry = decode(index)
-            if entry.expiresAt > now { live.append((slots[index * 3], slots[index * 3 + 1], entry)) }
-        }
-        let size = Self.powerOfTwo(atLeast: max(1024, live.count * 2))
+        // Two passes over the old slots (count, then move) instead of a copy of the live entries:
+        // the rebuild's peak memory is the old table plus the new one.
+        var liveCount = 0
+        for index in 0...mask where isUsed(index) && decode(index).expiresAt > now { liveCount += 1 }
+        let old = self
+        let size = Self.powerOfTwo(atLeast: max(1024, liveCount + liveCount / 2))
         slots = [UInt64](repeating: 0, count: size * 3)
         mask = size - 1
         occupied = 0
-        for (high, low, entry) in live {
-            var index = Int(truncatingIfNeeded: high) & mask
-            while isUsed(index) { index = (index + 1) & mask }
-            write(index, high, low, entry)
+        for index in 0...old.mask where old.isUsed(index) {
+            let entry = old.decode(index)
+            guard entry.expiresAt > now else { continue }
+            let (high, low) = (old.slots[index * 3], old.slots[index * 3 + 1])
+            var target = Int(truncatingIfNeeded: high) & mask
+            while isUsed(target) { target = (target + 1) & mask }
+            write(target, high, low, entry)
             occupied += 1
         }
     }
