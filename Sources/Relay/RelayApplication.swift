@@ -218,16 +218,19 @@ public struct RelayApplication: Sendable {
         let ingress = WebhookIngress(
             pipeline: pipeline,
             maxBodySize: configuration.http.maxBodySize,
+            rateLimiter: RateLimiter(
+                limits: Dictionary(
+                    uniqueKeysWithValues: configuration.sources.map {
+                        ($0.name, RateLimiter.Limit(rate: $0.rateLimit, burst: $0.rateLimitBurst))
+                    }
+                )
+            ),
             metrics: metrics,
             logger: logger
         )
-        let idle = configuration.http.idleTimeout
         var application = Application(
             router: IngressRouter.build(ingress: ingress, readiness: readiness, logger: logger),
-            server: try IngressTLS.serverBuilder(
-                configuration.http,
-                idleTimeout: .milliseconds(idle.components.seconds * 1000)
-            ),
+            server: try IngressTLS.serverBuilder(configuration.http),
             configuration: ApplicationConfiguration(
                 address: .hostname(configuration.http.host, port: configuration.http.port)
             ),

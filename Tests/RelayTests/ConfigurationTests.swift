@@ -42,6 +42,43 @@ struct ConfigurationTests {
         #expect(source.topicTemplate == "{source}.{family}.{action}")
         #expect(source.contentMode == .binary)
         #expect(source.cloudEventSource == "https://app.docutray.com")
+        #expect(source.rateLimit == 0, "no rate limit unless configured")
+        #expect(configuration.http.requestTimeout == .seconds(30))
+    }
+
+    @Test("Rate limits and the request timeout are configurable; the burst defaults to the rate")
+    func rateLimitSettings() throws {
+        let limited = try RelayConfiguration.load(
+            environment: minimal.merging(["RELAY_DOCUTRAY_RATE_LIMIT": "50", "RELAY_HTTP_REQUEST_TIMEOUT": "5s"]) { $1 }
+        )
+        #expect(limited.source(named: "docutray")?.rateLimit == 50)
+        #expect(limited.source(named: "docutray")?.rateLimitBurst == 50)
+        #expect(limited.http.requestTimeout == .seconds(5))
+        let path = try writeTemporary(
+            """
+            sources:
+              docutray:
+                rate_limit: 10
+                rate_limit_burst: 100
+            """
+        )
+        let fromFile = try RelayConfiguration.load(environment: minimal, configPath: path)
+        #expect(fromFile.source(named: "docutray")?.rateLimitBurst == 100)
+        expectError(
+            minimal.merging(["RELAY_DOCUTRAY_RATE_LIMIT": "-5"]) { $1 },
+            key: "sources.docutray.rate_limit",
+            mentioning: "RELAY_DOCUTRAY_RATE_LIMIT"
+        )
+        expectError(
+            minimal.merging(["RELAY_DOCUTRAY_RATE_LIMIT": "10", "RELAY_DOCUTRAY_RATE_LIMIT_BURST": "0"]) { $1 },
+            key: "sources.docutray.rate_limit_burst",
+            mentioning: "0"
+        )
+        expectError(
+            minimal.merging(["RELAY_HTTP_REQUEST_TIMEOUT": "0s"]) { $1 },
+            key: "http.request_timeout",
+            mentioning: "between"
+        )
     }
 
     @Test("Environment variables override the YAML file")

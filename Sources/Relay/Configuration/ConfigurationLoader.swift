@@ -83,6 +83,7 @@ struct ConfigurationLoader {
             port: try integer(.httpPort, in: 0...65535),
             maxBodySize: try byteSize(.httpMaxBodySize, in: 1024...(1 << 30)),
             idleTimeout: try duration(.httpIdleTimeout, in: .seconds(1)...(.seconds(3600))),
+            requestTimeout: try duration(.httpRequestTimeout, in: .seconds(1)...(.seconds(3600))),
             tlsCertificatePath: try readablePath(.httpTLSCertificate),
             tlsKeyPath: try readablePath(.httpTLSKey)
         )
@@ -220,6 +221,9 @@ struct ConfigurationLoader {
         guard window >= tolerance else {
             throw ConfigurationError(windowSetting, "must be at least the timestamp tolerance (\(tolerance)s)")
         }
+        let rateLimit = try integer(.sourceRateLimit.forSource(name), in: 0...1_000_000)
+        let burstSetting = Setting.sourceRateLimitBurst.forSource(name)
+        let burst = try text(burstSetting) == nil ? rateLimit : try integer(burstSetting, in: 1...10_000_000)
         let templateSetting = Setting.sourceTopicTemplate.forSource(name)
         let template = try text(templateSetting) ?? TopicRouter.defaultTemplate
         let overridesSetting = Setting.sourceTopics.forSource(name)
@@ -240,6 +244,8 @@ struct ConfigurationLoader {
             verify: verify,
             timestampTolerance: tolerance,
             replayWindow: window,
+            rateLimit: rateLimit,
+            rateLimitBurst: burst,
             cloudEventSource: try text(.sourceCloudEventSource.forSource(name)) ?? "https://app.docutray.com",
             topicTemplate: template,
             topicOverrides: overrides,

@@ -6,7 +6,7 @@ extension RelayConfiguration {
     public var redactedMetadata: Logger.Metadata {
         var metadata: Logger.Metadata = [
             "config.http":
-                "\(http.host):\(http.port) max_body_size=\(http.maxBodySize) idle_timeout=\(http.idleTimeout.configText) tls=\(http.tlsCertificatePath != nil)",
+                "\(http.host):\(http.port) max_body_size=\(http.maxBodySize) idle_timeout=\(http.idleTimeout.configText) request_timeout=\(http.requestTimeout.configText) tls=\(http.tlsCertificatePath != nil)",
             "config.kafka.bootstrap_servers": "\(kafka.bootstrapServers)",
             "config.kafka.publish_timeout": "\(kafka.publishTimeout.configText)",
             "config.kafka.create_topics": "\(kafka.createTopics)",
@@ -21,6 +21,7 @@ extension RelayConfiguration {
             metadata["config.sources.\(source.name)"] = """
                 scheme=\(source.scheme.rawValue) secrets=<\(source.secrets.count) redacted> webhook_url=\(source.webhookURL ?? "none") \
                 verify=\(source.verify.rawValue) tolerance=\(source.timestampTolerance)s replay_window=\(source.replayWindow)s \
+                rate_limit=\(source.rateLimit)/s burst=\(source.rateLimitBurst) \
                 topic_template=\(source.topicTemplate) content_mode=\(source.contentMode.rawValue) dead_letter_topic=\(source.deadLetterTopic)
                 """
         }

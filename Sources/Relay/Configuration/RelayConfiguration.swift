@@ -11,6 +11,8 @@ public struct RelayConfiguration: Sendable {
         public var maxBodySize: Int
         /// A connection with no traffic for this long is closed.
         public var idleTimeout: Duration
+        /// From a request's first byte to its last, at most this long; slower clients are disconnected.
+        public var requestTimeout: Duration
         /// PEM certificate chain and private key: with both, the listener speaks HTTPS.
         public var tlsCertificatePath: String?
         public var tlsKeyPath: String?
@@ -77,6 +79,9 @@ public struct RelayConfiguration: Sendable {
         public var timestampTolerance: Int64
         /// Seconds an accepted delivery id is remembered (at least the tolerance).
         public var replayWindow: Int64
+        /// Requests per second accepted on average (0: no limit) and at once.
+        public var rateLimit: Int
+        public var rateLimitBurst: Int
         /// The CloudEvents `source` attribute.
         public var cloudEventSource: String
         public var topicTemplate: String

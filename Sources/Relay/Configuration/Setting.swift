@@ -73,6 +73,12 @@ extension Setting {
         default: "30s",
         "Close connections silent for this long (slow or stalled clients)."
     )
+    public static let httpRequestTimeout = Setting(
+        "http.request_timeout",
+        "RELAY_HTTP_REQUEST_TIMEOUT",
+        default: "30s",
+        "A request must arrive completely within this time of its first byte; slower clients are cut off."
+    )
 
     public static let httpTLSCertificate = Setting(
         "http.tls_certificate",
@@ -234,6 +240,17 @@ extension Setting {
         "RELAY_<SOURCE>_REPLAY_WINDOW",
         "How long accepted delivery ids are remembered; at least the tolerance, which is the default."
     )
+    public static let sourceRateLimit = Setting(
+        "sources.<source>.rate_limit",
+        "RELAY_<SOURCE>_RATE_LIMIT",
+        default: "0",
+        "Requests per second accepted on average; more get 429 with Retry-After (0: no limit)."
+    )
+    public static let sourceRateLimitBurst = Setting(
+        "sources.<source>.rate_limit_burst",
+        "RELAY_<SOURCE>_RATE_LIMIT_BURST",
+        "Requests accepted at once above the average; defaults to one second's worth (the rate)."
+    )
     public static let sourceCloudEventSource = Setting(
         "sources.<source>.cloudevents_source",
         "RELAY_<SOURCE>_CLOUDEVENTS_SOURCE",
@@ -287,14 +304,16 @@ extension Setting {
 
     /// Every setting, in the order the reference lists them.
     public static let all: [Setting] = [
-        .configFile, .httpHost, .httpPort, .httpMaxBodySize, .httpIdleTimeout, .httpTLSCertificate, .httpTLSKey,
+        .configFile, .httpHost, .httpPort, .httpMaxBodySize, .httpIdleTimeout, .httpRequestTimeout, .httpTLSCertificate,
+        .httpTLSKey,
         .kafkaBootstrapServers, .kafkaPublishTimeout, .kafkaFlushTimeout, .kafkaWarmupTimeout,
         .kafkaCreateTopics, .kafkaTopicPartitions, .kafkaTopicReplicationFactor, .kafkaProperties,
         .bufferPath, .bufferMaxSize, .bufferSegmentSize, .archiveRetention,
         .retryInitialBackoff, .retryMaxBackoff, .retryMaxInFlight,
         .adminHost, .adminPort, .adminToken, .adminTokenFile,
         .sourceScheme, .sourceSecrets, .sourceSecretsFile, .sourceWebhookURL, .sourceVerify,
-        .sourceTimestampTolerance, .sourceReplayWindow, .sourceCloudEventSource, .sourceTopicTemplate,
+        .sourceTimestampTolerance, .sourceReplayWindow, .sourceRateLimit, .sourceRateLimitBurst,
+        .sourceCloudEventSource, .sourceTopicTemplate,
         .sourceTopics, .sourceContentMode, .sourceDeadLetterTopic, .shutdownTimeout, .logLevel, .logFormat,
     ]
 }

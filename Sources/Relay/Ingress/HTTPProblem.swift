@@ -49,6 +49,15 @@ public struct HTTPProblem: Error, Sendable, Hashable {
         HTTPProblem(.contentTooLarge, "payload_too_large", "the body is larger than the limit of \(limit) bytes")
     }
 
+    static func rateLimited(source: String, retryAfter seconds: Int) -> HTTPProblem {
+        HTTPProblem(
+            .tooManyRequests,
+            "rate_limited",
+            "source '\(source.prefix(100))' sent more requests than its rate limit; retry after \(seconds) s",
+            headers: [.retryAfter: String(seconds)]
+        )
+    }
+
     static func unsupportedMediaType(_ contentType: String?) -> HTTPProblem {
         let found = contentType.map { "'\($0.prefix(100))'" } ?? "none"
         return HTTPProblem(

@@ -9,12 +9,20 @@ import RelayKafka
 public struct WebhookIngress: Sendable {
     private let pipeline: WebhookPipeline
     private let maxBodySize: Int
+    private let rateLimiter: RateLimiter
     private let metrics: RelayMetrics
     private let logger: Logger
 
-    public init(pipeline: WebhookPipeline, maxBodySize: Int, metrics: RelayMetrics, logger: Logger) {
+    init(
+        pipeline: WebhookPipeline,
+        maxBodySize: Int,
+        rateLimiter: RateLimiter,
+        metrics: RelayMetrics,
+        logger: Logger
+    ) {
         self.pipeline = pipeline
         self.maxBodySize = maxBodySize
+        self.rateLimiter = rateLimiter
         self.metrics = metrics
         self.logger = logger
     }
@@ -32,6 +40,13 @@ public struct WebhookIngress: Sendable {
                 outcome: acceptance.status.rawValue,
                 duration: ContinuousClock.now - started
             )
+            logger.debug(
+                "Accepted webhook",
+                metadata: [
+                    LogKey.source: "\(source)", LogKey.requestID: "\(acceptance.deliveryID)",
+                    LogKey.eventType: "\(acceptance.eventType)", LogKey.status: "\(acceptance.status.rawValue)",
+                ]
+            )
             return Self.response(for: acceptance)
         } catch {
             logRejection(error, request: request, source: source)
@@ -47,6 +62,7 @@ public struct WebhookIngress: Sendable {
 
     private func accept(_ request: Request, source: String) async throws(HTTPProblem) -> WebhookPipeline.Acceptance {
         guard pipeline.serves(source: source) else { throw WebhookPipeline.Rejection.unknownSource(source).problem }
+        if let wait = rateLimiter.admit(source) { throw .rateLimited(source: source, retryAfter: wait) }
         if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > maxBodySize {
             throw .payloadTooLarge(limit: maxBodySize)
         }

@@ -62,6 +62,19 @@ public enum MinimalHTTPClient {
         bytes: [UInt8],
         timeout: Duration = .seconds(30)
     ) async throws -> [UInt8] {
+        try await exchange(host: host, port: port, pieces: [bytes], pause: .zero, timeout: timeout)
+    }
+
+    /// Writes `pieces` with `pause` between them (a slow client), reading meanwhile; returns what
+    /// was read when a complete answer arrived or the server closed (or reset) the connection.
+    /// Throws when neither happened within `timeout`.
+    public static func exchange(
+        host: String = "127.0.0.1",
+        port: Int,
+        pieces: [[UInt8]],
+        pause: Duration,
+        timeout: Duration = .seconds(30)
+    ) async throws -> [UInt8] {
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connect(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -71,11 +84,21 @@ public enum MinimalHTTPClient {
         return try await withThrowingTaskGroup(of: [UInt8]?.self) { group in
             group.addTask {
                 try await channel.executeThenClose { inbound, outbound in
-                    try await outbound.write(ByteBuffer(bytes: bytes))
+                    let writer = Task {
+                        for (index, piece) in pieces.enumerated() {
+                            if index > 0 { try await Task.sleep(for: pause) }
+                            try await outbound.write(ByteBuffer(bytes: piece))
+                        }
+                    }
+                    defer { writer.cancel() }
                     var received: [UInt8] = []
-                    for try await var chunk in inbound {
-                        received += chunk.readBytes(length: chunk.readableBytes) ?? []
-                        if let response = parse(received), isComplete(response, raw: received) { break }
+                    do {
+                        for try await var chunk in inbound {
+                            received += chunk.readBytes(length: chunk.readableBytes) ?? []
+                            if let response = parse(received), isComplete(response, raw: received) { break }
+                        }
+                    } catch {
+                        // A reset is how a server may refuse bytes it will not read: the answer ends here.
                     }
                     return received
                 }
@@ -100,7 +123,7 @@ public enum MinimalHTTPClient {
     }
 
     /// Parses a status line, headers and a Content-Length (or close-delimited) body.
-    static func parse(_ raw: [UInt8]) -> HTTPAnswer? {
+    public static func parse(_ raw: [UInt8]) -> HTTPAnswer? {
         let separator: [UInt8] = [13, 10, 13, 10]
         guard let end = raw.firstRange(of: separator) else { return nil }
         let headText = String(decoding: raw[..<end.lowerBound], as: UTF8.self)
