@@ -2,11 +2,12 @@ import Foundation
 import Relay
 import RelayKafka
 import RelayTestSupport
+import Synchronization
 import Testing
 
 /// The relay as a real process, killed with SIGKILL while holding buffered events: after a restart on
 /// the same buffer directory every event it answered 2xx for reaches Kafka.
-@Suite("Crash recovery", .serialized, .timeLimit(.minutes(3)))
+@Suite("Crash recovery", .serialized, .timeLimit(.minutes(10)))
 struct CrashRecoveryTests {
     @Test("SIGKILL with buffered events, restart on the same directory: every acknowledged id reaches Kafka")
     func killAndRestart() async throws {
@@ -40,4 +41,72 @@ struct CrashRecoveryTests {
         second.process.signal(SIGTERM)
         #expect(await second.process.waitForExit(timeout: .seconds(30)) == 0)
     }
+
+    /// Kill cycles in `make test`; `CHAOS_CYCLES=200 make chaos` runs a long one.
+    static let chaosCycles = ProcessInfo.processInfo.environment["CHAOS_CYCLES"].flatMap(Int.init) ?? 8
+
+    @Test("Chaos: SIGKILL under load, cycle after cycle, while the broker goes down and up: every 2xx id reaches Kafka")
+    func killLoop() async throws {
+        let cluster = try MockKafkaCluster()
+        let buffer = TestRelay.temporaryDirectory(prefix: "relay-chaos")
+        let tally = ChaosTally()
+        let extra = ["RELAY_KAFKA_WARMUP_TIMEOUT": "200ms"]
+        var generator = SystemRandomNumberGenerator()
+        for cycle in 0..<Self.chaosCycles {
+            let relay = try await RelayProcess.start(cluster: cluster, buffer: buffer, extra: extra)
+            let load = Task {
+                await withTaskGroup(of: Void.self) { group in
+                    for sender in 0..<4 {
+                        group.addTask {
+                            var number = 0
+                            while !Task.isCancelled {
+                                let id = "req_chaos_\(cycle)_\(sender)_\(number)"
+                                number += 1
+                                tally.attempts.withLock { $0 += 1 }
+                                let answer = try? await relay.post(id, document: "doc-\(number % 8)")
+                                if let answer, (200..<300).contains(answer.status) {
+                                    _ = tally.acknowledged.withLock { $0.insert(id) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            try await Task.sleep(for: .milliseconds(Int.random(in: 200...600, using: &generator)))
+            if cycle % 3 == 0 { try cluster.setBrokerDown() } else { try cluster.setBrokerUp() }
+            try await Task.sleep(for: .milliseconds(Int.random(in: 200...800, using: &generator)))
+            relay.process.signal(SIGKILL)
+            _ = await relay.process.waitForExit()
+            load.cancel()
+            await load.value
+        }
+
+        try cluster.setBrokerUp()
+        let last = try await RelayProcess.start(cluster: cluster, buffer: buffer, extra: extra)
+        defer { last.process.signal(SIGKILL) }
+        let expected = tally.acknowledged.withLock { $0 }
+        let consumer = try KafkaConsumer(bootstrapServers: cluster.bootstrapServers)
+        let deadline = ContinuousClock.now.advanced(by: .seconds(90))
+        var received: [String] = []
+        repeat {
+            received = try await consumer.readAll(topic: "docutray.conversion.completed").compactMap {
+                $0.header("ce_id")
+            }
+            if Set(received).isSuperset(of: expected) { break }
+            try await Task.sleep(for: .milliseconds(500))
+        } while ContinuousClock.now < deadline
+        let missing = expected.subtracting(received)
+        #expect(missing.isEmpty, "acknowledged but not in Kafka: \(missing.sorted().prefix(20))")
+        #expect(expected.count > Self.chaosCycles * 10, "the load ran: \(expected.count) acknowledged")
+        print(
+            "chaos: \(Self.chaosCycles) kill cycles, \(tally.attempts.withLock { $0 }) requests sent, \(expected.count) acknowledged, "
+                + "\(received.count) records in Kafka (\(received.count - Set(received).count) duplicates), \(missing.count) lost"
+        )
+    }
+}
+
+/// What the chaos test's senders did, shared between them.
+private final class ChaosTally: Sendable {
+    let acknowledged = Mutex<Set<String>>([])
+    let attempts = Mutex(0)
 }
