@@ -1,17 +1,29 @@
 # webhook-relay: the two commands are `make run` and `make test`; both install what is missing first.
 SWIFT ?= swift
 
-.PHONY: run test deps build release lint format bench bench-build soak
+.PHONY: run test deps build release lint format bench bench-build soak fuzz chaos
 
 ## Run the relay with an embedded Kafka broker (webhook-relay dev).
 run: deps
 	$(SWIFT) build --product webhook-relay
 	$(SWIFT) run --skip-build webhook-relay dev
 
-## Build everything and run the whole test suite.
+## Build everything and run the whole test suite, then each fuzz target for 20 seconds.
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	scripts/fuzz.sh 20
+
+## The fuzz targets for an hour each (FUZZ_SECONDS to change it); see SECURITY.md.
+FUZZ_SECONDS ?= 3600
+fuzz: deps
+	scripts/fuzz.sh $(FUZZ_SECONDS)
+
+## The chaos test with many kill cycles (make test runs 8).
+CHAOS_CYCLES ?= 200
+chaos: deps
+	$(SWIFT) build --build-tests
+	CHAOS_CYCLES=$(CHAOS_CYCLES) $(SWIFT) test --skip-build --filter killLoop
 
 ## Install system packages (librdkafka-dev, pkg-config, curl) when missing.
 deps:
@@ -24,10 +36,10 @@ release: deps
 	$(SWIFT) build -c release --product webhook-relay
 
 lint:
-	$(SWIFT) format lint --strict --recursive Sources Tests Package.swift Benchmarks/Sources Benchmarks/Package.swift
+	$(SWIFT) format lint --strict --recursive Sources Tests Package.swift Benchmarks/Sources Benchmarks/Package.swift Fuzz/Sources Fuzz/Package.swift
 
 format:
-	$(SWIFT) format --in-place --recursive Sources Tests Package.swift Benchmarks/Sources Benchmarks/Package.swift
+	$(SWIFT) format --in-place --recursive Sources Tests Package.swift Benchmarks/Sources Benchmarks/Package.swift Fuzz/Sources Fuzz/Package.swift
 
 ## Benchmarks (see BENCHMARKS.md): every HTTP scenario with the ceiling, micro-benchmarks, buffer
 ## appends and the drain of a 1 GiB backlog. Takes about 10 minutes on 2 cores.

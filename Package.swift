@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "Relay", targets: ["Relay"]),
         .library(name: "RelayKafka", targets: ["RelayKafka"]),
         .library(name: "RetryBuffer", targets: ["RetryBuffer"]),
+        .library(name: "RetryBufferTestKit", targets: ["RetryBufferTestKit"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),

@@ -1,0 +1,44 @@
+// swift-tools-version:6.2
+
+import PackageDescription
+
+// libFuzzer targets, in their own package so normal builds never carry sanitizer flags. Build with
+//   swift build -Xswiftc -sanitize=fuzzer,address
+// (scripts/fuzz.sh builds and runs them; see SECURITY.md). Each target's main calls libFuzzer's driver.
+let package = Package(
+    name: "webhook-relay-fuzz",
+    platforms: [.macOS(.v15)],
+    dependencies: [
+        .package(name: "webhook-relay", path: ".."),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+    ],
+    targets: [
+        .target(name: "CLibFuzzer"),
+        .executableTarget(
+            name: "fuzz-headers",
+            dependencies: [
+                "CLibFuzzer",
+                .product(name: "Relay", package: "webhook-relay"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ]
+        ),
+        .executableTarget(
+            name: "fuzz-envelope",
+            dependencies: ["CLibFuzzer", .product(name: "Relay", package: "webhook-relay")]
+        ),
+        .executableTarget(
+            name: "fuzz-log-reader",
+            dependencies: [
+                "CLibFuzzer",
+                .product(name: "RetryBuffer", package: "webhook-relay"),
+                .product(name: "RetryBufferTestKit", package: "webhook-relay"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        ),
+    ],
+    // Top-level code hands global state to a C callback; Swift 5 mode keeps that simple.
+    swiftLanguageModes: [.v5]
+)
