@@ -41,7 +41,7 @@ func fuzzEnvelope(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     precondition(record.value == body, "binary mode changed the body")
     precondition(record.key == Array(event.partitionKey.utf8))
 
-    let document = structured.record(for: event, topic: "docutray.conversion.completed").value ?? []
+    let document = structured.record(for: event, topic: "docutray.conversion.completed").value
     do {
         let attributes = try JSONScanner.scanObject(document, capturing: ["id", "specversion"])
         precondition(attributes["id"] == deliveryID, "ce id read back as \(attributes["id"] ?? "nothing")")
