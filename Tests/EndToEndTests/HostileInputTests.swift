@@ -315,6 +315,14 @@ struct HostileInputTests {
                 $0.message == "Closed a connection that did not send its request in time"
             }
             #expect(closed.count == 1)
+            let deadline = ContinuousClock.now.advanced(by: .seconds(5))
+            while !relay.logs.entries.contains(where: { $0.metadata["error"] == "incomplete_body" }), .now < deadline {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(
+                relay.logs.entries.contains { $0.metadata["error"] == "incomplete_body" },
+                "the cut-off request is logged as incomplete, not as too large"
+            )
             #expect(relay.application.producer.outstandingCount == 0)
             try await Self.expectAccepted(by: relay, after: "trickled body")
         }

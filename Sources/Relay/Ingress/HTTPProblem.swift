@@ -49,6 +49,12 @@ public struct HTTPProblem: Error, Sendable, Hashable {
         HTTPProblem(.contentTooLarge, "payload_too_large", "the body is larger than the limit of \(limit) bytes")
     }
 
+    static let incompleteBody = HTTPProblem(
+        .badRequest,
+        "incomplete_body",
+        "the connection ended before the whole body arrived"
+    )
+
     static func rateLimited(source: String, retryAfter seconds: Int) -> HTTPProblem {
         HTTPProblem(
             .tooManyRequests,

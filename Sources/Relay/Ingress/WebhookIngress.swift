@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import NIOCore
 import RelayKafka
 
 /// The HTTP face of the pipeline: framing checks (size, media type), then the pipeline, then the
@@ -72,8 +73,11 @@ public struct WebhookIngress: Sendable {
         do {
             var buffer = try await request.body.collect(upTo: maxBodySize)
             body = buffer.readBytes(length: buffer.readableBytes) ?? []
-        } catch {
+        } catch is NIOTooManyBytesError {
             throw .payloadTooLarge(limit: maxBodySize)
+        } catch {
+            // The client went away or was cut off (http.request_timeout) before sending it all.
+            throw .incompleteBody
         }
         do {
             return try await pipeline.process(source: source, headers: request.headers, body: body)
