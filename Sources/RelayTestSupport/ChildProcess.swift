@@ -43,14 +43,11 @@ public final class ChildProcess: Sendable {
         let input = Pipe()
         process.standardInput = input
         self.process = process
-        out.fileHandleForReading.readabilityHandler = { [output] handle in
-            let data = handle.availableData
-            output.bytes.withLock { $0.stdout += data }
-        }
-        err.fileHandleForReading.readabilityHandler = { [output] handle in
-            let data = handle.availableData
-            output.bytes.withLock { $0.stderr += data }
-        }
+        // One blocking reader thread per pipe, not FileHandle.readabilityHandler: on Linux its
+        // dispatch source can outlive the descriptor, and hundreds of short-lived children then
+        // crash libdispatch's event loop when descriptor numbers are reused.
+        Self.drain(out.fileHandleForReading, into: output) { $0.stdout += $1 }
+        Self.drain(err.fileHandleForReading, into: output) { $0.stderr += $1 }
         try process.run()
         if let stdin { input.fileHandleForWriting.write(Data(stdin)) }
         try? input.fileHandleForWriting.close()
@@ -93,8 +90,11 @@ public final class ChildProcess: Sendable {
             }
             try? await Task.sleep(for: .milliseconds(50))
         }
-        // Let the pipes deliver their last bytes.
-        try? await Task.sleep(for: .milliseconds(100))
+        // Let the pipes deliver their last bytes (both readers reach end of file).
+        let drained = ContinuousClock.now.advanced(by: .seconds(2))
+        while output.bytes.withLock({ $0.openStreams > 0 }), ContinuousClock.now < drained {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
         return process.terminationStatus
     }
 
@@ -119,7 +119,40 @@ public final class ChildProcess: Sendable {
     }
 }
 
-/// What a child wrote so far, shared with the pipes' reader callbacks.
+extension ChildProcess {
+    /// Reads `handle` on a thread of its own until end of file, appending what arrives, then closes it.
+    fileprivate static func drain(
+        _ handle: FileHandle,
+        into output: CollectedOutput,
+        append: @escaping @Sendable (inout CollectedOutput.Streams, [UInt8]) -> Void
+    ) {
+        let thread = Thread {
+            let descriptor = handle.fileDescriptor
+            var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+            while true {
+                let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+                if count > 0 {
+                    let chunk = Array(buffer[0..<count])
+                    output.bytes.withLock { append(&$0, chunk) }
+                } else if count == 0 || errno != EINTR {
+                    break
+                }
+            }
+            try? handle.close()
+            output.bytes.withLock { $0.openStreams -= 1 }
+        }
+        thread.start()
+    }
+}
+
+/// What a child wrote so far, shared with the pipes' reader threads.
 private final class CollectedOutput: Sendable {
-    let bytes = Mutex<(stdout: [UInt8], stderr: [UInt8])>(([], []))
+    struct Streams {
+        var stdout: [UInt8] = []
+        var stderr: [UInt8] = []
+        /// Pipes whose reader has not reached end of file yet.
+        var openStreams = 2
+    }
+
+    let bytes = Mutex(Streams())
 }
