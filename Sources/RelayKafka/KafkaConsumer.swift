@@ -17,6 +17,9 @@ public final class KafkaConsumer: @unchecked Sendable {
             "group.id": "webhook-relay-reader-\(UUID().uuidString)",
             "enable.auto.commit": "false",
             "enable.partition.eof": "false",
+            // If the broker deletes old records while a read is under way, go on from the earliest
+            // record it still keeps instead of jumping to the end and waiting there.
+            "auto.offset.reset": "earliest",
             "log_level": "3",
         ]
         merged.merge(properties) { _, user in user }
@@ -29,7 +32,8 @@ public final class KafkaConsumer: @unchecked Sendable {
     }
 
     /// Every record of `topic`, in partition then offset order, up to the high watermark seen when
-    /// reading starts. A topic that does not exist yet is waited for until `timeout`.
+    /// reading starts. A topic that does not exist yet is waited for until `timeout`. Records the broker
+    /// has already deleted (retention) are not there to read: a partition's first offset then is above 0.
     public func readAll(topic: String, timeout: Duration = .seconds(10)) async throws(KafkaError) -> [KafkaMessage] {
         let client = self.client
         let result = await BlockingThread.run(name: "kafka-read") { () -> Result<[KafkaMessage], KafkaError> in
@@ -81,18 +85,27 @@ public final class KafkaConsumer: @unchecked Sendable {
         defer { rd_kafka_assign(client.handle, nil) }
 
         var messages: [KafkaMessage] = []
+        var lastError: String?
         while !ends.isEmpty, ContinuousClock.now < deadline {
             guard let raw = rd_kafka_consumer_poll(client.handle, 100) else { continue }
             defer { rd_kafka_message_destroy(raw) }
             let message = raw.pointee
-            guard message.err == RD_KAFKA_RESP_ERR_NO_ERROR else { continue }
+            guard message.err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                lastError = String(cString: rd_kafka_err2str(message.err))
+                continue
+            }
             messages.append(decode(raw))
             if let end = ends[message.partition], message.offset + 1 >= end {
                 ends.removeValue(forKey: message.partition)
             }
         }
         if !ends.isEmpty {
-            throw KafkaError(code: .timedOut, message: "reading \(topic) did not reach its end in time")
+            let pending = ends.keys.sorted().map { "partition \($0) (end \(ends[$0]!))" }.joined(separator: ", ")
+            throw KafkaError(
+                code: .timedOut,
+                message: "reading \(topic) did not reach its end in time: \(messages.count) records read, "
+                    + "still waiting for \(pending)" + (lastError.map { "; last error: \($0)" } ?? "")
+            )
         }
         return messages.sorted { ($0.partition, $0.offset) < ($1.partition, $1.offset) }
     }

@@ -4,6 +4,9 @@ import CRdKafka
 /// cluster), with fault injection. Used by `webhook-relay dev` and by the tests; any Kafka client,
 /// in this process or another, can connect to ``bootstrapServers``.
 ///
+/// Like a broker with a small retention, each partition keeps only its newest 5 MiB of records
+/// (librdkafka's fixed limit): a test that reads a large volume back spreads it over enough partitions.
+///
 /// `@unchecked Sendable`: the mock cluster runs on its own librdkafka thread and its control
 /// functions are safe to call from any thread; the handles never change after `init`.
 public final class MockKafkaCluster: @unchecked Sendable {
