@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing webhook-relay needs on Debian or Ubuntu, when it is missing:
 # librdkafka-dev (2.0.2 on Debian 12), the tools the tests call (pkg-config, curl, openssl, flock),
-# Go with confluent-kafka-go for the Go consumer example, and confluent-kafka for the Python one.
+# Go with confluent-kafka-go for the Go consumer example, a JDK for the Java one's checks, and
+# confluent-kafka for the Python one.
 # Safe to run repeatedly; uses sudo when not run as root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +15,7 @@ command -v openssl >/dev/null 2>&1 || packages+=(openssl)
 command -v flock >/dev/null 2>&1 || packages+=(util-linux)
 command -v go >/dev/null 2>&1 || packages+=(golang-go)
 [ -d /usr/share/gocode/src/github.com/confluentinc/confluent-kafka-go ] || packages+=(golang-github-confluentinc-confluent-kafka-go-dev)
+command -v javac >/dev/null 2>&1 || packages+=(default-jdk-headless)
 command -v python3 >/dev/null 2>&1 || packages+=(python3)
 python3 -m pip --version >/dev/null 2>&1 || packages+=(python3-pip)
 

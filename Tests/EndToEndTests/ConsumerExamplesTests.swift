@@ -12,14 +12,17 @@ struct ConsumerExamplesTests {
         .deletingLastPathComponent()
     let environment = ProcessInfo.processInfo.environment
 
-    /// Posts the step events of the fixtures, a step completed with validation errors, and a conversion.
-    func postWorkflow(_ relay: TestRelay) async throws -> [String] {
+    /// Posts the step events of the fixtures, a step completed with validation errors, and a conversion;
+    /// returns their request ids, and fills `topics` with where the relay published them.
+    func postWorkflow(_ relay: TestRelay, topics: inout Set<String>) async throws -> [String] {
         var ids: [String] = []
         for vector in try SignatureVector.all()
         where vector.event.hasPrefix("STEP_") || vector.event == "CONVERSION_COMPLETED" {
             let response = try await relay.post(headers: vector.headerList, body: vector.bodyBytes)
             #expect(response.status == 202)
             ids.append(vector.requestID)
+            let answer = try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any]
+            if let topic = answer?["topic"] as? String { topics.insert(topic) }
         }
         let body = Array(
             #"{"step_execution_id":"step_exec_qc","step_id":"step_validate","step_name":"Validate","status":"completed","validation":{"errors":{"count":2,"messages":["total mismatch","missing date"]},"warnings":{"count":0,"messages":[]}}}"#
@@ -31,6 +34,11 @@ struct ConsumerExamplesTests {
         )
         #expect(response.status == 202)
         return ids + ["req_qc_errors"]
+    }
+
+    func postWorkflow(_ relay: TestRelay) async throws -> [String] {
+        var topics: Set<String> = []
+        return try await postWorkflow(relay, topics: &topics)
     }
 
     func lines(_ output: String) throws -> [[String: Any]] {
@@ -113,6 +121,78 @@ struct ConsumerExamplesTests {
             let events = try lines(run.stdout)
             #expect(Set(events.compactMap { $0["ce_id"] as? String }) == Set(ids))
             #expect(events.allSatisfy { $0["verified"] as? Bool == true })
+        }
+    }
+
+    /// A record as a line for the Java check program: the value, then `name=value` per header, in base64.
+    static func checkLine(_ message: KafkaMessage) -> String {
+        let fields =
+            [Data(message.value ?? []).base64EncodedString()]
+            + message.headers.map { "\($0.name)=\(Data($0.value ?? []).base64EncodedString())" }
+        return fields.joined(separator: "\t")
+    }
+
+    @Test(
+        "Java: the example's RelayEvent checks (JDK only) verify what the relay produced and refuse tampering"
+    )
+    func java() async throws {
+        // The Kafka loop needs Apache kafka-clients from Maven Central, which this machine cannot
+        // reach; everything the example does with a record is in RelayEvent, which needs only the JDK.
+        let classes = TestRelay.temporaryDirectory(prefix: "java-consumer")
+        let sources = Self.root.appendingPathComponent("examples/consumers/java/src")
+        let build = try await ChildProcess.run(
+            "/usr/bin/env",
+            [
+                "javac", "-Xlint:all", "-Werror", "-d", classes,
+                sources.appendingPathComponent("main/java/com/example/relay/RelayEvent.java").path,
+                sources.appendingPathComponent("test/java/com/example/relay/RelayEventCheck.java").path,
+            ],
+            environment: environment,
+            timeout: .seconds(120)
+        )
+        #expect(build.status == 0, "\(build.stderr)")
+        try await withTestRelay { relay in
+            var topics: Set<String> = []
+            let ids = try await postWorkflow(relay, topics: &topics)
+            var records: [KafkaMessage] = []
+            for topic in topics.sorted() { records += try await relay.consumer().readAll(topic: topic) }
+            #expect(Set(records.compactMap { $0.header("ce_id") }) == Set(ids))
+
+            func check(
+                _ lines: [String],
+                secrets: String,
+                webhookURL: String = SignatureVector.webhookURL
+            )
+                async throws -> [[String: Any]]
+            {
+                let run = try await ChildProcess.run(
+                    "/usr/bin/env",
+                    ["java", "-cp", classes, "com.example.relay.RelayEventCheck", secrets, webhookURL],
+                    environment: environment,
+                    stdin: Array((lines.joined(separator: "\n") + "\n").utf8),
+                    timeout: .seconds(60)
+                )
+                #expect(run.status == 0, "\(run.stderr.suffix(1500))")
+                return try self.lines(run.stdout)
+            }
+
+            let lines = records.map(Self.checkLine)
+            let checked = try await check(lines, secrets: "whsec_old_one,\(SignatureVector.secret)")
+            #expect(
+                Set(checked.compactMap { $0["ce_id"] as? String }) == Set(records.compactMap { $0.header("ce_id") })
+            )
+            #expect(checked.allSatisfy { $0["verified"] as? Bool == true }, "every relayed record verifies")
+            #expect(checked.allSatisfy { $0["replayed"] as? Bool == false })
+
+            // One byte of the body changed; the wrong secret; the wrong webhook URL: none verifies.
+            var tampered = try #require(records.first)
+            tampered.value = (tampered.value ?? []) + Array(" ".utf8)
+            let refused =
+                try await check([Self.checkLine(tampered)], secrets: SignatureVector.secret)
+                + check([lines[0]], secrets: "whsec_not_the_secret")
+                + check([lines[0]], secrets: SignatureVector.secret, webhookURL: "https://elsewhere.example/hook")
+            #expect(refused.count == 3)
+            #expect(refused.allSatisfy { $0["verified"] as? Bool == false })
         }
     }
 }

@@ -1,16 +1,14 @@
 package com.example.relay;
 
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.HashSet;
-import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
 import java.util.regex.Pattern;
-import javax.crypto.Mac;
-import javax.crypto.spec.SecretKeySpec;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -28,36 +26,15 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 public final class DocutrayConsumer {
     private DocutrayConsumer() {}
 
-    static String header(ConsumerRecord<byte[], byte[]> record, String name) {
-        Header header = record.headers().lastHeader(name);
-        return header == null || header.value() == null ? "" : new String(header.value(), StandardCharsets.UTF_8);
-    }
-
-    /** Whether expected ("sha256=<hex>") is the HMAC-SHA256 of data under any of the secrets. */
-    static boolean signatureMatches(String expected, byte[] data, List<String> secrets) throws Exception {
-        if (!expected.startsWith("sha256=")) {
-            return false;
+    static RelayEvent event(ConsumerRecord<byte[], byte[]> record) {
+        Map<String, byte[]> headers = new HashMap<>();
+        for (Header header : record.headers()) {
+            headers.put(header.key(), header.value()); // the last one of a name wins
         }
-        byte[] want = HexFormat.of().parseHex(expected.substring("sha256=".length()));
-        for (String secret : secrets) {
-            Mac mac = Mac.getInstance("HmacSHA256");
-            mac.init(new SecretKeySpec(secret.getBytes(StandardCharsets.UTF_8), "HmacSHA256"));
-            if (MessageDigest.isEqual(mac.doFinal(data), want)) {
-                return true;
-            }
-        }
-        return false;
+        return new RelayEvent(record.key(), record.value(), headers);
     }
 
-    static boolean verify(ConsumerRecord<byte[], byte[]> record, List<String> secrets, String webhookUrl) throws Exception {
-        String auth = String.join("|",
-                header(record, "x-docutray-request-id"), header(record, "x-docutray-timestamp"),
-                webhookUrl, header(record, "x-docutray-event"));
-        return signatureMatches(header(record, "x-docutray-signature"), record.value(), secrets)
-                && signatureMatches(header(record, "x-docutray-auth-signature"), auth.getBytes(StandardCharsets.UTF_8), secrets);
-    }
-
-    public static void main(String[] args) throws Exception {
+    public static void main(String[] args) {
         if (args.length < 3) {
             System.err.println("usage: DocutrayConsumer BOOTSTRAP SECRETS WEBHOOK_URL");
             System.exit(2);
@@ -74,17 +51,17 @@ public final class DocutrayConsumer {
             consumer.subscribe(Pattern.compile("docutray\\..*"));
             while (true) {
                 for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofMillis(500))) {
-                    String id = header(record, "ce_id");
-                    if (!verify(record, secrets, args[2])) {
-                        System.out.printf("%s %s: signature mismatch, skipped%n", header(record, "ce_type"), id);
+                    RelayEvent event = event(record);
+                    if (!event.verify(secrets, args[2])) {
+                        System.out.printf("%s %s: signature mismatch, skipped%n", event.type(), event.id());
                         continue;
                     }
-                    if (!seen.add(id)) {
+                    if (!seen.add(event.id())) {
                         continue; // a redelivery or a replay: already handled
                     }
-                    System.out.printf("%s %s key=%s%s%n", header(record, "ce_type"), id,
+                    System.out.printf("%s %s key=%s%s%n", event.type(), event.id(),
                             record.key() == null ? "" : new String(record.key(), StandardCharsets.UTF_8),
-                            header(record, "ce_relayreplay").isEmpty() ? "" : " (replayed)");
+                            event.replayed() ? " (replayed)" : "");
                 }
             }
         }
