@@ -46,7 +46,7 @@ struct TopicsAndTLSTests {
         }
     }
 
-    @Test("With a certificate and key the webhook listener speaks HTTPS")
+    @Test("With a certificate and key the webhook listener speaks HTTPS, TLS 1.2 or newer")
     func tls() async throws {
         let directory = TestRelay.temporaryDirectory(prefix: "relay-tls")
         let key = directory + "/key.pem"
@@ -83,6 +83,26 @@ struct TopicsAndTLSTests {
                 timeout: .seconds(5)
             )
             #expect(plain?.status != 200)
+
+            // TLS 1.2 is the oldest protocol the listener speaks: a client offering only TLS 1.1 (with
+            // its own security level lowered so that it does offer it) gets a protocol_version alert.
+            func handshake(_ version: String) async throws -> (status: Int32, stdout: String, stderr: String) {
+                try await ChildProcess.run(
+                    "/usr/bin/openssl",
+                    [
+                        "s_client", "-connect", "127.0.0.1:\(relay.port)", version, "-cipher", "DEFAULT:@SECLEVEL=0",
+                        "-brief",
+                    ],
+                    stdin: [],
+                    timeout: .seconds(20)
+                )
+            }
+            let old = try await handshake("-tls1_1")
+            #expect(old.status != 0)
+            #expect(old.stderr.contains("protocol version"), "\(old.stderr)")
+            let current = try await handshake("-tls1_2")
+            #expect(current.status == 0, "\(current.stderr)")
+            #expect(current.stderr.contains("Protocol version: TLSv1.2"), "\(current.stderr)")
         }
     }
 }
