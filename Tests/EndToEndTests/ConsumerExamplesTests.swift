@@ -176,21 +176,21 @@ struct ConsumerExamplesTests {
                 return try self.lines(run.stdout)
             }
 
-            let lines = records.map(Self.checkLine)
-            let checked = try await check(lines, secrets: "whsec_old_one,\(SignatureVector.secret)")
+            let recordLines = records.map(Self.checkLine)
+            let checked = try await check(recordLines, secrets: "whsec_old_one,\(SignatureVector.secret)")
             #expect(
                 Set(checked.compactMap { $0["ce_id"] as? String }) == Set(records.compactMap { $0.header("ce_id") })
             )
             #expect(checked.allSatisfy { $0["verified"] as? Bool == true }, "every relayed record verifies")
             #expect(checked.allSatisfy { $0["replayed"] as? Bool == false })
 
-            // One byte of the body changed; the wrong secret; the wrong webhook URL: none verifies.
+            // A byte added to the body; the wrong secret; the wrong webhook URL: none verifies.
             var tampered = try #require(records.first)
             tampered.value = (tampered.value ?? []) + Array(" ".utf8)
             let refused =
                 try await check([Self.checkLine(tampered)], secrets: SignatureVector.secret)
-                + check([lines[0]], secrets: "whsec_not_the_secret")
-                + check([lines[0]], secrets: SignatureVector.secret, webhookURL: "https://elsewhere.example/hook")
+                + check([recordLines[0]], secrets: "whsec_not_the_secret")
+                + check([recordLines[0]], secrets: SignatureVector.secret, webhookURL: "https://elsewhere.example/hook")
             #expect(refused.count == 3)
             #expect(refused.allSatisfy { $0["verified"] as? Bool == false })
         }
