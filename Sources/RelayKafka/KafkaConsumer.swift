@@ -100,7 +100,8 @@ public final class KafkaConsumer: @unchecked Sendable {
             }
         }
         if !ends.isEmpty {
-            let pending = ends.keys.sorted().map { "partition \($0) (end \(ends[$0]!))" }.joined(separator: ", ")
+            let pending = ends.sorted { $0.key < $1.key }.map { "partition \($0.key) (end \($0.value))" }
+                .joined(separator: ", ")
             throw KafkaError(
                 code: .timedOut,
                 message: "reading \(topic) did not reach its end in time: \(messages.count) records read, "

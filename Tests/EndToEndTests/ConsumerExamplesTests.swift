@@ -13,9 +13,10 @@ struct ConsumerExamplesTests {
     let environment = ProcessInfo.processInfo.environment
 
     /// Posts the step events of the fixtures, a step completed with validation errors, and a conversion;
-    /// returns their request ids, and fills `topics` with where the relay published them.
-    func postWorkflow(_ relay: TestRelay, topics: inout Set<String>) async throws -> [String] {
+    /// returns their request ids and the topics the relay published the fixtures to.
+    func postWorkflow(_ relay: TestRelay) async throws -> (ids: [String], topics: Set<String>) {
         var ids: [String] = []
+        var topics: Set<String> = []
         for vector in try SignatureVector.all()
         where vector.event.hasPrefix("STEP_") || vector.event == "CONVERSION_COMPLETED" {
             let response = try await relay.post(headers: vector.headerList, body: vector.bodyBytes)
@@ -33,12 +34,7 @@ struct ConsumerExamplesTests {
             body: body
         )
         #expect(response.status == 202)
-        return ids + ["req_qc_errors"]
-    }
-
-    func postWorkflow(_ relay: TestRelay) async throws -> [String] {
-        var topics: Set<String> = []
-        return try await postWorkflow(relay, topics: &topics)
+        return (ids + ["req_qc_errors"], topics)
     }
 
     func lines(_ output: String) throws -> [[String: Any]] {
@@ -50,7 +46,7 @@ struct ConsumerExamplesTests {
     @Test("Python (confluent-kafka): verifies signatures, follows workflow progress, routes validation results")
     func python() async throws {
         try await withTestRelay { relay in
-            let ids = try await postWorkflow(relay)
+            let ids = try await postWorkflow(relay).ids
             let script = Self.root.appendingPathComponent("examples/consumers/python/consumer.py").path
             let run = try await ChildProcess.run(
                 "/usr/bin/env",
@@ -106,7 +102,7 @@ struct ConsumerExamplesTests {
         )
         #expect(build.status == 0, "\(build.stderr)")
         try await withTestRelay { relay in
-            let ids = try await postWorkflow(relay)
+            let ids = try await postWorkflow(relay).ids
             let run = try await ChildProcess.run(
                 binary,
                 [
@@ -152,10 +148,10 @@ struct ConsumerExamplesTests {
         )
         #expect(build.status == 0, "\(build.stderr)")
         try await withTestRelay { relay in
-            var topics: Set<String> = []
-            let ids = try await postWorkflow(relay, topics: &topics)
+            let (ids, topics) = try await postWorkflow(relay)
+            let consumer = try relay.consumer()
             var records: [KafkaMessage] = []
-            for topic in topics.sorted() { records += try await relay.consumer().readAll(topic: topic) }
+            for topic in topics.sorted() { records += try await consumer.readAll(topic: topic) }
             #expect(Set(records.compactMap { $0.header("ce_id") }) == Set(ids))
 
             func check(
