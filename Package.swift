@@ -16,6 +16,8 @@ let package = Package(
     products: [
         .executable(name: "webhook-relay", targets: ["webhook-relay"]),
         .library(name: "Relay", targets: ["Relay"]),
+        .library(name: "SenderKit", targets: ["SenderKit"]),
+        .library(name: "Senders", targets: ["Senders"]),
         .library(name: "RelayKafka", targets: ["RelayKafka"]),
         .library(name: "RetryBuffer", targets: ["RetryBuffer"]),
         .library(name: "RetryBufferTestKit", targets: ["RetryBufferTestKit"]),
@@ -64,12 +66,33 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // The plug-in API a sender implements, and what senders share (HMAC, base64, JSON fields).
+        .target(
+            name: "SenderKit",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // One folder per sender (Docutray, GitHub, Stripe…); the core never imports this.
+        .target(
+            name: "Senders",
+            dependencies: [
+                "SenderKit",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .target(
             name: "Relay",
             dependencies: [
                 "CMallocTuning",
                 "RelayKafka",
                 "RetryBuffer",
+                "SenderKit",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -92,6 +115,8 @@ let package = Package(
             name: "webhook-relay",
             dependencies: [
                 "Relay",
+                "SenderKit",
+                "Senders",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings
@@ -102,12 +127,17 @@ let package = Package(
             dependencies: [
                 "Relay",
                 "RelayKafka",
+                "SenderKit",
+                "Senders",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            resources: [.copy("Resources/docutray-signatures.json")],
+            resources: [
+                .copy("Resources/docutray-signatures.json"), .copy("Resources/sender-signatures.json"),
+            ],
             swiftSettings: strictSettings
         ),
         // An in-memory file system that can fill up and lose unsynced data, for the buffer's tests.
@@ -131,6 +161,8 @@ let package = Package(
                 "Relay",
                 "RelayKafka",
                 "RelayTestSupport",
+                "SenderKit",
+                "Senders",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Yams", package: "Yams"),
             ],
@@ -143,6 +175,21 @@ let package = Package(
                 "RelayKafka",
                 "RetryBuffer",
                 "RelayTestSupport",
+                "SenderKit",
+                "Senders",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "SendersTests",
+            dependencies: [
+                "RelayTestSupport",
+                "SenderKit",
+                "Senders",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             swiftSettings: strictSettings
         ),

@@ -23,6 +23,8 @@ let package = Package(
                 .product(name: "Relay", package: "webhook-relay"),
                 .product(name: "RelayKafka", package: "webhook-relay"),
                 .product(name: "RetryBuffer", package: "webhook-relay"),
+                .product(name: "SenderKit", package: "webhook-relay"),
+                .product(name: "Senders", package: "webhook-relay"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),

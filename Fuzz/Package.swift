@@ -20,13 +20,19 @@ let package = Package(
             name: "fuzz-headers",
             dependencies: [
                 "CLibFuzzer",
-                .product(name: "Relay", package: "webhook-relay"),
+                .product(name: "SenderKit", package: "webhook-relay"),
+                .product(name: "Senders", package: "webhook-relay"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ]
         ),
         .executableTarget(
             name: "fuzz-envelope",
-            dependencies: ["CLibFuzzer", .product(name: "Relay", package: "webhook-relay")]
+            dependencies: [
+                "CLibFuzzer",
+                .product(name: "Relay", package: "webhook-relay"),
+                .product(name: "SenderKit", package: "webhook-relay"),
+                .product(name: "Senders", package: "webhook-relay"),
+            ]
         ),
         .executableTarget(
             name: "fuzz-log-reader",

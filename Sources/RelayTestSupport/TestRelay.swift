@@ -2,6 +2,8 @@ import Foundation
 import Logging
 import Relay
 import RelayKafka
+import SenderKit
+import Senders
 import ServiceLifecycle
 
 /// A real relay for tests: the mock Kafka cluster in process, the real HTTP listener on a free
@@ -145,6 +147,23 @@ public func withTestRelay<T: Sendable>(
     } catch {
         try? await relay.stop()
         throw error
+    }
+}
+
+/// Every sender, as the executable registers them (`CommandLineTests` checks the two lists agree).
+public enum TestSenders {
+    public static let registry = SenderRegistry([
+        DocutraySender()
+    ])
+}
+
+extension RelayConfiguration {
+    /// Loads the configuration with every sender, as `webhook-relay` does.
+    public static func load(
+        environment: [String: String],
+        configPath: String? = nil
+    ) throws(ConfigurationError) -> RelayConfiguration {
+        try load(environment: environment, configPath: configPath, senders: TestSenders.registry)
     }
 }
 

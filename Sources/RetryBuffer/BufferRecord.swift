@@ -43,7 +43,7 @@ public struct BufferedHeader: Sendable, Hashable {
 
 /// Everything needed to publish an event later, exactly as it would have been published now.
 public struct BufferRecord: Sendable, Hashable {
-    /// The relay source name, e.g. `docutray`.
+    /// The relay source name, e.g. `github`.
     public var source: String
     /// The sender's delivery id (`ce_id`).
     public var deliveryID: String

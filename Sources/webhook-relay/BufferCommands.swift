@@ -33,7 +33,7 @@ struct FilterOptions: ParsableArguments {
     @Option(help: "pending, dead or archived.")
     var state: RecordFilter.State?
 
-    @Option(help: "Source name, e.g. docutray.")
+    @Option(help: "Source name, e.g. github.")
     var source: String?
 
     @Option(help: "Event type, e.g. STEP_FAILED.")

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Relay
+import SenderKit
 
 struct ConfigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -33,12 +34,18 @@ struct ConfigCommand: ParsableCommand {
         )
 
         func run() {
-            for setting in Setting.all {
-                let key = setting.key.isEmpty ? "(file)" : setting.key
-                print(
-                    "\(key)\n  \(setting.environment)  default: \(setting.defaultValue ?? "none")\n  \(setting.summary)"
-                )
+            for setting in Setting.all { print(Self.entry(setting)) }
+            for sender in registeredSenders.senders {
+                print("\nscheme: \(sender.name) — \(sender.summary)")
+                print("  cloudevents_source default: \(sender.defaults.cloudEventSource)")
+                print("  topic_template default: \(sender.defaults.topicTemplate)")
+                for setting in sender.settings { print(Self.entry(setting)) }
             }
+        }
+
+        private static func entry(_ setting: Setting) -> String {
+            let key = setting.key.isEmpty ? "(file)" : setting.key
+            return "\(key)\n  \(setting.environment)  default: \(setting.defaultValue ?? "none")\n  \(setting.summary)"
         }
     }
 }

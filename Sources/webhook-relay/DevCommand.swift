@@ -6,8 +6,9 @@ import Relay
 struct DevCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dev",
-        abstract: "Run the relay with an embedded in-memory Kafka broker and a generated secret.",
-        discussion: "Prints the exports, a signed curl example and a kcat command to try it from a second shell."
+        abstract: "Run the relay with an embedded in-memory Kafka broker and a source for every sender.",
+        discussion:
+            "Prints the exports, a signed sample line per sender and a kcat command to try it from a second shell."
     )
 
     @Option(name: .long, help: "Port of the webhook listener (0 picks a free one).")
@@ -16,7 +17,7 @@ struct DevCommand: AsyncParsableCommand {
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         ProcessTuning.fixMallocThreshold()
-        let dev = try DevEnvironment(httpPort: httpPort, environment: environment)
+        let dev = try DevEnvironment(httpPort: httpPort, environment: environment, senders: registeredSenders)
         RelayLogging.bootstrap(dev.configuration.logging)
         let logger = Logger(label: "webhook-relay")
         let executable = Self.executablePath()

@@ -31,7 +31,11 @@ struct ServeCommand: AsyncParsableCommand {
 /// Loads the configuration, or exits with status 78 (EX_CONFIG) and a message naming the key.
 func loadConfiguration(path: String?) throws -> RelayConfiguration {
     do {
-        return try RelayConfiguration.load(environment: ProcessInfo.processInfo.environment, configPath: path)
+        return try RelayConfiguration.load(
+            environment: ProcessInfo.processInfo.environment,
+            configPath: path,
+            senders: registeredSenders
+        )
     } catch {
         FileHandle.standardError.write(Data("webhook-relay: \(error)\n".utf8))
         throw ExitCode(78)

@@ -1,76 +1,131 @@
 import ArgumentParser
 import Foundation
 import Relay
+import SenderKit
 
 struct SignCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sign",
-        abstract: "Sign a JSON payload as Docutray would and print a ready-to-run curl command.",
+        abstract: "Sign a payload as its sender would and print a ready-to-run curl command.",
         discussion: """
-            The secret and URL come from RELAY_DOCUTRAY_SECRETS (first secret) or RELAY_DOCUTRAY_SECRETS_FILE,
-            and RELAY_DOCUTRAY_WEBHOOK_URL, unless given as options. Pipe the output to `sh` to send it.
+            The source's secrets and settings come from the configuration (--config or RELAY_CONFIG, and \
+            the RELAY_<SOURCE>_* variables, e.g. RELAY_GITHUB_SECRETS); the first secret signs. Senders \
+            that name the event type in a header (docutray, github, shopify, generic-hmac with a header) \
+            need --event; the others read it from the payload. Pipe the output to `sh` to send it.
             """
     )
 
-    @Option(name: .long, help: "Event type, e.g. CONVERSION_COMPLETED.")
-    var event: String
+    @Option(
+        name: .long,
+        help: "Source to sign for (default: the only configured source, else the first in registration order)."
+    )
+    var source: String?
 
-    @Option(name: .long, help: "Delivery id (default: a new random id).")
+    @Option(name: .long, help: "Event type, e.g. CONVERSION_COMPLETED, push, orders/create.")
+    var event: String?
+
+    @Option(name: .long, help: "Delivery id (default: a new random id; senders that carry it in the body ignore it).")
     var requestID: String?
 
     @Option(name: .long, help: "Signed Unix timestamp in seconds (default: now).")
     var timestamp: Int64?
 
-    @Option(name: .long, help: "Signing secret (default: the first of $RELAY_DOCUTRAY_SECRETS).")
+    @Option(name: .long, help: "Signing secret (default: the source's first secret).")
     var secret: String?
 
-    @Option(name: .long, help: "Webhook URL as registered in Docutray (default: $RELAY_DOCUTRAY_WEBHOOK_URL).")
+    @Option(name: .long, help: "docutray: the webhook URL as registered in Docutray (default: its webhook_url).")
     var webhookURL: String?
 
-    @Option(name: .long, help: "Where curl sends the request, if not the webhook URL.")
+    @Option(name: .long, help: "Where curl sends the request (default: the signed URL, else this relay's listener).")
     var target: String?
+
+    @Option(name: .long, help: "YAML configuration file (default: $RELAY_CONFIG).")
+    var config: String?
 
     @Option(name: .long, help: "Output: curl (a command) or headers (one 'name: value' line each).")
     var format: SignedRequest.Format = .curl
 
-    @Argument(help: "JSON payload file, or - for standard input.")
+    @Argument(help: "Payload file, or - for standard input.")
     var file: String
 
     func run() throws {
-        let environment = ProcessInfo.processInfo.environment
-        guard EventTypeName.isValid(event) else {
-            throw ValidationError("--event \(EventTypeName.rule)")
+        var environment = ProcessInfo.processInfo.environment
+        let sources: [RelayConfiguration.Source]
+        do {
+            sources = try RelayConfiguration.loadSources(
+                environment: environment,
+                configPath: config,
+                senders: registeredSenders
+            )
+        } catch {
+            throw ValidationError("\(error)")
         }
-        let docutray = RelayConfiguration.Source.Scheme.docutray.rawValue
-        guard let secret = try secret ?? RelayConfiguration.secrets(ofSource: docutray, environment: environment).first
-        else {
-            throw ValidationError("no secret: pass --secret or set RELAY_DOCUTRAY_SECRETS")
+        let name = try sourceName(among: sources)
+        if let secret { environment[Setting.sourceSecrets.forSource(name).environment] = secret }
+        if let webhookURL {
+            environment["RELAY_\(name.uppercased().replacingOccurrences(of: "-", with: "_"))_WEBHOOK_URL"] = webhookURL
         }
-        guard let webhookURL = webhookURL ?? environment["RELAY_DOCUTRAY_WEBHOOK_URL"], !webhookURL.isEmpty else {
-            throw ValidationError("no webhook URL: pass --webhook-url or set RELAY_DOCUTRAY_WEBHOOK_URL")
+        let chosen: RelayConfiguration.Source
+        do {
+            let reloaded = try RelayConfiguration.loadSources(
+                environment: environment,
+                configPath: config,
+                senders: registeredSenders
+            )
+            guard let found = reloaded.first(where: { $0.name == name }) else {
+                throw ValidationError("no source named '\(name)' is configured")
+            }
+            chosen = found
+        } catch let error as ValidationError {
+            throw error
+        } catch {
+            throw ValidationError("\(error)")
         }
         let body: [UInt8]
-        let source: SignedRequest.BodySource
+        let bodySource: SignedRequest.BodySource
         if file == "-" {
             body = Array(FileHandle.standardInput.readDataToEndOfFile())
-            source = .inline
+            bodySource = .inline
         } else {
             guard let data = FileManager.default.contents(atPath: file) else {
                 throw ValidationError("cannot read \(file)")
             }
             body = Array(data)
-            source = .file(path: file)
+            bodySource = .file(path: file)
         }
-        let request = SignedRequest(
+        let delivery = OutgoingDelivery(
             body: body,
-            bodySource: source,
-            event: event,
-            requestID: requestID ?? SignedRequest.newRequestID(),
-            timestamp: timestamp ?? Int64(Date().timeIntervalSince1970),
-            signer: DocutraySigner(secret: secret, webhookURL: webhookURL),
-            targetURL: target
+            eventType: event,
+            deliveryID: requestID,
+            timestamp: timestamp ?? Int64(Date().timeIntervalSince1970)
         )
-        print(request.rendered(as: format), terminator: "")
+        let host = environment[Setting.httpHost.environment].flatMap { $0.isEmpty || $0 == "0.0.0.0" ? nil : $0 }
+        let port = environment[Setting.httpPort.environment].flatMap { Int($0) } ?? 8080
+        let listener = "http://\(host ?? "127.0.0.1"):\(port)/webhooks/\(name)"
+        do {
+            let request = try SignedRequest(
+                delivery,
+                bodySource: bodySource,
+                scheme: chosen.scheme,
+                targetURL: target ?? chosen.scheme.signedURL ?? listener
+            )
+            print(request.rendered(as: format), terminator: "")
+        } catch {
+            throw ValidationError("\(name): \(error)")
+        }
+    }
+
+    /// `--source`, or the only configured source, or the first in registration order.
+    private func sourceName(among sources: [RelayConfiguration.Source]) throws -> String {
+        if let source { return source }
+        let order = registeredSenders.names
+        let first = sources.min { lhs, rhs in
+            (order.firstIndex(of: lhs.sender.name) ?? .max, lhs.name) < (
+                order.firstIndex(of: rhs.sender.name) ?? .max, rhs.name
+            )
+        }
+        guard let first else { throw ValidationError("no source is configured: pass --source and set its secrets") }
+        return first.name
     }
 }
 

@@ -3,6 +3,8 @@ import Relay
 import RelayKafka
 import RelayTestSupport
 import RetryBuffer
+import SenderKit
+import Senders
 import Testing
 
 /// The admin API of a running relay: authentication, listings with every filter, single records,

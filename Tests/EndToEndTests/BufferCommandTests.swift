@@ -2,6 +2,8 @@ import Foundation
 import Relay
 import RelayKafka
 import RelayTestSupport
+import SenderKit
+import Senders
 import Testing
 
 /// `webhook-relay buffer …` and `replay` as an operator runs them: against a running relay's admin

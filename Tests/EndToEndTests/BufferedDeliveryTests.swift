@@ -3,6 +3,8 @@ import Relay
 import RelayKafka
 import RelayTestSupport
 import RetryBuffer
+import SenderKit
+import Senders
 import Testing
 
 /// Kafka slow, down or refusing: every event answered 2xx still reaches Kafka (or the dead-letter

@@ -2,6 +2,8 @@ import Foundation
 import Relay
 import RelayKafka
 import RelayTestSupport
+import SenderKit
+import Senders
 import Testing
 
 /// The `webhook-relay` binary as a user runs it.

@@ -2,6 +2,8 @@ import Foundation
 import Relay
 import RelayKafka
 import RelayTestSupport
+import SenderKit
+import Senders
 import Testing
 
 /// The consumer examples in other languages read what the relay produced, over the wire, and

@@ -2,6 +2,8 @@ import Foundation
 import Relay
 import RelayKafka
 import RelayTestSupport
+import SenderKit
+import Senders
 import Testing
 
 /// Every class of bad request gets its status and a JSON `{"error", "message"}` answer, is logged once

@@ -2,6 +2,8 @@ import Foundation
 import Relay
 import RelayKafka
 import RelayTestSupport
+import SenderKit
+import Senders
 import Testing
 
 /// Hostile clients over raw sockets: bytes that are not HTTP, broken framing, oversized and odd

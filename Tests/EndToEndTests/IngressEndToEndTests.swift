@@ -2,6 +2,8 @@ import Foundation
 import Relay
 import RelayKafka
 import RelayTestSupport
+import SenderKit
+import Senders
 import Testing
 
 /// The relay through the wire: real HTTP on a loopback port, real Kafka protocol to the mock cluster,

@@ -3,6 +3,8 @@ import Relay
 import RelayKafka
 import RelayTestSupport
 import RetryBuffer
+import SenderKit
+import Senders
 import Testing
 
 /// Metrics, health and readiness through HTTP against a running relay.

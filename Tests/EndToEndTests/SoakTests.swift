@@ -2,6 +2,8 @@ import Foundation
 import Relay
 import RelayKafka
 import RelayTestSupport
+import SenderKit
+import Senders
 import Testing
 
 /// A short soak for `make test` (`make soak` runs ten minutes): thousands of requests, each on a

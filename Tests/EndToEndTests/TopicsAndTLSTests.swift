@@ -3,6 +3,8 @@ import Logging
 import Relay
 import RelayKafka
 import RelayTestSupport
+import SenderKit
+import Senders
 import Testing
 
 @Suite("Topic creation and TLS", .serialized, .timeLimit(.minutes(2)))

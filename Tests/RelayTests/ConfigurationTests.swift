@@ -1,5 +1,8 @@
 import Foundation
 import Relay
+import RelayTestSupport
+import SenderKit
+import Senders
 import Testing
 
 @Suite("Configuration from YAML and environment")
@@ -36,7 +39,7 @@ struct ConfigurationTests {
         #expect(configuration.kafka.publishTimeout == .seconds(2))
         let source = try #require(configuration.source(named: "docutray"))
         #expect(source.secrets == ["whsec_one_12345", "whsec_two_12345"])
-        #expect(source.verify == .both)
+        #expect((source.scheme as? DocutrayScheme)?.policy == .both)
         #expect(source.timestampTolerance == 300)
         #expect(source.replayWindow == 300)
         #expect(source.topicTemplate == "{source}.{family}.{action}")
@@ -117,8 +120,8 @@ struct ConfigurationTests {
         #expect(configuration.kafka.properties == ["compression.type": "lz4", "linger.ms": "20"])
         let source = try #require(configuration.source(named: "docutray"))
         #expect(source.secrets == ["whsec_one_12345", "whsec_two_12345"])
-        #expect(source.webhookURL == "https://relay.example.com/webhooks/docutray")
-        #expect(source.verify == .auth)
+        #expect((source.scheme as? DocutrayScheme)?.webhookURL == "https://relay.example.com/webhooks/docutray")
+        #expect((source.scheme as? DocutrayScheme)?.policy == .auth)
         #expect(source.timestampTolerance == 120)
         #expect(source.replayWindow == 3600)
         #expect(source.topicOverrides == ["STEP_FAILED": "alerts.steps"])

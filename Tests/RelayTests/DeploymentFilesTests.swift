@@ -1,5 +1,8 @@
 import Foundation
 import Relay
+import RelayTestSupport
+import SenderKit
+import Senders
 import Testing
 import Yams
 
@@ -19,7 +22,9 @@ struct DeploymentFilesTests {
     }
 
     /// Every environment variable the relay reads.
-    static let knownVariables = Set(Setting.all.map { $0.forSource("docutray").environment })
+    static let knownVariables = Set(
+        (Setting.all + TestSenders.registry.senders.flatMap(\.settings)).map { $0.forSource("docutray").environment }
+    )
 
     static func isKnown(_ variable: String) -> Bool {
         knownVariables.contains(variable) || (variable.hasPrefix("RELAY_KAFKA_PROPERTY_") && variable.count > 21)
@@ -37,9 +42,12 @@ struct DeploymentFilesTests {
             configPath: path
         )
         #expect(configuration.kafka.properties["compression.type"] == "lz4")
-        #expect(configuration.source(named: "docutray")?.webhookURL == "https://hooks.example.com/webhooks/docutray")
+        #expect(
+            (configuration.source(named: "docutray")?.scheme as? DocutrayScheme)?.webhookURL
+                == "https://hooks.example.com/webhooks/docutray"
+        )
         let text = try Self.text("deploy/relay.example.yaml")
-        for setting in Setting.all where !setting.key.isEmpty {
+        for setting in Setting.all + DocutraySender().settings where !setting.key.isEmpty {
             let key = setting.forSource("docutray").key.split(separator: ".").last.map(String.init) ?? ""
             #expect(text.contains(key + ":"), "\(setting.key) is not in the example")
             #expect(

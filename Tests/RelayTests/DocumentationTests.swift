@@ -1,5 +1,8 @@
 import Foundation
 import Relay
+import RelayTestSupport
+import SenderKit
+import Senders
 import Testing
 
 @Suite("Documentation stays true")
@@ -11,8 +14,10 @@ struct DocumentationTests {
     @Test("The README's configuration reference names every setting and its variable")
     func readmeListsEverySetting() throws {
         let readme = try String(contentsOf: Self.root.appendingPathComponent("README.md"), encoding: .utf8)
-        for setting in Setting.all {
-            let docutray = setting.forSource("docutray")
+        let senderSettings = TestSenders.registry.senders.flatMap { sender in sender.settings.map { (sender.name, $0) }
+        }
+        for (source, setting) in Setting.all.map({ ("docutray", $0) }) + senderSettings {
+            let docutray = setting.forSource(source)
             #expect(
                 readme.contains("`\(docutray.environment)`") || readme.contains("`\(setting.environment)`"),
                 "\(setting.environment)"

@@ -1,6 +1,8 @@
 import Foundation
 import Relay
 import RelayTestSupport
+import SenderKit
+import Senders
 import Testing
 
 @Suite("JSON validation without re-serialization")

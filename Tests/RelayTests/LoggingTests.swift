@@ -1,6 +1,9 @@
 import Foundation
 import Logging
 import Relay
+import RelayTestSupport
+import SenderKit
+import Senders
 import Synchronization
 import Testing
 

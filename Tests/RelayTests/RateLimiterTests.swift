@@ -1,3 +1,6 @@
+import RelayTestSupport
+import SenderKit
+import Senders
 import Synchronization
 import Testing
 

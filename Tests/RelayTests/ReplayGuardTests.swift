@@ -1,3 +1,6 @@
+import RelayTestSupport
+import SenderKit
+import Senders
 import Testing
 
 @testable import Relay

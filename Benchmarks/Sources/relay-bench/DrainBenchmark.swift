@@ -4,6 +4,8 @@ import Logging
 import Relay
 import RelayKafka
 import RetryBuffer
+import SenderKit
+import Senders
 import ServiceLifecycle
 
 /// Fills a buffer with a backlog (as after an outage), then starts the relay on it against the mock
@@ -46,18 +48,21 @@ struct DrainBenchmark: AsyncParsableCommand {
         await filler.close()
 
         let cluster = try MockKafkaCluster(brokers: 1)
-        let configuration = try RelayConfiguration.load(environment: [
-            "RELAY_KAFKA_BOOTSTRAP_SERVERS": cluster.bootstrapServers,
-            "RELAY_HTTP_HOST": "127.0.0.1",
-            "RELAY_HTTP_PORT": "0",
-            "RELAY_BUFFER_PATH": directory,
-            "RELAY_BUFFER_MAX_SIZE": "16GiB",
-            "RELAY_DOCUTRAY_SECRETS": "whsec_bench_secret",
-            "RELAY_DOCUTRAY_WEBHOOK_URL": "http://127.0.0.1/webhooks/docutray",
-            "RELAY_KAFKA_WARMUP_TIMEOUT": "0s",
-            "RELAY_RETRY_MAX_IN_FLIGHT": String(inFlight),
-            "RELAY_KAFKA_PROPERTY_LINGER_MS": "5",
-        ])
+        let configuration = try RelayConfiguration.load(
+            environment: [
+                "RELAY_KAFKA_BOOTSTRAP_SERVERS": cluster.bootstrapServers,
+                "RELAY_HTTP_HOST": "127.0.0.1",
+                "RELAY_HTTP_PORT": "0",
+                "RELAY_BUFFER_PATH": directory,
+                "RELAY_BUFFER_MAX_SIZE": "16GiB",
+                "RELAY_DOCUTRAY_SECRETS": "whsec_bench_secret",
+                "RELAY_DOCUTRAY_WEBHOOK_URL": "http://127.0.0.1/webhooks/docutray",
+                "RELAY_KAFKA_WARMUP_TIMEOUT": "0s",
+                "RELAY_RETRY_MAX_IN_FLIGHT": String(inFlight),
+                "RELAY_KAFKA_PROPERTY_LINGER_MS": "5",
+            ],
+            senders: SenderRegistry([DocutraySender()])
+        )
         let relay = try await RelayApplication(configuration: configuration, logger: quiet)
         let group = ServiceGroup(configuration: .init(services: relay.services, logger: quiet))
         let started = ContinuousClock.now

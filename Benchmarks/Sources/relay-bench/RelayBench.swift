@@ -1,5 +1,7 @@
 import ArgumentParser
 import Relay
+import SenderKit
+import Senders
 
 /// Benchmarks of webhook-relay. Results are printed as one table row each; BENCHMARKS.md holds
 /// the figures and how they were produced.

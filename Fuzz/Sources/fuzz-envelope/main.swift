@@ -1,6 +1,8 @@
 import CLibFuzzer
 import Foundation
 import Relay
+import SenderKit
+import Senders
 
 // The JSON scanner and the CloudEvents envelope. The input's first byte is the length of a delivery
 // id taken from the next bytes (any bytes: the envelope must encode whatever it is given); the rest
@@ -19,7 +21,7 @@ func fuzzEnvelope(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     guard let idLength = bytes.first.map(Int.init), bytes.count > idLength else { return 0 }
     let deliveryID = String(decoding: bytes[1..<(1 + idLength)], as: UTF8.self)
     let body = Array(bytes[(1 + idLength)...])
-    guard let captured = try? JSONScanner.scanObject(body, capturing: [descriptor.keyField ?? "conversion_id"]) else {
+    guard let captured = try? JSONScanner.scan(body, capturing: [descriptor.keyField ?? "/conversion_id"]) else {
         return 0
     }
     let webhook = VerifiedWebhook(
@@ -33,7 +35,7 @@ func fuzzEnvelope(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
         source: "docutray",
         webhook: webhook,
         descriptor: descriptor,
-        subject: captured[descriptor.keyField ?? "conversion_id"],
+        subject: captured[0],
         body: body,
         receivedAt: Date(timeIntervalSince1970: 1_705_314_601)
     )

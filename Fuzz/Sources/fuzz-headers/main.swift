@@ -1,7 +1,8 @@
 import CLibFuzzer
 import Foundation
 import HTTPTypes
-import Relay
+import SenderKit
+import Senders
 
 // Header and signature parsing of the Docutray scheme. The input is a header block ("name: value"
 // lines) and, after an empty line, a body. Two properties are checked on every input:
@@ -58,6 +59,8 @@ func fuzzHeaders(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
         case .invalidHeader, .missingHeader, .staleTimestamp: break
         case .missingSignature, .badSignature:
             fatalError("a correctly signed request was refused: \(error) for \(event) \(requestID)")
+        case .invalidBody, .invalidField:
+            fatalError("the Docutray scheme read the body: \(error)")
         }
     }
     return 0

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import RetryBuffer
+import SenderKit
 
 /// The admin listener's routes: buffer status, listings, single records, checks and replays, all
 /// behind `Authorization: Bearer <RELAY_ADMIN_TOKEN>` when a token is configured.

@@ -1,3 +1,4 @@
+import SenderKit
 import Yams
 
 /// A parsed YAML configuration file: nested maps, lists and scalar text.

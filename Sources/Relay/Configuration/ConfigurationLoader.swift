@@ -1,19 +1,23 @@
 import Foundation
 import Logging
 import RelayKafka
+import SenderKit
 
 extension RelayConfiguration {
     /// Loads the configuration: defaults, overridden by the YAML file (`configPath`, else
     /// `RELAY_CONFIG`), overridden by environment variables.
     ///
+    /// - Parameter senders: the senders a source's `scheme:` may name.
     /// - Throws: ``ConfigurationError`` naming the first key that is missing, malformed or unknown.
     public static func load(
         environment: [String: String],
-        configPath: String? = nil
+        configPath: String? = nil,
+        senders: SenderRegistry
     ) throws(ConfigurationError) -> RelayConfiguration {
         var loader = ConfigurationLoader(
             tree: try tree(environment: environment, configPath: configPath),
-            environment: environment
+            environment: environment,
+            senders: senders
         )
         let configuration = try loader.load()
         try loader.rejectUnknownKeys()
@@ -47,18 +51,28 @@ extension RelayConfiguration {
     ) throws(ConfigurationError) -> Kafka {
         var loader = ConfigurationLoader(
             tree: try tree(environment: environment, configPath: configPath),
-            environment: environment
+            environment: environment,
+            senders: SenderRegistry([])
         )
         return try loader.kafkaSettings()
     }
 
-    /// The active secrets of one source, from its environment variables alone (for `sign`).
-    public static func secrets(
-        ofSource name: String,
-        environment: [String: String]
-    ) throws(ConfigurationError) -> [String] {
-        var loader = ConfigurationLoader(tree: .map([]), environment: environment)
-        return try loader.secrets(of: name)
+    /// Only the sources (for tools that sign, such as `webhook-relay sign`).
+    public static func loadSources(
+        environment: [String: String],
+        configPath: String? = nil,
+        senders: SenderRegistry
+    ) throws(ConfigurationError) -> [Source] {
+        var loader = ConfigurationLoader(
+            tree: try tree(environment: environment, configPath: configPath),
+            environment: environment,
+            senders: senders
+        )
+        var sources: [Source] = []
+        for name in try loader.sourceNames() {
+            sources.append(try loader.source(named: name))
+        }
+        return sources
     }
 }
 
@@ -67,14 +81,16 @@ extension RelayConfiguration {
 struct ConfigurationLoader {
     private let tree: ConfigTree
     private let environment: [String: String]
+    private let senders: SenderRegistry
     /// Keys read through a setting; everything below them is theirs (e.g. `kafka.properties.*`).
     private var consumed: Set<String> = []
     /// Mappings that are known but may be empty (`sources`, `sources.<name>`); their children are not.
     private var containers: Set<String> = []
 
-    init(tree: ConfigTree, environment: [String: String]) {
+    init(tree: ConfigTree, environment: [String: String], senders: SenderRegistry) {
         self.tree = tree
         self.environment = environment
+        self.senders = senders
     }
 
     mutating func load() throws(ConfigurationError) -> RelayConfiguration {
@@ -159,7 +175,7 @@ struct ConfigurationLoader {
 
     // MARK: Sources
 
-    private mutating func sourceNames() throws(ConfigurationError) -> [String] {
+    mutating func sourceNames() throws(ConfigurationError) -> [String] {
         var names: [String] = []
         if case .map(let pairs)? = tree.node(at: "sources") {
             names = pairs.map(\.0)
@@ -168,17 +184,14 @@ struct ConfigurationLoader {
         }
         containers.insert("sources")
         containers.formUnion(names.map { "sources.\($0)" })
-        // The first sender needs no YAML at all: its environment variables are enough.
-        let implicit = RelayConfiguration.Source.Scheme.docutray.rawValue
-        if !names.contains(implicit),
-            environment.contains(where: { $0.key.hasPrefix("RELAY_DOCUTRAY_") && !$0.value.isEmpty })
-        {
-            names.append(implicit)
+        for name in impliedSourceNames() where !names.contains(name) {
+            names.append(name)
         }
         guard !names.isEmpty else {
+            let example = senders.names.first ?? "name"
             throw ConfigurationError(
-                .sourceSecrets.forSource(implicit),
-                "no webhook source is configured; set the Docutray secrets"
+                .sourceSecrets.forSource(example),
+                "no webhook source is configured; set the secrets of a sender (\(senders.names.joined(separator: ", "))) or add sources: to the configuration file"
             )
         }
         for name in names where name.range(of: "^[a-z][a-z0-9-]{0,62}$", options: .regularExpression) == nil {
@@ -187,68 +200,111 @@ struct ConfigurationLoader {
         return names
     }
 
-    private mutating func source(named name: String) throws(ConfigurationError) -> RelayConfiguration.Source {
+    /// Sources that need no YAML: one named after a sender whose per-source variables are set
+    /// (`RELAY_GITHUB_SECRETS`), and one for every `RELAY_<NAME>_SCHEME`.
+    private func impliedSourceNames() -> [String] {
+        let set = environment.filter { !$0.value.isEmpty }.keys
+        var names: [String] = []
+        for sender in senders.senders {
+            let variables = (Setting.all + sender.settings).filter { $0.key.contains("<source>") }
+                .map { $0.forSource(sender.name).environment }
+            if variables.contains(where: set.contains) { names.append(sender.name) }
+        }
+        let prefix = "RELAY_"
+        let suffix = "_SCHEME"
+        for variable in set.sorted() where variable.hasPrefix(prefix) && variable.hasSuffix(suffix) {
+            let middle = variable.dropFirst(prefix.count).dropLast(suffix.count)
+            let name = middle.lowercased().replacingOccurrences(of: "_", with: "-")
+            if !name.isEmpty, !names.contains(name) { names.append(name) }
+        }
+        return names
+    }
+
+    mutating func source(named name: String) throws(ConfigurationError) -> RelayConfiguration.Source {
         let schemeSetting = Setting.sourceScheme.forSource(name)
-        let scheme: RelayConfiguration.Source.Scheme
+        let sender: any Sender
         if let schemeText = try text(schemeSetting) {
-            guard let parsed = RelayConfiguration.Source.Scheme(rawValue: schemeText) else {
-                throw ConfigurationError(schemeSetting, "unknown scheme '\(schemeText)' (known: docutray)")
+            guard let named = senders.sender(named: schemeText) else {
+                throw ConfigurationError(
+                    schemeSetting,
+                    "unknown scheme '\(schemeText.prefix(100))' (known: \(senders.names.joined(separator: ", ")))"
+                )
             }
-            scheme = parsed
-        } else if let implied = RelayConfiguration.Source.Scheme(rawValue: name) {
-            scheme = implied
+            sender = named
+        } else if let implied = senders.sender(named: name) {
+            sender = implied
         } else {
-            throw ConfigurationError(schemeSetting, "is required for a source not named after its scheme")
+            throw ConfigurationError(
+                schemeSetting,
+                "is required for a source not named after its scheme (known: \(senders.names.joined(separator: ", ")))"
+            )
         }
 
         let secrets = try secrets(of: name)
-        let verify = try choice(.sourceVerify.forSource(name), DocutrayScheme.Policy.self)
-        let urlSetting = Setting.sourceWebhookURL.forSource(name)
-        let webhookURL = try text(urlSetting)
-        if let webhookURL, URL(string: webhookURL)?.scheme.map({ ["http", "https"].contains($0) }) != true {
-            throw ConfigurationError(urlSetting, "must be an absolute http(s) URL")
-        }
-        if verify != .body, webhookURL == nil {
+        let toleranceSetting = Setting.sourceTimestampTolerance.forSource(name)
+        let toleranceIsSet = try text(toleranceSetting) != nil
+        let tolerance = try duration(toleranceSetting, in: .seconds(1)...(.seconds(86_400))).wholeSeconds
+        var settings = LoadedSourceSettings(
+            name: name,
+            secrets: secrets,
+            secretsSetting: .sourceSecrets.forSource(name),
+            timestampTolerance: tolerance,
+            loader: self
+        )
+        let scheme = try sender.makeScheme(for: &settings)
+        self = settings.loader
+        if toleranceIsSet, !scheme.signsTimestamps {
             throw ConfigurationError(
-                urlSetting,
-                "is required when verify is '\(verify.rawValue)' (it is part of the auth signature)"
+                toleranceSetting,
+                "has no effect: \(sender.name) deliveries carry no signed timestamp (set replay_window instead)"
             )
         }
-        let toleranceSetting = Setting.sourceTimestampTolerance.forSource(name)
-        let tolerance = try duration(toleranceSetting, in: .seconds(1)...(.seconds(86_400))).wholeSeconds
         let windowSetting = Setting.sourceReplayWindow.forSource(name)
-        let window = try optionalDuration(windowSetting)?.wholeSeconds ?? tolerance
-        guard window >= tolerance else {
+        let defaultWindow = scheme.signsTimestamps ? tolerance : RelayConfiguration.Source.untimestampedReplayWindow
+        let window = try optionalDuration(windowSetting)?.wholeSeconds ?? defaultWindow
+        guard window >= tolerance || !scheme.signsTimestamps else {
             throw ConfigurationError(windowSetting, "must be at least the timestamp tolerance (\(tolerance)s)")
         }
+        guard window > 0 else { throw ConfigurationError(windowSetting, "must be at least 1s") }
         let rateLimit = try integer(.sourceRateLimit.forSource(name), in: 0...1_000_000)
         let burstSetting = Setting.sourceRateLimitBurst.forSource(name)
         let burst = try text(burstSetting) == nil ? rateLimit : try integer(burstSetting, in: 1...10_000_000)
         let templateSetting = Setting.sourceTopicTemplate.forSource(name)
-        let template = try text(templateSetting) ?? TopicRouter.defaultTemplate
+        let template = try text(templateSetting) ?? sender.defaults.topicTemplate
         let overridesSetting = Setting.sourceTopics.forSource(name)
         let overrides = try stringMap(overridesSetting)
-        for eventType in overrides.keys where !EventTypeName.isValid(eventType) {
-            throw ConfigurationError(overridesSetting, "'\(eventType)' is not an event type (\(EventTypeName.rule))")
+        for eventType in overrides.keys.sorted() {
+            if let problem = sender.eventTypeProblem(eventType) {
+                throw ConfigurationError(
+                    overridesSetting,
+                    "'\(eventType.prefix(100))' is not an event type (\(problem))"
+                )
+            }
         }
         do {
             _ = try TopicRouter(template: template, overrides: overrides)
         } catch {
             throw ConfigurationError(templateSetting, error.description)
         }
+        let keySetting = Setting.sourceKey.forSource(name)
+        var key: JSONPointer?
+        if let keyText = try text(keySetting) {
+            guard let pointer = JSONPointer(keyText) else { throw ConfigurationError(keySetting, JSONPointer.rule) }
+            key = pointer
+        }
         return RelayConfiguration.Source(
             name: name,
+            sender: sender,
             scheme: scheme,
             secrets: secrets,
-            webhookURL: webhookURL,
-            verify: verify,
             timestampTolerance: tolerance,
             replayWindow: window,
             rateLimit: rateLimit,
             rateLimitBurst: burst,
-            cloudEventSource: try text(.sourceCloudEventSource.forSource(name)) ?? "https://app.docutray.com",
+            cloudEventSource: try text(.sourceCloudEventSource.forSource(name)) ?? sender.defaults.cloudEventSource,
             topicTemplate: template,
             topicOverrides: overrides,
+            key: key,
             contentMode: try choice(.sourceContentMode.forSource(name), CloudEventEnvelope.ContentMode.self),
             deadLetterTopic: try deadLetterTopic(of: name)
         )
@@ -351,7 +407,7 @@ struct ConfigurationLoader {
     // MARK: Typed readers
 
     /// The raw text of a setting: the environment variable if set and non-empty, else the YAML scalar.
-    private mutating func text(_ setting: Setting) throws(ConfigurationError) -> String? {
+    mutating func text(_ setting: Setting) throws(ConfigurationError) -> String? {
         consumed.insert(setting.key)
         if let value = environment[setting.environment], !value.isEmpty { return value }
         switch tree.node(at: setting.key) {
@@ -361,7 +417,7 @@ struct ConfigurationLoader {
         }
     }
 
-    private mutating func integer(_ setting: Setting, in range: ClosedRange<Int>) throws(ConfigurationError) -> Int {
+    mutating func integer(_ setting: Setting, in range: ClosedRange<Int>) throws(ConfigurationError) -> Int {
         let raw = try text(setting) ?? setting.defaultValue ?? ""
         guard let value = Int(raw.trimmingCharacters(in: .whitespaces)), range.contains(value) else {
             throw ConfigurationError(
@@ -425,7 +481,7 @@ struct ConfigurationLoader {
         return value
     }
 
-    private mutating func choice<Choice: RawRepresentable & CaseIterable>(
+    mutating func choice<Choice: RawRepresentable & CaseIterable>(
         _ setting: Setting,
         _ type: Choice.Type
     ) throws(ConfigurationError) -> Choice where Choice.RawValue == String {
@@ -495,5 +551,30 @@ struct ConfigurationLoader {
         text.split(whereSeparator: { separators.contains($0) })
             .map { $0.trimmingCharacters(in: .whitespaces) }
             .filter { !$0.isEmpty }
+    }
+}
+
+/// What a sender reads of one source: per-source settings through the loader (which records them
+/// as known keys), and what the loader has read already.
+private struct LoadedSourceSettings: SourceSettings {
+    let name: String
+    let secrets: [String]
+    let secretsSetting: Setting
+    let timestampTolerance: Int64
+    var loader: ConfigurationLoader
+
+    mutating func text(_ setting: Setting) throws(ConfigurationError) -> String? {
+        try loader.text(setting.forSource(name))
+    }
+
+    mutating func integer(_ setting: Setting, in range: ClosedRange<Int>) throws(ConfigurationError) -> Int {
+        try loader.integer(setting.forSource(name), in: range)
+    }
+
+    mutating func choice<Choice: RawRepresentable & CaseIterable>(
+        _ setting: Setting,
+        _ type: Choice.Type
+    ) throws(ConfigurationError) -> Choice where Choice.RawValue == String {
+        try loader.choice(setting.forSource(name), type)
     }
 }

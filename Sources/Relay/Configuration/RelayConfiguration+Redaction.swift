@@ -1,4 +1,5 @@
 import Logging
+import SenderKit
 
 extension RelayConfiguration {
     /// The effective configuration as log metadata, with every secret replaced by `<redacted>`:
@@ -18,11 +19,14 @@ extension RelayConfiguration {
             "config.admin": "\(admin.host):\(admin.port) token=\(admin.token == nil ? "none" : "<redacted>")",
         ]
         for source in sources {
+            let own = source.scheme.settingsSummary
+            let tolerance = source.scheme.signsTimestamps ? "tolerance=\(source.timestampTolerance)s " : ""
             metadata["config.sources.\(source.name)"] = """
-                scheme=\(source.scheme.rawValue) secrets=<\(source.secrets.count) redacted> webhook_url=\(source.webhookURL ?? "none") \
-                verify=\(source.verify.rawValue) tolerance=\(source.timestampTolerance)s replay_window=\(source.replayWindow)s \
+                scheme=\(source.sender.name) secrets=<\(source.secrets.count) redacted> \(own.isEmpty ? "" : own + " ")\
+                \(tolerance)replay_window=\(source.replayWindow)s \
                 rate_limit=\(source.rateLimit)/s burst=\(source.rateLimitBurst) \
-                topic_template=\(source.topicTemplate) content_mode=\(source.contentMode.rawValue) dead_letter_topic=\(source.deadLetterTopic)
+                topic_template=\(source.topicTemplate) key=\(source.key?.description ?? "default") \
+                content_mode=\(source.contentMode.rawValue) dead_letter_topic=\(source.deadLetterTopic)
                 """
         }
         return metadata

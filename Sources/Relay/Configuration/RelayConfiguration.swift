@@ -1,4 +1,5 @@
 import Logging
+import SenderKit
 
 /// Everything the relay needs to run, loaded from a YAML file and environment variables (see
 /// ``RelayConfiguration/load(environment:configPath:)``).
@@ -61,21 +62,17 @@ public struct RelayConfiguration: Sendable {
         public var maximumInFlight: Int
     }
 
-    /// One webhook sender at `POST /webhooks/{name}`.
-    public struct Source: Sendable, Hashable {
-        /// The sender's verification scheme.
-        public enum Scheme: String, Sendable, CaseIterable {
-            case docutray
-        }
-
+    /// One webhook source at `POST /webhooks/{name}`, verified by one of the registered senders.
+    public struct Source: Sendable {
         public var name: String
-        public var scheme: Scheme
+        /// The sender its `scheme:` names.
+        public var sender: any Sender
+        /// The sender's scheme, configured for this source (its secrets and settings).
+        public var scheme: any WebhookScheme
         /// Active secrets; a signature under any of them passes.
         public var secrets: [String]
-        /// The relay's public URL as registered with the sender (part of Docutray's auth signature).
-        public var webhookURL: String?
-        public var verify: DocutrayScheme.Policy
-        /// Seconds the signed timestamp may differ from now, in either direction.
+        /// Seconds the signed timestamp may differ from now, in either direction (for senders that
+        /// sign one).
         public var timestampTolerance: Int64
         /// Seconds an accepted delivery id is remembered (at least the tolerance).
         public var replayWindow: Int64
@@ -85,11 +82,16 @@ public struct RelayConfiguration: Sendable {
         /// The CloudEvents `source` attribute.
         public var cloudEventSource: String
         public var topicTemplate: String
-        /// Per-event-type topic names, e.g. `CONVERSION_COMPLETED: documents.converted`.
+        /// Per-event-type topic names, e.g. `pull_request.opened: github.prs`.
         public var topicOverrides: [String: String]
+        /// The body field that becomes the Kafka key, instead of the sender's default.
+        public var key: JSONPointer?
         public var contentMode: CloudEventEnvelope.ContentMode
-        /// Where events Kafka refuses permanently go, e.g. `docutray.deadletter`.
+        /// Where events Kafka refuses permanently go, e.g. `github.deadletter`.
         public var deadLetterTopic: String
+
+        /// How long deliveries of senders that sign no timestamp are remembered by default.
+        public static let untimestampedReplayWindow: Int64 = 6 * 3600
     }
 
     /// How the relay logs.

@@ -1,6 +1,7 @@
 import Foundation
 import RelayKafka
 import RetryBuffer
+import SenderKit
 
 extension BufferRecord {
     /// The buffered form of a record about to be published for `event`.

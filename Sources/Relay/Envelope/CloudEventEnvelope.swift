@@ -1,5 +1,6 @@
 import Foundation
 import RelayKafka
+import SenderKit
 
 /// Wraps events in CloudEvents 1.0 for Kafka (the CloudEvents Kafka protocol binding).
 ///
@@ -27,13 +28,13 @@ public struct CloudEventEnvelope: Sendable, Hashable {
         public static let receivedTime = "ce_relayreceivedtime"
         /// Extension: the verification checks that passed, comma-separated.
         public static let checks = "ce_relaychecks"
-        /// Extension: the relay source name (`docutray`).
+        /// Extension: the relay source name (`github`).
         public static let relaySource = "ce_relaysource"
         /// Extension: which delivery attempt this record is (1 for the first publish); set per publish.
         public static let attempt = "ce_relayattempt"
     }
 
-    /// The CloudEvents `source` attribute, e.g. `https://app.docutray.com`.
+    /// The CloudEvents `source` attribute, e.g. `https://github.com`.
     public var cloudEventSource: String
     public var mode: ContentMode
 
@@ -57,7 +58,7 @@ public struct CloudEventEnvelope: Sendable, Hashable {
             value = structuredDocument(attributes: attributes, data: event.body)
         }
         headers.append(KafkaHeader(Attribute.attempt, "1"))
-        headers.append(contentsOf: event.webhook.forwardedHeaders)
+        headers.append(contentsOf: event.webhook.forwardedHeaders.map { KafkaHeader($0.name, $0.value) })
         return KafkaRecord(topic: topic, key: Array(event.partitionKey.utf8), value: value, headers: headers)
     }
 
@@ -68,7 +69,7 @@ public struct CloudEventEnvelope: Sendable, Hashable {
             ("id", event.webhook.deliveryID),
             ("source", cloudEventSource),
             ("type", event.descriptor.cloudEventType),
-            ("time", RFC3339.format(unixSeconds: event.webhook.signedAt)),
+            ("time", time(of: event)),
         ]
         if let subject = event.subject { attributes.append(("subject", subject)) }
         let receivedMillis = Int64((event.receivedAt.timeIntervalSince1970 * 1000).rounded(.down))
@@ -79,6 +80,13 @@ public struct CloudEventEnvelope: Sendable, Hashable {
             ("relaysource", event.source),
         ]
         return attributes
+    }
+
+    /// The signed time; the receive time (to the second) for senders that sign none.
+    private func time(of event: RelayEvent) -> String {
+        RFC3339.format(
+            unixSeconds: event.webhook.signedAt ?? Int64(event.receivedAt.timeIntervalSince1970.rounded(.down))
+        )
     }
 
     private func structuredDocument(attributes: [(name: String, value: String)], data: [UInt8]) -> [UInt8] {

@@ -1,8 +1,9 @@
 import Foundation
+import SenderKit
 
 /// A verified webhook on its way to Kafka: everything the envelope and the router need.
 public struct RelayEvent: Sendable, Hashable {
-    /// The configured source name, e.g. `docutray`.
+    /// The configured source name, e.g. `github`.
     public var source: String
     /// What the scheme verified.
     public var webhook: VerifiedWebhook

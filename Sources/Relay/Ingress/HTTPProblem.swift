@@ -1,5 +1,6 @@
 import HTTPTypes
 import Hummingbird
+import SenderKit
 
 /// An error answer: a status, a stable machine-readable code and a human message, always sent as
 /// `{"error": code, "message": message}`. Messages never contain a secret or a request body.
@@ -64,12 +65,12 @@ public struct HTTPProblem: Error, Sendable, Hashable {
         )
     }
 
-    static func unsupportedMediaType(_ contentType: String?) -> HTTPProblem {
+    static func unsupportedMediaType(_ contentType: String?, hint: String? = nil) -> HTTPProblem {
         let found = contentType.map { "'\($0.prefix(100))'" } ?? "none"
         return HTTPProblem(
             .unsupportedMediaType,
             "unsupported_media_type",
-            "Content-Type must be application/json (found \(found))"
+            "Content-Type must be application/json (found \(found))" + (hint.map { "; \($0)" } ?? "")
         )
     }
 }
@@ -132,6 +133,10 @@ extension WebhookRejection {
                     ? "the signed timestamp is \(age) s old; the tolerance is \(tolerance) s"
                     : "the signed timestamp is \(-age) s in the future; the tolerance is \(tolerance) s"
             )
+        case .invalidBody(let error):
+            HTTPProblem(.badRequest, "invalid_json", "the body must be one JSON object: \(error)")
+        case .invalidField(let pointer, let reason):
+            HTTPProblem(.badRequest, "invalid_field", "body field \(pointer) \(reason)")
         }
     }
 }

@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import RelayKafka
+import SenderKit
 
 /// The HTTP face of the pipeline: framing checks (size, media type), then the pipeline, then the
 /// answer. Every rejection is logged once, with its reason and request id.
@@ -68,7 +69,9 @@ public struct WebhookIngress: Sendable {
             throw .payloadTooLarge(limit: maxBodySize)
         }
         let contentType = request.headers[.contentType]
-        guard Self.isJSON(contentType) else { throw .unsupportedMediaType(contentType) }
+        guard Self.isJSON(contentType) else {
+            throw .unsupportedMediaType(contentType, hint: pipeline.mediaTypeHint(source: source))
+        }
         let body: [UInt8]
         do {
             var buffer = try await request.body.collect(upTo: maxBodySize)
@@ -94,6 +97,13 @@ public struct WebhookIngress: Sendable {
     }
 
     static func response(for acceptance: WebhookPipeline.Acceptance) -> Response {
+        if let reply = acceptance.reply {
+            return Response(
+                status: .ok,
+                headers: [.contentType: "application/json"],
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: reply))
+            )
+        }
         let body: [UInt8]
         if let topic = acceptance.topic, let ack = acceptance.ack {
             body = JSONText.object([
@@ -128,10 +138,11 @@ public struct WebhookIngress: Sendable {
             LogKey.error: "\(problem.code)",
             LogKey.reason: "\(problem.message)",
         ]
-        if let id = request.headers[DocutrayScheme.Header.requestID] {
+        let named = pipeline.loggedHeaders(source: source) ?? LoggedHeaders()
+        if let id = named.deliveryID.lazy.compactMap({ request.headers[$0] }).first {
             metadata[LogKey.requestID] = "\(id.prefix(DeliveryID.maximumLength))"
         }
-        if let event = request.headers[DocutrayScheme.Header.event] {
+        if let event = named.eventType.lazy.compactMap({ request.headers[$0] }).first {
             metadata[LogKey.eventType] = "\(event.prefix(100))"
         }
         logger.notice("Rejected webhook", metadata: metadata)

@@ -1,6 +1,7 @@
 import HTTPTypes
 import Logging
 import RelayKafka
+import SenderKit
 
 /// The request path once HTTP framing is dealt with: verify → dedup → envelope → route → deliver.
 /// It knows nothing of HTTP statuses; ``WebhookIngress`` maps its results and rejections to answers.
@@ -14,6 +15,8 @@ public struct WebhookPipeline: Sendable {
             case buffered
             /// The same delivery was accepted before; nothing was published again.
             case duplicate
+            /// The sender asked for an answer, not a published event (``VerifiedWebhook/reply``).
+            case answered
         }
 
         public var deliveryID: String
@@ -22,6 +25,8 @@ public struct WebhookPipeline: Sendable {
         public var status: Status
         public var topic: String?
         public var ack: KafkaAck?
+        /// The body of an `answered` acceptance.
+        public var reply: [UInt8]? = nil
     }
 
     /// Why the pipeline did not accept a request.
@@ -44,6 +49,10 @@ public struct WebhookPipeline: Sendable {
         var router: TopicRouter
         var envelope: CloudEventEnvelope
         var replayGuard: ReplayGuard
+        /// The source's Kafka key field, when it overrides the sender's.
+        var key: JSONPointer?
+        /// The body fields to capture: the scheme's, then the source's key field.
+        var bodyFields: [JSONPointer]
     }
 
     private let routes: [String: Route]
@@ -68,10 +77,12 @@ public struct WebhookPipeline: Sendable {
             }
             routes[source.name] = Route(
                 name: source.name,
-                scheme: Self.scheme(for: source),
+                scheme: source.scheme,
                 router: router,
                 envelope: CloudEventEnvelope(cloudEventSource: source.cloudEventSource, mode: source.contentMode),
-                replayGuard: ReplayGuard(window: source.replayWindow, journal: journal, now: clock.unixSeconds)
+                replayGuard: ReplayGuard(window: source.replayWindow, journal: journal, now: clock.unixSeconds),
+                key: source.key,
+                bodyFields: Self.bodyFields(of: source)
             )
         }
         self.routes = routes
@@ -80,17 +91,19 @@ public struct WebhookPipeline: Sendable {
         self.metrics = metrics
     }
 
-    private static func scheme(for source: RelayConfiguration.Source) -> any WebhookScheme {
-        switch source.scheme {
-        case .docutray:
-            DocutrayScheme(
-                secrets: source.secrets,
-                webhookURL: source.webhookURL ?? "",
-                policy: source.verify,
-                timestampTolerance: source.timestampTolerance
-            )
-        }
+    /// The scheme's fields and the source's key field (a sender's key field, which depends on the
+    /// event type, joins them before the body is scanned when the scheme reads no field itself).
+    private static func bodyFields(of source: RelayConfiguration.Source) -> [JSONPointer] {
+        var fields = source.scheme.bodyFields
+        if let key = source.key, !fields.contains(key) { fields.append(key) }
+        return fields
     }
+
+    /// The names of the headers that identify a delivery of `source`, for the rejection log.
+    func loggedHeaders(source name: String) -> LoggedHeaders? { routes[name]?.scheme.loggedHeaders }
+
+    /// What to add when `source` gets a request that is not JSON.
+    func mediaTypeHint(source name: String) -> String? { routes[name]?.scheme.mediaTypeHint }
 
     /// The topics of every known event type of every source, sorted.
     public var knownTopics: [String] {
@@ -115,26 +128,48 @@ public struct WebhookPipeline: Sendable {
     public func process(source name: String, headers: HTTPFields, body: [UInt8]) async throws(Rejection) -> Acceptance {
         guard let route = routes[name] else { throw .unknownSource(name) }
         let receivedAt = clock.now()
+        let fields = BodyFields(body: body, capturing: route.bodyFields)
         let webhook: VerifiedWebhook
         let verifyStarted = ContinuousClock.now
         do {
-            webhook = try route.scheme.verify(WebhookRequest(headers: headers, body: body), now: receivedAt)
+            webhook = try route.scheme.verify(
+                WebhookRequest(headers: headers, body: body),
+                now: receivedAt,
+                fields: fields
+            )
         } catch {
             throw .rejected(error)
         }
         metrics.verification(duration: ContinuousClock.now - verifyStarted)
+        if let reply = webhook.reply {
+            return Acceptance(
+                deliveryID: webhook.deliveryID,
+                eventType: webhook.eventType,
+                status: .answered,
+                topic: nil,
+                ack: nil,
+                reply: reply
+            )
+        }
         let descriptor = route.scheme.describe(eventType: webhook.eventType)
         if !descriptor.isKnown { metrics.unknownEventType(source: name, eventType: webhook.eventType) }
-        let captured: [String: String]
+        let subject: String?
         do {
-            captured = try JSONScanner.scanObject(body, capturing: descriptor.keyField.map { [$0] } ?? [])
+            if let key = route.key ?? descriptor.keyField {
+                subject = try fields.value(at: key)
+            } else {
+                _ = try fields.values()
+                subject = nil
+            }
         } catch {
-            throw .invalidJSON(error)
+            guard case .invalidBody(let scanError) = error else { throw .rejected(error) }
+            throw .invalidJSON(scanError)
         }
 
         let key = ReplayGuard.Key(source: name, deliveryID: webhook.deliveryID)
         let digest = BodyDigest(of: body)
-        switch route.replayGuard.reserve(key, digest: digest, signedAt: webhook.signedAt, now: clock.unixSeconds) {
+        let now = clock.unixSeconds
+        switch route.replayGuard.reserve(key, digest: digest, signedAt: webhook.signedAt ?? now, now: now) {
         case .fresh: break
         case .duplicate:
             return Acceptance(
@@ -152,7 +187,7 @@ public struct WebhookPipeline: Sendable {
             source: name,
             webhook: webhook,
             descriptor: descriptor,
-            subject: descriptor.keyField.flatMap { captured[$0] },
+            subject: subject,
             body: body,
             receivedAt: receivedAt
         )

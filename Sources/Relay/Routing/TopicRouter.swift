@@ -1,11 +1,13 @@
+import SenderKit
+
 /// Chooses the Kafka topic of each event: an explicit per-event-type override, else a template.
 ///
-/// Template placeholders: `{source}` (relay source name), `{family}` and `{action}` (from the event
-/// type, lowercase), `{event}` (the whole event type, lowercase). The default template
-/// `{source}.{family}.{action}` gives `docutray.conversion.completed`.
+/// Template placeholders: `{source}` (relay source name), `{family}` and `{action}` (the event type's
+/// parts, as its sender splits it), `{event}` (the whole event type in topic-name characters). Each
+/// sender has a default template: `{source}.{event}` gives `github.pull_request.opened`.
 public struct TopicRouter: Sendable, Hashable {
-    /// The default topic template.
-    public static let defaultTemplate = "{source}.{family}.{action}"
+    /// A topic template that fits every sender.
+    public static let defaultTemplate = "{source}.{event}"
 
     private enum Segment: Hashable {
         case literal(String)
@@ -59,7 +61,7 @@ public struct TopicRouter: Sendable, Hashable {
             case .source: topic += source
             case .family: topic += descriptor.family
             case .action: topic += descriptor.action
-            case .event: topic += descriptor.eventType.lowercased()
+            case .event: topic += descriptor.topicName
             }
         }
         return topic

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import RelayKafka
 import RetryBuffer
+import SenderKit
 
 /// The work behind `webhook-relay buffer …` and `webhook-relay replay`: against a running relay
 /// through its admin API, or with `--path` directly on a stopped relay's buffer directory. Both

@@ -1,28 +1,34 @@
 import Foundation
 import RelayKafka
+import SenderKit
 
-/// `webhook-relay dev`: an embedded Kafka broker (librdkafka's mock cluster, in memory), a generated
-/// secret, and a relay configured for both, plus the lines a user pastes into a second shell.
+/// `webhook-relay dev`: an embedded Kafka broker (librdkafka's mock cluster, in memory), a source
+/// for every registered sender with a generated secret, and a relay configured for them, plus the
+/// lines a user pastes into a second shell.
 public struct DevEnvironment: Sendable {
     public let cluster: MockKafkaCluster
-    public let secret: String
+    /// The generated secret of each source (named after its sender), in registration order.
+    public let secrets: [(source: String, secret: String)]
     public let configuration: RelayConfiguration
+    /// Sample bodies written for the try-it lines, by source.
+    public let exampleFiles: [String: String]
     /// The relay's port.
     public var httpPort: Int { configuration.http.port }
+    private let senders: SenderRegistry
 
     /// Starts the embedded broker and builds the configuration.
     /// - Parameters:
     ///   - httpPort: the relay's port; 0 picks a free one now, because the URL, port included, is
-    ///     part of the auth signature and must be known before the relay starts.
-    ///   - environment: the process environment; dev values replace the broker, secret, URL and
+    ///     part of some senders' signatures and must be known before the relay starts.
+    ///   - environment: the process environment; dev values replace the broker, sources and
     ///     listener settings, other settings (log level…) still apply.
-    public init(httpPort: Int, environment: [String: String]) throws {
+    public init(httpPort: Int, environment: [String: String], senders: SenderRegistry) throws {
         let cluster = try MockKafkaCluster(brokers: 1)
         let anyPort = httpPort == 0
         let httpPort = anyPort ? try FreePort.find() : httpPort
-        let secret = "whsec_dev_" + Hex.encode((0..<12).map { _ in UInt8.random(in: 0...255) })
-        var devEnvironment = environment.filter {
-            !$0.key.hasPrefix("RELAY_DOCUTRAY_") && $0.key != Setting.configFile.environment
+        var devEnvironment = environment.filter { variable, _ in
+            variable != Setting.configFile.environment
+                && !senders.names.contains { variable.hasPrefix(Self.variablePrefix(source: $0)) }
         }
         devEnvironment[Setting.kafkaBootstrapServers.environment] = cluster.bootstrapServers
         devEnvironment[Setting.httpHost.environment] = "127.0.0.1"
@@ -31,49 +37,87 @@ public struct DevEnvironment: Sendable {
         // The admin listener sits next to the webhook port (8081 beside 8080).
         let adminPort = anyPort || httpPort == 65535 ? try FreePort.find() : httpPort + 1
         devEnvironment[Setting.adminPort.environment] = String(adminPort)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "webhook-relay-dev-\(UUID().uuidString)"
+        )
         if devEnvironment[Setting.bufferPath.environment] == nil {
-            let buffer = FileManager.default.temporaryDirectory.appendingPathComponent(
-                "webhook-relay-dev-\(UUID().uuidString)"
-            )
-            devEnvironment[Setting.bufferPath.environment] = buffer.path
+            devEnvironment[Setting.bufferPath.environment] = directory.appendingPathComponent("buffer").path
         }
-        let docutray = RelayConfiguration.Source.Scheme.docutray.rawValue
-        devEnvironment[Setting.sourceSecrets.forSource(docutray).environment] = secret
-        devEnvironment[Setting.sourceWebhookURL.forSource(docutray).environment] = Self.webhookURL(port: httpPort)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        var secrets: [(source: String, secret: String)] = []
+        var files: [String: String] = [:]
+        for sender in senders.senders {
+            let secret = sender.generateSecret()
+            secrets.append((sender.name, secret))
+            devEnvironment[Setting.sourceSecrets.forSource(sender.name).environment] = secret
+            for (setting, value) in sender.example.settings {
+                devEnvironment[setting.forSource(sender.name).environment] = Self.expand(
+                    value,
+                    source: sender.name,
+                    port: httpPort
+                )
+            }
+            let file = directory.appendingPathComponent("\(sender.name).json")
+            try Data(sender.example.body.utf8).write(to: file)
+            files[sender.name] = file.path
+        }
         self.cluster = cluster
-        self.secret = secret
-        self.configuration = try RelayConfiguration.load(environment: devEnvironment)
+        self.secrets = secrets
+        self.exampleFiles = files
+        self.senders = senders
+        self.configuration = try RelayConfiguration.load(environment: devEnvironment, senders: senders)
     }
 
-    static func webhookURL(port: Int) -> String {
-        "http://127.0.0.1:\(port)/webhooks/docutray"
+    /// The relay's URL of `source`.
+    static func url(source: String, port: Int) -> String {
+        "http://127.0.0.1:\(port)/webhooks/\(source)"
+    }
+
+    private static func variablePrefix(source: String) -> String {
+        "RELAY_" + source.uppercased().replacingOccurrences(of: "-", with: "_") + "_"
+    }
+
+    private static func expand(_ value: String, source: String, port: Int) -> String {
+        value.replacingOccurrences(of: "{url}", with: url(source: source, port: port))
     }
 
     /// What `dev` prints once the relay listens on `port`.
     public func instructions(port: Int, executable: String) -> String {
-        let url = Self.webhookURL(port: port)
-        let sample = #"{"conversion_id":"clm_demo_001","status":"SUCCESS","data":{"invoiceNumber":"INV-1"}}"#
+        var exports = ["export RELAY_KAFKA_BOOTSTRAP_SERVERS=\(cluster.bootstrapServers)"]
+        var tries: [String] = []
+        for (sender, (source, secret)) in zip(senders.senders, secrets) {
+            exports.append("export \(Setting.sourceSecrets.forSource(source).environment)=\(secret)")
+            for (setting, value) in sender.example.settings.sorted(by: { $0.key.key < $1.key.key }) {
+                exports.append(
+                    "export \(setting.forSource(source).environment)=\(Self.expand(value, source: source, port: port))"
+                )
+            }
+            let event = sender.example.eventType.map { " --event \($0)" } ?? ""
+            let file = exampleFiles[source] ?? "\(source).json"
+            tries.append(
+                "\(executable) sign --source \(source)\(event) \(file) | sh    # → \(sender.example.topic)"
+            )
+        }
+        exports.append("export \(Setting.httpPort.environment)=\(port)")
+        exports.append("export \(Setting.adminPort.environment)=\(configuration.admin.port)")
+        let first = senders.senders.first?.example.topic ?? "TOPIC"
         return """
             webhook-relay dev is running.
-              relay:  \(url)
+              relay:  \(Self.url(source: "{source}", port: port))  (sources: \(senders.names.joined(separator: ", ")))
               kafka:  \(cluster.bootstrapServers) (embedded, in memory; librdkafka \(Librdkafka.version))
               buffer: \(configuration.buffer.path)
 
             In a second shell:
 
-              export RELAY_KAFKA_BOOTSTRAP_SERVERS=\(cluster.bootstrapServers)
-              export RELAY_DOCUTRAY_SECRETS=\(secret)
-              export RELAY_DOCUTRAY_WEBHOOK_URL=\(url)
-              export RELAY_ADMIN_PORT=\(configuration.admin.port)
+            \(exports.map { "  " + $0 }.joined(separator: "\n"))
 
-            Send a signed CONVERSION_COMPLETED event:
+            Send a signed sample event from each sender (the line signs it as that sender does and posts it):
 
-              echo '\(sample)' > event.json
-              \(executable) sign --event CONVERSION_COMPLETED event.json | sh
+            \(tries.map { "  " + $0 }.joined(separator: "\n"))
 
-            Read it back from Kafka (topic docutray.conversion.completed):
+            Read one back from Kafka (topic \(first)):
 
-              kcat -b \(cluster.bootstrapServers) -C -t docutray.conversion.completed -e \\
+              kcat -b \(cluster.bootstrapServers) -C -t \(first) -e \\
                 -f 'key=%k\\nheaders=%h\\nvalue=%s\\n\\n'
 
             See what the relay holds (buffered, dead and archived events):

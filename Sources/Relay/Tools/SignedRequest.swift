@@ -1,7 +1,8 @@
 import Foundation
+import SenderKit
 
-/// A Docutray delivery signed like Docutray signs it, printed as a ready-to-run curl command or as
-/// header lines (`webhook-relay sign`). Lets a user test a deployment end to end.
+/// A delivery signed as its sender signs it, printed as a ready-to-run curl command or as header
+/// lines (`webhook-relay sign`). Lets a user test a deployment end to end.
 public struct SignedRequest: Sendable {
     /// How to print the request.
     public enum Format: String, Sendable, CaseIterable {
@@ -24,19 +25,17 @@ public struct SignedRequest: Sendable {
     public var body: [UInt8]
     public var bodySource: BodySource
 
-    /// Signs `body` as a delivery of `event`.
+    /// Signs `delivery` with the first secret of `scheme`.
+    /// - Parameter targetURL: where to send it; by default the URL the scheme signs, if any.
     public init(
-        body: [UInt8],
+        _ delivery: OutgoingDelivery,
         bodySource: BodySource,
-        event: String,
-        requestID: String,
-        timestamp: Int64,
-        signer: DocutraySigner,
-        targetURL: String? = nil
-    ) {
-        self.targetURL = targetURL ?? signer.webhookURL
-        self.headers = signer.headers(body: body, event: event, requestID: requestID, timestamp: timestamp)
-        self.body = body
+        scheme: any WebhookScheme,
+        targetURL: String
+    ) throws(SigningError) {
+        self.targetURL = targetURL
+        self.headers = try scheme.sign(delivery)
+        self.body = delivery.body
         self.bodySource = bodySource
     }
 
@@ -54,11 +53,6 @@ public struct SignedRequest: Sendable {
             }
             return lines.joined(separator: " \\\n") + "\n"
         }
-    }
-
-    /// A fresh delivery id in Docutray's style.
-    public static func newRequestID() -> String {
-        "req_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(16)
     }
 
     /// `text` in single quotes, safe to paste into a POSIX shell.

@@ -1,6 +1,8 @@
 import Foundation
 import NIOCore
 import Relay
+import SenderKit
+import Senders
 
 /// Signed Docutray deliveries made on the fly, each with a unique request id: the body signature is
 /// computed once (the body never changes), the auth signature per request (it covers the id and the

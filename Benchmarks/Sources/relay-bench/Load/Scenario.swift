@@ -1,5 +1,7 @@
 import Foundation
 import Relay
+import SenderKit
+import Senders
 
 /// One server under load, started as a process of its own.
 enum Scenario: String, CaseIterable {

@@ -3,6 +3,8 @@ import Foundation
 import HTTPTypes
 import Relay
 import RetryBuffer
+import SenderKit
+import Senders
 
 /// Micro-benchmarks of the request path's pieces: time per operation, best of several rounds.
 struct MicroBenchmarks: AsyncParsableCommand {

@@ -4,6 +4,8 @@ import HTTPTypes
 import Hummingbird
 import Relay
 import RelayKafka
+import SenderKit
+import Senders
 
 /// The ceiling: the same Hummingbird server answering 202 with a small JSON body and doing nothing
 /// else. Every relay figure is also given as a ratio to it.
@@ -41,19 +43,19 @@ struct VerifyOnlyServer: AsyncParsableCommand {
     func run() async throws {
         let scheme = DocutrayScheme(secrets: [DocutrayRequests.secret], webhookURL: webhookURL)
         let envelope = CloudEventEnvelope(cloudEventSource: "https://app.docutray.com")
-        let topics = try TopicRouter()
+        let topics = try TopicRouter(template: DocutraySender().defaults.topicTemplate)
         let router = Router()
         router.post("/webhooks/:source") { request, _ -> Response in
             var buffer = try await request.body.collect(upTo: 8 << 20)
             let body = buffer.readBytes(length: buffer.readableBytes) ?? []
             let webhook = try scheme.verify(WebhookRequest(headers: request.headers, body: body), now: Date())
             let descriptor = scheme.describe(eventType: webhook.eventType)
-            let fields = try JSONScanner.scanObject(body, capturing: [descriptor.keyField ?? ""])
+            let fields = try JSONScanner.scan(body, capturing: descriptor.keyField.map { [$0] } ?? [])
             let event = RelayEvent(
                 source: "docutray",
                 webhook: webhook,
                 descriptor: descriptor,
-                subject: descriptor.keyField.flatMap { fields[$0] },
+                subject: fields.first ?? nil,
                 body: body,
                 receivedAt: Date()
             )

@@ -1,6 +1,6 @@
 import Foundation
 import HTTPTypes
-import RelayKafka
+import SenderKit
 
 /// Docutray's webhook scheme: two HMAC-SHA256 signatures and a signed Unix timestamp.
 ///
@@ -32,9 +32,13 @@ public struct DocutrayScheme: WebhookScheme {
     }
 
     private let keys: [SigningKey]
-    private let webhookURL: String
-    private let policy: Policy
-    private let timestampTolerance: Int64
+    private let secrets: [String]
+    /// The endpoint URL as registered in Docutray (part of the auth signature).
+    public let webhookURL: String
+    /// Which signatures are required.
+    public let policy: Policy
+    /// How far (seconds, either direction) the signed time may be from now.
+    public let timestampTolerance: Int64
     /// What `verify` checks, as reported in `VerifiedWebhook.checks`.
     private let checks: [String]
 
@@ -45,6 +49,7 @@ public struct DocutrayScheme: WebhookScheme {
     ///   - timestampTolerance: how far (seconds, either direction) the signed time may be from now.
     public init(secrets: [String], webhookURL: String, policy: Policy = .both, timestampTolerance: Int64 = 300) {
         self.keys = secrets.map(SigningKey.init(secret:))
+        self.secrets = secrets
         self.webhookURL = webhookURL
         self.policy = policy
         self.timestampTolerance = timestampTolerance
@@ -53,24 +58,27 @@ public struct DocutrayScheme: WebhookScheme {
             + (policy.checksAuth ? ["auth-signature"] : [])
     }
 
-    public func verify(_ request: WebhookRequest, now: Date) throws(WebhookRejection) -> VerifiedWebhook {
+    public func verify(
+        _ request: WebhookRequest,
+        now: Date,
+        fields: BodyFields
+    ) throws(WebhookRejection) -> VerifiedWebhook {
         let found = FoundHeaders(request.headers)
         let event = try found.event.required(Header.event)
-        guard EventTypeName.isValid(event) else {
-            throw .invalidHeader(Header.event.canonicalName, reason: EventTypeName.rule)
+        guard DocutrayEventType.isValid(event) else {
+            throw .invalidHeader(Header.event.canonicalName, reason: DocutrayEventType.rule)
         }
         let requestID = try found.requestID.required(Header.requestID)
         guard DeliveryID.isValid(requestID) else {
             throw .invalidHeader(Header.requestID.canonicalName, reason: DeliveryID.rule)
         }
         let timestampText = try found.timestamp.required(Header.timestamp)
-        guard let timestamp = UnixTimestamp.parse(timestampText) else {
-            throw .invalidHeader(Header.timestamp.canonicalName, reason: "must be Unix seconds (digits only)")
-        }
-        let age = Int64(now.timeIntervalSince1970.rounded(.down)) - timestamp
-        guard abs(age) <= timestampTolerance else {
-            throw .staleTimestamp(age: age, tolerance: timestampTolerance)
-        }
+        let timestamp = try UnixTimestamp.fresh(
+            timestampText,
+            header: Header.timestamp.canonicalName,
+            now: now,
+            tolerance: timestampTolerance
+        )
         if policy.checksBody {
             let failure = request.body.withUnsafeBytes { body in
                 signatureFailure(found.signature, Header.signature, message: body)
@@ -108,6 +116,32 @@ public struct DocutrayScheme: WebhookScheme {
     }
 
     public var knownEventTypes: [String] { DocutrayCatalogue.knownEventTypes }
+
+    public var signsTimestamps: Bool { true }
+
+    public var loggedHeaders: LoggedHeaders {
+        LoggedHeaders(deliveryID: [Header.requestID], eventType: [Header.event])
+    }
+
+    public var signedURL: String? { webhookURL.isEmpty ? nil : webhookURL }
+
+    public var settingsSummary: String {
+        "webhook_url=\(webhookURL.isEmpty ? "none" : webhookURL) verify=\(policy.rawValue)"
+    }
+
+    public func sign(_ delivery: OutgoingDelivery) throws(SigningError) -> [(name: String, value: String)] {
+        guard let event = delivery.eventType else {
+            throw SigningError("Docutray deliveries name their event type: pass --event, e.g. CONVERSION_COMPLETED")
+        }
+        guard DocutrayEventType.isValid(event) else { throw SigningError("--event \(DocutrayEventType.rule)") }
+        guard let secret = secrets.first else { throw SigningError("no secret is configured") }
+        return DocutraySigner(secret: secret, webhookURL: webhookURL).headers(
+            body: delivery.body,
+            event: event,
+            requestID: delivery.deliveryID(orNew: "req_"),
+            timestamp: delivery.timestamp
+        )
+    }
 
     /// Why the signature header `name` does not sign `message`, or `nil` if it does.
     private func signatureFailure(
@@ -169,11 +203,11 @@ private struct FoundHeaders {
     }
 
     /// The headers forwarded to Kafka, in Docutray's order, when present.
-    var forwarded: [KafkaHeader] {
-        var headers: [KafkaHeader] = []
+    var forwarded: [ForwardedHeader] {
+        var headers: [ForwardedHeader] = []
         headers.reserveCapacity(5)
         func add(_ name: HTTPField.Name, _ found: Value) {
-            if let value = found.value { headers.append(KafkaHeader(name.canonicalName, value)) }
+            if let value = found.value { headers.append(ForwardedHeader(name.canonicalName, value)) }
         }
         add(Header.event, event)
         add(Header.requestID, requestID)

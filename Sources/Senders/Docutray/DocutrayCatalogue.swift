@@ -1,3 +1,5 @@
+import SenderKit
+
 /// Docutray's event catalogue: families, their actions, and the body field that identifies the
 /// document (the Kafka key, so all events of one document stay in order on one partition).
 enum DocutrayCatalogue {
@@ -42,8 +44,9 @@ enum DocutrayCatalogue {
             eventType: eventType,
             family: family,
             action: action,
+            topicName: lowered,
             cloudEventType: "\(typePrefix).\(family).\(action)",
-            keyField: keyField,
+            keyField: keyField.map { JSONPointer(member: $0) },
             isKnown: isKnown
         )
     }

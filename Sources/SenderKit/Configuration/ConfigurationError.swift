@@ -14,7 +14,8 @@ public struct ConfigurationError: Error, Sendable, Hashable, CustomStringConvert
         self.problem = problem
     }
 
-    init(_ setting: Setting, _ problem: String) {
+    /// An error about `setting`, named by its key and variable.
+    public init(_ setting: Setting, _ problem: String) {
         self.init(key: setting.key, environment: setting.environment, problem: problem)
     }
 

@@ -1,7 +1,6 @@
 import Crypto
 
-/// HMAC-SHA256 signatures written as `sha256=<lowercase hex>`, the form Docutray (and many other
-/// senders) use in headers.
+/// HMAC-SHA256 signatures written as `sha256=<lowercase hex>`, the form many senders use in headers.
 public enum HMACSignature {
     /// The prefix of every signature header value.
     public static let prefix = "sha256="
@@ -17,12 +16,6 @@ public enum HMACSignature {
             utf8.count == prefixBytes.count + SHA256.byteCount * 2 && utf8.starts(with: prefixBytes)
                 && utf8[prefixBytes.count...].allSatisfy { Hex.value(of: $0) != nil }
         }
-    }
-
-    /// Parses a header value into the 32 signature bytes, or `nil` if it is not `sha256=` + 64 hex digits.
-    public static func parse(_ headerValue: String) -> [UInt8]? {
-        guard isWellFormed(headerValue) else { return nil }
-        return Hex.decode(headerValue.utf8.dropFirst(prefixBytes.count))
     }
 
     /// Whether the well-formed header value `signature` is the HMAC of `message` under any of `keys`.
@@ -84,8 +77,13 @@ public struct SigningKey: @unchecked Sendable {
 
     /// The key made of the UTF-8 bytes of `secret`.
     public init(secret: String) {
+        self.init(bytes: Array(secret.utf8))
+    }
+
+    /// The key made of `bytes`.
+    public init(bytes: [UInt8]) {
         let blockSize = 64
-        var key = Array(secret.utf8)
+        var key = bytes
         if key.count > blockSize { key = Array(SHA256.hash(data: key)) }
         key += repeatElement(0, count: blockSize - key.count)
         var inner = SHA256()
@@ -97,7 +95,7 @@ public struct SigningKey: @unchecked Sendable {
     }
 
     /// HMAC-SHA256 of `message` under this key.
-    func authenticationCode(for message: UnsafeRawBufferPointer) -> SHA256Digest {
+    public func authenticationCode(for message: UnsafeRawBufferPointer) -> SHA256Digest {
         var inner = self.inner
         inner.update(bufferPointer: message)
         var outer = self.outer
@@ -121,26 +119,23 @@ public enum Hex {
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// Bytes of an even-length hex string (either case), or `nil` if any character is not a hex digit.
-    public static func decode(_ text: some Collection<UInt8>) -> [UInt8]? {
-        guard text.count % 2 == 0 else { return nil }
+    /// Bytes of an even-length hex string, or `nil` if any character is not a hex digit (or, with
+    /// `lowercaseOnly`, is an uppercase one: senders that compare signatures as text refuse those).
+    public static func decode(_ text: some StringProtocol, lowercaseOnly: Bool = false) -> [UInt8]? {
+        let utf8 = Array(text.utf8)
+        guard utf8.count % 2 == 0 else { return nil }
         var out: [UInt8] = []
-        out.reserveCapacity(text.count / 2)
-        var high: UInt8?
-        for character in text {
-            guard let nibble = value(of: character) else { return nil }
-            if let pending = high {
-                out.append(pending << 4 | nibble)
-                high = nil
-            } else {
-                high = nibble
-            }
+        out.reserveCapacity(utf8.count / 2)
+        for index in stride(from: 0, to: utf8.count, by: 2) {
+            if lowercaseOnly, utf8[index...index + 1].contains(where: { (0x41...0x46).contains($0) }) { return nil }
+            guard let high = value(of: utf8[index]), let low = value(of: utf8[index + 1]) else { return nil }
+            out.append(high << 4 | low)
         }
         return out
     }
 
     /// The value of one hex digit (either case), or `nil`.
-    static func value(of character: UInt8) -> UInt8? {
+    public static func value(of character: UInt8) -> UInt8? {
         switch character {
         case UInt8(ascii: "0")...UInt8(ascii: "9"): character - UInt8(ascii: "0")
         case UInt8(ascii: "a")...UInt8(ascii: "f"): character - UInt8(ascii: "a") + 10

@@ -1,8 +1,8 @@
 import Foundation
 import HTTPTypes
-import Relay
-import RelayKafka
 import RelayTestSupport
+import SenderKit
+import Senders
 import Testing
 
 @Suite("Docutray signature verification")

@@ -21,35 +21,45 @@ public struct JSONScanner {
         _ bytes: [UInt8],
         capturing wanted: [String] = []
     ) throws(JSONScanError) -> [String: String] {
-        let wantedUTF8 = wanted.map { Array($0.utf8) }
+        let values = try scan(bytes, capturing: wanted.map { JSONPointer(member: $0) })
+        var captured: [String: String] = [:]
+        for (name, value) in zip(wanted, values) { captured[name] = value }
+        return captured
+    }
+
+    /// Checks that `bytes` is exactly one JSON object and returns, for each pointer, the text of the
+    /// string or number it points to (strings unescaped, numbers as written), or `nil`.
+    public static func scan(_ bytes: [UInt8], capturing wanted: [JSONPointer]) throws(JSONScanError) -> [String?] {
         let result = bytes.withUnsafeBufferPointer { buffer in
-            Result { () throws(JSONScanError) -> [String: String] in
-                var scanner = JSONScanner(bytes: buffer, wanted: wantedUTF8)
-                return try scanner.scanDocument()
+            Result { () throws(JSONScanError) -> [String?] in
+                var scanner = JSONScanner(bytes: buffer, wanted: wanted.map(\.segments))
+                try scanner.scanDocument()
+                return scanner.captured
             }
         }
         return try result.get()
     }
 
     private let bytes: UnsafeBufferPointer<UInt8>
-    private let wanted: [[UInt8]]
+    /// The wanted pointers' segments.
+    private let wanted: [[[UInt8]]]
     private var position = 0
     private var depth = 0
-    private var captured: [String: String] = [:]
+    private var captured: [String?]
 
-    private init(bytes: UnsafeBufferPointer<UInt8>, wanted: [[UInt8]]) {
+    private init(bytes: UnsafeBufferPointer<UInt8>, wanted: [[[UInt8]]]) {
         self.bytes = bytes
         self.wanted = wanted
+        self.captured = Array(repeating: nil, count: wanted.count)
     }
 
-    private mutating func scanDocument() throws(JSONScanError) -> [String: String] {
+    private mutating func scanDocument() throws(JSONScanError) {
         skipWhitespace()
         guard position < bytes.count else { throw error("the body is empty; expected a JSON object") }
         guard bytes[position] == UInt8(ascii: "{") else { throw error("expected a JSON object ('{')") }
-        try scanObject(topLevel: true)
+        try scanObject(level: 0, candidates: Array(wanted.indices))
         skipWhitespace()
         guard position == bytes.count else { throw error("unexpected data after the JSON object") }
-        return captured
     }
 
     // MARK: Values
@@ -57,7 +67,7 @@ public struct JSONScanner {
     private mutating func scanValue() throws(JSONScanError) {
         guard position < bytes.count else { throw error("unexpected end of JSON") }
         switch bytes[position] {
-        case UInt8(ascii: "{"): try scanObject(topLevel: false)
+        case UInt8(ascii: "{"): try scanObject(level: 0, candidates: [])
         case UInt8(ascii: "["): try scanArray()
         case UInt8(ascii: "\""): _ = try scanString(decode: false)
         case UInt8(ascii: "t"): try scanLiteral("true")
@@ -68,7 +78,9 @@ public struct JSONScanner {
         }
     }
 
-    private mutating func scanObject(topLevel: Bool) throws(JSONScanError) {
+    /// Scans an object at `level` of the document; `candidates` are the wanted pointers whose first
+    /// `level` segments lead here.
+    private mutating func scanObject(level: Int, candidates: [Int]) throws(JSONScanError) {
         try enter()
         position += 1  // {
         skipWhitespace()
@@ -87,8 +99,8 @@ public struct JSONScanner {
             skipWhitespace()
             guard consume(UInt8(ascii: ":")) else { throw error("expected ':' after a member name") }
             skipWhitespace()
-            if topLevel, let name = wantedName(from: nameStart, to: nameEnd) {
-                try captureValue(named: name)
+            if !candidates.isEmpty, nameStart <= nameEnd {
+                try scanMember(named: nameStart..<nameEnd, level: level, candidates: candidates)
             } else {
                 try scanValue()
             }
@@ -119,28 +131,34 @@ public struct JSONScanner {
         }
     }
 
-    private mutating func captureValue(named name: String) throws(JSONScanError) {
+    /// Scans the value of a member whose name may continue some wanted pointers.
+    private mutating func scanMember(named name: Range<Int>, level: Int, candidates: [Int]) throws(JSONScanError) {
+        let nameBytes = UnsafeBufferPointer(rebasing: bytes[name])
+        // Member names with escapes are compared raw; the id and type fields never contain any.
+        var exact: [Int] = []
+        var deeper: [Int] = []
+        for index in candidates {
+            let segments = wanted[index]
+            guard segments.count > level, segments[level].elementsEqual(nameBytes) else { continue }
+            if segments.count == level + 1 { exact.append(index) } else { deeper.append(index) }
+        }
         guard position < bytes.count else { throw error("unexpected end of JSON") }
         let start = position
         switch bytes[position] {
+        case UInt8(ascii: "{") where !deeper.isEmpty:
+            try scanObject(level: level + 1, candidates: deeper)
         case UInt8(ascii: "\""):
-            captured[name] = try scanString(decode: true)
+            let text = try scanString(decode: !exact.isEmpty)
+            for index in exact { captured[index] = text }
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
             try scanNumber()
-            captured[name] = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self)
+            if !exact.isEmpty {
+                let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self)
+                for index in exact { captured[index] = text }
+            }
         default:
             try scanValue()
         }
-    }
-
-    private func wantedName(from start: Int, to end: Int) -> String? {
-        guard !wanted.isEmpty, start <= end else { return nil }
-        let name = UnsafeBufferPointer(rebasing: bytes[start..<end])
-        // Member names with escapes are compared raw; the id fields never contain any.
-        for candidate in wanted where candidate.count == name.count && candidate.elementsEqual(name) {
-            return String(decoding: candidate, as: UTF8.self)
-        }
-        return nil
     }
 
     private mutating func enter() throws(JSONScanError) {

@@ -1,50 +1,4 @@
-import Foundation
-
-/// One configuration setting: its YAML key, its environment variable, its default and what it means.
-///
-/// This table is the single source of the configuration reference: the loader reads through it,
-/// and `webhook-relay config reference` prints it.
-public struct Setting: Sendable, Hashable {
-    /// Dotted YAML path; per-source settings contain `<source>`.
-    public let key: String
-    /// Environment variable overriding the key; per-source settings contain `<SOURCE>`.
-    public let environment: String
-    /// The default, written as it would be in the file; `nil` when the setting is required or optional.
-    public let defaultValue: String?
-    /// One line saying what it does.
-    public let summary: String
-    /// Secret values are never logged or echoed.
-    public let isSecret: Bool
-
-    init(
-        _ key: String,
-        _ environment: String,
-        default defaultValue: String? = nil,
-        secret: Bool = false,
-        _ summary: String
-    ) {
-        self.key = key
-        self.environment = environment
-        self.defaultValue = defaultValue
-        self.summary = summary
-        self.isSecret = secret
-    }
-
-    /// This per-source setting for one named source (`docutray` → `RELAY_DOCUTRAY_…`).
-    public func forSource(_ name: String) -> Setting {
-        let upper = name.uppercased().replacingOccurrences(of: "-", with: "_")
-        return Setting(
-            key.replacingOccurrences(of: "<source>", with: name),
-            environment.replacingOccurrences(of: "<SOURCE>", with: upper),
-            default: defaultValue,
-            secret: isSecret,
-            summary
-        )
-    }
-
-    /// How error messages name the setting: `kafka.publish_timeout (RELAY_KAFKA_PUBLISH_TIMEOUT)`.
-    public var label: String { "\(key) (\(environment))" }
-}
+import SenderKit
 
 extension Setting {
     public static let configFile = Setting("", "RELAY_CONFIG", "Path of the YAML configuration file (also --config).")
@@ -205,7 +159,7 @@ extension Setting {
     public static let sourceScheme = Setting(
         "sources.<source>.scheme",
         "RELAY_<SOURCE>_SCHEME",
-        "Verification scheme; defaults to the source name when it is a scheme (docutray)."
+        "The sender that signs this source's deliveries (see `config reference` for the list); defaults to the source name when that is a sender's."
     )
     public static let sourceSecrets = Setting(
         "sources.<source>.secrets",
@@ -218,27 +172,16 @@ extension Setting {
         "RELAY_<SOURCE>_SECRETS_FILE",
         "File holding the secrets, one per line or comma-separated."
     )
-    public static let sourceWebhookURL = Setting(
-        "sources.<source>.webhook_url",
-        "RELAY_<SOURCE>_WEBHOOK_URL",
-        "The relay's public URL as registered with the sender (required for auth)."
-    )
-    public static let sourceVerify = Setting(
-        "sources.<source>.verify",
-        "RELAY_<SOURCE>_VERIFY",
-        default: "both",
-        "Signatures required: body, auth or both."
-    )
     public static let sourceTimestampTolerance = Setting(
         "sources.<source>.timestamp_tolerance",
         "RELAY_<SOURCE>_TIMESTAMP_TOLERANCE",
         default: "300s",
-        "How far the signed timestamp may be from now, either way."
+        "How far the signed timestamp may be from now, either way (schemes that sign one)."
     )
     public static let sourceReplayWindow = Setting(
         "sources.<source>.replay_window",
         "RELAY_<SOURCE>_REPLAY_WINDOW",
-        "How long accepted delivery ids are remembered; at least the tolerance, which is the default."
+        "How long accepted delivery ids are remembered: at least the tolerance, which is the default; 6h for schemes that sign no timestamp."
     )
     public static let sourceRateLimit = Setting(
         "sources.<source>.rate_limit",
@@ -254,19 +197,25 @@ extension Setting {
     public static let sourceCloudEventSource = Setting(
         "sources.<source>.cloudevents_source",
         "RELAY_<SOURCE>_CLOUDEVENTS_SOURCE",
-        default: "https://app.docutray.com",
+        default: "(per scheme)",
         "The CloudEvents source attribute."
     )
     public static let sourceTopicTemplate = Setting(
         "sources.<source>.topic_template",
         "RELAY_<SOURCE>_TOPIC_TEMPLATE",
-        default: TopicRouter.defaultTemplate,
+        default: "(per scheme)",
         "Topic name template: {source}, {family}, {action}, {event}."
     )
     public static let sourceTopics = Setting(
         "sources.<source>.topics",
         "RELAY_<SOURCE>_TOPICS",
         "Per-event-type topic overrides (in the environment: TYPE=topic,TYPE=topic)."
+    )
+    public static let sourceKey = Setting(
+        "sources.<source>.key",
+        "RELAY_<SOURCE>_KEY",
+        default: "(per scheme)",
+        "JSON pointer to the body field that becomes the Kafka key, e.g. /data/object/id (the delivery id when absent)."
     )
     public static let sourceContentMode = Setting(
         "sources.<source>.content_mode",
@@ -302,7 +251,8 @@ extension Setting {
         "text or json (one JSON object per line)."
     )
 
-    /// Every setting, in the order the reference lists them.
+    /// Every setting of the relay itself, in the order the reference lists them (each sender adds
+    /// its own: ``Sender/settings``).
     public static let all: [Setting] = [
         .configFile, .httpHost, .httpPort, .httpMaxBodySize, .httpIdleTimeout, .httpRequestTimeout, .httpTLSCertificate,
         .httpTLSKey,
@@ -311,9 +261,9 @@ extension Setting {
         .bufferPath, .bufferMaxSize, .bufferSegmentSize, .archiveRetention,
         .retryInitialBackoff, .retryMaxBackoff, .retryMaxInFlight,
         .adminHost, .adminPort, .adminToken, .adminTokenFile,
-        .sourceScheme, .sourceSecrets, .sourceSecretsFile, .sourceWebhookURL, .sourceVerify,
+        .sourceScheme, .sourceSecrets, .sourceSecretsFile,
         .sourceTimestampTolerance, .sourceReplayWindow, .sourceRateLimit, .sourceRateLimitBurst,
         .sourceCloudEventSource, .sourceTopicTemplate,
-        .sourceTopics, .sourceContentMode, .sourceDeadLetterTopic, .shutdownTimeout, .logLevel, .logFormat,
+        .sourceTopics, .sourceKey, .sourceContentMode, .sourceDeadLetterTopic, .shutdownTimeout, .logLevel, .logFormat,
     ]
 }

@@ -1,0 +1,105 @@
+/// A webhook sender the relay can verify (GitHub, Stripe, Slack…): a plug-in that the core never
+/// names. It declares its settings and defaults, checks them at start and builds the
+/// ``WebhookScheme`` each of its sources verifies with.
+///
+/// A source is `sources.NAME` with `scheme:` naming a sender's ``name``; several sources may share
+/// one sender (two GitHub organisations with different secrets).
+public protocol Sender: Sendable {
+    /// The value of a source's `scheme:` setting, e.g. `github`.
+    var name: String { get }
+
+    /// One line for the configuration reference and `--help`, e.g. "GitHub webhooks (X-Hub-Signature-256)".
+    var summary: String { get }
+
+    /// Settings this sender adds to a source (keys `sources.<source>.…`), in reference order.
+    var settings: [Setting] { get }
+
+    /// The defaults of the common per-source settings for this sender's sources.
+    var defaults: SenderDefaults { get }
+
+    /// Builds the scheme of one source, reading this sender's settings through `source`.
+    /// - Throws: ``ConfigurationError`` naming the first setting (or secret) that is wrong, e.g. a
+    ///   Standard Webhooks secret that is not valid base64.
+    func makeScheme(for source: inout some SourceSettings) throws(ConfigurationError) -> any WebhookScheme
+
+    /// Why `eventType` cannot be one of this sender's event types (for topic overrides), or `nil`.
+    func eventTypeProblem(_ eventType: String) -> String?
+
+    /// A new secret in the form this sender issues them, for `webhook-relay dev`.
+    func generateSecret() -> String
+
+    /// A delivery to try the relay with, for `webhook-relay dev`.
+    var example: SenderExample { get }
+}
+
+/// Defaults of the per-source settings every sender has.
+public struct SenderDefaults: Sendable, Hashable {
+    /// The CloudEvents `source` attribute, e.g. `https://github.com`.
+    public var cloudEventSource: String
+    /// The topic template, e.g. `{source}.{event}`.
+    public var topicTemplate: String
+
+    public init(cloudEventSource: String, topicTemplate: String) {
+        self.cloudEventSource = cloudEventSource
+        self.topicTemplate = topicTemplate
+    }
+}
+
+/// A sample delivery: what `webhook-relay dev` suggests sending.
+public struct SenderExample: Sendable, Hashable {
+    /// For senders with the type in a header (`--event`); `nil` when it is in the body.
+    public var eventType: String?
+    public var body: String
+    /// The topic it lands on with the default template of a source named after the sender.
+    public var topic: String
+    /// Settings (by per-source setting) a dev source needs beyond a secret, e.g. a signed URL;
+    /// `{url}` in a value stands for the source's URL.
+    public var settings: [Setting: String]
+
+    public init(eventType: String?, body: String, topic: String, settings: [Setting: String] = [:]) {
+        self.eventType = eventType
+        self.body = body
+        self.topic = topic
+        self.settings = settings
+    }
+}
+
+/// One source's settings as a sender reads them: the values of per-source settings (passed with
+/// `<source>` in their key; the reader fills in the source's name), and what the core has read.
+public protocol SourceSettings {
+    /// The source's name, e.g. `github-org-two`.
+    var name: String { get }
+    /// The active secrets; a signature under any of them passes.
+    var secrets: [String] { get }
+    /// The setting the secrets came from, for error messages about one of them.
+    var secretsSetting: Setting { get }
+    /// Seconds a signed timestamp may differ from now, in either direction.
+    var timestampTolerance: Int64 { get }
+
+    /// The raw text of a per-source setting, or `nil` when it is not set.
+    mutating func text(_ setting: Setting) throws(ConfigurationError) -> String?
+    /// A whole number, the setting's default when not set.
+    mutating func integer(_ setting: Setting, in range: ClosedRange<Int>) throws(ConfigurationError) -> Int
+    /// One of a closed set of words, the setting's default when not set.
+    mutating func choice<Choice: RawRepresentable & CaseIterable>(
+        _ setting: Setting,
+        _ type: Choice.Type
+    ) throws(ConfigurationError) -> Choice where Choice.RawValue == String
+}
+
+/// The senders a relay knows, found by name.
+public struct SenderRegistry: Sendable {
+    public let senders: [any Sender]
+
+    public init(_ senders: [any Sender]) {
+        self.senders = senders
+    }
+
+    /// The sender whose ``Sender/name`` is `name`.
+    public func sender(named name: String) -> (any Sender)? {
+        senders.first { $0.name == name }
+    }
+
+    /// Every sender's name, in registration order, for error messages.
+    public var names: [String] { senders.map(\.name) }
+}

@@ -1,0 +1,212 @@
+import Foundation
+import HTTPTypes
+
+/// A configured sender's way of authenticating deliveries and naming its events: one value per
+/// source, built by its ``Sender`` from the source's settings.
+///
+/// Contract: ``verify(_:now:fields:)`` accepts a request only if it proves to come from the sender (a
+/// valid signature under an active secret, within the sender's freshness window when it signs a
+/// time); it compares secrets in constant time and never puts a secret into a rejection. It reads
+/// body fields through `fields` only after the signature has been checked. ``describe(eventType:)``
+/// never fails: an event type the sender is not known to send is still described, so that a
+/// verified event is always published.
+public protocol WebhookScheme: Sendable {
+    /// Checks headers, freshness and signatures of one request, and names the delivery.
+    func verify(_ request: WebhookRequest, now: Date, fields: BodyFields) throws(WebhookRejection) -> VerifiedWebhook
+
+    /// The body fields ``verify(_:now:fields:)`` may read (captured in the same pass that validates
+    /// the body as JSON).
+    var bodyFields: [JSONPointer] { get }
+
+    /// The CloudEvents type, topic segments and Kafka key field of an event type.
+    func describe(eventType: String) -> EventDescriptor
+
+    /// The event types the sender is known to send (their topics are looked up at start).
+    var knownEventTypes: [String] { get }
+
+    /// Whether deliveries carry a signed time; without one, only the dedup window stops replays.
+    var signsTimestamps: Bool { get }
+
+    /// Headers naming the delivery and its event type, logged when a request is rejected (they are
+    /// read before verification, so they are logged shortened and never trusted).
+    var loggedHeaders: LoggedHeaders { get }
+
+    /// What to tell a sender whose request is not `application/json`, if there is something to add
+    /// (GitHub: set the hook's content type).
+    var mediaTypeHint: String? { get }
+
+    /// The URL the sender signs as part of each delivery, if it signs one (the default target of
+    /// `webhook-relay sign`).
+    var signedURL: String? { get }
+
+    /// The sender's own settings as `key=value` words for the start-up log, never a secret.
+    var settingsSummary: String { get }
+
+    /// The headers this sender would put on `delivery`, signed with the first active secret, in
+    /// the order the sender sends them. Used by `webhook-relay sign`, `dev` and the tests.
+    func sign(_ delivery: OutgoingDelivery) throws(SigningError) -> [(name: String, value: String)]
+}
+
+extension WebhookScheme {
+    public var bodyFields: [JSONPointer] { [] }
+    public var knownEventTypes: [String] { [] }
+    public var mediaTypeHint: String? { nil }
+    public var signedURL: String? { nil }
+    public var settingsSummary: String { "" }
+}
+
+/// Which request headers identify a delivery in the rejection log.
+public struct LoggedHeaders: Sendable, Hashable {
+    public var deliveryID: [HTTPField.Name]
+    public var eventType: [HTTPField.Name]
+
+    public init(deliveryID: [HTTPField.Name] = [], eventType: [HTTPField.Name] = []) {
+        self.deliveryID = deliveryID
+        self.eventType = eventType
+    }
+}
+
+/// One inbound webhook as the scheme sees it: the raw headers and the raw body bytes.
+public struct WebhookRequest: Sendable {
+    public var headers: HTTPFields
+    public var body: [UInt8]
+
+    public init(headers: HTTPFields, body: [UInt8]) {
+        self.headers = headers
+        self.body = body
+    }
+}
+
+/// A request header the relay forwards to Kafka unchanged.
+public struct ForwardedHeader: Sendable, Hashable {
+    public var name: String
+    public var value: String
+
+    public init(_ name: String, _ value: String) {
+        self.name = name
+        self.value = value
+    }
+}
+
+/// What a scheme established about an accepted request.
+public struct VerifiedWebhook: Sendable, Hashable {
+    /// The sender's event type, e.g. `CONVERSION_COMPLETED`, `pull_request.opened`.
+    public var eventType: String
+    /// The sender's unique id of this delivery; becomes `ce_id` and the dedup key.
+    public var deliveryID: String
+    /// When the sender signed the delivery (Unix seconds), for senders that sign a time.
+    public var signedAt: Int64?
+    /// The checks that passed, in order, e.g. `["timestamp", "body-signature", "auth-signature"]`.
+    public var checks: [String]
+    /// The sender's headers to forward to Kafka unchanged, so consumers can verify again.
+    public var forwardedHeaders: [ForwardedHeader]
+    /// Set when the sender expects an answer instead of a published event (Slack's URL check).
+    public var reply: [UInt8]?
+
+    public init(
+        eventType: String,
+        deliveryID: String,
+        signedAt: Int64?,
+        checks: [String],
+        forwardedHeaders: [ForwardedHeader],
+        reply: [UInt8]? = nil
+    ) {
+        self.eventType = eventType
+        self.deliveryID = deliveryID
+        self.signedAt = signedAt
+        self.checks = checks
+        self.forwardedHeaders = forwardedHeaders
+        self.reply = reply
+    }
+}
+
+/// How an event type maps onto CloudEvents and topics.
+public struct EventDescriptor: Sendable, Hashable {
+    /// The sender's event type, e.g. `STEP_FAILED`, `orders/create`.
+    public var eventType: String
+    /// The topic template's `{family}`, e.g. `step`, `pull_request`.
+    public var family: String
+    /// The topic template's `{action}`, e.g. `failed`, `opened`; may be empty (`ping`).
+    public var action: String
+    /// The topic template's `{event}`: the whole type in topic-name characters, e.g. `orders.create`.
+    public var topicName: String
+    /// The CloudEvents `type`, e.g. `com.github.pull_request.opened`.
+    public var cloudEventType: String
+    /// The body field holding the id of the thing the event is about (the Kafka key).
+    public var keyField: JSONPointer?
+    /// Whether the event type is in the sender's catalogue.
+    public var isKnown: Bool
+
+    public init(
+        eventType: String,
+        family: String,
+        action: String,
+        topicName: String,
+        cloudEventType: String,
+        keyField: JSONPointer?,
+        isKnown: Bool
+    ) {
+        self.eventType = eventType
+        self.family = family
+        self.action = action
+        self.topicName = topicName
+        self.cloudEventType = cloudEventType
+        self.keyField = keyField
+        self.isKnown = isKnown
+    }
+}
+
+/// Why a scheme refused a request. A closed set; the HTTP layer maps each case to a status.
+public enum WebhookRejection: Error, Sendable, Hashable {
+    /// A required header is absent.
+    case missingHeader(String)
+    /// A header is present but malformed (`reason` says how; it never quotes a secret).
+    case invalidHeader(String, reason: String)
+    /// A signature header is absent.
+    case missingSignature(header: String)
+    /// A signature header does not match under any active secret, or is malformed.
+    case badSignature(header: String, reason: String)
+    /// The signed timestamp is outside the tolerance; `age` is negative for a timestamp in the future.
+    case staleTimestamp(age: Int64, tolerance: Int64)
+    /// The body is not one JSON object.
+    case invalidBody(JSONScanError)
+    /// A body field the sender always sends is absent or malformed (after the signature passed).
+    case invalidField(JSONPointer, reason: String)
+}
+
+/// A delivery to sign, for tooling and tests.
+public struct OutgoingDelivery: Sendable {
+    public var body: [UInt8]
+    /// For senders that carry the type in a header; body-typed senders take it from the body.
+    public var eventType: String?
+    /// For senders that carry the id in a header; `nil` makes a new one.
+    public var deliveryID: String?
+    /// The signed time (Unix seconds), for senders that sign one.
+    public var timestamp: Int64
+
+    public init(body: [UInt8], eventType: String? = nil, deliveryID: String? = nil, timestamp: Int64) {
+        self.body = body
+        self.eventType = eventType
+        self.deliveryID = deliveryID
+        self.timestamp = timestamp
+    }
+
+    /// The delivery id, or a new random one made of `prefix` and 24 hex digits.
+    public func deliveryID(orNew prefix: String) -> String {
+        deliveryID ?? prefix + Hex.encode((0..<12).map { _ in UInt8.random(in: 0...255) })
+    }
+}
+
+/// Why a delivery cannot be signed (e.g. the event type is required but missing).
+public struct SigningError: Error, Sendable, Hashable, CustomStringConvertible {
+    public var description: String
+
+    public init(_ description: String) { self.description = description }
+}
+
+extension WebhookScheme {
+    /// Verifies `request`, reading body fields from its body as needed.
+    public func verify(_ request: WebhookRequest, now: Date) throws(WebhookRejection) -> VerifiedWebhook {
+        try verify(request, now: now, fields: BodyFields(body: request.body, capturing: bodyFields))
+    }
+}
