@@ -150,11 +150,9 @@ public func withTestRelay<T: Sendable>(
     }
 }
 
-/// Every sender, as the executable registers them (`CommandLineTests` checks the two lists agree).
+/// The senders the tests run with: every registered one, as `webhook-relay` runs.
 public enum TestSenders {
-    public static let registry = SenderRegistry([
-        DocutraySender()
-    ])
+    public static let registry = SenderRegistry.all
 }
 
 extension RelayConfiguration {

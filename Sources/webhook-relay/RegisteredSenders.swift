@@ -1,8 +1,6 @@
 import SenderKit
 import Senders
 
-/// Every sender this relay verifies, in the order `config reference` and `dev` list them. Adding a
-/// sender is its folder under `Sources/Senders` plus one line here.
-let registeredSenders = SenderRegistry([
-    DocutraySender()
-])
+/// The senders `webhook-relay` verifies: all of them (`Sources/Senders/AllSenders.swift`). A build
+/// that should verify fewer lists them here instead, e.g. `SenderRegistry([GitHubSender()])`.
+let registeredSenders = SenderRegistry.all

@@ -1,0 +1,36 @@
+import SenderKit
+
+/// Shopify app webhooks (subscriptions made in the app's configuration or through the Admin API).
+public struct ShopifySender: Sender {
+    public init() {}
+
+    public var name: String { "shopify" }
+
+    public var summary: String { "Shopify (X-Shopify-Hmac-Sha256; no timestamp, dedup on X-Shopify-Webhook-Id)" }
+
+    public var settings: [Setting] { [] }
+
+    public var defaults: SenderDefaults {
+        SenderDefaults(cloudEventSource: "https://shopify.com", topicTemplate: "{source}.{event}")
+    }
+
+    public func makeScheme(for source: inout some SourceSettings) throws(ConfigurationError) -> any WebhookScheme {
+        ShopifyScheme(secrets: source.secrets)
+    }
+
+    public func eventTypeProblem(_ eventType: String) -> String? {
+        EventName.isValid(eventType) ? nil : EventName.rule
+    }
+
+    public func generateSecret() -> String {
+        "shpss_" + Hex.encode((0..<16).map { _ in UInt8.random(in: 0...255) })
+    }
+
+    public var example: SenderExample {
+        SenderExample(
+            eventType: "orders/create",
+            body: #"{"id":820982911946154508,"email":"jon@example.com","total_price":"199.65","currency":"EUR"}"#,
+            topic: "shopify.orders.create"
+        )
+    }
+}

@@ -1,0 +1,241 @@
+import Crypto
+import Foundation
+import HTTPTypes
+import RelayTestSupport
+import SenderKit
+import Senders
+import Testing
+
+/// A source's settings as a test hands them to a sender.
+struct StubSourceSettings: SourceSettings {
+    var name = "test"
+    var secrets: [String]
+    var secretsSetting = Setting("sources.<source>.secrets", "RELAY_<SOURCE>_SECRETS", "").forSource("test")
+    var timestampTolerance: Int64 = 300
+    var values: [String: String] = [:]
+
+    mutating func text(_ setting: Setting) throws(ConfigurationError) -> String? {
+        values[setting.forSource(name).key]
+    }
+
+    mutating func integer(_ setting: Setting, in range: ClosedRange<Int>) throws(ConfigurationError) -> Int {
+        Int(values[setting.forSource(name).key] ?? setting.defaultValue ?? "") ?? 0
+    }
+
+    mutating func choice<Choice: RawRepresentable & CaseIterable>(
+        _ setting: Setting,
+        _ type: Choice.Type
+    ) throws(ConfigurationError) -> Choice where Choice.RawValue == String {
+        let raw = values[setting.forSource(name).key] ?? setting.defaultValue ?? ""
+        guard let value = Choice(rawValue: raw) else { throw ConfigurationError(setting, "'\(raw)' is not a choice") }
+        return value
+    }
+}
+
+/// An ed25519 key pair, as a Standard Webhooks sender signing `v1a` holds it.
+struct Curve25519SigningKey {
+    let key = Curve25519.Signing.PrivateKey()
+    var publicKey: [UInt8] { Array(key.publicKey.rawRepresentation) }
+    func sign(_ data: [UInt8]) throws -> [UInt8] { Array(try key.signature(for: data)) }
+}
+
+@Suite("Senders: signers, settings and the pitfalls the libraries disagree on")
+struct SenderTests {
+    static let senders = TestSenders.registry.senders
+    static let now: Int64 = 1_767_225_600
+
+    func scheme(
+        _ sender: any Sender,
+        secrets: [String]? = nil,
+        values: [String: String] = [:]
+    ) throws -> any WebhookScheme {
+        var settings = StubSourceSettings(secrets: secrets ?? [sender.generateSecret()], values: values)
+        if sender.name == "docutray" { settings.values["sources.test.webhook_url"] = "https://relay.example.com/w" }
+        return try sender.makeScheme(for: &settings)
+    }
+
+    func request(_ headers: [(name: String, value: String)], body: [UInt8]) -> WebhookRequest {
+        var fields = HTTPFields()
+        for (name, value) in headers { fields.append(HTTPField(name: HTTPField.Name(name)!, value: value)) }
+        return WebhookRequest(headers: fields, body: body)
+    }
+
+    func delivery(_ sender: any Sender, id: String? = "dlv_0001") -> OutgoingDelivery {
+        OutgoingDelivery(
+            body: Array(sender.example.body.utf8),
+            eventType: sender.example.eventType,
+            deliveryID: id,
+            timestamp: Self.now
+        )
+    }
+
+    @Test(
+        "Every sender's signer makes deliveries its scheme accepts, and no other secret does",
+        arguments: senders.map(\.name)
+    )
+    func signerRoundTrip(_ name: String) throws {
+        let sender = try #require(TestSenders.registry.sender(named: name))
+        let secret = sender.generateSecret()
+        let scheme = try scheme(sender, secrets: [sender.generateSecret(), secret])
+        let signer = try self.scheme(sender, secrets: [secret])
+        let headers = try signer.sign(delivery(sender))
+        let now = Date(timeIntervalSince1970: TimeInterval(Self.now))
+        let verified = try scheme.verify(request(headers, body: Array(sender.example.body.utf8)), now: now)
+        let descriptor = scheme.describe(eventType: verified.eventType)
+        #expect(sender.example.topic == "\(name).\(descriptor.topicName)" || name == "docutray")
+        #expect(verified.signedAt == nil || verified.signedAt == Self.now)
+        #expect(!verified.deliveryID.isEmpty)
+        let impostor = try self.scheme(sender, secrets: [sender.generateSecret()])
+        #expect(throws: WebhookRejection.self) {
+            try impostor.verify(request(headers, body: Array(sender.example.body.utf8)), now: now)
+        }
+        var tampered = Array(sender.example.body.utf8)
+        tampered[tampered.count / 2] ^= 0x01
+        #expect(throws: WebhookRejection.self) { try scheme.verify(request(headers, body: tampered), now: now) }
+    }
+
+    @Test(
+        "Senders that sign a time refuse it 301 s off either way; GitHub and Shopify sign none",
+        arguments: senders.map(\.name)
+    )
+    func freshness(_ name: String) throws {
+        let sender = try #require(TestSenders.registry.sender(named: name))
+        let secret = sender.generateSecret()
+        let scheme = try scheme(sender, secrets: [secret])
+        let headers = try scheme.sign(delivery(sender))
+        let body = Array(sender.example.body.utf8)
+        for offset in [-301.0, 301] {
+            let at = Date(timeIntervalSince1970: TimeInterval(Self.now) + offset)
+            if scheme.signsTimestamps {
+                #expect(throws: WebhookRejection.staleTimestamp(age: Int64(offset), tolerance: 300)) {
+                    try scheme.verify(request(headers, body: body), now: at)
+                }
+            } else {
+                #expect(throws: Never.self) { try scheme.verify(request(headers, body: body), now: at) }
+            }
+        }
+        #expect(scheme.signsTimestamps == !["github", "shopify", "generic-hmac"].contains(name))
+    }
+
+    @Test("A Standard Webhooks secret that is not strict base64 stops the start, naming the key")
+    func standardWebhooksSecretValidation() throws {
+        let sender = StandardWebhooksSender()
+        // Docutray's secret shape, which a lenient decoder would silently turn into 12 bytes.
+        for bad in ["whsec_test_9f8e7d6c5b4a", "whsec_" + Base64.encode([UInt8](repeating: 1, count: 8)), "whpk_AAAA"] {
+            do {
+                _ = try scheme(sender, secrets: [bad])
+                Issue.record("accepted \(bad)")
+            } catch let error as ConfigurationError {
+                #expect(error.key == "sources.test.secrets")
+                #expect(!error.description.contains(bad))
+            }
+        }
+        // Without whsec_, and without its = padding, the same key still parses.
+        let key = [UInt8](repeating: 7, count: 32)
+        let padded = Base64.encode(key)
+        #expect(StandardWebhooksSecret(padded) == .symmetric(key))
+        #expect(StandardWebhooksSecret("whsec_" + padded.replacingOccurrences(of: "=", with: "")) == .symmetric(key))
+    }
+
+    @Test("Standard Webhooks: odd spacing and junk entries are skipped; fractions and stray characters are not")
+    func standardWebhooksSignatureList() throws {
+        let secret = "whsec_" + Base64.encode([UInt8](repeating: 9, count: 32))
+        let scheme = StandardWebhooksScheme(secrets: [try #require(StandardWebhooksSecret(secret))])
+        let body = Array(#"{"type":"a.b","data":{"id":"x"}}"#.utf8)
+        let signed = try scheme.sign(OutgoingDelivery(body: body, deliveryID: "msg_1", timestamp: Self.now))
+        let signature = try #require(signed.first { $0.name == "webhook-signature" }?.value)
+        let now = Date(timeIntervalSince1970: TimeInterval(Self.now))
+        func verify(signature: String, timestamp: String = String(Self.now)) throws -> VerifiedWebhook {
+            try scheme.verify(
+                request(
+                    [("webhook-id", "msg_1"), ("webhook-timestamp", timestamp), ("webhook-signature", signature)],
+                    body: body
+                ),
+                now: now
+            )
+        }
+        for accepted in ["v1,bm90IHRoaXM= \(signature)", "garbage  \(signature)", "v2,abc \(signature) v1a,xyz"] {
+            #expect(throws: Never.self) { try verify(signature: accepted) }
+        }
+        let corrupted = signature.replacingOccurrences(of: "v1,", with: "v1,!")
+        #expect(throws: WebhookRejection.self) { try verify(signature: corrupted) }
+        #expect(throws: WebhookRejection.self) { try verify(signature: signature, timestamp: "\(Self.now).0") }
+        #expect(throws: WebhookRejection.self) { try verify(signature: signature, timestamp: "+\(Self.now)") }
+    }
+
+    @Test("Standard Webhooks: a v1a ed25519 signature verifies against a whpk_ public key")
+    func standardWebhooksEd25519() throws {
+        let privateKey = Curve25519SigningKey()
+        let scheme = StandardWebhooksScheme(
+            secrets: [try #require(StandardWebhooksSecret("whpk_" + Base64.encode(privateKey.publicKey)))]
+        )
+        let body = Array(#"{"type":"user.created","data":{"id":"u1"}}"#.utf8)
+        let content = Array("msg_ed.\(Self.now).".utf8) + body
+        let now = Date(timeIntervalSince1970: TimeInterval(Self.now))
+        func headers(_ signature: String) -> [(name: String, value: String)] {
+            [("webhook-id", "msg_ed"), ("webhook-timestamp", String(Self.now)), ("webhook-signature", signature)]
+        }
+        let good = "v1a," + Base64.encode(try privateKey.sign(content))
+        let verified = try scheme.verify(request(headers(good), body: body), now: now)
+        #expect(verified.checks == ["timestamp", "signature-v1a"])
+        let other = "v1a," + Base64.encode(try Curve25519SigningKey().sign(content))
+        #expect(throws: WebhookRejection.self) { try scheme.verify(request(headers(other), body: body), now: now) }
+        #expect(throws: WebhookRejection.self) {
+            try scheme.verify(request(headers(good), body: body + [0x20]), now: now)
+        }
+    }
+
+    @Test("Stripe: one t only, digits only, and a secret must be the whole whsec_ string")
+    func stripeHeaderRules() throws {
+        let secret = "whsec_" + Hex.encode([UInt8](repeating: 3, count: 32))
+        let scheme = StripeScheme(secrets: [secret])
+        let body = Array(#"{"id":"evt_1","type":"charge.succeeded","data":{"object":{"id":"ch_1"}}}"#.utf8)
+        let signed = try scheme.sign(OutgoingDelivery(body: body, timestamp: Self.now))
+        let header = try #require(signed.first { $0.name == "stripe-signature" }?.value)
+        let v1 = String(header.split(separator: ",")[1])
+        let now = Date(timeIntervalSince1970: TimeInterval(Self.now))
+        func verify(_ value: String) throws -> VerifiedWebhook {
+            try scheme.verify(request([("stripe-signature", value)], body: body), now: now)
+        }
+        #expect(try verify("\(v1),v0=00,t=\(Self.now)").deliveryID == "evt_1")
+        for refused in [
+            "t=\(Self.now),t=1,\(v1)", "t=+0\(Self.now),\(v1)", "t=\(Self.now), \(v1)",
+            "t=\(Self.now),\(v1.uppercased())",
+        ] {
+            #expect(throws: WebhookRejection.self, "\(refused)") { try verify(refused) }
+        }
+        var settings = StubSourceSettings(secrets: ["sk_live_not_a_signing_secret"])
+        #expect(throws: ConfigurationError.self) { try StripeSender().makeScheme(for: &settings) }
+    }
+
+    @Test("GitHub: only X-Hub-Signature-256; a form-encoded hook is told to switch to JSON")
+    func gitHubRules() throws {
+        let scheme = GitHubScheme(secrets: ["gh-secret-0001"])
+        let body = Array(#"{"zen":"Keep it logically awesome."}"#.utf8)
+        let signed = try scheme.sign(OutgoingDelivery(body: body, eventType: "ping", timestamp: Self.now))
+        let sha256 = try #require(signed.first { $0.name == "x-hub-signature-256" }?.value)
+        var headers = signed.filter { $0.name != "x-hub-signature-256" }
+        headers.append(("x-hub-signature", "sha1=" + String(repeating: "0", count: 40)))
+        #expect(throws: WebhookRejection.self) { try scheme.verify(request(headers, body: body), now: Date()) }
+        let upper = signed.map {
+            $0.name == "x-hub-signature-256" ? ($0.name, "sha256=" + sha256.dropFirst(7).uppercased()) : $0
+        }
+        let verified = try scheme.verify(request(upper, body: body), now: Date())
+        #expect(verified.eventType == "ping")
+        #expect(scheme.mediaTypeHint?.contains("application/json") == true)
+    }
+
+    @Test("Slack: url_verification is answered with its challenge, escaped; retries keep their event_id")
+    func slackChallenge() throws {
+        let scheme = SlackScheme(secrets: ["slack-signing-0001"])
+        let body = Array(#"{"type":"url_verification","token":"t","challenge":"a\"b\\c"}"#.utf8)
+        let signed = try scheme.sign(OutgoingDelivery(body: body, timestamp: Self.now))
+        let verified = try scheme.verify(
+            request(signed, body: body),
+            now: Date(timeIntervalSince1970: TimeInterval(Self.now))
+        )
+        let reply = try #require(verified.reply)
+        #expect(String(decoding: reply, as: UTF8.self) == #"{"challenge":"a\"b\\c"}"#)
+        #expect(try JSONScanner.scan(reply, capturing: ["/challenge"]) == [#"a"b\c"#])
+    }
+}
