@@ -11,5 +11,6 @@ extension SenderRegistry {
         StripeSender(),
         ShopifySender(),
         SlackSender(),
+        GenericHMACSender(),
     ])
 }
