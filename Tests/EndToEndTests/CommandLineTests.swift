@@ -56,6 +56,55 @@ struct CommandLineTests {
         #expect(invalid.stderr.contains("http.port (RELAY_HTTP_PORT)"))
         let reference = try await ChildProcess.run(executable, ["config", "reference"], environment: environment)
         for setting in Setting.all { #expect(reference.stdout.contains(setting.environment)) }
+        for sender in TestSenders.registry.senders {
+            #expect(reference.stdout.contains("scheme: \(sender.name)"))
+            for setting in sender.settings { #expect(reference.stdout.contains(setting.key)) }
+        }
+    }
+
+    @Test("sign --source prints, for every sender, a curl command a running relay accepts")
+    func signEverySender() async throws {
+        let environment = baseEnvironment.merging(SenderEndToEndTests.environment) { $1 }
+        try await withTestRelay(
+            environment: SenderEndToEndTests.environment,
+            clock: ManualWallClock(unixSeconds: SenderEndToEndTests.now)
+        ) { relay in
+            for testCase in SenderEndToEndTests.cases {
+                let file = FileManager.default.temporaryDirectory.appendingPathComponent(
+                    "sign-\(UUID().uuidString).json"
+                )
+                try Data(testCase.body.utf8).write(to: file)
+                var arguments = [
+                    "sign", "--source", testCase.source, "--target",
+                    "http://127.0.0.1:\(relay.port)/webhooks/\(testCase.source)",
+                ]
+                if let event = testCase.eventType { arguments += ["--event", event] }
+                if let id = testCase.deliveryID { arguments += ["--request-id", id] }
+                // The relay's clock stands still at the cases' time; sign at that time too.
+                arguments += ["--timestamp", String(SenderEndToEndTests.now), file.path]
+                let sign = try await ChildProcess.run(executable, arguments, environment: environment)
+                #expect(sign.status == 0, "\(testCase.source): \(sign.stderr)")
+                let sent = try await ChildProcess.run(
+                    "/bin/sh",
+                    [],
+                    environment: baseEnvironment,
+                    stdin: Array(sign.stdout.utf8)
+                )
+                #expect(
+                    sent.stdout.contains(#""status":"published""#),
+                    "\(testCase.source): \(sent.stdout) \(sent.stderr)"
+                )
+                #expect(sent.stdout.contains(#""id":"\#(testCase.expectedID)""#), "\(sent.stdout)")
+            }
+        }
+        let missingEvent = try await ChildProcess.run(
+            executable,
+            ["sign", "--source", "github", "-"],
+            environment: environment,
+            stdin: Array("{}".utf8)
+        )
+        #expect(missingEvent.status != 0)
+        #expect(missingEvent.stderr.contains("--event"))
     }
 
     @Test("probe exits 0 for a ready relay and 1 when nothing answers")
@@ -174,6 +223,21 @@ struct CommandLineTests {
         )
         #expect(messages.first?.value == body)
         #expect(messages.first?.keyString == "clm_demo_001")
+
+        // Every sender's try-it line, pasted as printed into a shell with the exports.
+        let tries = output.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { $0.contains(" sign --source ") && $0.hasSuffix(")") == false }
+        #expect(tries.count == TestSenders.registry.senders.count, "\(output)")
+        for line in tries {
+            let topic = try #require(line.components(separatedBy: "# → ").last)
+            let sent = try await ChildProcess.run(
+                "/bin/sh",
+                ["-c", line],
+                environment: baseEnvironment.merging(exports) { $1 }
+            )
+            #expect(sent.stdout.contains(#""status":"published""#), "\(line): \(sent.stdout) \(sent.stderr)")
+            #expect(sent.stdout.contains(#""topic":"\#(topic)""#), "\(line): \(sent.stdout)")
+        }
 
         dev.signal(SIGTERM)
         #expect(await dev.waitForExit(timeout: .seconds(30)) == 0)

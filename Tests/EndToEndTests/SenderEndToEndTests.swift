@@ -1,0 +1,328 @@
+import Foundation
+import Relay
+import RelayKafka
+import RelayTestSupport
+import SenderKit
+import Senders
+import Testing
+
+/// Every sender through the wire: deliveries signed as the sender signs them are posted to a real
+/// relay on a loopback port, and a real consumer reads back topic, key, `ce_*` headers and value.
+@Suite("Every sender, end to end", .serialized, .timeLimit(.minutes(3)))
+struct SenderEndToEndTests {
+    static let now: Int64 = 1_767_225_600
+
+    /// One source per sender (two for GitHub), each with its own secret.
+    static let environment: [String: String] = [
+        "RELAY_STANDARD_WEBHOOKS_SECRETS": "whsec_" + Base64.encode([UInt8](repeating: 0x5A, count: 32)),
+        "RELAY_GITHUB_SECRETS": "gh-secret-org-one",
+        "RELAY_GITHUB_ORG_TWO_SCHEME": "github",
+        "RELAY_GITHUB_ORG_TWO_SECRETS": "gh-secret-org-two",
+        "RELAY_STRIPE_SECRETS": "whsec_" + String(repeating: "ab", count: 32),
+        "RELAY_SHOPIFY_SECRETS": "shpss_e2e_client_secret",
+        "RELAY_SLACK_SECRETS": "8f742231b10e8888abcd99yyyzzz85a5",
+        "RELAY_GENERIC_HMAC_SECRETS": "generic-e2e-secret",
+        "RELAY_GENERIC_HMAC_PREFIX": "sha256=",
+        "RELAY_GENERIC_HMAC_TIMESTAMP_HEADER": "X-Timestamp",
+    ]
+
+    /// A delivery and where it must land.
+    struct Case: Sendable, CustomTestStringConvertible {
+        var source: String
+        var eventType: String?
+        var deliveryID: String?
+        var body: String
+        var topic: String
+        var key: String
+        var cloudEventType: String
+        var cloudEventSource: String
+        var expectedID: String
+        var signatureHeader: String
+        /// A header that names the delivery, to leave out; `nil` when the id is in the body.
+        var idHeader: String?
+
+        var testDescription: String { source }
+    }
+
+    static let cases: [Case] = [
+        Case(
+            source: "standard-webhooks",
+            deliveryID: "msg_e2e_0001",
+            body:
+                #"{"type":"invoice.paid","timestamp":"2026-01-01T00:00:00Z","data":{"id":"in_e2e_1","amount_due":4200}}"#,
+            topic: "standard-webhooks.invoice.paid",
+            key: "in_e2e_1",
+            cloudEventType: "invoice.paid",
+            cloudEventSource: "urn:standard-webhooks",
+            expectedID: "msg_e2e_0001",
+            signatureHeader: "webhook-signature",
+            idHeader: "webhook-id"
+        ),
+        Case(
+            source: "github",
+            eventType: "pull_request",
+            deliveryID: "72d3162e-cc78-11e3-81ab-4c9367dc0958",
+            body: #"{"action":"opened","number":7,"pull_request":{"id":1},"repository":{"full_name":"octo/demo"}}"#,
+            topic: "github.pull_request.opened",
+            key: "octo/demo",
+            cloudEventType: "com.github.pull_request.opened",
+            cloudEventSource: "https://github.com",
+            expectedID: "72d3162e-cc78-11e3-81ab-4c9367dc0958",
+            signatureHeader: "x-hub-signature-256",
+            idHeader: "x-github-delivery"
+        ),
+        Case(
+            source: "stripe",
+            body:
+                #"{"id":"evt_e2e_0001","object":"event","type":"payment_intent.succeeded","data":{"object":{"id":"pi_e2e_1","amount":2000}}}"#,
+            topic: "stripe.payment_intent.succeeded",
+            key: "pi_e2e_1",
+            cloudEventType: "com.stripe.payment_intent.succeeded",
+            cloudEventSource: "https://stripe.com",
+            expectedID: "evt_e2e_0001",
+            signatureHeader: "stripe-signature"
+        ),
+        Case(
+            source: "shopify",
+            eventType: "orders/create",
+            deliveryID: "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043",
+            body: #"{"id":820982911946154508,"email":"jon@example.com","total_price":"199.65"}"#,
+            topic: "shopify.orders.create",
+            key: "820982911946154508",
+            cloudEventType: "com.shopify.orders.create",
+            cloudEventSource: "https://shopify.com",
+            expectedID: "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043",
+            signatureHeader: "x-shopify-hmac-sha256",
+            idHeader: "x-shopify-webhook-id"
+        ),
+        Case(
+            source: "slack",
+            body:
+                #"{"type":"event_callback","team_id":"T1","event_id":"Ev0E2E0001","event":{"type":"app_mention","channel":"C0E2E","text":"¿Dónde? ☕"}}"#,
+            topic: "slack.app_mention",
+            key: "C0E2E",
+            cloudEventType: "com.slack.app_mention",
+            cloudEventSource: "https://slack.com",
+            expectedID: "Ev0E2E0001",
+            signatureHeader: "x-slack-signature"
+        ),
+        Case(
+            source: "generic-hmac",
+            body: #"{"type":"order.shipped","id":"dlv_e2e_0001","carrier":"DHL"}"#,
+            topic: "generic-hmac.order.shipped",
+            key: "dlv_e2e_0001",
+            cloudEventType: "order.shipped",
+            cloudEventSource: "urn:generic-hmac",
+            expectedID: "dlv_e2e_0001",
+            signatureHeader: "x-signature"
+        ),
+    ]
+
+    static func start() async throws -> TestRelay {
+        try await TestRelay.start(environment: environment, clock: ManualWallClock(unixSeconds: now))
+    }
+
+    /// The scheme of `source` as configured, optionally with another secret.
+    static func scheme(_ source: String, secret: String? = nil) throws -> any WebhookScheme {
+        var environment = Self.environment
+        let prefix = "RELAY_" + source.uppercased().replacingOccurrences(of: "-", with: "_")
+        if let secret { environment[prefix + "_SECRETS"] = secret }
+        let sources = try RelayConfiguration.loadSources(environment: environment, senders: TestSenders.registry)
+        return try #require(sources.first { $0.name == source }).scheme
+    }
+
+    static func headers(
+        _ testCase: Case,
+        body: String? = nil,
+        secret: String? = nil,
+        timestamp: Int64 = now
+    ) throws -> [(String, String)] {
+        let delivery = OutgoingDelivery(
+            body: Array((body ?? testCase.body).utf8),
+            eventType: testCase.eventType,
+            deliveryID: testCase.deliveryID,
+            timestamp: timestamp
+        )
+        return try scheme(testCase.source, secret: secret).sign(delivery).map { ($0.name, $0.value) }
+    }
+
+    @Test("Each sender's delivery lands on its topic with its key, its ce_ headers and its exact body")
+    func deliveriesReachKafka() async throws {
+        let relay = try await Self.start()
+        defer { Task { try? await relay.stop() } }
+        for testCase in Self.cases {
+            let headers = try Self.headers(testCase)
+            let response = try await relay.post(
+                source: testCase.source,
+                headers: headers,
+                body: Array(testCase.body.utf8)
+            )
+            #expect(response.status == 202, "\(testCase.source): \(response.bodyText)")
+            #expect(response.bodyText.contains(#""status":"published""#), "\(response.bodyText)")
+            #expect(response.bodyText.contains(#""topic":"\#(testCase.topic)""#), "\(response.bodyText)")
+        }
+        let consumer = try relay.consumer()
+        for testCase in Self.cases {
+            let message = try #require(
+                try await consumer.waitForMessages(topic: testCase.topic, count: 1).first,
+                "\(testCase.topic)"
+            )
+            #expect(message.value == Array(testCase.body.utf8), "value must be byte-exact")
+            #expect(message.keyString == testCase.key)
+            #expect(message.header("ce_specversion") == "1.0")
+            #expect(message.header("ce_id") == testCase.expectedID)
+            #expect(message.header("ce_type") == testCase.cloudEventType)
+            #expect(message.header("ce_source") == testCase.cloudEventSource)
+            // The subject is the key field's value; a source without one keys by delivery id, subjectless.
+            #expect(message.header("ce_subject") == (testCase.source == "generic-hmac" ? nil : testCase.key))
+            #expect(message.header("ce_partitionkey") == testCase.key)
+            // Signed time where the sender signs one, else the receive time: the same instant here.
+            #expect(message.header("ce_time") == "2026-01-01T00:00:00Z")
+            #expect(message.header("ce_relaysource") == testCase.source)
+            #expect(message.header("content-type") == "application/json")
+            #expect(message.header(testCase.signatureHeader) != nil, "the signature is forwarded for re-verification")
+        }
+        try await relay.stop()
+    }
+
+    @Test("Every rejection class of every sender gets its status and a JSON error", arguments: cases)
+    func rejections(_ testCase: Case) async throws {
+        let relay = try await Self.start()
+        defer { Task { try? await relay.stop() } }
+        let body = Array(testCase.body.utf8)
+        func post(_ headers: [(String, String)], _ body: [UInt8] = body) async throws -> TestResponse {
+            try await relay.post(source: testCase.source, headers: headers, body: body)
+        }
+        func expect(_ response: TestResponse, _ status: Int, _ error: String, _ what: String) {
+            #expect(response.status == status, "\(what): \(response.bodyText)")
+            #expect(response.bodyText.contains(#""error":"\#(error)""#), "\(what): \(response.bodyText)")
+            #expect(response.bodyText.contains(#""message":"#), "\(what)")
+        }
+        let good = try Self.headers(testCase)
+
+        let wrongSecret = try Self.headers(testCase, secret: Self.otherSecret(for: testCase.source))
+        expect(try await post(wrongSecret), 401, "invalid_signature", "wrong secret")
+        let unsigned = good.filter { $0.0 != testCase.signatureHeader }
+        expect(try await post(unsigned), 401, "missing_signature", "no signature")
+        var tampered = body
+        tampered[tampered.count - 2] ^= 0x01
+        #expect(try await post(good, tampered).status >= 400, "tampered body")
+        let scheme = try Self.scheme(testCase.source)
+        if scheme.signsTimestamps {
+            let stale = try Self.headers(testCase, timestamp: Self.now - 301)
+            expect(try await post(stale), 401, "stale_timestamp", "stale")
+        }
+        if let idHeader = testCase.idHeader {
+            expect(try await post(good.filter { $0.0 != idHeader }), 400, "missing_header", "no delivery id")
+        } else {
+            let withoutID = testCase.body.replacingOccurrences(of: testCase.expectedID, with: "")
+            let headers = try Self.headers(testCase, body: withoutID)
+            expect(try await post(headers, Array(withoutID.utf8)), 400, "invalid_field", "no delivery id")
+        }
+        let form = good.map { $0.0 == "content-type" ? ($0.0, "application/x-www-form-urlencoded") : $0 }
+        let unsupported = try await post(form)
+        expect(unsupported, 415, "unsupported_media_type", "form-encoded")
+        if testCase.source == "github" {
+            #expect(unsupported.bodyText.contains("set Content type to application/json"))
+        }
+
+        #expect(try await post(good).status == 202)
+        let retry = try await post(good)
+        #expect(retry.status == 200, "a retry is answered as accepted")
+        #expect(retry.bodyText.contains(#""status":"duplicate""#))
+        if testCase.idHeader != nil {
+            let other = testCase.body.replacingOccurrences(of: "}", with: #","extra":1}"#)
+            let conflicting = try Self.headers(testCase, body: other)
+            expect(try await post(conflicting, Array(other.utf8)), 409, "request_id_conflict", "same id, other body")
+        }
+        let published = try await relay.consumer().waitForMessages(topic: testCase.topic, count: 1)
+        #expect(published.filter { $0.header("ce_id") == testCase.expectedID }.count == 1)
+        let rejected = relay.logs.entries.filter { $0.message == "Rejected webhook" }
+        #expect(rejected.count >= 5)
+        if testCase.idHeader != nil {
+            #expect(
+                rejected.contains { $0.metadata["request_id"] == testCase.expectedID },
+                "rejections name the delivery"
+            )
+        }
+        try await relay.stop()
+    }
+
+    static func otherSecret(for source: String) -> String {
+        switch source {
+        case "standard-webhooks": "whsec_" + Base64.encode([UInt8](repeating: 0x33, count: 32))
+        case "stripe": "whsec_" + String(repeating: "cd", count: 32)
+        default: "another-secret-entirely"
+        }
+    }
+
+    @Test("Two GitHub organisations with different secrets: each source takes only its own deliveries")
+    func twoSourcesOfOneSender() async throws {
+        let relay = try await Self.start()
+        defer { Task { try? await relay.stop() } }
+        let body = Array(#"{"ref":"refs/heads/main","repository":{"full_name":"org-two/app"}}"#.utf8)
+        let delivery = OutgoingDelivery(body: body, eventType: "push", deliveryID: "d-org-two-1", timestamp: Self.now)
+        let signedByTwo = try Self.scheme("github-org-two").sign(delivery).map { ($0.name, $0.value) }
+        #expect(try await relay.post(source: "github", headers: signedByTwo, body: body).status == 401)
+        let accepted = try await relay.post(source: "github-org-two", headers: signedByTwo, body: body)
+        #expect(accepted.status == 202, "\(accepted.bodyText)")
+        let message = try #require(
+            try await relay.consumer().waitForMessages(topic: "github-org-two.push", count: 1).first
+        )
+        #expect(message.keyString == "org-two/app")
+        #expect(message.header("ce_relaysource") == "github-org-two")
+        #expect(message.header("ce_id") == "d-org-two-1")
+        try await relay.stop()
+    }
+
+    @Test("Slack's URL check is answered with its challenge and not published")
+    func slackURLVerification() async throws {
+        let relay = try await Self.start()
+        defer { Task { try? await relay.stop() } }
+        let body =
+            #"{"token":"Jhj5dZrVaK7ZwHHjRyZWjbDl","challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P","type":"url_verification"}"#
+        let slack = try #require(Self.cases.first { $0.source == "slack" })
+        let response = try await relay.post(
+            source: "slack",
+            headers: try Self.headers(slack, body: body),
+            body: Array(body.utf8)
+        )
+        #expect(response.status == 200)
+        #expect(response.header("content-type") == "application/json")
+        #expect(response.bodyText == #"{"challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"}"#)
+        let metrics = String(decoding: relay.application.exporter.exposition(), as: UTF8.self)
+        #expect(metrics.contains(#"outcome="answered""#))
+        #expect(!metrics.contains("relay_publish_total"), "nothing was published")
+        // Unsigned, the same check is refused like any delivery.
+        let unsigned = try await relay.post(
+            source: "slack",
+            headers: [("content-type", "application/json")],
+            body: Array(body.utf8)
+        )
+        #expect([400, 401].contains(unsigned.status))
+        #expect(!unsigned.bodyText.contains("3eZbrw1aBm2rZgRNFdxV"))
+        try await relay.stop()
+    }
+
+    @Test("Slack's retries of one event (X-Slack-Retry-Num) are published once")
+    func slackRetries() async throws {
+        let relay = try await Self.start()
+        defer { Task { try? await relay.stop() } }
+        let slack = try #require(Self.cases.first { $0.source == "slack" })
+        let body = Array(slack.body.utf8)
+        let first = try Self.headers(slack)
+        #expect(try await relay.post(source: "slack", headers: first, body: body).status == 202)
+        for attempt in 1...2 {
+            let retry =
+                try Self.headers(slack, timestamp: Self.now + Int64(attempt)) + [
+                    ("x-slack-retry-num", String(attempt)), ("x-slack-retry-reason", "http_timeout"),
+                ]
+            let response = try await relay.post(source: "slack", headers: retry, body: body)
+            #expect(response.status == 200)
+            #expect(response.bodyText.contains(#""status":"duplicate""#))
+        }
+        let messages = try await relay.consumer().waitForMessages(topic: "slack.app_mention", count: 1)
+        #expect(messages.count == 1)
+        try await relay.stop()
+    }
+}

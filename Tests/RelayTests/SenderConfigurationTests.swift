@@ -1,0 +1,177 @@
+import Foundation
+import HTTPTypes
+import Relay
+import RelayTestSupport
+import SenderKit
+import Senders
+import Testing
+
+/// How sources of every sender are configured: `sources.NAME` with `scheme:`, the `RELAY_<NAME>_*`
+/// variables, per-sender validation at start and per-sender defaults.
+@Suite("Configuring the senders")
+struct SenderConfigurationTests {
+    let kafka = ["RELAY_KAFKA_BOOTSTRAP_SERVERS": "kafka:9092"]
+    let swSecret = "whsec_" + Base64.encode([UInt8](repeating: 0x11, count: 32))
+
+    func load(_ environment: [String: String], yaml: String? = nil) throws -> RelayConfiguration {
+        var path: String?
+        if let yaml {
+            let file = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "senders-\(UUID().uuidString).yaml"
+            )
+            try yaml.write(to: file, atomically: true, encoding: .utf8)
+            path = file.path
+        }
+        return try RelayConfiguration.load(environment: kafka.merging(environment) { $1 }, configPath: path)
+    }
+
+    func expectError(_ environment: [String: String], key: String, mentioning text: String) {
+        do {
+            _ = try load(environment)
+            Issue.record("loaded a configuration that should be refused (\(key))")
+        } catch let error as ConfigurationError {
+            #expect(error.key == key)
+            #expect(error.description.contains(text), "\(error)")
+        } catch {
+            Issue.record("\(error)")
+        }
+    }
+
+    @Test("A sender's variables alone make a source named after it, with the sender's defaults")
+    func impliedSources() throws {
+        let configuration = try load([
+            "RELAY_GITHUB_SECRETS": "gh-secret-1234", "RELAY_STANDARD_WEBHOOKS_SECRETS": swSecret,
+            "RELAY_STRIPE_SECRETS": "whsec_stripe_1234", "RELAY_SHOPIFY_SECRETS": "shopify-1234",
+            "RELAY_SLACK_SECRETS": "slack-1234", "RELAY_GENERIC_HMAC_SECRETS": "generic-1234",
+        ])
+        #expect(
+            Set(configuration.sources.map(\.name)) == [
+                "github", "standard-webhooks", "stripe", "shopify", "slack", "generic-hmac",
+            ]
+        )
+        let github = try #require(configuration.source(named: "github"))
+        #expect(github.sender.name == "github")
+        #expect(github.scheme is GitHubScheme)
+        #expect(github.replayWindow == 6 * 3600, "no signed time: hours of dedup, not minutes")
+        #expect(github.topicTemplate == "{source}.{event}")
+        #expect(github.cloudEventSource == "https://github.com")
+        #expect(configuration.source(named: "stripe")?.replayWindow == 300)
+        let hours = RelayConfiguration.Source.untimestampedReplayWindow
+        #expect(configuration.source(named: "shopify")?.replayWindow == hours)
+        #expect(configuration.source(named: "generic-hmac")?.replayWindow == hours)
+    }
+
+    @Test("RELAY_<NAME>_SCHEME makes a source of any name; several sources may share one sender")
+    func namedSources() throws {
+        let configuration = try load([
+            "RELAY_GITHUB_SECRETS": "gh-secret-org-1", "RELAY_ORG_TWO_SCHEME": "github",
+            "RELAY_ORG_TWO_SECRETS": "gh-secret-org-2", "RELAY_ORG_TWO_REPLAY_WINDOW": "48h",
+        ])
+        let two = try #require(configuration.source(named: "org-two"))
+        #expect(two.sender.name == "github")
+        #expect(two.secrets == ["gh-secret-org-2"])
+        #expect(two.replayWindow == 48 * 3600)
+        #expect(configuration.source(named: "github")?.secrets == ["gh-secret-org-1"])
+    }
+
+    @Test("YAML sources name their sender with scheme:, and every RELAY_DOCUTRAY_* variable still works")
+    func yamlSources() throws {
+        let configuration = try load(
+            ["RELAY_DOCUTRAY_SECRETS": "whsec_docutray_1", "RELAY_DOCUTRAY_VERIFY": "body"],
+            yaml: """
+                sources:
+                  payments:
+                    scheme: stripe
+                    secrets: [whsec_payments_1, whsec_payments_2]
+                    key: /data/object/customer
+                    topics:
+                      invoice.paid: billing.invoices
+                  tools:
+                    scheme: standard-webhooks
+                    secrets: [\(swSecret)]
+                    timestamp_tolerance: 120s
+                  partners:
+                    scheme: generic-hmac
+                    secrets: [partner-secret-1]
+                    signature_header: X-Partner-Signature
+                    algorithm: sha512
+                    encoding: base64
+                    event_type: X-Partner-Event
+                    delivery_id: /meta/id
+                """
+        )
+        let payments = try #require(configuration.source(named: "payments"))
+        #expect(payments.key == JSONPointer("/data/object/customer"))
+        #expect(payments.topicOverrides == ["invoice.paid": "billing.invoices"])
+        #expect(payments.secrets.count == 2)
+        #expect(configuration.source(named: "tools")?.timestampTolerance == 120)
+        #expect(configuration.source(named: "tools")?.replayWindow == 120)
+        let partners = try #require(configuration.source(named: "partners")?.scheme as? GenericHMACScheme)
+        #expect(partners.options.algorithm == .sha512)
+        #expect(partners.options.eventType == .header(.init("x-partner-event")!))
+        #expect(partners.options.deliveryID == .body("/meta/id"))
+        #expect((configuration.source(named: "docutray")?.scheme as? DocutrayScheme)?.policy == .body)
+    }
+
+    @Test("Wrong sender settings stop the start, naming the key and never the secret")
+    func validation() {
+        expectError(
+            ["RELAY_STANDARD_WEBHOOKS_SECRETS": "whsec_test_9f8e7d6c5b4a"],
+            key: "sources.standard-webhooks.secrets",
+            mentioning: "base64"
+        )
+        expectError(
+            ["RELAY_STRIPE_SECRETS": "sk_test_not_a_signing_secret"],
+            key: "sources.stripe.secrets",
+            mentioning: "whsec_"
+        )
+        expectError(
+            ["RELAY_GITHUB_SECRETS": "gh-secret-1234", "RELAY_GITHUB_TIMESTAMP_TOLERANCE": "60s"],
+            key: "sources.github.timestamp_tolerance",
+            mentioning: "no signed timestamp"
+        )
+        expectError(
+            ["RELAY_HOOKS_SCHEME": "gitlab", "RELAY_HOOKS_SECRETS": "secret-1234"],
+            key: "sources.hooks.scheme",
+            mentioning: "docutray, standard-webhooks, github, stripe, shopify, slack, generic-hmac"
+        )
+        expectError(
+            ["RELAY_GITHUB_SECRETS": "gh-secret-1234", "RELAY_GITHUB_KEY": "repository.full_name"],
+            key: "sources.github.key",
+            mentioning: "JSON pointer"
+        )
+        expectError(
+            ["RELAY_GITHUB_SECRETS": "gh-secret-1234", "RELAY_GITHUB_TOPICS": "PUSH EVENT=x"],
+            key: "sources.github.topics",
+            mentioning: "event.action"
+        )
+        expectError(
+            ["RELAY_GENERIC_HMAC_SECRETS": "generic-1234", "RELAY_GENERIC_HMAC_ALGORITHM": "md5"],
+            key: "sources.generic-hmac.algorithm",
+            mentioning: "sha1, sha256, sha512"
+        )
+        expectError(
+            ["RELAY_GENERIC_HMAC_SECRETS": "generic-1234", "RELAY_GENERIC_HMAC_DELIVERY_ID": "not a header"],
+            key: "sources.generic-hmac.delivery_id",
+            mentioning: "JSON pointer"
+        )
+        do {
+            _ = try load(["RELAY_STANDARD_WEBHOOKS_SECRETS": "whsec_test_9f8e7d6c5b4a"])
+        } catch {
+            #expect(!"\(error)".contains("9f8e7d6c5b4a"))
+        }
+    }
+
+    @Test("The start-up log shows each source's sender and settings, never a secret")
+    func redaction() throws {
+        let configuration = try load([
+            "RELAY_PARTNERS_SCHEME": "generic-hmac", "RELAY_PARTNERS_SECRETS": "partner-secret-1",
+            "RELAY_PARTNERS_TIMESTAMP_HEADER": "X-Time",
+        ])
+        let text = configuration.redactedMetadata.map { "\($0.key)=\($0.value)" }.joined(separator: "\n")
+        #expect(text.contains("scheme=generic-hmac"))
+        #expect(text.contains("timestamp_header=x-time"))
+        #expect(text.contains("tolerance=300s"))
+        #expect(!text.contains("partner-secret-1"))
+    }
+}
