@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what building and testing webhook-relay needs on Debian or Ubuntu, when it is missing:
 # librdkafka-dev (2.0.2 on Debian 12), the tools the tests call (pkg-config, curl, openssl, flock),
-# Go with confluent-kafka-go for the Go consumer example, a JDK for the Java one's checks, and
-# confluent-kafka for the Python one.
+# Go with confluent-kafka-go for the Go consumer example, a JDK for the Java one's checks,
+# confluent-kafka for the Python one, and the senders' own Python libraries (standardwebhooks, svix,
+# stripe, slack_sdk, githubkit) that sign deliveries in the tests.
 # Safe to run repeatedly; uses sudo when not run as root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,6 +26,13 @@ if ((${#packages[@]} > 0)); then
     echo "install-deps: installing ${packages[*]}"
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${packages[@]}"
+fi
+
+if ! python3 -c 'import standardwebhooks, svix, stripe, slack_sdk, githubkit.webhooks' >/dev/null 2>&1; then
+    echo "install-deps: installing the senders' libraries the tests sign with"
+    requirements=Tests/SenderLibraries/requirements.txt
+    python3 -m pip install -q -r "$requirements" 2>/dev/null \
+        || python3 -m pip install -q --break-system-packages -r "$requirements"
 fi
 
 if ! python3 -c 'import confluent_kafka' >/dev/null 2>&1; then

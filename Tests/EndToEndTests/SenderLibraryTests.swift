@@ -1,0 +1,63 @@
+import Foundation
+import Relay
+import RelayKafka
+import RelayTestSupport
+import SenderKit
+import Senders
+import Testing
+
+/// Deliveries signed by the senders' own libraries (standardwebhooks, svix, stripe, slack_sdk,
+/// githubkit) and sent the way Python senders send: urllib with `Connection: close`, then
+/// http.client on a kept-alive connection (`Tests/SenderLibraries/send_with_sender_libraries.py`).
+@Suite("Deliveries signed by the senders' own libraries", .serialized, .timeLimit(.minutes(3)))
+struct SenderLibraryTests {
+    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("SenderLibraries/send_with_sender_libraries.py").path
+
+    @Test("Every library's delivery is published once, byte for byte, and its retry answered as a duplicate")
+    func librariesSign() async throws {
+        let environment = SenderEndToEndTests.environment
+        let secrets = [
+            "standard-webhooks": environment["RELAY_STANDARD_WEBHOOKS_SECRETS"],
+            "stripe": environment["RELAY_STRIPE_SECRETS"], "slack": environment["RELAY_SLACK_SECRETS"],
+            "github": environment["RELAY_GITHUB_SECRETS"],
+        ]
+        let secretsJSON = String(decoding: try JSONSerialization.data(withJSONObject: secrets), as: UTF8.self)
+        try await withTestRelay(
+            environment: environment,
+            clock: ManualWallClock(unixSeconds: SenderEndToEndTests.now)
+        ) { relay in
+            let run = try await ChildProcess.run(
+                "/usr/bin/env",
+                [
+                    "python3", Self.script, "http://127.0.0.1:\(relay.port)", String(SenderEndToEndTests.now),
+                    secretsJSON,
+                ],
+                environment: ProcessInfo.processInfo.environment
+            )
+            #expect(run.status == 0, "\(run.stderr)")
+            let results = try run.stdout.split(separator: "\n").map { line in
+                try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            }
+            #expect(results.count == 5, "\(run.stdout)")
+            let consumer = try relay.consumer()
+            for result in results {
+                let source = try #require(result["source"] as? String)
+                let id = try #require(result["id"] as? String)
+                #expect(result["first"] as? Int == 202, "\(source) \(id): \(result["first_answer"] ?? "")")
+                #expect(result["second"] as? Int == 200, "\(source) \(id): \(result["second_answer"] ?? "")")
+                #expect((result["second_answer"] as? String)?.contains(#""status":"duplicate""#) == true)
+                let answer = try #require(
+                    try JSONSerialization.jsonObject(with: Data(((result["first_answer"] as? String) ?? "").utf8))
+                        as? [String: Any]
+                )
+                #expect(answer["id"] as? String == id)
+                let topic = try #require(answer["topic"] as? String)
+                let messages = try await consumer.waitForMessages(topic: topic, count: 1)
+                let published = messages.filter { $0.header("ce_id") == id }
+                #expect(published.count == 1, "\(source) \(id) published once")
+                #expect(published.first?.value == Array(((result["body"] as? String) ?? "").utf8))
+            }
+        }
+    }
+}

@@ -1,0 +1,94 @@
+#!/usr/bin/env python3
+"""Signs one delivery per sender with that sender's own Python library and posts it to a relay.
+
+Usage: send_with_sender_libraries.py BASE_URL NOW SECRETS_JSON
+
+BASE_URL is the relay's listener (http://127.0.0.1:PORT), NOW the Unix time to sign with, and
+SECRETS_JSON maps a source name to its secret. Each delivery is sent twice in a row with a
+different client: urllib (Connection: close, whole body before reading) first, then http.client on
+a kept-alive connection, which the relay must answer 200 "duplicate". Prints one JSON line per
+delivery: source, id, both statuses and both answers.
+"""
+import datetime
+import http.client
+import json
+import sys
+import urllib.parse
+import urllib.request
+
+import standardwebhooks
+import stripe
+import svix.webhooks
+from githubkit.webhooks import sign as github_sign
+from slack_sdk.signature import SignatureVerifier
+
+
+def deliveries(now, secrets):
+    moment = datetime.datetime.fromtimestamp(now, tz=datetime.timezone.utc)
+
+    body = '{"type":"invoice.paid","data":{"id":"in_lib_1","amount_due":4200,"currency":"eur"}}'
+    signature = standardwebhooks.Webhook(secrets["standard-webhooks"]).sign("msg_lib_std_1", moment, body)
+    yield "standard-webhooks", "msg_lib_std_1", body, {
+        "webhook-id": "msg_lib_std_1",
+        "webhook-timestamp": str(now),
+        "webhook-signature": signature,
+    }
+
+    body = '{"type":"user.created","data":{"id":"user_lib_1","name":"Zoë"}}'
+    signature = svix.webhooks.Webhook(secrets["standard-webhooks"]).sign("msg_lib_svix_1", moment, body)
+    yield "standard-webhooks", "msg_lib_svix_1", body, {
+        "svix-id": "msg_lib_svix_1",
+        "svix-timestamp": str(now),
+        "svix-signature": signature,
+    }
+
+    body = '{"id":"evt_lib_1","object":"event","type":"charge.succeeded","data":{"object":{"id":"ch_lib_1"}}}'
+    header = stripe.WebhookSignature.generate_signature_header(body, secrets["stripe"], timestamp=now)
+    yield "stripe", "evt_lib_1", body, {"Stripe-Signature": header}
+
+    body = '{"type":"event_callback","event_id":"Ev0LIB0001","event":{"type":"message","channel":"C0LIB","text":"hé"}}'
+    signature = SignatureVerifier(secrets["slack"]).generate_signature(timestamp=str(now), body=body)
+    yield "slack", "Ev0LIB0001", body, {"X-Slack-Request-Timestamp": str(now), "X-Slack-Signature": signature}
+
+    body = '{"ref":"refs/heads/main","repository":{"full_name":"octo/lib"},"pusher":{"name":"Zoë"}}'
+    yield "github", "lib-delivery-1", body, {
+        "X-GitHub-Event": "push",
+        "X-GitHub-Delivery": "lib-delivery-1",
+        "X-Hub-Signature-256": github_sign(secrets["github"], body, method="sha256"),
+    }
+
+
+def post_urllib(url, body, headers):
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=20) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def post_http_client(connection, path, body, headers):
+    connection.request("POST", path, body=body, headers=headers)
+    response = connection.getresponse()
+    return response.status, response.read().decode()
+
+
+def main():
+    base, now, secrets = sys.argv[1], int(sys.argv[2]), json.loads(sys.argv[3])
+    parsed = urllib.parse.urlparse(base)
+    connection = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=20)
+    for source, delivery_id, body, headers in deliveries(now, secrets):
+        headers = {"Content-Type": "application/json", **headers}
+        data = body.encode()
+        path = f"/webhooks/{source}"
+        first = post_urllib(base + path, data, headers)
+        second = post_http_client(connection, path, data, headers)
+        print(json.dumps({
+            "source": source, "id": delivery_id, "body": body,
+            "first": first[0], "first_answer": first[1], "second": second[0], "second_answer": second[1],
+        }), flush=True)
+    connection.close()
+
+
+if __name__ == "__main__":
+    main()
