@@ -26,6 +26,15 @@ let package = Package(
             ]
         ),
         .executableTarget(
+            name: "fuzz-senders",
+            dependencies: [
+                "CLibFuzzer",
+                .product(name: "SenderKit", package: "webhook-relay"),
+                .product(name: "Senders", package: "webhook-relay"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ]
+        ),
+        .executableTarget(
             name: "fuzz-envelope",
             dependencies: [
                 "CLibFuzzer",

@@ -10,7 +10,7 @@ work=${FUZZ_WORK:-/tmp/webhook-relay-fuzz}
 cd "$root/Fuzz"
 swift build -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld
 mkdir -p "$root/fuzz-artifacts"
-for target in headers envelope log-reader; do
+for target in headers senders envelope log-reader; do
     mkdir -p "$work/$target"
     echo "fuzz-$target: ${seconds}s"
     SWIFT_BACKTRACE=enable=no ".build/debug/fuzz-$target" \

@@ -275,6 +275,33 @@ struct SenderEndToEndTests {
         try await relay.stop()
     }
 
+    @Test("A source's own key field and topic override replace the sender's")
+    func keyAndTopicOverrides() async throws {
+        let payments = [
+            "RELAY_PAYMENTS_SCHEME": "stripe", "RELAY_PAYMENTS_SECRETS": "whsec_payments_e2e",
+            "RELAY_PAYMENTS_KEY": "/data/object/customer", "RELAY_PAYMENTS_TOPICS": "invoice.paid=billing.invoices",
+        ]
+        let relay = try await TestRelay.start(
+            environment: Self.environment.merging(payments) { $1 },
+            clock: ManualWallClock(unixSeconds: Self.now)
+        )
+        defer { Task { try? await relay.stop() } }
+        let body = Array(
+            #"{"id":"evt_pay_1","type":"invoice.paid","data":{"object":{"id":"in_9","customer":"cus_42"}}}"#.utf8
+        )
+        let scheme = try #require(relay.application.configuration.source(named: "payments")).scheme
+        let headers = try scheme.sign(OutgoingDelivery(body: body, timestamp: Self.now)).map { ($0.name, $0.value) }
+        let response = try await relay.post(source: "payments", headers: headers, body: body)
+        #expect(response.status == 202, "\(response.bodyText)")
+        let message = try #require(
+            try await relay.consumer().waitForMessages(topic: "billing.invoices", count: 1).first
+        )
+        #expect(message.keyString == "cus_42")
+        #expect(message.header("ce_subject") == "cus_42")
+        #expect(message.header("ce_type") == "com.stripe.invoice.paid")
+        try await relay.stop()
+    }
+
     @Test("Slack's URL check is answered with its challenge and not published")
     func slackURLVerification() async throws {
         let relay = try await Self.start()

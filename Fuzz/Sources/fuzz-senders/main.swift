@@ -1,0 +1,102 @@
+import CLibFuzzer
+import Foundation
+import HTTPTypes
+import SenderKit
+import Senders
+
+// Every sender's verification. The input's first byte picks the sender; the rest is a header block
+// ("name: value" lines) and, after an empty line, a body. Two properties on every input:
+// 1. verifying the request as sent never crashes, whatever the headers and body hold;
+// 2. the body signed by the sender's own signer (with the event type and id the input names) is
+//    never refused for its signature or its time: it passes, or fails only for a malformed name,
+//    id or body field (checked after the signature).
+
+/// A source's settings, fixed: one known secret per sender.
+struct FuzzSettings: SourceSettings {
+    var name = "fuzz"
+    var secrets: [String]
+    var secretsSetting = Setting("sources.<source>.secrets", "RELAY_<SOURCE>_SECRETS", "")
+    var timestampTolerance: Int64 = 300
+
+    mutating func text(_ setting: Setting) throws(ConfigurationError) -> String? {
+        setting.key.hasSuffix(".webhook_url") ? "https://relay.example.com/webhooks/fuzz" : nil
+    }
+
+    mutating func integer(_ setting: Setting, in range: ClosedRange<Int>) throws(ConfigurationError) -> Int {
+        Int(setting.defaultValue ?? "") ?? range.lowerBound
+    }
+
+    mutating func choice<Choice: RawRepresentable & CaseIterable>(
+        _ setting: Setting,
+        _ type: Choice.Type
+    ) throws(ConfigurationError) -> Choice where Choice.RawValue == String {
+        Choice(rawValue: setting.defaultValue ?? "") ?? Choice.allCases.first!
+    }
+}
+
+func secret(for sender: any Sender) -> String {
+    switch sender.name {
+    case "standard-webhooks": "whsec_" + Base64.encode([UInt8](repeating: 0x42, count: 32))
+    case "stripe": "whsec_" + String(repeating: "5a", count: 32)
+    default: "fuzz-secret-0123456789"
+    }
+}
+
+let senders = SenderRegistry.all.senders
+let schemes: [any WebhookScheme] = senders.map { sender in
+    var settings = FuzzSettings(secrets: [secret(for: sender)])
+    return try! sender.makeScheme(for: &settings)
+}
+let now = Date(timeIntervalSince1970: 1_767_225_600)
+
+func request(from bytes: ArraySlice<UInt8>) -> (fields: HTTPFields, body: [UInt8]) {
+    let all = Array(bytes)
+    let split = all.firstRange(of: [10, 10] as [UInt8])
+    let head = split.map { Array(all[..<$0.lowerBound]) } ?? all
+    let body = split.map { Array(all[$0.upperBound...]) } ?? []
+    var fields = HTTPFields()
+    for line in head.split(separator: 10) {
+        guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { continue }
+        let name = String(decoding: line[..<colon], as: UTF8.self)
+        let value = line[line.index(after: colon)...].drop { $0 == UInt8(ascii: " ") }
+        guard let fieldName = HTTPField.Name(name) else { continue }
+        fields.append(HTTPField(name: fieldName, value: String(decoding: value, as: UTF8.self)))
+    }
+    return (fields, body)
+}
+
+func fuzzSenders(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
+    guard let start, count > 0 else { return 0 }
+    let bytes = UnsafeBufferPointer(start: start, count: count)
+    let index = Int(bytes[0]) % schemes.count
+    let scheme = schemes[index]
+    let (fields, body) = request(from: Array(bytes)[1...])
+    _ = try? scheme.verify(WebhookRequest(headers: fields, body: body), now: now)
+
+    // The event type a header-typed sender needs: whatever the input's first header value is.
+    let eventType = fields.first.map { HTTPField(name: $0.name, value: $0.value).value } ?? "push"
+    let delivery = OutgoingDelivery(body: body, eventType: eventType, deliveryID: "fuzz-1", timestamp: 1_767_225_600)
+    guard let signed = try? scheme.sign(delivery) else { return 0 }
+    var headers = HTTPFields()
+    for (name, value) in signed { headers.append(HTTPField(name: HTTPField.Name(name)!, value: value)) }
+    do {
+        _ = try scheme.verify(WebhookRequest(headers: headers, body: body), now: now)
+    } catch {
+        switch error {
+        case .invalidHeader, .missingHeader, .invalidBody, .invalidField: break
+        case .missingSignature, .badSignature, .staleTimestamp:
+            // Shopify refuses an empty body as unsigned, as its own verifier does.
+            if senders[index].name == "shopify", body.isEmpty { break }
+            fatalError("\(senders[index].name): a correctly signed request was refused: \(error)")
+        }
+    }
+    return 0
+}
+
+/// The entry point libFuzzer's runtime links against.
+@_cdecl("LLVMFuzzerTestOneInput")
+public func testOneInput(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt { fuzzSenders(start, count) }
+
+var arguments = CommandLine.argc
+var argumentValues: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
+exit(LLVMFuzzerRunDriver(&arguments, &argumentValues, fuzzSenders))
