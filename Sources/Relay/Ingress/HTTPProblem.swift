@@ -26,6 +26,52 @@ public struct HTTPProblem: Error, Sendable, Hashable {
         return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
     }
 
+    /// The answer to a request whose body has not been read: sent at once, then the rest of the
+    /// body is read and thrown away (as nginx's lingering close does), so that a client that writes
+    /// its whole body before reading (Python's `urllib` and `http.client`, many Java clients) gets to
+    /// read it instead of blocking on a write the relay no longer reads. At most
+    /// ``discardLimit`` bytes are read, for at most ``discardTime``; past either the connection is
+    /// closed. Nothing discarded is kept, so memory does not grow with the body.
+    public func response(discardingBodyOf request: Request) -> Response {
+        let body = request.body
+        let json = ByteBuffer(bytes: JSONText.object(["error": .string(code), "message": .string(message)]))
+        var headers = headers
+        headers[.contentType] = "application/json"
+        return Response(
+            status: status,
+            headers: headers,
+            body: ResponseBody(contentLength: json.readableBytes) { writer in
+                try await writer.write(json)
+                try await writer.finish(nil)
+                try await Self.discard(body)
+            }
+        )
+    }
+
+    /// The most of a refused body the relay reads and throws away before closing the connection.
+    static let discardLimit = 256 << 20
+    /// The longest the relay keeps reading a refused body.
+    static let discardTime = Duration.seconds(10)
+
+    /// Reads `body` to its end and drops it; throws (which closes the connection) past the limits.
+    private static func discard(_ body: RequestBody) async throws {
+        let deadline = ContinuousClock.now.advanced(by: discardTime)
+        var discarded = 0
+        do {
+            for try await part in body {
+                discarded += part.readableBytes
+                if discarded > discardLimit || ContinuousClock.now > deadline { throw DiscardLimitReached() }
+            }
+        } catch is DiscardLimitReached {
+            throw DiscardLimitReached()
+        } catch {
+            // The client closed or was cut off (http.request_timeout); it has its answer already.
+        }
+    }
+
+    /// Ends a connection whose refused body is longer, or slower, than the relay will read.
+    private struct DiscardLimitReached: Error {}
+
     /// How long a sender should wait before retrying after a 503.
     static let retryAfterSeconds = "5"
 

@@ -15,12 +15,15 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
     ) async throws -> Response {
         do {
             return try await next(request, context)
+        } catch let problem as HTTPProblem where problem.status == .methodNotAllowed {
+            // Refused from the head: the body, if any, is unread.
+            return problem.response(discardingBodyOf: request)
         } catch let problem as HTTPProblem {
             return problem.response
         } catch let error as HTTPError {
             switch error.status {
             case .notFound:
-                return HTTPProblem.notFound(request.uri.path).response
+                return HTTPProblem.notFound(request.uri.path).response(discardingBodyOf: request)
             case .contentTooLarge:
                 return HTTPProblem(.contentTooLarge, "payload_too_large", error.body ?? "the body is too large")
                     .response

@@ -35,6 +35,12 @@ public struct WebhookIngress: Sendable {
         // Label values come only from configuration or verified requests (bounded cardinality).
         let sourceLabel = pipeline.serves(source: source) ? source : "unknown"
         do {
+            try admit(request, source: source)
+        } catch {
+            record(error, request: request, source: source, label: sourceLabel, since: started)
+            return error.response(discardingBodyOf: request)
+        }
+        do {
             let acceptance = try await accept(request, source: source)
             metrics.request(
                 source: sourceLabel,
@@ -51,18 +57,24 @@ public struct WebhookIngress: Sendable {
             )
             return Self.response(for: acceptance)
         } catch {
-            logRejection(error, request: request, source: source)
-            metrics.request(
-                source: sourceLabel,
-                eventType: nil,
-                outcome: error.code,
-                duration: ContinuousClock.now - started
-            )
+            record(error, request: request, source: source, label: sourceLabel, since: started)
             return error.response
         }
     }
 
-    private func accept(_ request: Request, source: String) async throws(HTTPProblem) -> WebhookPipeline.Acceptance {
+    private func record(
+        _ problem: HTTPProblem,
+        request: Request,
+        source: String,
+        label: String,
+        since: ContinuousClock.Instant
+    ) {
+        logRejection(problem, request: request, source: source)
+        metrics.request(source: label, eventType: nil, outcome: problem.code, duration: ContinuousClock.now - since)
+    }
+
+    /// The checks decided from the head alone, before any of the body is read.
+    private func admit(_ request: Request, source: String) throws(HTTPProblem) {
         guard pipeline.serves(source: source) else { throw WebhookPipeline.Rejection.unknownSource(source).problem }
         if let wait = rateLimiter.admit(source) { throw .rateLimited(source: source, retryAfter: wait) }
         if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > maxBodySize {
@@ -72,6 +84,9 @@ public struct WebhookIngress: Sendable {
         guard Self.isJSON(contentType) else {
             throw .unsupportedMediaType(contentType, hint: pipeline.mediaTypeHint(source: source))
         }
+    }
+
+    private func accept(_ request: Request, source: String) async throws(HTTPProblem) -> WebhookPipeline.Acceptance {
         let body: [UInt8]
         do {
             var buffer = try await request.body.collect(upTo: maxBodySize)
