@@ -85,6 +85,14 @@ struct ByteReader {
         return try take(Int(count))
     }
 
+    /// Steps over a blob without copying it; `nil` blobs too.
+    mutating func skipBlob() throws(Malformed) {
+        let count = try u32()
+        if count == UInt32.max { return }
+        guard Int(count) <= remaining else { throw Malformed() }
+        position += Int(count)
+    }
+
     mutating func take(_ count: Int) throws(Malformed) -> [UInt8] {
         guard count >= 0, remaining >= count else { throw Malformed() }
         defer { position += count }

@@ -34,11 +34,14 @@ extension RetryBuffer {
     /// Verifies every frame of a buffer directory that no relay is using (its lock is taken for the
     /// duration). With `quarantine`, damaged ranges are copied into `quarantine/` and removed from
     /// their files, so the next check is clean; intact records are kept.
+    /// - Parameter progress: told the records and bytes checked so far, and the bytes to check in all,
+    ///   after each file.
     public static func check(
         directory: String,
         quarantine: Bool,
         fileSystem: any BufferFileSystem = POSIXFileSystem(),
-        logger: Logger
+        logger: Logger,
+        progress: (_ records: Int, _ bytes: Int, _ totalBytes: Int) -> Void = { _, _, _ in }
     ) throws(BufferError) -> BufferCheckReport {
         let lockPath = directory + "/" + SegmentFiles.lockName
         let lock: any BufferLock
@@ -50,7 +53,7 @@ extension RetryBuffer {
         defer { lock.release() }
         let checker = BufferChecker(directory: directory, fileSystem: fileSystem, logger: logger)
         do {
-            return try checker.run(quarantine: quarantine)
+            return try checker.run(quarantine: quarantine, progress: progress)
         } catch {
             throw .io(error)
         }
@@ -112,16 +115,32 @@ private struct BufferChecker {
     let fileSystem: any BufferFileSystem
     let logger: Logger
 
-    func run(quarantine: Bool) throws(FileIOError) -> BufferCheckReport {
+    func run(
+        quarantine: Bool,
+        progress: (_ records: Int, _ bytes: Int, _ totalBytes: Int) -> Void
+    ) throws(FileIOError) -> BufferCheckReport {
         var report = BufferCheckReport()
         let names = try fileSystem.contents(ofDirectory: directory).sorted()
+        var sizes: [String: Int] = [:]
+        for name in names
+        where SegmentFiles.number(in: name, suffix: SegmentFiles.logSuffix) != nil
+            || SegmentFiles.number(in: name, suffix: SegmentFiles.stateSuffix) != nil
+        {
+            sizes[name] = (try? fileSystem.open(directory + "/" + name, create: false).size) ?? 0
+        }
+        let total = sizes.values.reduce(0, +)
+        var done = 0
         for name in names {
             if let number = SegmentFiles.number(in: name, suffix: SegmentFiles.logSuffix) {
                 report.segments += 1
                 try checkFile(name, number: number, isSegment: true, quarantine: quarantine, into: &report)
             } else if let number = SegmentFiles.number(in: name, suffix: SegmentFiles.stateSuffix) {
                 try checkFile(name, number: number, isSegment: false, quarantine: quarantine, into: &report)
+            } else {
+                continue
             }
+            done += sizes[name] ?? 0
+            progress(report.records, done, total)
         }
         return report
     }

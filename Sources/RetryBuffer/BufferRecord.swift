@@ -118,7 +118,11 @@ enum BufferCodec {
         return writer.bytes
     }
 
-    static func decodeRecord(_ payload: [UInt8]) throws(ByteReader.Malformed) -> (RecordID, RecordState, BufferRecord) {
+    /// Decodes a record frame's payload; without `body`, the value is left empty (not copied).
+    static func decodeRecord(
+        _ payload: [UInt8],
+        body: Bool = true
+    ) throws(ByteReader.Malformed) -> (RecordID, RecordState, BufferRecord) {
         var reader = ByteReader(payload)
         guard try reader.u8() == version, try reader.u8() == recordKind else { throw ByteReader.Malformed() }
         let id = RecordID(rawValue: try reader.u64())
@@ -134,7 +138,14 @@ enum BufferCodec {
         for _ in 0..<Int(try reader.u16()) {
             headers.append(BufferedHeader(name: try reader.string(), value: try reader.blob()))
         }
-        guard let value = try reader.blob() else { throw ByteReader.Malformed() }
+        let value: [UInt8]
+        if body {
+            guard let bytes = try reader.blob() else { throw ByteReader.Malformed() }
+            value = bytes
+        } else {
+            try reader.skipBlob()
+            value = []
+        }
         let record = BufferRecord(
             source: source,
             deliveryID: deliveryID,

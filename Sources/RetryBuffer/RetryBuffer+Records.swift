@@ -11,51 +11,84 @@ public struct StoredRecord: Sendable, Hashable {
 
 extension RetryBuffer {
     /// Intact records on disk, oldest first, with their current state: those after `after` (a page
-    /// cursor) that `include` accepts, at most `limit`. Segments wholly before the cursor are not read.
+    /// cursor) that `include` accepts, at most `limit`. Segments wholly before the cursor are not
+    /// read, and the rest only until the page is full, through a bounded window.
     public func records(
         after: RecordID? = nil,
         limit: Int = .max,
+        bodies: Bool = true,
         where include: (StoredRecord) -> Bool = { _ in true }
     ) throws(BufferError) -> [StoredRecord] {
-        let (segments, live) = shared.mutex.withLock { index in
-            (index.segments.values.map { ($0.number, $0.log, $0.lastID) }.sorted { $0.0 < $1.0 }, index.entries)
-        }
         var result: [StoredRecord] = []
-        for (number, log, lastID) in segments {
-            if let after, lastID <= after { continue }
-            if result.count >= limit { break }
-            let bytes: [UInt8]
-            let stateBytes: [UInt8]
-            do {
-                bytes = try log.read(at: 0, count: try log.size)
-                stateBytes = try readStateFile(number)
-            } catch {
-                throw .io(error)
-            }
-            var latest: [RecordID: BufferCodec.StateChange] = [:]
-            for change in SegmentScanner.scanStates(stateBytes, number: number).items { latest[change.id] = change }
-            for found in SegmentScanner.scanSegment(bytes, number: number).items {
-                if let after, found.id <= after { continue }
-                if result.count >= limit { break }
-                guard case .frame(let payload, _) = RecordFrame.scan(bytes, at: found.offset),
-                    let (id, appendedState, record) = try? BufferCodec.decodeRecord(Array(bytes[payload]))
-                else { continue }
-                var state = latest[id]?.state ?? appendedState
-                var reason = latest[id]?.reason ?? ""
-                if let entry = live[id] {
-                    state = entry.state
-                    reason = entry.reason
-                } else if !state.isSettled {
-                    // Settled in memory; its state change is still on its way to disk.
-                    state = .delivered
-                }
-                var stored = StoredRecord(id: id, state: state, reason: reason, record: record)
-                stored.record.attempts = live[id]?.attempts ?? latest[id]?.attempts ?? record.attempts
-                if include(stored) { result.append(stored) }
-            }
+        guard limit > 0 else { return result }
+        try forEachRecord(after: after, bodies: bodies) { stored in
+            if include(stored) { result.append(stored) }
+            return result.count < limit
         }
         return result
     }
+
+    /// Calls `visit` with every intact record on disk after `after`, oldest first, in its current
+    /// state, until it returns `false`. Memory stays bounded whatever the buffer holds: segments are
+    /// read through a window of 1 MiB plus the record at hand, and without `bodies` the records'
+    /// values are not even copied (their `value` is empty), which is what counting needs.
+    public func forEachRecord(
+        after: RecordID? = nil,
+        bodies: Bool = true,
+        _ visit: (StoredRecord) throws(BufferError) -> Bool
+    ) throws(BufferError) {
+        let segments = shared.mutex.withLock { index in
+            index.segments.values.map { ($0.number, $0.log, $0.lastID) }.sorted { $0.0 < $1.0 }
+        }
+        for (number, log, lastID) in segments {
+            if let after, lastID <= after { continue }
+            var reader: SegmentFrameReader
+            var latest: [RecordID: BufferCodec.StateChange] = [:]
+            do {
+                reader = SegmentFrameReader(file: log, size: try log.size)
+                for change in SegmentScanner.scanStates(try readStateFile(number), number: number).items {
+                    latest[change.id] = change
+                }
+            } catch {
+                throw .io(error)
+            }
+            while true {
+                let frame: (offset: Int, payload: [UInt8])?
+                do { frame = try reader.next() } catch { throw .io(error) }
+                guard let frame else { break }
+                guard let (id, appendedState, record) = try? BufferCodec.decodeRecord(frame.payload, body: bodies)
+                else { continue }
+                if let after, id <= after { continue }
+                guard try visit(current(id: id, appendedState: appendedState, record: record, latest: latest[id]))
+                else { return }
+            }
+        }
+    }
+
+    /// A record read from disk, with the state the index (or its state file) has for it now.
+    private func current(
+        id: RecordID,
+        appendedState: RecordState,
+        record: BufferRecord,
+        latest: BufferCodec.StateChange?
+    ) -> StoredRecord {
+        let live = shared.mutex.withLock { $0.entries[id] }
+        var state = latest?.state ?? appendedState
+        var reason = latest?.reason ?? ""
+        if let live {
+            state = live.state
+            reason = live.reason
+        } else if !state.isSettled {
+            // Settled in memory; its state change is still on its way to disk.
+            state = .delivered
+        }
+        var stored = StoredRecord(id: id, state: state, reason: reason, record: record)
+        stored.record.attempts = live?.attempts ?? latest?.attempts ?? record.attempts
+        return stored
+    }
+
+    /// The id the next appended record will get: records below it existed when this was read.
+    public var nextRecordID: RecordID { shared.mutex.withLock { RecordID(rawValue: $0.nextID) } }
 
     /// One record with its current state, wherever it is (pending, dead or archived).
     public func storedRecord(_ id: RecordID) throws(BufferError) -> StoredRecord {

@@ -27,6 +27,9 @@ public final class InMemoryFileSystem: BufferFileSystem {
         var operationsUntilCrash: Int?
         var operations = 0
         var synchronizations = 0
+        /// The most bytes one read asked for, and all bytes read, since the last reset.
+        var largestRead = 0
+        var bytesRead = 0
     }
 
     let state = Mutex(State())
@@ -73,6 +76,16 @@ public final class InMemoryFileSystem: BufferFileSystem {
 
     /// How many file `synchronize()` calls succeeded (to observe group commit).
     public var synchronizations: Int { state.withLock { $0.synchronizations } }
+
+    /// The most bytes one read has asked for, and all bytes read, since ``resetReadCounts()``.
+    public var reads: (largest: Int, total: Int) { state.withLock { ($0.largestRead, $0.bytesRead) } }
+
+    public func resetReadCounts() {
+        state.withLock {
+            $0.largestRead = 0
+            $0.bytesRead = 0
+        }
+    }
 
     /// The current bytes of a file, for tests that damage it on purpose.
     public func contents(of path: String) -> [UInt8]? {
@@ -208,9 +221,12 @@ private final class InMemoryFile: BufferFile {
 
     func read(at offset: Int, count: Int) throws(FileIOError) -> [UInt8] {
         try fileSystem.operation(generation: generation, path: path)
-        return fileSystem.state.withLock { _ in
+        return fileSystem.state.withLock { state in
+            state.largestRead = max(state.largestRead, count)
             guard offset < node.bytes.count else { return [] }
-            return Array(node.bytes[offset..<min(node.bytes.count, offset + count)])
+            let bytes = Array(node.bytes[offset..<min(node.bytes.count, offset + count)])
+            state.bytesRead += bytes.count
+            return bytes
         }
     }
 

@@ -135,7 +135,11 @@ struct BufferCommand: AsyncParsableCommand {
         @Flag(help: "Print JSON.") var json = false
 
         func run() async throws {
-            let report = try await location.tool().check(quarantine: quarantine)
+            let line = ProgressLine("checked")
+            let report = try await location.tool().check(quarantine: quarantine) { records, bytes, total in
+                line.update(done: records, of: nil, bytes: bytes, totalBytes: total)
+            }
+            line.finish()
             if json { printJSON(report) } else { print(BufferReport.check(report), terminator: "") }
             if !report.clean && report.quarantined.isEmpty { throw ExitCode(1) }
         }
@@ -163,23 +167,32 @@ struct BufferCommand: AsyncParsableCommand {
             }
             var after: UInt64?
             var written = 0
+            var bytes = 0
+            // Beside the records on the same terminal, a progress line would garble them.
+            let line = ProgressLine(
+                "exported",
+                enabled: isatty(STDERR_FILENO) == 1 && (output != nil || isatty(STDOUT_FILENO) == 0)
+            )
             repeat {
                 let page = try await tool.records(filter: filter, after: after, limit: 1000, includeBody: true)
                 do {
                     for record in page.records {
-                        try handle.write(contentsOf: AdminAPI.encode(record) + [UInt8(ascii: "\n")])
+                        let encoded = AdminAPI.encode(record) + [UInt8(ascii: "\n")]
+                        try handle.write(contentsOf: encoded)
+                        bytes += encoded.count
                     }
                 } catch {
                     // The reader went away (`| head`): stop quietly, as Unix tools do.
                     throw ExitCode(output == nil ? 0 : 1)
                 }
                 written += page.records.count
-                if output != nil { FileHandle.standardError.write(Data("\rexported \(written) records".utf8)) }
+                line.update(done: written, of: nil, bytes: bytes)
                 after = page.next
             } while after != nil
+            line.finish()
             if let output {
                 try handle.close()
-                FileHandle.standardError.write(Data("\rexported \(written) records to \(output)\n".utf8))
+                FileHandle.standardError.write(Data("exported \(written) records to \(output)\n".utf8))
             }
         }
     }
@@ -190,8 +203,10 @@ struct ReplayCommand: AsyncParsableCommand {
         commandName: "replay",
         abstract: "Publish buffered events to Kafka again (they keep their ce_id).",
         discussion: """
-            Choose records with --state (pending, dead, archived) and the other filters, or one with --request-id.
-            Sent to their own topic, pending and dead records become delivered; with --topic a replay is a copy.
+            Choose records with --state (pending, dead, archived) and the other filters, or one with \
+            --request-id. Sent to their own topic, pending and dead records become delivered; with --topic \
+            a replay is a copy. On a terminal, a progress line on standard error shows records, rate and \
+            time left.
             """
     )
 
@@ -206,12 +221,11 @@ struct ReplayCommand: AsyncParsableCommand {
         guard filter.state != nil || filter.requestID != nil else {
             throw ValidationError("choose what to replay: --state pending|dead|archived, or --request-id ID")
         }
-        let quiet = json
+        let line = ProgressLine("replayed")
         let result = try await location.tool().replay(filter: filter, topic: topic, dryRun: dryRun) { done, total in
-            guard !quiet else { return }
-            FileHandle.standardError.write(Data("\rreplayed \(done)/\(total)".utf8))
+            line.update(done: done, of: total)
         }
-        if !json && !dryRun { FileHandle.standardError.write(Data("\n".utf8)) }
+        line.finish()
         if json { printJSON(result) } else { print(BufferReport.replay(result, dryRun: dryRun), terminator: "") }
         if (result.failed ?? 0) > 0 { throw ExitCode(1) }
     }

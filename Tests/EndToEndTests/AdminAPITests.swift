@@ -235,4 +235,53 @@ struct AdminAPITests {
             #expect(report.records == vectors.count)
         }
     }
+
+    @Test("A replay bigger than a batch: counted from the index or the metadata, replayed in batches, each event once")
+    func replayInBatches() async throws {
+        try await withTestRelay(environment: Self.environment) { relay in
+            let factory = DeliveryFactory()
+            for number in 0..<1_200 {
+                let step = number.isMultiple(of: 2)
+                let body = Array(
+                    (step ? #"{"step_execution_id":"se_\#(number)"}"# : #"{"conversion_id":"clm_\#(number)"}"#).utf8
+                )
+                let headers = factory.headers(
+                    body: body,
+                    event: step ? "STEP_FAILED" : "CONVERSION_COMPLETED",
+                    requestID: "req_batch_\(number)"
+                )
+                #expect(try await relay.post(headers: headers, body: body).status == 202)
+            }
+            try await waitFor { relay.application.buffer.statistics.archivedCount == 1_200 }
+            func replay(_ request: AdminAPI.ReplayRequest) async throws -> AdminAPI.ReplayResult {
+                let response = try await HTTPTestClient.send(
+                    port: relay.adminPort,
+                    path: "/admin/replay",
+                    headers: [("authorization", "Bearer \(Self.token)"), ("content-type", "application/json")],
+                    body: AdminAPI.encode(request)
+                )
+                #expect(response.status == 200, "\(response.bodyText)")
+                return try Self.decode(AdminAPI.ReplayResult.self, response)
+            }
+            #expect(
+                try await replay(.init(filter: RecordFilter(state: .archived), topic: nil, dryRun: true)).matched
+                    == 1_200
+            )
+            let steps = RecordFilter(state: .archived, eventType: "STEP_FAILED")
+            #expect(try await replay(.init(filter: steps, topic: nil, dryRun: true)).matched == 600)
+            let page = try await replay(.init(filter: steps, topic: nil, dryRun: true, after: nil, limit: 100))
+            #expect(page.matched == 100)
+
+            let result = try await replay(.init(filter: steps, topic: "replayed.steps", dryRun: false))
+            #expect(result.matched == 600)
+            #expect(result.replayed == 600)
+            #expect(result.failed == 0)
+            let messages = try await relay.consumer().waitForMessages(topic: "replayed.steps", count: 600)
+            let ids = messages.compactMap { $0.header("ce_id") }
+            #expect(ids.count == 600)
+            #expect(Set(ids).count == 600, "each replayed once")
+            #expect(ids.allSatisfy { Int($0.dropFirst("req_batch_".count)).map { $0.isMultiple(of: 2) } == true })
+            #expect(messages.allSatisfy { $0.header("ce_relayreplay") != nil })
+        }
+    }
 }

@@ -85,6 +85,39 @@ struct BufferCommandTests {
         #expect(after["pending"] as? Int == 0)
     }
 
+    @Test("On a terminal, replay, check and export draw a progress line on stderr; piped, they print none")
+    func progressOnlyOnATerminal() async throws {
+        let cluster = try MockKafkaCluster()
+        let buffer = TestRelay.temporaryDirectory(prefix: "relay-progress")
+        let relay = try await RelayProcess.start(cluster: cluster, buffer: buffer)
+        for number in 0..<20 { try await relay.post("req_progress_\(number)", document: "doc-\(number)") }
+        relay.process.signal(SIGTERM)
+        _ = await relay.process.waitForExit()
+        let environment = relay.environment
+        let replay = ["replay", "--path", buffer, "--state", "archived", "--topic", "copies"]
+        let piped = try await run(replay, environment: environment)
+        #expect(piped.status == 0, "\(piped.stderr)")
+        #expect(!piped.stderr.contains("replayed 20/20"), "\(piped.stderr)")
+        #expect(!piped.stderr.contains("\r"))
+        let exported = FileManager.default.temporaryDirectory.appendingPathComponent("progress-\(UUID().uuidString)")
+        for (arguments, expected) in [
+            (replay, "replayed 20/20 records"),
+            (["buffer", "check", "--path", buffer], "checked 20 records"),
+            (["buffer", "export", "--path", buffer, "--output", exported.path], "exported 20 records"),
+        ] {
+            // `script` runs the command on a pseudo-terminal, as an operator's shell would.
+            let command = ([executable] + arguments).map { "'\($0)'" }.joined(separator: " ")
+            let terminal = try await ChildProcess.run(
+                "/usr/bin/script",
+                ["-qec", command, "/dev/null"],
+                environment: environment
+            )
+            #expect(terminal.status == 0, "\(terminal.stdout)")
+            #expect(terminal.stdout.contains(expected), "\(arguments[0]): \(terminal.stdout)")
+            #expect(terminal.stdout.contains("/s"), "a rate: \(terminal.stdout)")
+        }
+    }
+
     @Test("check finds an injected damaged record; --quarantine moves it aside and keeps the rest")
     func checkAndQuarantine() async throws {
         let cluster = try MockKafkaCluster()

@@ -12,7 +12,7 @@ struct RelayBench: AsyncParsableCommand {
         abstract: "Measure webhook-relay: HTTP load per scenario, buffer appends, backlog drains, micro-benchmarks.",
         subcommands: [
             SuiteBenchmark.self, HTTPBenchmark.self, SoakBenchmark.self, LoadCommand.self, MicroBenchmarks.self,
-            BufferAppendBenchmark.self, DrainBenchmark.self,
+            BufferAppendBenchmark.self, DrainBenchmark.self, ArchiveReplayBenchmark.self,
             CeilingServer.self, VerifyOnlyServer.self, BrokerCommand.self,
         ]
     )

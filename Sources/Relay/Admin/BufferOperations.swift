@@ -79,30 +79,82 @@ public struct BufferOperations: Sendable {
         Self.document(try buffer.check())
     }
 
-    /// Replays matching records (or counts them, for a dry run).
+    /// How many records match `filter` (after `after`, at most `limit`), and the last one's id.
+    ///
+    /// A filter that names at most a state is answered from the index's counts, whatever the
+    /// buffer holds; any other reads the records' metadata in file order, never their bodies.
+    public func count(
+        _ filter: RecordFilter,
+        after: UInt64? = nil,
+        limit: Int? = nil
+    ) throws(BufferError) -> (matched: Int, last: UInt64?) {
+        if after == nil, limit == nil, filter.namesAtMostAState {
+            let statistics = buffer.statistics
+            switch filter.state {
+            case .pending?: return (statistics.pendingCount, nil)
+            case .dead?: return (statistics.deadCount, nil)
+            case .archived?: return (statistics.archivedCount, nil)
+            case nil: return (statistics.pendingCount + statistics.deadCount + statistics.archivedCount, nil)
+            }
+        }
+        var matched = 0
+        var last: UInt64?
+        let limit = limit ?? .max
+        try buffer.forEachRecord(after: after.map(RecordID.init(rawValue:)), bodies: false) { stored in
+            if filter.matches(stored) {
+                matched += 1
+                last = stored.id.rawValue
+            }
+            return matched < limit
+        }
+        return (matched, last)
+    }
+
+    /// Records read and replayed at once: bounded, so a replay of a full archive holds a batch, not
+    /// the archive.
+    static let replayBatch = 512
+
+    /// Replays matching records (or counts them, for a dry run), in batches of ``replayBatch`` read
+    /// from disk as the replay goes. Records appended after it started are left alone.
     public func replay(
         _ request: AdminAPI.ReplayRequest,
         progress: @Sendable (_ handled: Int, _ of: Int) -> Void = { _, _ in }
     ) async throws -> AdminAPI.ReplayResult {
-        let matched = try buffer.records(
-            after: request.after.map(RecordID.init(rawValue:)),
-            limit: request.limit ?? .max,
-            where: request.filter.matches
-        )
         if request.dryRun {
-            return AdminAPI.ReplayResult(matched: matched.count, last: matched.last?.id.rawValue)
+            let counted = try count(request.filter, after: request.after, limit: request.limit)
+            return AdminAPI.ReplayResult(matched: counted.matched, last: counted.last)
         }
         guard let producer else { throw ReplayUnavailable() }
-        let replayer = Replayer(buffer: buffer, producer: producer, metrics: metrics, logger: logger)
-        let total = matched.count
-        let outcome = await replayer.replay(matched, topic: request.topic) { progress($0, total) }
-        return AdminAPI.ReplayResult(
-            matched: total,
-            replayed: outcome.replayed,
-            failed: outcome.failed,
-            skipped: outcome.skipped,
-            last: matched.last?.id.rawValue
-        )
+        // A whole replay counts first, for its progress; a page of one is its limit at most.
+        let total =
+            request.after == nil && request.limit == nil
+            ? try count(request.filter).matched : (request.limit ?? 0)
+        let replayer = Replayer(buffer: buffer, producer: producer, clock: clock, metrics: metrics, logger: logger)
+        let end = buffer.nextRecordID
+        let limit = request.limit ?? .max
+        var cursor = request.after.map(RecordID.init(rawValue:))
+        var result = AdminAPI.ReplayResult(matched: 0, replayed: 0, failed: 0, skipped: 0)
+        while result.matched < limit {
+            let batch = try buffer.records(
+                after: cursor,
+                limit: min(Self.replayBatch, limit - result.matched),
+                where: { $0.id < end && request.filter.matches($0) }
+            )
+            guard let last = batch.last else { break }
+            let handled = result.matched
+            let outcome = await replayer.replay(batch, topic: request.topic) {
+                progress(handled + $0, max(total, handled + $0))
+            }
+            result.matched += batch.count
+            result.replayed = (result.replayed ?? 0) + outcome.replayed
+            result.failed = (result.failed ?? 0) + outcome.failed
+            result.skipped = (result.skipped ?? 0) + outcome.skipped
+            result.last = last.id.rawValue
+            cursor = last.id
+            if batch.count < min(Self.replayBatch, limit - handled) || last.id.rawValue + 1 >= end.rawValue { break }
+        }
+        replayer.finished(result)
+        return result
     }
 
     static func document(_ stored: StoredRecord, includeBody: Bool) -> AdminAPI.Record {

@@ -50,6 +50,11 @@ public struct RecordFilter: Codable, Sendable, Hashable {
         self.until = until
     }
 
+    /// Whether the filter says nothing but (perhaps) a state, so the index's counts answer it.
+    var namesAtMostAState: Bool {
+        source == nil && eventType == nil && requestID == nil && since == nil && until == nil
+    }
+
     /// Whether `stored` meets every criterion.
     public func matches(_ stored: StoredRecord) -> Bool {
         if let state, !state.contains(stored.state) { return false }

@@ -15,6 +15,8 @@ struct Replayer: Sendable {
 
     let buffer: RetryBuffer
     let producer: KafkaProducer
+    /// When replays happen (the `ce_relayreplay` header).
+    let clock: any WallClock
     let metrics: RelayMetrics
     let logger: Logger
     /// Records published at once.
@@ -35,7 +37,7 @@ struct Replayer: Sendable {
         var outcome = Outcome()
         let marker = KafkaHeader(
             Self.markerHeader,
-            RFC3339.format(unixMilliseconds: Int64(Date().timeIntervalSince1970 * 1000))
+            RFC3339.format(unixMilliseconds: Int64(clock.now().timeIntervalSince1970 * 1000))
         )
         var handled = 0
         for batch in records.chunked(into: concurrency) {
@@ -58,13 +60,18 @@ struct Replayer: Sendable {
             progress(handled)
         }
         metrics.replayed(outcome.replayed)
+        return outcome
+    }
+
+    /// Logs the result of a whole replay (made of one or more ``replay(_:topic:progress:)`` calls).
+    func finished(_ result: AdminAPI.ReplayResult) {
         logger.notice(
             "Replay finished",
             metadata: [
-                "replayed": "\(outcome.replayed)", "failed": "\(outcome.failed)", "skipped": "\(outcome.skipped)",
+                "matched": "\(result.matched)", "replayed": "\(result.replayed ?? 0)",
+                "failed": "\(result.failed ?? 0)", "skipped": "\(result.skipped ?? 0)",
             ]
         )
-        return outcome
     }
 
     /// `true` when Kafka acknowledged, `false` when it did not, `nil` when skipped (in flight).

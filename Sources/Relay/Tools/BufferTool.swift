@@ -83,7 +83,11 @@ public struct BufferTool: Sendable {
     }
 
     /// Verifies every checksum; `quarantine` (only with `--path`) moves damaged bytes aside.
-    public func check(quarantine: Bool) async throws -> AdminAPI.CheckReport {
+    /// `progress` (only with `--path`) is told the records and bytes checked, of the total bytes.
+    public func check(
+        quarantine: Bool,
+        progress: (_ records: Int, _ bytes: Int, _ totalBytes: Int) -> Void = { _, _, _ in }
+    ) async throws -> AdminAPI.CheckReport {
         switch target {
         case .adminAPI:
             guard !quarantine else {
@@ -93,7 +97,7 @@ public struct BufferTool: Sendable {
         case .directory(let path):
             do {
                 return BufferOperations.document(
-                    try RetryBuffer.check(directory: path, quarantine: quarantine, logger: logger)
+                    try RetryBuffer.check(directory: path, quarantine: quarantine, logger: logger, progress: progress)
                 )
             } catch {
                 throw Self.explain(error, path: path)

@@ -1,0 +1,66 @@
+import Foundation
+import RetryBuffer
+import RetryBufferTestKit
+import Testing
+
+/// Listing, counting and paging records read segments through a bounded window, never whole.
+@Suite("Record listings stay bounded")
+struct RecordListingTests {
+    let configuration = BufferConfiguration(segmentSize: 8 << 20, maintenanceInterval: .milliseconds(20))
+
+    @Test("A page reads a window, not the segment; counting skips bodies; all records come back in order")
+    func pagesReadAWindow() async throws {
+        let fileSystem = InMemoryFileSystem()
+        let buffer = try openBuffer(fileSystem, configuration: configuration)
+        var ids: [RecordID] = []
+        for number in 0..<1500 { ids.append(try await buffer.append(sampleRecord(number, size: 4096))) }
+        fileSystem.resetReadCounts()
+
+        let page = try buffer.records(limit: 10)
+        #expect(page.map(\.id) == Array(ids.prefix(10)))
+        #expect(page.allSatisfy { !$0.record.value.isEmpty })
+        #expect(fileSystem.reads.largest <= 1 << 20, "one read of \(fileSystem.reads.largest) bytes")
+        #expect(fileSystem.reads.total < 2 << 20, "a page read \(fileSystem.reads.total) bytes of a 6 MiB segment")
+
+        var seen: [RecordID] = []
+        try buffer.forEachRecord(bodies: false) { stored in
+            #expect(stored.record.value.isEmpty)
+            #expect(stored.record.deliveryID == "req_\(seen.count)")
+            seen.append(stored.id)
+            return true
+        }
+        #expect(seen == ids)
+        #expect(fileSystem.reads.largest <= 1 << 20)
+
+        let after = try buffer.records(after: ids[999], limit: 3)
+        #expect(after.map(\.id) == Array(ids[1000..<1003]))
+        await buffer.close()
+    }
+
+    @Test("A record larger than the window is read whole; damage between frames is stepped over")
+    func largeRecordsAndDamage() async throws {
+        let fileSystem = InMemoryFileSystem()
+        let buffer = try openBuffer(fileSystem, configuration: configuration)
+        let sizes = [100, 3 << 20, 200, 1 << 20, 50]
+        var ids: [RecordID] = []
+        for (number, size) in sizes.enumerated() {
+            ids.append(try await buffer.append(sampleRecord(number, size: size)))
+        }
+        await buffer.close()
+        let segment = try #require(fileSystem.paths.first { $0.hasSuffix(".log") })
+        var bytes = try #require(fileSystem.contents(of: segment))
+        // Damage the fourth record (1 MiB, straddling window edges) inside its payload.
+        let fourth = try #require(bytes.firstRange(of: Array("req_3".utf8))).lowerBound
+        bytes[fourth + 1000] ^= 0xFF
+        fileSystem.replaceContents(of: segment, with: bytes)
+
+        let reopened = try openBuffer(fileSystem, configuration: configuration)
+        let listed = try reopened.records()
+        let recovered = try #require(try reopened.idsByState()[.pending])
+        #expect(Set(listed.map(\.id)) == recovered)
+        #expect(listed.map(\.id) == ids.filter(recovered.contains))
+        #expect(recovered == [ids[0], ids[1], ids[2], ids[4]])
+        #expect(listed.first { $0.id == ids[1] }?.record.value.count == sampleRecord(1, size: 3 << 20).value.count)
+        await reopened.close()
+    }
+}
