@@ -10,9 +10,10 @@ let strictSettings: [SwiftSetting] = [
     .treatAllWarnings(as: .error),
 ]
 
+// Linux only: the buffer opens files through Glibc and tunes glibc's allocator (mallopt), so no
+// Apple platform is declared.
 let package = Package(
     name: "webhook-relay",
-    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "webhook-relay", targets: ["webhook-relay"]),
         .library(name: "Relay", targets: ["Relay"]),

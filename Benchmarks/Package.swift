@@ -5,7 +5,6 @@ import PackageDescription
 // Benchmarks live in their own package so the relay's users never build them.
 let package = Package(
     name: "webhook-relay-benchmarks",
-    platforms: [.macOS(.v15)],
     dependencies: [
         .package(name: "webhook-relay", path: ".."),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),

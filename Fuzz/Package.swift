@@ -7,7 +7,6 @@ import PackageDescription
 // (scripts/fuzz.sh builds and runs them; see SECURITY.md). Each target's main calls libFuzzer's driver.
 let package = Package(
     name: "webhook-relay-fuzz",
-    platforms: [.macOS(.v15)],
     dependencies: [
         .package(name: "webhook-relay", path: ".."),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),

@@ -52,7 +52,7 @@ public struct RelayApplication: Sendable {
                 archiveRetention: configuration.buffer.archiveRetention
             ),
             logger: logger,
-            clock: { Int64((clock.now().timeIntervalSince1970 * 1000).rounded(.down)) },
+            clock: { clock.unixMilliseconds },
             metricsFactory: metrics.factory
         )
         do {
@@ -122,7 +122,7 @@ public struct RelayApplication: Sendable {
                     buffer: buffer.statistics,
                     maximumBufferSize: buffer.configuration.maximumSize,
                     connectivity: producer.connectivity,
-                    nowMillis: Int64(clock.now().timeIntervalSince1970 * 1000)
+                    nowMillis: clock.unixMilliseconds
                 )
                 return exporter.exposition()
             }
@@ -167,7 +167,7 @@ public struct RelayApplication: Sendable {
         try await ServiceGroup(configuration: group).run()
     }
 
-    /// The request path, with replay protection persisted in the buffer's seen journal.
+    /// The request path, with the dedup memory persisted in the buffer's seen journal.
     private static func pipeline(
         _ configuration: RelayConfiguration,
         delivery: EventDelivery,
@@ -175,34 +175,13 @@ public struct RelayApplication: Sendable {
         clock: any WallClock,
         metrics: RelayMetrics
     ) throws -> WebhookPipeline {
-        let pipeline = try WebhookPipeline(
+        try WebhookPipeline(
             configuration: configuration,
             delivery: delivery,
             clock: clock,
-            metrics: metrics
-        ) {
-            key,
-            digest,
-            expiresAt in
-            buffer.rememberSeen(
-                SeenDelivery(
-                    source: key.source,
-                    deliveryID: key.deliveryID,
-                    digestHigh: digest.high,
-                    digestLow: digest.low,
-                    expiresAt: expiresAt
-                )
-            )
-        }
-        for seen in buffer.recoveredSeenDeliveries {
-            pipeline.restoreSeen(
-                source: seen.source,
-                deliveryID: seen.deliveryID,
-                digest: BodyDigest(high: seen.digestHigh, low: seen.digestLow),
-                expiresAt: seen.expiresAt
-            )
-        }
-        return pipeline
+            metrics: metrics,
+            store: buffer
+        )
     }
 
     /// The webhook listener (plain or TLS); before it accepts connections it looks up the known topics.

@@ -12,7 +12,6 @@ public typealias DeliveryResult = Result<KafkaAck, KafkaError>
 public final class DeliveryFuture: Sendable {
     private struct Waiter {
         var continuation: CheckedContinuation<DeliveryResult?, Never>
-        var timer: Task<Void, Never>?
     }
 
     private struct Pending {
@@ -27,21 +26,12 @@ public final class DeliveryFuture: Sendable {
     }
 
     private let state = Mutex(State.pending(Pending()))
-    /// Where timed waits register their deadlines, when the future belongs to a producer.
-    private let deadlines: DeliveryDeadlines?
-
-    public init() {
-        deadlines = nil
-    }
+    /// Where timed waits register their deadlines: the producer's one timer thread, so a wait costs
+    /// no task or timer of its own.
+    private let deadlines: DeliveryDeadlines
 
     init(deadlines: DeliveryDeadlines) {
         self.deadlines = deadlines
-    }
-
-    /// A future that is already complete.
-    public init(completed result: DeliveryResult) {
-        deadlines = nil
-        state.withLock { $0 = .completed(result) }
     }
 
     /// The outcome if the report has arrived.
@@ -71,7 +61,7 @@ public final class DeliveryFuture: Sendable {
                         return .some(result)
                     case .pending(var pending):
                         if Task.isCancelled { return .some(nil) }
-                        pending.waiters[waiterID] = Waiter(continuation: continuation, timer: nil)
+                        pending.waiters[waiterID] = Waiter(continuation: continuation)
                         state = .pending(pending)
                         return .none
                     }
@@ -81,21 +71,7 @@ public final class DeliveryFuture: Sendable {
                     return
                 }
                 guard let timeout else { return }
-                if let deadlines {
-                    deadlines.add(.now.advanced(by: timeout), future: self, waiterID: waiterID)
-                    return
-                }
-                let timer = Task { [weak self] in
-                    try? await Task.sleep(for: timeout)
-                    self?.expire(waiterID)
-                }
-                let attached = state.withLock { state -> Bool in
-                    guard case .pending(var pending) = state, pending.waiters[waiterID] != nil else { return false }
-                    pending.waiters[waiterID]?.timer = timer
-                    state = .pending(pending)
-                    return true
-                }
-                if !attached { timer.cancel() }
+                deadlines.add(.now.advanced(by: timeout), future: self, waiterID: waiterID)
             }
         } onCancel: {
             self.expire(waiterID)
@@ -126,10 +102,7 @@ public final class DeliveryFuture: Sendable {
             return pending
         }
         guard let pending else { return }
-        for waiter in pending.waiters.values {
-            waiter.timer?.cancel()
-            waiter.continuation.resume(returning: result)
-        }
+        for waiter in pending.waiters.values { waiter.continuation.resume(returning: result) }
         for callback in pending.callbacks { callback(result) }
     }
 
@@ -141,7 +114,6 @@ public final class DeliveryFuture: Sendable {
             state = .pending(pending)
             return waiter
         }
-        waiter?.timer?.cancel()
         waiter?.continuation.resume(returning: nil)
     }
 }

@@ -2,16 +2,17 @@ import CRdKafka
 import Foundation
 
 /// Reads topics back from the beginning, without a consumer group: every partition is assigned
-/// explicitly and read up to its high watermark. Tests use it to check what the relay produced; an
-/// operator could use it to look at a topic.
+/// explicitly and read up to its high watermark. Tests use it to check what the relay produced.
+/// `package`, not public: it is no part of the relay's API, but it must live in the one module that
+/// imports librdkafka.
 ///
 /// `@unchecked Sendable`: all use of the client handle happens inside ``readAll(topic:timeout:)``,
 /// which runs on its own thread, and librdkafka handles are thread-safe.
-public final class KafkaConsumer: @unchecked Sendable {
+package final class KafkaConsumer: @unchecked Sendable {
     private let client: KafkaClient
 
     /// Connects to `bootstrapServers`; `properties` are extra librdkafka settings (SASL, SSL…).
-    public init(bootstrapServers: String, properties: [String: String] = [:]) throws(KafkaError) {
+    package init(bootstrapServers: String, properties: [String: String] = [:]) throws(KafkaError) {
         var merged: [String: String] = [
             "bootstrap.servers": bootstrapServers,
             "group.id": "webhook-relay-reader-\(UUID().uuidString)",
@@ -34,7 +35,7 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// Every record of `topic`, in partition then offset order, up to the high watermark seen when
     /// reading starts. A topic that does not exist yet is waited for until `timeout`. Records the broker
     /// has already deleted (retention) are not there to read: a partition's first offset then is above 0.
-    public func readAll(topic: String, timeout: Duration = .seconds(10)) async throws(KafkaError) -> [KafkaMessage] {
+    package func readAll(topic: String, timeout: Duration = .seconds(10)) async throws(KafkaError) -> [KafkaMessage] {
         let client = self.client
         let result = await BlockingThread.run(name: "kafka-read") { () -> Result<[KafkaMessage], KafkaError> in
             Result { () throws(KafkaError) in try Self.read(client: client, topic: topic, timeout: timeout) }
@@ -43,7 +44,7 @@ public final class KafkaConsumer: @unchecked Sendable {
     }
 
     /// Waits until `topic` holds at least `count` records (or `timeout` passes) and returns them all.
-    public func waitForMessages(
+    package func waitForMessages(
         topic: String,
         count: Int,
         timeout: Duration = .seconds(15)

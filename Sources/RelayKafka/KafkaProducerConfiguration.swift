@@ -28,17 +28,27 @@ public struct KafkaProducerConfiguration: Sendable, Hashable {
         "socket.keepalive.enable": "true",
     ]
 
+    /// The first enforced property that `properties` sets to something weaker, and the value it must
+    /// have (`acks=-1` is the same as `all`). The one rule behind the producer's check and the
+    /// configuration loader's error.
+    public static func weakenedProperty(in properties: [String: String]) -> (key: String, required: String)? {
+        for (key, required) in enforcedProperties.sorted(by: { $0.key < $1.key }) {
+            if let value = properties[key], value.lowercased() != required, !(key == "acks" && value == "-1") {
+                return (key, required)
+            }
+        }
+        return nil
+    }
+
     /// The full property list handed to librdkafka, in a stable order.
     ///
     /// - Throws: ``KafkaError`` if `properties` tries to weaken an enforced property.
     public func librdkafkaProperties() throws(KafkaError) -> [(String, String)] {
-        for (key, required) in Self.enforcedProperties {
-            if let value = properties[key], value.lowercased() != required, !(key == "acks" && value == "-1") {
-                throw KafkaError.configuration(
-                    key,
-                    "must be '\(required)': the relay acknowledges webhooks only once Kafka has them"
-                )
-            }
+        if let (key, required) = Self.weakenedProperty(in: properties) {
+            throw KafkaError.configuration(
+                key,
+                "must be '\(required)': the relay acknowledges webhooks only once Kafka has them"
+            )
         }
         var merged = Self.defaultProperties
         merged.merge(properties) { _, user in user }

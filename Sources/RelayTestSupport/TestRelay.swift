@@ -127,7 +127,7 @@ public final class TestRelay: Sendable {
     }
 
     /// A consumer reading the cluster this relay publishes to.
-    public func consumer() throws -> KafkaConsumer {
+    package func consumer() throws -> KafkaConsumer {
         try KafkaConsumer(bootstrapServers: cluster.bootstrapServers)
     }
 }

@@ -34,7 +34,7 @@ public final class RetryBuffer: Sendable {
         configuration: BufferConfiguration = BufferConfiguration(),
         fileSystem: any BufferFileSystem = POSIXFileSystem(),
         logger: Logger,
-        clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) },
+        clock: @escaping @Sendable () -> Int64 = { Date().unixMilliseconds },
         metricsFactory: any MetricsFactory = MetricsSystem.factory
     ) throws(BufferError) -> RetryBuffer {
         do {
@@ -199,8 +199,8 @@ public final class RetryBuffer: Sendable {
         transition(id, to: .dead, attempts: attempts, reason: reason)
     }
 
-    /// Makes a dead record pending again (replay).
-    public func revive(_ id: RecordID) {
+    /// Makes a dead record pending again (for the model tests; replays publish dead records directly).
+    package func revive(_ id: RecordID) {
         transition(id, to: .pending, attempts: nil, reason: "")
     }
 
@@ -222,7 +222,7 @@ public final class RetryBuffer: Sendable {
             )
             writer.submit(.state(segment: entry.segment, frame: RecordFrame.encode(BufferCodec.encodeState(change))))
         }
-        writer.wakeRetrier()
+        writer.signalWork()
     }
 
     private func transition(_ id: RecordID, to state: RecordState, attempts: UInt32?, reason: String) {
@@ -232,7 +232,7 @@ public final class RetryBuffer: Sendable {
         let change = BufferCodec.StateChange(id: id, state: state, attempts: entry.attempts, reason: reason)
         writer.submit(.state(segment: entry.segment, frame: RecordFrame.encode(BufferCodec.encodeState(change))))
         // Any change may unblock the next record of the same key.
-        writer.wakeRetrier()
+        writer.signalWork()
     }
 
     // MARK: Reading
@@ -283,11 +283,11 @@ public final class RetryBuffer: Sendable {
     /// Waits until new pending records may be claimable (an append, a release, a state change) or
     /// `timeout` passes.
     public func waitForPendingWork(timeout: Duration) async {
-        await writer.waitForRetrierWake(timeout: timeout)
+        await writer.waitForWork(timeout: timeout)
     }
 
-    /// Makes everything written so far durable (archive copies and state changes included).
-    public func flush() async {
+    /// Makes everything written so far durable (archive copies and state changes included); for tests.
+    package func flush() async {
         await withCheckedContinuation { continuation in
             writer.submit(.flush { continuation.resume() })
         }

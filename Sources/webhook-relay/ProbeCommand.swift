@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Relay
+import SenderKit
 
 /// A health probe for container runtimes whose images have no curl (the relay's slim image).
 struct ProbeCommand: AsyncParsableCommand {
@@ -15,7 +16,7 @@ struct ProbeCommand: AsyncParsableCommand {
     @Option(help: "readyz or healthz.") var check = "readyz"
 
     func run() async throws {
-        let port = port ?? ProcessInfo.processInfo.environment["RELAY_HTTP_PORT"].flatMap { Int($0) } ?? 8080
+        let port = port ?? Setting.httpPort.value(in: ProcessInfo.processInfo.environment).flatMap { Int($0) } ?? 0
         guard ["readyz", "healthz"].contains(check) else { throw ValidationError("--check must be readyz or healthz") }
         do {
             let answer = try await MinimalHTTPClient.send(

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Relay
 import SenderKit
+import Senders
 
 struct SignCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -63,7 +64,7 @@ struct SignCommand: ParsableCommand {
         let name = try sourceName(among: sources)
         if let secret { environment[Setting.sourceSecrets.forSource(name).environment] = secret }
         if let webhookURL {
-            environment["RELAY_\(name.uppercased().replacingOccurrences(of: "-", with: "_"))_WEBHOOK_URL"] = webhookURL
+            environment[DocutraySender.webhookURL.forSource(name).environment] = webhookURL
         }
         let chosen: RelayConfiguration.Source
         do {
@@ -99,8 +100,8 @@ struct SignCommand: ParsableCommand {
             deliveryID: requestID,
             timestamp: timestamp ?? Int64(Date().timeIntervalSince1970)
         )
-        let host = environment[Setting.httpHost.environment].flatMap { $0.isEmpty || $0 == "0.0.0.0" ? nil : $0 }
-        let port = environment[Setting.httpPort.environment].flatMap { Int($0) } ?? 8080
+        let host = Setting.httpHost.value(in: environment).flatMap { $0 == "0.0.0.0" ? nil : $0 }
+        let port = Setting.httpPort.value(in: environment) ?? ""
         let listener = "http://\(host ?? "127.0.0.1"):\(port)/webhooks/\(name)"
         do {
             let request = try SignedRequest(

@@ -38,7 +38,7 @@ public struct BufferOperations: Sendable {
 
     public func status() -> AdminAPI.Status {
         let statistics = buffer.statistics
-        let nowMillis = Int64(clock.now().timeIntervalSince1970 * 1000)
+        let nowMillis = clock.unixMilliseconds
         return AdminAPI.Status(
             pending: statistics.pendingCount,
             dead: statistics.deadCount,

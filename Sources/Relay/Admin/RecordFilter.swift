@@ -70,14 +70,13 @@ public struct RecordFilter: Codable, Sendable, Hashable {
     /// or a duration back from `now` (`24h`, `90m`). Returns Unix milliseconds.
     public static func parseTime(_ text: String, now: Date) -> Int64? {
         if let duration = ValueParsers.duration(text), text.last?.isLetter == true {
-            let millis = duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
-            return Int64(now.timeIntervalSince1970 * 1000) - millis
+            return now.unixMilliseconds - duration.milliseconds
         }
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let date = formatter.date(from: text) { return Int64(date.timeIntervalSince1970 * 1000) }
+        if let date = formatter.date(from: text) { return date.unixMilliseconds }
         formatter.formatOptions = [.withInternetDateTime]
-        if let date = formatter.date(from: text) { return Int64(date.timeIntervalSince1970 * 1000) }
+        if let date = formatter.date(from: text) { return date.unixMilliseconds }
         return nil
     }
 

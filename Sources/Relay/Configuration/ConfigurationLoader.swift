@@ -95,7 +95,7 @@ struct ConfigurationLoader {
 
     mutating func load() throws(ConfigurationError) -> RelayConfiguration {
         let http = RelayConfiguration.HTTP(
-            host: try text(.httpHost) ?? "0.0.0.0",
+            host: try textOrDefault(.httpHost),
             port: try integer(.httpPort, in: 0...65535),
             maxBodySize: try byteSize(.httpMaxBodySize, in: 1024...(1 << 30)),
             idleTimeout: try duration(.httpIdleTimeout, in: .seconds(1)...(.seconds(3600))),
@@ -111,7 +111,7 @@ struct ConfigurationLoader {
         }
         let kafka = try kafkaSettings()
         let buffer = RelayConfiguration.Buffer(
-            path: try text(.bufferPath) ?? Setting.bufferPath.defaultValue!,
+            path: try textOrDefault(.bufferPath),
             maximumSize: try byteSize(.bufferMaxSize, in: (1 << 20)...(1 << 50)),
             segmentSize: try byteSize(.bufferSegmentSize, in: (64 << 10)...(1 << 30)),
             archiveRetention: try duration(.archiveRetention, in: .zero...(.seconds(90 * 86_400)))
@@ -311,7 +311,7 @@ struct ConfigurationLoader {
     }
 
     private mutating func adminSettings() throws(ConfigurationError) -> RelayConfiguration.Admin {
-        let host = try text(.adminHost) ?? Setting.adminHost.defaultValue!
+        let host = try textOrDefault(.adminHost)
         var token = try text(.adminToken)
         if let file = try text(.adminTokenFile) {
             do {
@@ -393,8 +393,7 @@ struct ConfigurationLoader {
             }
             properties[name.lowercased().replacingOccurrences(of: "_", with: ".")] = value
         }
-        for (key, value) in KafkaProducerConfiguration.enforcedProperties
-        where properties[key].map({ $0.lowercased() != value && !(key == "acks" && $0 == "-1") }) == true {
+        if let (key, value) = KafkaProducerConfiguration.weakenedProperty(in: properties) {
             throw ConfigurationError(
                 key: "kafka.properties.\(key)",
                 environment: prefix + key.uppercased().replacingOccurrences(of: ".", with: "_"),
@@ -415,6 +414,11 @@ struct ConfigurationLoader {
         case .scalar(let value)?: return value
         default: throw ConfigurationError(setting, "must be a single value")
         }
+    }
+
+    /// The raw text of a setting, or its default from the table.
+    private mutating func textOrDefault(_ setting: Setting) throws(ConfigurationError) -> String {
+        try text(setting) ?? setting.defaultValue ?? ""
     }
 
     mutating func integer(_ setting: Setting, in range: ClosedRange<Int>) throws(ConfigurationError) -> Int {
@@ -565,6 +569,11 @@ private struct LoadedSourceSettings: SourceSettings {
 
     mutating func text(_ setting: Setting) throws(ConfigurationError) -> String? {
         try loader.text(setting.forSource(name))
+    }
+
+    /// The raw text of a setting, or its default from the table.
+    private mutating func textOrDefault(_ setting: Setting) throws(ConfigurationError) -> String {
+        try text(setting) ?? setting.defaultValue ?? ""
     }
 
     mutating func integer(_ setting: Setting, in range: ClosedRange<Int>) throws(ConfigurationError) -> Int {

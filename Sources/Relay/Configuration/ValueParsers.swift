@@ -1,4 +1,5 @@
 import Foundation
+import RetryBuffer
 
 /// Parsers for the value formats used in configuration: durations, byte sizes, booleans.
 enum ValueParsers {
@@ -68,7 +69,7 @@ extension Duration {
 
     /// The duration written back the way configuration writes it (`2s`, `500ms`).
     var configText: String {
-        let millis = components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
+        let millis = milliseconds
         return millis % 1000 == 0 ? "\(millis / 1000)s" : "\(millis)ms"
     }
 }

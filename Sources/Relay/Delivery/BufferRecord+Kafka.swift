@@ -14,7 +14,7 @@ extension BufferRecord {
             key: record.key,
             headers: record.headers.map { BufferedHeader(name: $0.name, value: $0.value) },
             value: record.value,
-            receivedAt: Int64((event.receivedAt.timeIntervalSince1970 * 1000).rounded(.down)),
+            receivedAt: event.receivedAt.unixMilliseconds,
             attempts: attempts
         )
     }

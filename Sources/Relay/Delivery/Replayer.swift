@@ -37,7 +37,7 @@ struct Replayer: Sendable {
         var outcome = Outcome()
         let marker = KafkaHeader(
             Self.markerHeader,
-            RFC3339.format(unixMilliseconds: Int64(clock.now().timeIntervalSince1970 * 1000))
+            RFC3339.format(unixMilliseconds: clock.unixMilliseconds)
         )
         var handled = 0
         for batch in records.chunked(into: concurrency) {

@@ -1,5 +1,6 @@
 import Foundation
 import RelayKafka
+import RetryBuffer
 import SenderKit
 
 /// Wraps events in CloudEvents 1.0 for Kafka (the CloudEvents Kafka protocol binding).
@@ -72,7 +73,7 @@ public struct CloudEventEnvelope: Sendable, Hashable {
             ("time", time(of: event)),
         ]
         if let subject = event.subject { attributes.append(("subject", subject)) }
-        let receivedMillis = Int64((event.receivedAt.timeIntervalSince1970 * 1000).rounded(.down))
+        let receivedMillis = event.receivedAt.unixMilliseconds
         attributes += [
             ("partitionkey", event.partitionKey),
             ("relayreceivedtime", RFC3339.format(unixMilliseconds: receivedMillis)),

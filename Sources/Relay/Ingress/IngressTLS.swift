@@ -8,12 +8,12 @@ import NIOSSL
 enum IngressTLS {
     static func serverBuilder(_ http: RelayConfiguration.HTTP) throws -> HTTPServerBuilder {
         let configuration = HTTP1Channel.Configuration(
-            additionalChannelHandlers: [RequestDeadline.Signal()],
+            additionalChannelHandlers: [RequestDeadline.EndOfRequest()],
             idleTimeout: TimeAmount(http.idleTimeout)
         )
         let limit = TimeAmount(http.requestTimeout)
         let plain = HTTPServerBuilder { responder in
-            RequestDeadline.Channel(
+            RequestDeadline.GuardedChannel(
                 base: HTTP1Channel(responder: responder, configuration: configuration),
                 limit: limit
             )

@@ -7,14 +7,14 @@ import NIOHTTPTypes
 /// last, at most `limit` may pass, however steadily bytes arrive. The idle timeout alone cannot do
 /// this, since every trickled byte resets it.
 ///
-/// Two handlers share the work. ``Timer`` sits before the HTTP decoder and sees raw bytes: it arms
-/// on the first byte of a request. ``Signal`` sits after the decoder and sees requests: when one
+/// Two handlers share the work. ``ByteClock`` sits before the HTTP decoder and sees raw bytes: it arms
+/// on the first byte of a request. ``EndOfRequest`` sits after the decoder and sees requests: when one
 /// has been read completely it tells the timer, through an outbound user event, to disarm.
 enum RequestDeadline {
     /// A whole request (head, body and end) has been read.
     struct RequestRead: Sendable {}
 
-    final class Timer: ChannelDuplexHandler, RemovableChannelHandler {
+    final class ByteClock: ChannelDuplexHandler, RemovableChannelHandler {
         typealias InboundIn = ByteBuffer
         typealias InboundOut = ByteBuffer
         typealias OutboundIn = ByteBuffer
@@ -70,7 +70,7 @@ enum RequestDeadline {
         }
     }
 
-    final class Signal: ChannelInboundHandler, RemovableChannelHandler {
+    final class EndOfRequest: ChannelInboundHandler, RemovableChannelHandler {
         typealias InboundIn = HTTPRequestPart
         typealias InboundOut = HTTPRequestPart
 
@@ -84,13 +84,13 @@ enum RequestDeadline {
 
     /// HTTP/1.1 with the deadline: the timer goes in before the HTTP handlers the wrapped channel
     /// adds (after TLS, when the listener speaks TLS).
-    struct Channel: ServerChildChannel {
+    struct GuardedChannel: ServerChildChannel {
         let base: HTTP1Channel
         let limit: TimeAmount
 
-        func setup(channel: any NIOCore.Channel, logger: Logger) -> EventLoopFuture<HTTP1Channel.Value> {
+        func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<HTTP1Channel.Value> {
             channel.eventLoop.makeCompletedFuture {
-                try channel.pipeline.syncOperations.addHandler(Timer(limit: limit, logger: logger))
+                try channel.pipeline.syncOperations.addHandler(ByteClock(limit: limit, logger: logger))
             }
             .flatMap { base.setup(channel: channel, logger: logger) }
         }

@@ -48,7 +48,7 @@ public struct WebhookPipeline: Sendable {
         var scheme: any WebhookScheme
         var router: TopicRouter
         var envelope: CloudEventEnvelope
-        var replayGuard: ReplayGuard
+        var dedup: DedupGuard
         /// The source's Kafka key field, when it overrides the sender's.
         var key: JSONPointer?
         /// The body fields to capture: the scheme's, then the source's key field.
@@ -65,7 +65,7 @@ public struct WebhookPipeline: Sendable {
         delivery: EventDelivery,
         clock: any WallClock,
         metrics: RelayMetrics,
-        journal: ReplayGuard.Journal? = nil
+        store: (any SeenDeliveryStore)? = nil
     ) throws(ConfigurationError) {
         var routes: [String: Route] = [:]
         for source in configuration.sources {
@@ -80,9 +80,17 @@ public struct WebhookPipeline: Sendable {
                 scheme: source.scheme,
                 router: router,
                 envelope: CloudEventEnvelope(cloudEventSource: source.cloudEventSource, mode: source.contentMode),
-                replayGuard: ReplayGuard(window: source.replayWindow, journal: journal, now: clock.unixSeconds),
+                dedup: DedupGuard(window: source.replayWindow, store: store, now: clock.unixSeconds),
                 key: source.key,
                 bodyFields: Self.bodyFields(of: source)
+            )
+        }
+        // What the store remembered before this start: retries of those deliveries stay duplicates.
+        for remembered in store?.rememberedDeliveries ?? [] {
+            routes[remembered.key.source]?.dedup.restore(
+                remembered.key,
+                digest: remembered.digest,
+                expiresAt: remembered.expiresAt
             )
         }
         self.routes = routes
@@ -113,12 +121,6 @@ public struct WebhookPipeline: Sendable {
             }
         }
         return Set(topics).sorted()
-    }
-
-    /// Remembers a delivery accepted before a restart (from the buffer's seen journal).
-    public func restoreSeen(source: String, deliveryID: String, digest: BodyDigest, expiresAt: Int64) {
-        let key = ReplayGuard.Key(source: source, deliveryID: deliveryID)
-        routes[source]?.replayGuard.restore(key, digest: digest, expiresAt: expiresAt)
     }
 
     /// Whether `/webhooks/{name}` is served.
@@ -166,10 +168,10 @@ public struct WebhookPipeline: Sendable {
             throw .invalidJSON(scanError)
         }
 
-        let key = ReplayGuard.Key(source: name, deliveryID: webhook.deliveryID)
+        let key = DedupGuard.Key(source: name, deliveryID: webhook.deliveryID)
         let digest = BodyDigest(of: body)
         let now = clock.unixSeconds
-        switch route.replayGuard.reserve(key, digest: digest, signedAt: webhook.signedAt ?? now, now: now) {
+        switch route.dedup.reserve(key, digest: digest, signedAt: webhook.signedAt ?? now, now: now) {
         case .fresh: break
         case .duplicate:
             return Acceptance(
@@ -195,7 +197,7 @@ public struct WebhookPipeline: Sendable {
         let record = route.envelope.record(for: event, topic: topic)
         switch await delivery.deliver(record, of: event) {
         case .published(let ack):
-            route.replayGuard.confirm(key, digest: digest)
+            route.dedup.confirm(key, digest: digest)
             return Acceptance(
                 deliveryID: webhook.deliveryID,
                 eventType: webhook.eventType,
@@ -204,7 +206,7 @@ public struct WebhookPipeline: Sendable {
                 ack: ack
             )
         case .buffered:
-            route.replayGuard.confirm(key, digest: digest)
+            route.dedup.confirm(key, digest: digest)
             return Acceptance(
                 deliveryID: webhook.deliveryID,
                 eventType: webhook.eventType,
@@ -213,7 +215,7 @@ public struct WebhookPipeline: Sendable {
                 ack: nil
             )
         case .unavailable(let reason):
-            route.replayGuard.release(key)
+            route.dedup.release(key)
             throw .unavailable(reason: reason)
         }
     }

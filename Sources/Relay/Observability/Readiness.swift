@@ -26,7 +26,7 @@ struct Readiness: Sendable {
 
     func evaluate() -> Report {
         let statistics = buffer.statistics
-        let now = Int64(clock.now().timeIntervalSince1970 * 1000)
+        let now = clock.unixMilliseconds
         let recentFailure = statistics.lastWriteFailureAt.map { now - $0 < Self.writeFailureMemory } ?? false
         let hasRoom = statistics.totalBytes + headroom <= buffer.configuration.maximumSize
         let writable = hasRoom && !recentFailure

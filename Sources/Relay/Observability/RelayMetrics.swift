@@ -168,7 +168,3 @@ public struct MetricsExporter: Sendable {
         registry.emitToBuffer()
     }
 }
-
-extension Duration {
-    var nanoseconds: Int64 { components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000 }
-}

@@ -32,7 +32,6 @@ enum JSONText {
             case .string(let text): appendString(text, to: &output)
             case .int(let number): output.append(contentsOf: String(number).utf8)
             case .bool(let flag): output.append(contentsOf: (flag ? "true" : "false").utf8)
-            case .null: output.append(contentsOf: "null".utf8)
             }
         }
         output.append(UInt8(ascii: "}"))
@@ -45,5 +44,4 @@ enum JSONScalar {
     case string(String)
     case int(Int64)
     case bool(Bool)
-    case null
 }

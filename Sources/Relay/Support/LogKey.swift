@@ -7,5 +7,4 @@ public enum LogKey {
     public static let status = "status"
     public static let error = "error"
     public static let reason = "reason"
-    public static let outcome = "outcome"
 }

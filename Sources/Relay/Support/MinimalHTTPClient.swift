@@ -56,7 +56,7 @@ public enum MinimalHTTPClient {
     }
 
     /// Writes `bytes`, then reads until the server closes the connection or `timeout` passes.
-    public static func exchange(
+    package static func exchange(
         host: String = "127.0.0.1",
         port: Int,
         bytes: [UInt8],
@@ -68,7 +68,7 @@ public enum MinimalHTTPClient {
     /// Writes `pieces` with `pause` between them (a slow client), reading meanwhile; returns what
     /// was read when a complete answer arrived or the server closed (or reset) the connection.
     /// Throws when neither happened within `timeout`.
-    public static func exchange(
+    package static func exchange(
         host: String = "127.0.0.1",
         port: Int,
         pieces: [[UInt8]],
@@ -123,7 +123,7 @@ public enum MinimalHTTPClient {
     }
 
     /// Parses a status line, headers and a Content-Length (or close-delimited) body.
-    public static func parse(_ raw: [UInt8]) -> HTTPAnswer? {
+    package static func parse(_ raw: [UInt8]) -> HTTPAnswer? {
         let separator: [UInt8] = [13, 10, 13, 10]
         guard let end = raw.firstRange(of: separator) else { return nil }
         let headText = String(decoding: raw[..<end.lowerBound], as: UTF8.self)

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import RetryBuffer
 
 /// Process-wide logging set-up for the executable.
 public enum RelayLogging {
@@ -42,7 +43,7 @@ public struct JSONLogHandler: LogHandler {
     public func log(event: LogEvent) {
         var merged = metadata
         merged.merge(event.metadata ?? [:]) { _, new in new }
-        let millis = Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
+        let millis = Date().unixMilliseconds
         var line: [UInt8] = [UInt8(ascii: "{")]
         func member(_ name: String, _ value: String) {
             if line.count > 1 { line.append(UInt8(ascii: ",")) }

@@ -32,9 +32,9 @@ public struct BufferTool: Sendable {
         if let path {
             target = .directory(path)
         } else {
-            var host = environment[Setting.adminHost.environment].flatMap { $0.isEmpty ? nil : $0 } ?? "127.0.0.1"
+            var host = Setting.adminHost.value(in: environment) ?? ""
             if host == "0.0.0.0" || host == "::" { host = "127.0.0.1" }
-            let port = environment[Setting.adminPort.environment].flatMap { Int($0) } ?? 8081
+            let port = Setting.adminPort.value(in: environment).flatMap { Int($0) } ?? 0
             var token = environment[Setting.adminToken.environment].flatMap { $0.isEmpty ? nil : $0 }
             if token == nil, let file = environment[Setting.adminTokenFile.environment],
                 let contents = try? String(contentsOfFile: file, encoding: .utf8)

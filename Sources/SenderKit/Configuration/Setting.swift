@@ -42,4 +42,10 @@ public struct Setting: Sendable, Hashable {
             summary
         )
     }
+
+    /// The value a tool reads for this setting from `environment` alone: the variable when it is
+    /// set and not empty, else the default.
+    public func value(in environment: [String: String]) -> String? {
+        environment[self.environment].flatMap { $0.isEmpty ? nil : $0 } ?? defaultValue
+    }
 }

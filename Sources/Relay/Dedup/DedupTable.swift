@@ -2,7 +2,7 @@
 /// fingerprint, a 32-bit body digest, a 32-bit expiry with the accepted flag), linear probing,
 /// expired entries dropped when the table is rebuilt. A replay window at thousands of requests per
 /// second holds millions of ids; this keeps them at 36 to 64 bytes each.
-struct ReplayTable {
+struct DedupTable {
     /// A remembered delivery as the guard sees it.
     struct Entry: Equatable {
         var digest: UInt32

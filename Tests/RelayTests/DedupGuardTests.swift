@@ -6,14 +6,14 @@ import Testing
 @testable import Relay
 
 @Suite("Replay protection")
-struct ReplayGuardTests {
-    let key = ReplayGuard.Key(source: "docutray", deliveryID: "req_1")
+struct DedupGuardTests {
+    let key = DedupGuard.Key(source: "docutray", deliveryID: "req_1")
     let body = BodyDigest(of: Array(#"{"a":1}"#.utf8))
     let otherBody = BodyDigest(of: Array(#"{"a":2}"#.utf8))
 
     @Test("An accepted id with the same body is a duplicate; with another body a conflict")
     func duplicateAndConflict() {
-        let guardian = ReplayGuard(window: 300, now: 0)
+        let guardian = DedupGuard(window: 300, now: 0)
         #expect(guardian.reserve(key, digest: body, signedAt: 1000, now: 1000) == .fresh)
         #expect(guardian.reserve(key, digest: body, signedAt: 1000, now: 1001) == .inProgress)
         #expect(guardian.reserve(key, digest: otherBody, signedAt: 1000, now: 1001) == .conflict)
@@ -24,15 +24,15 @@ struct ReplayGuardTests {
 
     @Test("Ids are per source")
     func perSource() {
-        let guardian = ReplayGuard(window: 300, now: 0)
+        let guardian = DedupGuard(window: 300, now: 0)
         #expect(guardian.reserve(key, digest: body, signedAt: 1000, now: 1000) == .fresh)
-        let other = ReplayGuard.Key(source: "other", deliveryID: "req_1")
+        let other = DedupGuard.Key(source: "other", deliveryID: "req_1")
         #expect(guardian.reserve(other, digest: body, signedAt: 1000, now: 1000) == .fresh)
     }
 
     @Test("A released id (nothing was made durable) can be processed again")
     func release() {
-        let guardian = ReplayGuard(window: 300, now: 0)
+        let guardian = DedupGuard(window: 300, now: 0)
         #expect(guardian.reserve(key, digest: body, signedAt: 1000, now: 1000) == .fresh)
         guardian.release(key)
         #expect(guardian.reserve(key, digest: body, signedAt: 1000, now: 1000) == .fresh)
@@ -40,7 +40,7 @@ struct ReplayGuardTests {
 
     @Test("Accepted ids are forgotten only after the window and after their timestamp leaves the tolerance")
     func expiry() {
-        let guardian = ReplayGuard(window: 300, now: 0)
+        let guardian = DedupGuard(window: 300, now: 0)
         #expect(guardian.reserve(key, digest: body, signedAt: 1200, now: 1000) == .fresh)
         guardian.confirm(key, digest: body)
         // Signed 200 s in the future: a replay is accepted by the timestamp check until 1500.
@@ -52,7 +52,7 @@ struct ReplayGuardTests {
     @Test("The compact table agrees with a dictionary under random inserts, removals and expiry")
     func tableAgreesWithDictionary() {
         var generator = SystemRandomNumberGenerator()
-        var table = ReplayTableModel()
+        var table = DedupTableModel()
         for step in 0..<20_000 {
             let now = Int64(step / 10)
             let key = UInt64.random(in: 0..<3000, using: &generator)
@@ -74,9 +74,9 @@ struct ReplayGuardTests {
 
     @Test("Expired entries do not accumulate")
     func bounded() {
-        let guardian = ReplayGuard(window: 10, now: 0)
+        let guardian = DedupGuard(window: 10, now: 0)
         for index in 0..<100_000 {
-            let key = ReplayGuard.Key(source: "docutray", deliveryID: "req_\(index)")
+            let key = DedupGuard.Key(source: "docutray", deliveryID: "req_\(index)")
             let now = Int64(index / 100)
             _ = guardian.reserve(key, digest: body, signedAt: now, now: now)
             guardian.confirm(key, digest: body)
@@ -87,15 +87,15 @@ struct ReplayGuardTests {
 }
 
 /// The replay table next to a plain dictionary with the same operations.
-struct ReplayTableModel {
-    var table = ReplayTable(capacity: 16, base: -1000)
+struct DedupTableModel {
+    var table = DedupTable(capacity: 16, base: -1000)
     var model: [UInt64: (digest: UInt32, expiresAt: Int64)] = [:]
 
     mutating func set(_ key: UInt64, _ entry: (digest: UInt32, expiresAt: Int64), now: Int64) {
         table.set(
             key &* 0x9E37_79B9_7F4A_7C15,
             key,
-            ReplayTable.Entry(digest: entry.digest, expiresAt: entry.expiresAt, accepted: true),
+            DedupTable.Entry(digest: entry.digest, expiresAt: entry.expiresAt, accepted: true),
             now: now
         )
         model[key] = entry

@@ -9,7 +9,7 @@ import Synchronization
 /// the same id with the same body is a retry (answered 200 as if accepted again); the same id with
 /// a different body is a conflict (409). An id is reserved while its event is being made durable,
 /// so two copies arriving together cannot both be published.
-public final class ReplayGuard: Sendable {
+public final class DedupGuard: Sendable {
     /// Identifies one delivery.
     public struct Key: Hashable, Sendable {
         public var source: String
@@ -33,9 +33,6 @@ public final class ReplayGuard: Sendable {
         case inProgress
     }
 
-    /// Told about every confirmed delivery, to persist it (the retry buffer's seen journal).
-    public typealias Journal = @Sendable (Key, BodyDigest, _ expiresAt: Int64) -> Void
-
     /// A 128-bit fingerprint of a key: entries hold it instead of two strings, which keeps the memory
     /// of a busy replay window small. (Two independently salted SipHashes; a collision, which would
     /// need about 2^64 remembered ids, is not a practical concern.)
@@ -57,20 +54,24 @@ public final class ReplayGuard: Sendable {
         }
     }
 
-    private let table: Mutex<ReplayTable>
+    private let table: Mutex<DedupTable>
     private let window: Int64
-    private let journal: Journal?
+    private let store: (any SeenDeliveryStore)?
 
     /// - Parameters:
     ///   - window: how long (seconds) an accepted delivery id is remembered. An entry also lives at
     ///     least until its signed timestamp leaves the sender's tolerance, after which a replay is
     ///     refused as stale anyway.
-    ///   - journal: persists confirmed deliveries, so the memory survives a restart.
+    ///   - store: persists confirmed deliveries, so the memory survives a restart.
     ///   - now: the current time (Unix seconds), the base of the stored expiry times.
-    public init(window: Int64, journal: Journal? = nil, now: Int64 = Int64(Date().timeIntervalSince1970)) {
+    public init(
+        window: Int64,
+        store: (any SeenDeliveryStore)? = nil,
+        now: Int64 = Int64(Date().timeIntervalSince1970)
+    ) {
         self.window = window
-        self.journal = journal
-        self.table = Mutex(ReplayTable(base: now - 86_400))
+        self.store = store
+        self.table = Mutex(DedupTable(base: now - 86_400))
     }
 
     /// Remembers deliveries accepted before a restart.
@@ -81,7 +82,7 @@ public final class ReplayGuard: Sendable {
             table.set(
                 fingerprint.high,
                 fingerprint.low,
-                ReplayTable.Entry(digest: digest.short, expiresAt: expiresAt, accepted: true),
+                DedupTable.Entry(digest: digest.short, expiresAt: expiresAt, accepted: true),
                 now: .min
             )
         }
@@ -108,7 +109,7 @@ public final class ReplayGuard: Sendable {
             table.set(
                 fingerprint.high,
                 fingerprint.low,
-                ReplayTable.Entry(digest: digest.short, expiresAt: expiresAt, accepted: false),
+                DedupTable.Entry(digest: digest.short, expiresAt: expiresAt, accepted: false),
                 now: now
             )
             return .fresh
@@ -124,7 +125,7 @@ public final class ReplayGuard: Sendable {
             table.set(fingerprint.high, fingerprint.low, entry, now: .min)
             return entry.expiresAt
         }
-        if let expiresAt, let journal { journal(key, digest, expiresAt) }
+        if let expiresAt, let store { store.remember(key, digest: digest, expiresAt: expiresAt) }
     }
 
     /// Forgets a reserved delivery whose event could not be made durable, so the sender's retry is

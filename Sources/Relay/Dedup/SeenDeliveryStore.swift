@@ -1,0 +1,35 @@
+import RetryBuffer
+
+/// Where the dedup memory lives across restarts: every confirmed delivery is remembered until it
+/// expires, and what was remembered is handed back at start. The retry buffer is the store (its
+/// seen journal); tests may use another.
+public protocol SeenDeliveryStore: Sendable {
+    /// Persists one confirmed delivery (it may be written lazily: a crash may forget the last ones).
+    func remember(_ key: DedupGuard.Key, digest: BodyDigest, expiresAt: Int64)
+
+    /// What was remembered before this start and has not expired.
+    var rememberedDeliveries: [(key: DedupGuard.Key, digest: BodyDigest, expiresAt: Int64)] { get }
+}
+
+extension RetryBuffer: SeenDeliveryStore {
+    public func remember(_ key: DedupGuard.Key, digest: BodyDigest, expiresAt: Int64) {
+        rememberSeen(
+            SeenDelivery(
+                source: key.source,
+                deliveryID: key.deliveryID,
+                digestHigh: digest.high,
+                digestLow: digest.low,
+                expiresAt: expiresAt
+            )
+        )
+    }
+
+    public var rememberedDeliveries: [(key: DedupGuard.Key, digest: BodyDigest, expiresAt: Int64)] {
+        recoveredSeenDeliveries.map { seen in
+            (
+                DedupGuard.Key(source: seen.source, deliveryID: seen.deliveryID),
+                BodyDigest(high: seen.digestHigh, low: seen.digestLow), seen.expiresAt
+            )
+        }
+    }
+}
