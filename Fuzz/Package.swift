@@ -15,10 +15,13 @@ let package = Package(
     ],
     targets: [
         .target(name: "CLibFuzzer"),
+        // What the header targets share: reading an input as a header block and a body.
+        .target(name: "FuzzSupport", dependencies: [.product(name: "HTTPTypes", package: "swift-http-types")]),
         .executableTarget(
             name: "fuzz-headers",
             dependencies: [
                 "CLibFuzzer",
+                "FuzzSupport",
                 .product(name: "SenderKit", package: "webhook-relay"),
                 .product(name: "Senders", package: "webhook-relay"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -28,6 +31,7 @@ let package = Package(
             name: "fuzz-senders",
             dependencies: [
                 "CLibFuzzer",
+                "FuzzSupport",
                 .product(name: "SenderKit", package: "webhook-relay"),
                 .product(name: "Senders", package: "webhook-relay"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -31,6 +31,18 @@ struct AdminAPITests {
         try JSONDecoder().decode(type, from: Data(response.body))
     }
 
+    /// Posts a replay request to the admin API and decodes its 200 answer.
+    static func replay(_ relay: TestRelay, _ request: AdminAPI.ReplayRequest) async throws -> AdminAPI.ReplayResult {
+        let response = try await HTTPTestClient.send(
+            port: relay.adminPort,
+            path: "/admin/replay",
+            headers: [("authorization", "Bearer \(token)"), ("content-type", "application/json")],
+            body: AdminAPI.encode(request)
+        )
+        #expect(response.status == 200, "\(response.bodyText)")
+        return try decode(AdminAPI.ReplayResult.self, response)
+    }
+
     /// Posts every fixture vector; returns them.
     static func postVectors(_ relay: TestRelay) async throws -> [SignatureVector] {
         let vectors = try SignatureVector.all()
@@ -151,14 +163,7 @@ struct AdminAPITests {
         try await withTestRelay(environment: Self.environment) { relay in
             _ = try await Self.postVectors(relay)
             func replay(_ request: AdminAPI.ReplayRequest) async throws -> AdminAPI.ReplayResult {
-                let response = try await HTTPTestClient.send(
-                    port: relay.adminPort,
-                    path: "/admin/replay",
-                    headers: [("authorization", "Bearer \(Self.token)"), ("content-type", "application/json")],
-                    body: AdminAPI.encode(request)
-                )
-                #expect(response.status == 200, "\(response.bodyText)")
-                return try Self.decode(AdminAPI.ReplayResult.self, response)
+                try await Self.replay(relay, request)
             }
             let filter = RecordFilter(state: .archived, eventType: "STEP_FAILED")
             let dry = try await replay(AdminAPI.ReplayRequest(filter: filter, topic: nil, dryRun: true))
@@ -254,14 +259,7 @@ struct AdminAPITests {
             }
             try await waitFor { relay.application.buffer.statistics.archivedCount == 1_200 }
             func replay(_ request: AdminAPI.ReplayRequest) async throws -> AdminAPI.ReplayResult {
-                let response = try await HTTPTestClient.send(
-                    port: relay.adminPort,
-                    path: "/admin/replay",
-                    headers: [("authorization", "Bearer \(Self.token)"), ("content-type", "application/json")],
-                    body: AdminAPI.encode(request)
-                )
-                #expect(response.status == 200, "\(response.bodyText)")
-                return try Self.decode(AdminAPI.ReplayResult.self, response)
+                try await Self.replay(relay, request)
             }
             #expect(
                 try await replay(.init(filter: RecordFilter(state: .archived), topic: nil, dryRun: true)).matched

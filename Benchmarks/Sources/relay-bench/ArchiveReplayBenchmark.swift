@@ -28,22 +28,16 @@ struct ArchiveReplayBenchmark: AsyncParsableCommand {
             logger: quiet
         )
         let template = BenchmarkRecords.record(size: size)
-        let records = self.records
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for worker in 0..<64 {
-                group.addTask {
-                    var number = worker
-                    while number < records {
-                        var copy = template
-                        copy.deliveryID = "req_\(number)"
-                        copy.eventType = number.isMultiple(of: 10) ? "STEP_FAILED" : "CONVERSION_COMPLETED"
-                        filler.markDelivered(try await filler.append(copy))
-                        number += 64
-                    }
-                }
-            }
-            try await group.waitForAll()
-        }
+        try await BenchmarkRecords.fill(
+            filler,
+            count: records,
+            template: template,
+            adjust: { copy, number in
+                copy.deliveryID = "req_\(number)"
+                copy.eventType = number.isMultiple(of: 10) ? "STEP_FAILED" : "CONVERSION_COMPLETED"
+            },
+            appended: { filler.markDelivered($0) }
+        )
         let archived = filler.statistics
         await filler.close()
         print("archive: \(archived.archivedCount) records, \(archived.totalBytes >> 20) MiB on disk")

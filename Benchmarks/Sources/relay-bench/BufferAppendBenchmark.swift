@@ -74,4 +74,29 @@ enum BenchmarkRecords {
             attempts: 0
         )
     }
+
+    /// Appends `count` copies of `template` to `buffer` from 64 tasks at once, each numbered copy
+    /// first adjusted by `adjust`; `appended` runs on the new record's id (e.g. to deliver it).
+    static func fill(
+        _ buffer: RetryBuffer,
+        count: Int,
+        template: BufferRecord,
+        adjust: @escaping @Sendable (inout BufferRecord, Int) -> Void,
+        appended: @escaping @Sendable (RecordID) -> Void = { _ in }
+    ) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for worker in 0..<64 {
+                group.addTask {
+                    var number = worker
+                    while number < count {
+                        var copy = template
+                        adjust(&copy, number)
+                        appended(try await buffer.append(copy))
+                        number += 64
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+    }
 }

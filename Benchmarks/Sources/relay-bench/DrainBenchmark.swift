@@ -28,20 +28,10 @@ struct DrainBenchmark: AsyncParsableCommand {
         )
         let template = BenchmarkRecords.record(size: size)
         let fillStarted = ContinuousClock.now
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for worker in 0..<64 {
-                group.addTask {
-                    var number = worker
-                    while number < records {
-                        var copy = template
-                        copy.deliveryID = "req_\(number)"
-                        copy.key = Array("doc-\(number % keys)".utf8)
-                        _ = try await filler.append(copy)
-                        number += 64
-                    }
-                }
-            }
-            try await group.waitForAll()
+        let keys = self.keys
+        try await BenchmarkRecords.fill(filler, count: records, template: template) { copy, number in
+            copy.deliveryID = "req_\(number)"
+            copy.key = Array("doc-\(number % keys)".utf8)
         }
         let fillSeconds = (ContinuousClock.now - fillStarted).secondsValue
         let backlogBytes = filler.statistics.totalBytes

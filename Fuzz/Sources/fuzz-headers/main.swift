@@ -1,5 +1,6 @@
 import CLibFuzzer
 import Foundation
+import FuzzSupport
 import HTTPTypes
 import SenderKit
 import Senders
@@ -16,27 +17,9 @@ let scheme = DocutrayScheme(secrets: ["whsec_other_secret_000", secret], webhook
 let signer = DocutraySigner(secret: secret, webhookURL: webhookURL)
 let now = Date(timeIntervalSince1970: 1_705_314_600)
 
-/// Splits the input into header fields (lines whose name is a valid field name) and a body.
-func request(from bytes: UnsafeRawBufferPointer) -> (fields: HTTPFields, body: [UInt8]) {
-    let all = Array(bytes)
-    let separator: [UInt8] = [10, 10]
-    let split = all.firstRange(of: separator)
-    let head = split.map { Array(all[..<$0.lowerBound]) } ?? all
-    let body = split.map { Array(all[$0.upperBound...]) } ?? []
-    var fields = HTTPFields()
-    for line in head.split(separator: 10) {
-        guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { continue }
-        let name = String(decoding: line[..<colon], as: UTF8.self)
-        let value = line[line.index(after: colon)...].drop { $0 == UInt8(ascii: " ") }
-        guard let fieldName = HTTPField.Name(name) else { continue }
-        fields.append(HTTPField(name: fieldName, value: String(decoding: value, as: UTF8.self)))
-    }
-    return (fields, body)
-}
-
 func fuzzHeaders(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     guard let start else { return 0 }
-    let (fields, body) = request(from: UnsafeRawBufferPointer(start: start, count: count))
+    let (fields, body) = FuzzRequest.parse(UnsafeRawBufferPointer(start: start, count: count))
     _ = try? scheme.verify(WebhookRequest(headers: fields, body: body), now: now)
 
     // As a sender would send them: header values lose surrounding whitespace on the wire.

@@ -1,5 +1,6 @@
 import CLibFuzzer
 import Foundation
+import FuzzSupport
 import HTTPTypes
 import SenderKit
 import Senders
@@ -49,28 +50,12 @@ let schemes: [any WebhookScheme] = senders.map { sender in
 }
 let now = Date(timeIntervalSince1970: 1_767_225_600)
 
-func request(from bytes: ArraySlice<UInt8>) -> (fields: HTTPFields, body: [UInt8]) {
-    let all = Array(bytes)
-    let split = all.firstRange(of: [10, 10] as [UInt8])
-    let head = split.map { Array(all[..<$0.lowerBound]) } ?? all
-    let body = split.map { Array(all[$0.upperBound...]) } ?? []
-    var fields = HTTPFields()
-    for line in head.split(separator: 10) {
-        guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { continue }
-        let name = String(decoding: line[..<colon], as: UTF8.self)
-        let value = line[line.index(after: colon)...].drop { $0 == UInt8(ascii: " ") }
-        guard let fieldName = HTTPField.Name(name) else { continue }
-        fields.append(HTTPField(name: fieldName, value: String(decoding: value, as: UTF8.self)))
-    }
-    return (fields, body)
-}
-
 func fuzzSenders(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     guard let start, count > 0 else { return 0 }
     let bytes = UnsafeBufferPointer(start: start, count: count)
     let index = Int(bytes[0]) % schemes.count
     let scheme = schemes[index]
-    let (fields, body) = request(from: Array(bytes)[1...])
+    let (fields, body) = FuzzRequest.parse(bytes.dropFirst())
     _ = try? scheme.verify(WebhookRequest(headers: fields, body: body), now: now)
 
     // The event type a header-typed sender needs: whatever the input's first header value is.

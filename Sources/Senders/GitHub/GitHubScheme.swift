@@ -5,7 +5,10 @@ import SenderKit
 /// GitHub webhooks: `X-Hub-Signature-256: sha256=<hex>` over the raw body, keyed with the UTF-8 of
 /// the secret. The legacy SHA-1 `X-Hub-Signature` is never accepted. GitHub signs no time, so the
 /// dedup window on `X-GitHub-Delivery` alone stops replays.
-public struct GitHubScheme: WebhookScheme {
+public struct GitHubScheme: CataloguedScheme {
+    /// CloudEvents types are `com.github.<event type>`.
+    public static let cloudEventTypePrefix = "com.github"
+
     /// The header names GitHub sends.
     public enum Header {
         public static let signature = HTTPField.Name("x-hub-signature-256")!
@@ -23,7 +26,7 @@ public struct GitHubScheme: WebhookScheme {
     public static let keyField: JSONPointer = "/repository/full_name"
 
     /// Events GitHub commonly sends (with their usual actions); others are published just as well.
-    static let catalogue: Set<String> = [
+    public static let catalogue: Set<String> = [
         "ping", "push", "create", "delete", "fork", "star.created", "star.deleted", "watch.started",
         "pull_request.opened", "pull_request.closed", "pull_request.reopened", "pull_request.synchronize",
         "pull_request.edited", "pull_request.labeled", "pull_request.ready_for_review",
@@ -94,17 +97,6 @@ public struct GitHubScheme: WebhookScheme {
     }
 
     public var bodyFields: [JSONPointer] { [Self.actionField] }
-
-    public func describe(eventType: String) -> EventDescriptor {
-        EventName.describe(
-            eventType,
-            cloudEventTypePrefix: "com.github",
-            keyField: Self.keyField,
-            isKnown: Self.catalogue.contains(eventType)
-        )
-    }
-
-    public var knownEventTypes: [String] { Self.catalogue.sorted() }
 
     public var signsTimestamps: Bool { false }
 

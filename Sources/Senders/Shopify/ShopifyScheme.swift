@@ -7,7 +7,10 @@ import SenderKit
 /// keyed with the UTF-8 of the app's client secret. Newer event deliveries use the same names
 /// without `X-` (`shopify-hmac-sha256`). Shopify signs no time: the dedup window on
 /// `X-Shopify-Webhook-Id` alone stops replays.
-public struct ShopifyScheme: WebhookScheme {
+public struct ShopifyScheme: CataloguedScheme {
+    /// CloudEvents types are `com.shopify.<event type>`.
+    public static let cloudEventTypePrefix = "com.shopify"
+
     /// One family of header names (`X-Shopify-*` or the unprefixed `shopify-*`).
     struct Headers: Sendable {
         let hmac: HTTPField.Name
@@ -34,7 +37,7 @@ public struct ShopifyScheme: WebhookScheme {
     public static let keyField: JSONPointer = "/id"
 
     /// Topics Shopify commonly sends (including the mandatory privacy ones); others are published too.
-    static let catalogue: Set<String> = [
+    public static let catalogue: Set<String> = [
         "orders/create", "orders/updated", "orders/paid", "orders/cancelled", "orders/fulfilled",
         "products/create", "products/update", "products/delete", "customers/create", "customers/update",
         "customers/delete", "fulfillments/create", "refunds/create", "inventory_levels/update", "app/uninstalled",
@@ -78,17 +81,6 @@ public struct ShopifyScheme: WebhookScheme {
             forwardedHeaders: request.headers.forwarded(names.forwarded)
         )
     }
-
-    public func describe(eventType: String) -> EventDescriptor {
-        EventName.describe(
-            eventType,
-            cloudEventTypePrefix: "com.shopify",
-            keyField: Self.keyField,
-            isKnown: Self.catalogue.contains(eventType)
-        )
-    }
-
-    public var knownEventTypes: [String] { Self.catalogue.sorted() }
 
     public var signsTimestamps: Bool { false }
 

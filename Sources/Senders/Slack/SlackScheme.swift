@@ -7,7 +7,10 @@ import SenderKit
 /// keyed with the UTF-8 of the app's signing secret. The URL check (`url_verification`) is answered
 /// with its challenge and not published; every other event is named by `event.type` and identified
 /// by `event_id`, which Slack keeps on its retries (`X-Slack-Retry-Num`).
-public struct SlackScheme: WebhookScheme {
+public struct SlackScheme: CataloguedScheme {
+    /// CloudEvents types are `com.slack.<event type>`.
+    public static let cloudEventTypePrefix = "com.slack"
+
     /// The header names Slack sends.
     public enum Header {
         public static let signature = HTTPField.Name("x-slack-signature")!
@@ -25,7 +28,7 @@ public struct SlackScheme: WebhookScheme {
     public static let keyField: JSONPointer = "/event/channel"
 
     /// Events apps commonly subscribe to; others are published just as well.
-    static let catalogue: Set<String> = [
+    public static let catalogue: Set<String> = [
         "message", "app_mention", "reaction_added", "reaction_removed", "member_joined_channel",
         "member_left_channel", "channel_created", "channel_rename", "team_join", "app_home_opened",
         "app_uninstalled", "tokens_revoked", "file_shared", "user_change",
@@ -108,17 +111,6 @@ public struct SlackScheme: WebhookScheme {
     public var bodyFields: [JSONPointer] {
         [Self.outerTypeField, Self.eventTypeField, Self.eventIDField, Self.challengeField]
     }
-
-    public func describe(eventType: String) -> EventDescriptor {
-        EventName.describe(
-            eventType,
-            cloudEventTypePrefix: "com.slack",
-            keyField: Self.keyField,
-            isKnown: Self.catalogue.contains(eventType)
-        )
-    }
-
-    public var knownEventTypes: [String] { Self.catalogue.sorted() }
 
     public var signsTimestamps: Bool { true }
 

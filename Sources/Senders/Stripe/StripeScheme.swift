@@ -5,7 +5,10 @@ import SenderKit
 
 /// Stripe: `Stripe-Signature: t=<unix>,v1=<hex>[,v1=…]`, HMAC-SHA256 over `{t}.{body}` keyed with the
 /// UTF-8 of the whole `whsec_…` secret (not base64-decoded). The event's type and id are in the body.
-public struct StripeScheme: WebhookScheme {
+public struct StripeScheme: CataloguedScheme {
+    /// CloudEvents types are `com.stripe.<event type>`.
+    public static let cloudEventTypePrefix = "com.stripe"
+
     public static let signature = HTTPField.Name("stripe-signature")!
     /// The body fields naming the event.
     public static let typeField: JSONPointer = "/type"
@@ -14,7 +17,7 @@ public struct StripeScheme: WebhookScheme {
     public static let keyField: JSONPointer = "/data/object/id"
 
     /// Events Stripe commonly sends; others are published just as well.
-    static let catalogue: Set<String> = [
+    public static let catalogue: Set<String> = [
         "payment_intent.succeeded", "payment_intent.payment_failed", "payment_intent.created",
         "payment_intent.canceled", "charge.succeeded", "charge.failed", "charge.refunded",
         "charge.dispute.created", "checkout.session.completed", "checkout.session.expired",
@@ -82,17 +85,6 @@ public struct StripeScheme: WebhookScheme {
     }
 
     public var bodyFields: [JSONPointer] { [Self.typeField, Self.idField] }
-
-    public func describe(eventType: String) -> EventDescriptor {
-        EventName.describe(
-            eventType,
-            cloudEventTypePrefix: "com.stripe",
-            keyField: Self.keyField,
-            isKnown: Self.catalogue.contains(eventType)
-        )
-    }
-
-    public var knownEventTypes: [String] { Self.catalogue.sorted() }
 
     public var signsTimestamps: Bool { true }
 
