@@ -64,7 +64,7 @@ public struct BufferStatistics: Sendable, Hashable {
     /// Delivered and dead-lettered records kept for the archive retention.
     public var archivedCount = 0
     public var archivedBytes = 0
-    /// Records currently being published (by the retrier or a request still waiting on Kafka).
+    /// Records currently being published (by whoever drains the buffer, or a request still waiting on Kafka).
     public var inFlightCount = 0
     /// When the oldest pending record was received (Unix milliseconds).
     public var oldestPendingReceivedAt: Int64?

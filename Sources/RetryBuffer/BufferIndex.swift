@@ -1,7 +1,7 @@
 import DequeModule
 import HeapModule
 
-/// The in-memory picture of the buffer, shared by request handlers, the retrier and the writer
+/// The in-memory picture of the buffer, shared by request handlers, whoever drains it and the writer
 /// thread (always inside the buffer's mutex). Settled records are only counted; unsettled ones
 /// (pending, dead) have an entry each.
 struct BufferIndex {

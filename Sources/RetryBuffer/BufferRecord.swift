@@ -8,7 +8,7 @@ public struct RecordID: RawRepresentable, Hashable, Comparable, Sendable, Custom
 
 /// Where a record is in its life.
 public enum RecordState: UInt8, Sendable, Hashable, CaseIterable, CustomStringConvertible {
-    /// Not yet acknowledged by Kafka; the retrier will publish it.
+    /// Not yet acknowledged by Kafka; it will be drained (published) again.
     case pending = 0
     /// Acknowledged by Kafka; kept for the archive retention, then deleted.
     case delivered = 1

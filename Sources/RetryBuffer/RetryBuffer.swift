@@ -127,7 +127,7 @@ public final class RetryBuffer: Sendable {
 
     /// Appends a pending record and returns once it is durable (fsynced).
     /// - Parameter inFlight: the caller still has a copy in flight to Kafka; the record is not handed
-    ///   to the retrier until ``markDelivered(_:)`` or ``releaseInFlight(_:attempts:)``.
+    ///   to whoever drains the buffer until ``markDelivered(_:)`` or ``releaseInFlight(_:attempts:)``.
     public func append(_ record: BufferRecord, inFlight: Bool = false) async throws(BufferError) -> RecordID {
         let result = await withCheckedContinuation {
             (continuation: CheckedContinuation<Result<RecordID, BufferError>, Never>) in
@@ -204,8 +204,8 @@ public final class RetryBuffer: Sendable {
         transition(id, to: .pending, attempts: nil, reason: "")
     }
 
-    /// The copy in flight failed (or the retrier's attempt did): the record is pending again and
-    /// the retrier may publish it.
+    /// The copy in flight failed (or a drain attempt did): the record is pending again and
+    /// may be claimed again.
     public func releaseInFlight(_ id: RecordID, attempts: UInt32? = nil) {
         let changed = shared.mutex.withLock { index -> BufferIndex.Entry? in
             let before = index.entries[id]?.attempts
@@ -237,7 +237,7 @@ public final class RetryBuffer: Sendable {
 
     // MARK: Reading
 
-    /// Pending records the retrier may publish now, marked in flight: the oldest first, at most one
+    /// Pending records that may be published now, marked in flight: the oldest first, at most one
     /// per key, none already in flight.
     public func claimPending(limit: Int) -> [PendingRecord] {
         shared.mutex.withLock { $0.claim(limit: limit) }.map {
@@ -246,7 +246,7 @@ public final class RetryBuffer: Sendable {
     }
 
     /// Marks one pending or dead record in flight for a replay; `nil` if it is settled, unknown or
-    /// already in flight (the retrier has it).
+    /// already in flight (claimed by someone else).
     public func claim(_ id: RecordID) -> PendingRecord? {
         shared.mutex.withLock { $0.claim(id) }.map {
             PendingRecord(id: $0.id, attempts: $0.attempts, receivedAt: $0.receivedAt)
