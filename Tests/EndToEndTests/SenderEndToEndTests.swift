@@ -275,6 +275,22 @@ struct SenderEndToEndTests {
         try await relay.stop()
     }
 
+    @Test("GitHub's ping, sent when a hook is created, is published like any event")
+    func gitHubPing() async throws {
+        let relay = try await Self.start()
+        defer { Task { try? await relay.stop() } }
+        let body = Array(#"{"zen":"Design for failure.","hook_id":42,"hook":{"type":"Repository"}}"#.utf8)
+        let delivery = OutgoingDelivery(body: body, eventType: "ping", deliveryID: "ping-1", timestamp: Self.now)
+        let headers = try Self.scheme("github").sign(delivery).map { ($0.name, $0.value) }
+        let response = try await relay.post(source: "github", headers: headers, body: body)
+        #expect(response.status == 202, "\(response.bodyText)")
+        let message = try #require(try await relay.consumer().waitForMessages(topic: "github.ping", count: 1).first)
+        #expect(message.header("ce_type") == "com.github.ping")
+        #expect(message.keyString == "ping-1", "no repository: keyed by the delivery id")
+        #expect(message.value == body)
+        try await relay.stop()
+    }
+
     @Test("A source's own key field and topic override replace the sender's")
     func keyAndTopicOverrides() async throws {
         let payments = [
