@@ -42,12 +42,13 @@ format:
 	$(SWIFT) format --in-place --recursive Sources Tests Package.swift Benchmarks/Sources Benchmarks/Package.swift Fuzz/Sources Fuzz/Package.swift
 
 ## Benchmarks (see BENCHMARKS.md): every HTTP scenario with the ceiling, micro-benchmarks, buffer
-## appends and the drain of a 1 GiB backlog. Takes about 10 minutes on 2 cores.
+## appends, the drain of a 1 GiB backlog and the replay of a 1 GiB archive. About 12 minutes on 2 cores.
 bench: bench-build
 	Benchmarks/.build/release/relay-bench suite
 	Benchmarks/.build/release/relay-bench micro
 	Benchmarks/.build/release/relay-bench buffer-append
 	Benchmarks/.build/release/relay-bench drain --records 1048576 --size 1024
+	Benchmarks/.build/release/relay-bench archive-replay --records 1048576 --size 1024
 
 ## Ten minutes at a fixed rate, sampling the relay's RSS, open files and buffer size.
 soak: bench-build

@@ -118,6 +118,13 @@ enum BufferCodec {
         return writer.bytes
     }
 
+    /// Writes `id` into an encoded record payload (its bytes 2–9, after version and kind).
+    static func setID(_ id: RecordID, inPayload payload: inout [UInt8]) {
+        withUnsafeBytes(of: id.rawValue.littleEndian) { bytes in
+            for (offset, byte) in bytes.enumerated() { payload[2 + offset] = byte }
+        }
+    }
+
     /// Decodes a record frame's payload; without `body`, the value is left empty (not copied).
     static func decodeRecord(
         _ payload: [UInt8],

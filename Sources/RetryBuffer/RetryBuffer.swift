@@ -152,21 +152,18 @@ public final class RetryBuffer: Sendable {
         inFlight: Bool,
         completion: (@Sendable (Result<RecordID, BufferError>) -> Void)?
     ) {
-        let id = shared.mutex.withLock { index -> RecordID? in
-            guard !index.closed else { return nil }
-            defer { index.nextID += 1 }
-            return RecordID(rawValue: index.nextID)
-        }
-        guard let id else {
+        guard shared.mutex.withLock({ !$0.closed }) else {
             completion?(.failure(.closed))
             return
         }
-        let frame = RecordFrame.encode(BufferCodec.encodeRecord(record, id: id, state: state))
+        // The writer numbers records as it writes them (see `SegmentWriter.number`); the payload is
+        // encoded here, off the writer thread, with a placeholder id.
+        let payload = BufferCodec.encodeRecord(record, id: RecordID(rawValue: 0), state: state)
         let entry = BufferIndex.Entry(
-            id: id,
+            id: RecordID(rawValue: 0),
             segment: 0,
             offset: 0,
-            frameLength: frame.count,
+            frameLength: payload.count + RecordFrame.headerSize,
             state: state,
             attempts: record.attempts,
             receivedAt: record.receivedAt,
@@ -174,7 +171,7 @@ public final class RetryBuffer: Sendable {
             inFlight: inFlight
         )
         writer.submit(
-            .append(SegmentWriter.Append(entry: entry, frame: frame, durable: durable, completion: completion))
+            .append(SegmentWriter.Append(entry: entry, frame: payload, durable: durable, completion: completion))
         )
     }
 

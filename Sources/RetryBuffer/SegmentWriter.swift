@@ -11,6 +11,7 @@ import Synchronization
 final class SegmentWriter: @unchecked Sendable {
     struct Append {
         var entry: BufferIndex.Entry
+        /// The record's payload until ``SegmentWriter/number(_:)`` gives it its id; then its frame.
         var frame: [UInt8]
         var durable: Bool
         var completion: (@Sendable (Result<RecordID, BufferError>) -> Void)?
@@ -181,6 +182,23 @@ final class SegmentWriter: @unchecked Sendable {
         }
     }
 
+    /// Gives a batch's records their ids in the order they will be written, and frames them. Ids
+    /// handed out here, on the one writer thread, grow with the position in the log, so a listing
+    /// that pages by id (`records(after:)`) neither skips nor repeats a record.
+    private func number(_ appends: inout [Append]) {
+        guard !appends.isEmpty else { return }
+        let first = shared.mutex.withLock { index -> UInt64 in
+            defer { index.nextID += UInt64(appends.count) }
+            return index.nextID
+        }
+        for position in appends.indices {
+            let id = RecordID(rawValue: first + UInt64(position))
+            appends[position].entry.id = id
+            BufferCodec.setID(id, inPayload: &appends[position].frame)
+            appends[position].frame = RecordFrame.encode(appends[position].frame)
+        }
+    }
+
     private func process(_ batch: [Operation]) {
         guard !batch.isEmpty else { return }
         var appends: [Append] = []
@@ -195,6 +213,7 @@ final class SegmentWriter: @unchecked Sendable {
             case .flush(let done): flushes.append(done)
             }
         }
+        number(&appends)
         let (written, failed) = writeAppends(appends)
         for (segment, frames) in states { writeState(frames, segment: segment) }
         if !seen.isEmpty {

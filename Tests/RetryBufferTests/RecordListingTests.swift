@@ -63,4 +63,32 @@ struct RecordListingTests {
         #expect(listed.first { $0.id == ids[1] }?.record.value.count == sampleRecord(1, size: 3 << 20).value.count)
         await reopened.close()
     }
+
+    @Test("Paging by id after concurrent appends neither skips nor repeats a record")
+    func pagingAfterConcurrentAppends() async throws {
+        let fileSystem = InMemoryFileSystem()
+        let buffer = try openBuffer(fileSystem, configuration: configuration)
+        let appended = try await withThrowingTaskGroup(of: [RecordID].self) { group in
+            for worker in 0..<32 {
+                group.addTask {
+                    var ids: [RecordID] = []
+                    for number in 0..<40 { ids.append(try await buffer.append(sampleRecord(worker * 100 + number))) }
+                    return ids
+                }
+            }
+            return try await group.reduce(into: []) { $0 += $1 }
+        }
+        var paged: [RecordID] = []
+        var cursor: RecordID?
+        while true {
+            let page = try buffer.records(after: cursor, limit: 7)
+            paged += page.map(\.id)
+            guard page.count == 7, let last = page.last else { break }
+            cursor = last.id
+        }
+        #expect(paged.count == appended.count)
+        #expect(Set(paged).symmetricDifference(appended).isEmpty, "every record once")
+        #expect(zip(paged, paged.dropFirst()).allSatisfy { $0.rawValue < $1.rawValue }, "file order is id order")
+        await buffer.close()
+    }
 }
