@@ -1,5 +1,16 @@
 import Synchronization
 
+/// Where listings that stopped early stopped, so that the next page starts there.
+struct ResumePoints {
+    private(set) var points: [RecordID: (segment: UInt64, offset: Int)] = [:]
+
+    /// Remembers where the frame after `id` starts; keeps the last few dozen only.
+    mutating func remember(_ id: RecordID, at point: (segment: UInt64, offset: Int)) {
+        if points.count >= 64 { points.removeAll(keepingCapacity: true) }
+        points[id] = point
+    }
+}
+
 /// A record as listed by ``RetryBuffer/records(where:)``.
 public struct StoredRecord: Sendable, Hashable {
     public var id: RecordID
@@ -40,12 +51,16 @@ extension RetryBuffer {
         let segments = shared.mutex.withLock { index in
             index.segments.values.map { ($0.number, $0.log, $0.lastID) }.sorted { $0.0 < $1.0 }
         }
+        // A listing that continues where an earlier one stopped (the next page) starts there, not at
+        // the segment's first frame: record ids follow the log, so nothing before it is wanted.
+        let resume = after.flatMap { id in resumePoints.withLock { $0.points[id] } }
         for (number, log, lastID) in segments {
             if let after, lastID <= after { continue }
             var reader: SegmentFrameReader
             var latest: [RecordID: BufferCodec.StateChange] = [:]
             do {
-                reader = SegmentFrameReader(file: log, size: try log.size)
+                let start = resume.flatMap { $0.segment == number ? $0.offset : nil } ?? SegmentScanner.fileHeaderSize
+                reader = SegmentFrameReader(file: log, size: try log.size, offset: start)
                 for change in SegmentScanner.scanStates(try readStateFile(number), number: number).items {
                     latest[change.id] = change
                 }
@@ -60,7 +75,11 @@ extension RetryBuffer {
                 else { continue }
                 if let after, id <= after { continue }
                 guard try visit(current(id: id, appendedState: appendedState, record: record, latest: latest[id]))
-                else { return }
+                else {
+                    let point = (segment: number, offset: reader.offset)
+                    resumePoints.withLock { $0.remember(id, at: point) }
+                    return
+                }
             }
         }
     }

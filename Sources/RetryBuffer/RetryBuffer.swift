@@ -23,6 +23,8 @@ public final class RetryBuffer: Sendable {
     public let recoveredSeenDeliveries: [SeenDelivery]
     let shared: SharedIndex
     let fileSystemForReading: any BufferFileSystem
+    /// Where paged listings stopped (``forEachRecord(after:bodies:_:)``).
+    let resumePoints = Mutex(ResumePoints())
     private let writer: SegmentWriter
     private let directoryLock: any BufferLock
     private let clock: @Sendable () -> Int64

@@ -12,10 +12,12 @@ struct SegmentFrameReader {
     private var windowStart = 0
     private(set) var offset = SegmentScanner.fileHeaderSize
 
-    init(file: any BufferFile, size: Int, windowSize: Int = 1 << 20) {
+    /// - Parameter offset: where to start: a frame boundary (the file's first frame by default).
+    init(file: any BufferFile, size: Int, windowSize: Int = 1 << 20, offset: Int = SegmentScanner.fileHeaderSize) {
         self.file = file
         self.size = size
         self.windowSize = windowSize
+        self.offset = offset
     }
 
     /// Bytes `range` of the file, from the window when it holds them.

@@ -34,6 +34,11 @@ struct RecordListingTests {
 
         let after = try buffer.records(after: ids[999], limit: 3)
         #expect(after.map(\.id) == Array(ids[1000..<1003]))
+        // The next page starts where this one stopped, not at the segment's first frame.
+        fileSystem.resetReadCounts()
+        let next = try buffer.records(after: after.last?.id, limit: 3)
+        #expect(next.map(\.id) == Array(ids[1003..<1006]))
+        #expect(fileSystem.reads.total <= (1 << 20) + 64 << 10, "the next page read \(fileSystem.reads.total) bytes")
         await buffer.close()
     }
 

@@ -4,9 +4,10 @@ import Logging
 import RelayKafka
 import RetryBuffer
 
-/// Fills an archive (records appended and delivered), then times `webhook-relay replay --path`
-/// on it as an operator runs it: a dry-run count, a filtered dry run, and a full replay to the mock
-/// Kafka cluster, each with the command's wall time and peak RSS (GNU time's %M).
+/// Fills an archive (records appended and delivered), then times `webhook-relay replay` on it as an
+/// operator runs it: a dry-run count, a filtered dry run and a full replay to the mock Kafka cluster,
+/// first against a running relay (through its admin API; the relay's peak RSS is read from
+/// /proc), then offline with `--path` (the command's own peak RSS, from GNU time's %M).
 struct ArchiveReplayBenchmark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "archive-replay",
@@ -45,6 +46,8 @@ struct ArchiveReplayBenchmark: AsyncParsableCommand {
         let cluster = try MockKafkaCluster(brokers: 1)
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("RELAY_") }
         environment["RELAY_KAFKA_BOOTSTRAP_SERVERS"] = cluster.bootstrapServers
+        try await againstRunningRelay(directory: directory, environment: environment)
+        print("\nOffline, on the stopped relay's directory (each command opens and recovers the buffer first):\n")
         print("| command | wall time | peak RSS | answer |")
         print("|---|---|---|---|")
         for (title, arguments) in [
@@ -61,6 +64,64 @@ struct ArchiveReplayBenchmark: AsyncParsableCommand {
             )
             print("| `\(title)` | \(String(format: "%.2f", seconds)) s | \(peak >> 10) MiB | `\(output)` |")
         }
+    }
+
+    /// `webhook-relay serve` on the archive; the CLI's replays go through its admin API.
+    private func againstRunningRelay(directory: String, environment base: [String: String]) async throws {
+        var environment = base
+        let adminPort = 18_000 + Int.random(in: 0..<1000)
+        environment.merge([
+            "RELAY_BUFFER_PATH": directory, "RELAY_BUFFER_MAX_SIZE": "16GiB", "RELAY_HTTP_HOST": "127.0.0.1",
+            "RELAY_HTTP_PORT": "0", "RELAY_ADMIN_PORT": String(adminPort),
+            "RELAY_ADMIN_TOKEN": "bench-admin-token-0123",
+            "RELAY_DOCUTRAY_SECRETS": "whsec_bench_secret", "RELAY_DOCUTRAY_VERIFY": "body",
+            "RELAY_KAFKA_WARMUP_TIMEOUT": "0s", "RELAY_LOG_LEVEL": "warning",
+        ]) { $1 }
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: relay)
+        server.arguments = ["serve"]
+        server.environment = environment
+        server.standardOutput = FileHandle.nullDevice
+        server.standardError = FileHandle.nullDevice
+        let started = ContinuousClock.now
+        try server.run()
+        defer {
+            // The offline commands that follow need the buffer's lock: wait until the relay has let go.
+            server.terminate()
+            server.waitUntilExit()
+        }
+        while (try? timed([relay, "buffer", "status", "--json"], environment: environment))?.2.contains("archived")
+            != true
+        {
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        let startup = (ContinuousClock.now - started).seconds
+        let rssAtStart = Self.rss(server.processIdentifier, field: "VmRSS:")
+        print(
+            "Against `webhook-relay serve` on the archive (started and recovered in \(String(format: "%.1f", startup)) s, RSS \(rssAtStart >> 10) MiB):\n"
+        )
+        print("| command | wall time | relay peak RSS so far | answer |")
+        print("|---|---|---|---|")
+        for (title, arguments) in [
+            ("replay --dry-run --state archived", ["--dry-run", "--state", "archived"]),
+            (
+                "replay --dry-run --state archived --event-type STEP_FAILED",
+                ["--dry-run", "--state", "archived", "--event-type", "STEP_FAILED"]
+            ),
+            ("replay --state archived --topic replayed", ["--state", "archived", "--topic", "replayed.live"]),
+        ] {
+            let (seconds, _, output) = try timed([relay, "replay", "--json"] + arguments, environment: environment)
+            let peak = Self.rss(server.processIdentifier, field: "VmHWM:")
+            print("| `\(title)` | \(String(format: "%.2f", seconds)) s | \(peak >> 10) MiB | `\(output)` |")
+        }
+    }
+
+    /// A memory figure of a process in KiB, from /proc/PID/status (`VmRSS:` now, `VmHWM:` peak).
+    private static func rss(_ pid: Int32, field: String) -> Int {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix(field) })
+        else { return -1 }
+        return Int(line.split(separator: " ").dropFirst().first ?? "") ?? -1
     }
 
     /// Runs a command under GNU time; returns its wall time, peak RSS in KiB and last stdout line.
