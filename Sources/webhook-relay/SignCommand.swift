@@ -51,36 +51,16 @@ struct SignCommand: ParsableCommand {
 
     func run() throws {
         var environment = ProcessInfo.processInfo.environment
-        let sources: [RelayConfiguration.Source]
-        do {
-            sources = try RelayConfiguration.loadSources(
-                environment: environment,
-                configPath: config,
-                senders: registeredSenders
-            )
-        } catch {
-            throw ValidationError("\(error)")
-        }
-        let name = try sourceName(among: sources)
+        // The source named, or the one the configuration implies; flags then override its settings.
+        let name = try source ?? defaultSourceName(in: try sources(environment))
         if let secret { environment[Setting.sourceSecrets.forSource(name).environment] = secret }
         if let webhookURL {
             environment[DocutraySender.webhookURL.forSource(name).environment] = webhookURL
         }
-        let chosen: RelayConfiguration.Source
-        do {
-            let reloaded = try RelayConfiguration.loadSources(
-                environment: environment,
-                configPath: config,
-                senders: registeredSenders
+        guard let chosen = try sources(environment).first(where: { $0.name == name }) else {
+            throw ValidationError(
+                "no source named '\(name)' is configured (set RELAY_<NAME>_SECRETS, or pass --secret)"
             )
-            guard let found = reloaded.first(where: { $0.name == name }) else {
-                throw ValidationError("no source named '\(name)' is configured")
-            }
-            chosen = found
-        } catch let error as ValidationError {
-            throw error
-        } catch {
-            throw ValidationError("\(error)")
         }
         let body: [UInt8]
         let bodySource: SignedRequest.BodySource
@@ -116,9 +96,21 @@ struct SignCommand: ParsableCommand {
         }
     }
 
-    /// `--source`, or the only configured source, or the first in registration order.
-    private func sourceName(among sources: [RelayConfiguration.Source]) throws -> String {
-        if let source { return source }
+    /// The configured sources, or a usage error naming what is wrong.
+    private func sources(_ environment: [String: String]) throws -> [RelayConfiguration.Source] {
+        do {
+            return try RelayConfiguration.loadSources(
+                environment: environment,
+                configPath: config,
+                senders: registeredSenders
+            )
+        } catch {
+            throw ValidationError("\(error)")
+        }
+    }
+
+    /// The only configured source, or the first in registration order.
+    private func defaultSourceName(in sources: [RelayConfiguration.Source]) throws -> String {
         let order = registeredSenders.names
         let first = sources.min { lhs, rhs in
             (order.firstIndex(of: lhs.sender.name) ?? .max, lhs.name) < (

@@ -105,6 +105,22 @@ struct CommandLineTests {
         )
         #expect(missingEvent.status != 0)
         #expect(missingEvent.stderr.contains("--event"))
+        // With no configuration at all, --source and --secret are enough.
+        let bare = try await ChildProcess.run(
+            executable,
+            [
+                "sign", "--source", "github", "--secret", "gh-flag-secret-1", "--event", "push", "--format", "headers",
+                "-",
+            ],
+            environment: baseEnvironment,
+            stdin: Array(#"{"ref":"refs/heads/main"}"#.utf8)
+        )
+        #expect(bare.status == 0, "\(bare.stderr)")
+        let expected = HMACSignature.sign(
+            Array(#"{"ref":"refs/heads/main"}"#.utf8),
+            key: SigningKey(secret: "gh-flag-secret-1")
+        )
+        #expect(bare.stdout.contains("x-hub-signature-256: \(expected)"), "\(bare.stdout)")
     }
 
     @Test("probe exits 0 for a ready relay and 1 when nothing answers")
