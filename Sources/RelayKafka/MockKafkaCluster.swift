@@ -1,4 +1,5 @@
 import CRdKafka
+import Glibc
 
 /// An in-process Kafka cluster speaking the real wire protocol on loopback (librdkafka's mock
 /// cluster), with fault injection. Used by `webhook-relay dev` and by the tests; any Kafka client,
@@ -20,11 +21,15 @@ public final class MockKafkaCluster: @unchecked Sendable {
 
     /// Starts a cluster of `brokers` brokers on random loopback ports.
     public init(brokers: Int = 1) throws(KafkaError) {
-        // The cluster lives inside a client handle; this one only owns it and never produces.
-        owner = try KafkaClient(kind: .producer, properties: [("log_level", "2")])
-        guard let cluster = rd_kafka_mock_cluster_new(owner.handle, Int32(brokers)) else {
-            throw KafkaError(code: .invalidArgument, message: "could not start the mock Kafka cluster")
+        let (owner, cluster) = try Self.withSignalsBlocked { () throws(KafkaError) -> (KafkaClient, OpaquePointer) in
+            // The cluster lives inside a client handle; this one only owns it and never produces.
+            let owner = try KafkaClient(kind: .producer, properties: [("log_level", "2")])
+            guard let cluster = rd_kafka_mock_cluster_new(owner.handle, Int32(brokers)) else {
+                throw KafkaError(code: .invalidArgument, message: "could not start the mock Kafka cluster")
+            }
+            return (owner, cluster)
         }
+        self.owner = owner
         self.cluster = cluster
         self.bootstrapServers = String(cString: rd_kafka_mock_cluster_bootstraps(cluster))
         self.brokerCount = brokers
@@ -32,6 +37,19 @@ public final class MockKafkaCluster: @unchecked Sendable {
 
     deinit {
         rd_kafka_mock_cluster_destroy(cluster)
+    }
+
+    /// Runs `body` with every signal blocked on this thread, so that the threads it starts
+    /// (librdkafka's mock broker thread) inherit a full mask and signals go to the process's other
+    /// threads. librdkafka 2.0.2 aborts the process when a signal, such as the SIGCHLD of a child
+    /// process exiting, interrupts the mock thread's poll ("Mock cluster failed to poll").
+    private static func withSignalsBlocked<T>(_ body: () throws(KafkaError) -> T) throws(KafkaError) -> T {
+        var all = sigset_t()
+        var previous = sigset_t()
+        sigfillset(&all)
+        pthread_sigmask(SIG_BLOCK, &all, &previous)
+        defer { pthread_sigmask(SIG_SETMASK, &previous, nil) }
+        return try body()
     }
 
     /// Creates a topic (topics are otherwise created on first use with the cluster's defaults).
