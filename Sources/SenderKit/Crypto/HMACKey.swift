@@ -69,10 +69,4 @@ public struct HMACKey: Sendable {
         }
         return matched
     }
-
-    /// ``anyMatches(_:message:keys:)`` over a message made of byte arrays laid end to end.
-    public static func anyMatches(_ candidates: [[UInt8]], parts: [[UInt8]], keys: [HMACKey]) -> Bool {
-        let message = parts.count == 1 ? parts[0] : parts.flatMap { $0 }
-        return message.withUnsafeBytes { anyMatches(candidates, message: $0, keys: keys) }
-    }
 }

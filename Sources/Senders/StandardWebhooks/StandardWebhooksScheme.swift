@@ -74,9 +74,7 @@ public struct StandardWebhooksScheme: WebhookScheme {
         let check = try checkSignatures(
             signatures,
             header: names.signature.canonicalName,
-            content: [
-                Array(id.utf8), [UInt8(ascii: ".")], Array(timestampText.utf8), [UInt8(ascii: ".")], request.body,
-            ]
+            content: Array("\(id).\(timestampText).".utf8) + request.body
         )
         let eventType = try fields.value(at: Self.typeField) ?? "unknown"
         guard EventName.isValid(eventType) else { throw .invalidField(Self.typeField, reason: EventName.rule) }
@@ -93,7 +91,7 @@ public struct StandardWebhooksScheme: WebhookScheme {
     private func checkSignatures(
         _ header: String,
         header name: String,
-        content parts: [[UInt8]]
+        content: [UInt8]
     ) throws(WebhookRejection) -> String {
         var symmetric: [[UInt8]] = []
         var asymmetric: [[UInt8]] = []
@@ -108,7 +106,6 @@ public struct StandardWebhooksScheme: WebhookScheme {
         guard !symmetric.isEmpty || (!asymmetric.isEmpty && !publicKeys.isEmpty) else {
             throw .badSignature(header: name, reason: "has no well-formed v1 signature")
         }
-        let content = parts.flatMap { $0 }
         if content.withUnsafeBytes({ HMACKey.anyMatches(symmetric, message: $0, keys: hmacKeys) }) {
             return "signature"
         }
