@@ -48,7 +48,7 @@ let package = Package(
             name: "RelayKafka",
             dependencies: [
                 "CRdKafka",
-                .product(name: "HeapModule", package: "swift-collections"),
+                .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

@@ -1,37 +1,41 @@
-import HeapModule
+import DequeModule
 import Synchronization
 
-/// The deadlines of callers waiting for delivery reports with a timeout, kept in a heap and expired
-/// by the producer's poll thread: a wait costs a heap insertion, not a task and a timer each.
+/// The deadlines of callers waiting for delivery reports with a timeout, expired by the producer's
+/// poll thread: a wait costs one queue entry, not a task and a timer each.
+///
+/// Waits almost always share one timeout (the relay's publish timeout), so deadlines arrive in
+/// order: they are kept in a queue sorted by deadline, and an insertion walks back from the end
+/// only past later deadlines (none, in the common case).
 final class DeliveryDeadlines: Sendable {
-    private struct Entry: Comparable {
+    private struct Entry {
         var deadline: ContinuousClock.Instant
         var waiterID: UInt64
         var future: DeliveryFuture
-
-        static func < (lhs: Entry, rhs: Entry) -> Bool { lhs.deadline < rhs.deadline }
-        static func == (lhs: Entry, rhs: Entry) -> Bool {
-            lhs.deadline == rhs.deadline && lhs.waiterID == rhs.waiterID && lhs.future === rhs.future
-        }
     }
 
-    private let heap = Mutex(Heap<Entry>())
+    private let queue = Mutex(Deque<Entry>())
 
     /// Ends the wait `waiterID` of `future` at `deadline` if its report has not come by then.
     func add(_ deadline: ContinuousClock.Instant, future: DeliveryFuture, waiterID: UInt64) {
-        heap.withLock { $0.insert(Entry(deadline: deadline, waiterID: waiterID, future: future)) }
+        let entry = Entry(deadline: deadline, waiterID: waiterID, future: future)
+        queue.withLock { queue in
+            var index = queue.endIndex
+            while index > queue.startIndex, queue[index - 1].deadline > deadline { index -= 1 }
+            queue.insert(entry, at: index)
+        }
     }
 
     /// The earliest deadline, if any.
     var next: ContinuousClock.Instant? {
-        heap.withLock { $0.min?.deadline }
+        queue.withLock { $0.first?.deadline }
     }
 
     /// Ends every wait whose deadline has passed (waits already answered are left as they are).
     func expireDue(now: ContinuousClock.Instant) {
-        let due = heap.withLock { heap -> [Entry] in
+        let due = queue.withLock { queue -> [Entry] in
             var due: [Entry] = []
-            while let first = heap.min, first.deadline <= now { due.append(heap.removeMin()) }
+            while let first = queue.first, first.deadline <= now { due.append(queue.removeFirst()) }
             return due
         }
         for entry in due { entry.future.expire(entry.waiterID) }

@@ -3,6 +3,16 @@ import Synchronization
 /// The outcome of producing one record: where the broker stored it, or why it was not stored.
 public typealias DeliveryResult = Result<KafkaAck, KafkaError>
 
+/// Where a caller waiting for a delivery report continues.
+///
+/// The poll thread hands a resumer every waiter of one batch of reports at once, so a batch costs
+/// one wake-up of the caller's thread instead of one per record, and each waiter continues on the
+/// thread it waited on (for the relay: the event loop of its HTTP connection).
+public protocol DeliveryResumer: AnyObject, Sendable {
+    /// Runs `work` soon on the resumer's thread; must not block the caller.
+    func execute(_ work: @escaping @Sendable () -> Void)
+}
+
 /// The eventual delivery report of one produced record.
 ///
 /// librdkafka reports every message exactly once (delivered, failed, timed out or purged), so a
@@ -10,12 +20,14 @@ public typealias DeliveryResult = Result<KafkaAck, KafkaError>
 /// timeout) and still learn the outcome later through ``whenComplete(_:)``: that is how the relay
 /// avoids publishing twice an event whose first copy is acknowledged after it was buffered.
 public final class DeliveryFuture: Sendable {
-    private struct Waiter {
-        var continuation: CheckedContinuation<DeliveryResult?, Never>
+    fileprivate struct Waiter {
+        var id: UInt64
+        var continuation: UnsafeContinuation<DeliveryResult?, Never>
+        var resumer: (any DeliveryResumer)?
     }
 
     private struct Pending {
-        var waiters: [UInt64: Waiter] = [:]
+        var waiters: [Waiter] = []
         var callbacks: [@Sendable (DeliveryResult) -> Void] = []
         var nextWaiterID: UInt64 = 0
     }
@@ -44,7 +56,14 @@ public final class DeliveryFuture: Sendable {
 
     /// Waits for the delivery report, at most `timeout` if one is given; `nil` if it has not arrived by
     /// then or the task was cancelled. The record stays in flight either way.
-    public func value(timeout: Duration? = nil) async -> DeliveryResult? {
+    /// - Parameter resumer: where to continue when the report arrives; without one, the task is
+    ///   resumed from the producer's poll thread onto the global executor.
+    public func value(
+        timeout: Duration? = nil,
+        resumingOn resumer: (any DeliveryResumer)? = nil
+    ) async
+        -> DeliveryResult?
+    {
         if let result { return result }
         if let timeout, timeout <= .zero { return nil }
         let waiterID = state.withLock { state -> UInt64 in
@@ -54,14 +73,14 @@ public final class DeliveryFuture: Sendable {
             return pending.nextWaiterID
         }
         return await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<DeliveryResult?, Never>) in
+            await withUnsafeContinuation { (continuation: UnsafeContinuation<DeliveryResult?, Never>) in
                 let immediate: DeliveryResult?? = state.withLock { state in
                     switch state {
                     case .completed(let result):
                         return .some(result)
                     case .pending(var pending):
                         if Task.isCancelled { return .some(nil) }
-                        pending.waiters[waiterID] = Waiter(continuation: continuation)
+                        pending.waiters.append(Waiter(id: waiterID, continuation: continuation, resumer: resumer))
                         state = .pending(pending)
                         return .none
                     }
@@ -96,24 +115,61 @@ public final class DeliveryFuture: Sendable {
 
     /// Records the outcome and wakes every waiter. Later calls are ignored.
     func complete(_ result: DeliveryResult) {
+        var batch = ResumeBatch()
+        complete(result, into: &batch)
+        batch.resume()
+    }
+
+    /// Records the outcome; runs the callbacks now and adds the waiters to `batch`, to be resumed with
+    /// the rest of their batch of reports.
+    func complete(_ result: DeliveryResult, into batch: inout ResumeBatch) {
         let pending: Pending? = state.withLock { state in
             guard case .pending(let pending) = state else { return nil }
             state = .completed(result)
             return pending
         }
         guard let pending else { return }
-        for waiter in pending.waiters.values { waiter.continuation.resume(returning: result) }
+        for waiter in pending.waiters { batch.add(waiter, result) }
         for callback in pending.callbacks { callback(result) }
     }
 
     /// Ends one wait with `nil` (its timeout passed or its task was cancelled).
     func expire(_ waiterID: UInt64) {
         let waiter: Waiter? = state.withLock { state in
-            guard case .pending(var pending) = state else { return nil }
-            let waiter = pending.waiters.removeValue(forKey: waiterID)
+            guard case .pending(var pending) = state,
+                let index = pending.waiters.firstIndex(where: { $0.id == waiterID })
+            else { return nil }
+            let waiter = pending.waiters.remove(at: index)
             state = .pending(pending)
             return waiter
         }
         waiter?.continuation.resume(returning: nil)
+    }
+}
+
+/// The waiters woken by one batch of delivery reports, grouped by where they continue.
+struct ResumeBatch {
+    private typealias Wake = (continuation: UnsafeContinuation<DeliveryResult?, Never>, result: DeliveryResult)
+
+    private var direct: [Wake] = []
+    private var byResumer: [ObjectIdentifier: (resumer: any DeliveryResumer, wakes: [Wake])] = [:]
+
+    fileprivate mutating func add(_ waiter: DeliveryFuture.Waiter, _ result: DeliveryResult) {
+        let wake = (waiter.continuation, result)
+        guard let resumer = waiter.resumer else {
+            direct.append(wake)
+            return
+        }
+        byResumer[ObjectIdentifier(resumer), default: (resumer, [])].wakes.append(wake)
+    }
+
+    /// One `execute` per resumer for all of its waiters; the others are resumed here.
+    func resume() {
+        for wake in direct { wake.continuation.resume(returning: wake.result) }
+        for (resumer, wakes) in byResumer.values {
+            resumer.execute {
+                for wake in wakes { wake.continuation.resume(returning: wake.result) }
+            }
+        }
     }
 }

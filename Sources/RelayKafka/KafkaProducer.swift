@@ -277,6 +277,8 @@ final class ProducerCore: @unchecked Sendable {
     private func handleDeliveryReports(_ event: OpaquePointer) {
         var delivered = false
         var failure: KafkaError?
+        var batch = ResumeBatch()
+        defer { batch.resume() }
         while let message = rd_kafka_event_message_next(event) {
             let id = UInt(bitPattern: message.pointee._private)
             let result: DeliveryResult
@@ -290,7 +292,7 @@ final class ProducerCore: @unchecked Sendable {
                 failure = error
             }
             let future = inFlight.withLock { $0.futures.removeValue(forKey: id) }
-            future?.complete(result)
+            future?.complete(result, into: &batch)
         }
         if delivered {
             connectivity.withLock { $0 = .reachable }

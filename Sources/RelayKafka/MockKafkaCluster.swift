@@ -1,5 +1,6 @@
 import CRdKafka
 import Glibc
+import Synchronization
 
 /// An in-process Kafka cluster speaking the real wire protocol on loopback (librdkafka's mock
 /// cluster), with fault injection. Used by `webhook-relay dev` and by the tests; any Kafka client,
@@ -18,6 +19,8 @@ public final class MockKafkaCluster: @unchecked Sendable {
     public let bootstrapServers: String
     /// Broker ids are 1 through `brokerCount`.
     public let brokerCount: Int
+    /// Brokers set down and not up since.
+    private let down = Mutex(Set<Int32>())
 
     /// Starts a cluster of `brokers` brokers on random loopback ports.
     public init(brokers: Int = 1) throws(KafkaError) {
@@ -33,6 +36,36 @@ public final class MockKafkaCluster: @unchecked Sendable {
         self.cluster = cluster
         self.bootstrapServers = String(cString: rd_kafka_mock_cluster_bootstraps(cluster))
         self.brokerCount = brokers
+        Self.disableNagle(
+            listeningOn: Set(
+                bootstrapServers.split(separator: ",").compactMap {
+                    $0.split(separator: ":").last.flatMap { UInt16($0) }
+                }
+            )
+        )
+    }
+
+    /// Sets `TCP_NODELAY` on the brokers' listening sockets (Linux passes it on to the connections
+    /// they accept), as Kafka brokers do on theirs. librdkafka's mock brokers leave Nagle's algorithm
+    /// on: a small response written while the previous one is unacknowledged then waits for the
+    /// client's delayed ACK, 40 ms, which no real broker makes a producer wait.
+    private static func disableNagle(listeningOn ports: Set<UInt16>) {
+        for descriptor in 0..<Int32(4096) {
+            var address = sockaddr_in()
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let named = withUnsafeMutablePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
+            }
+            guard named == 0, address.sin_family == sa_family_t(AF_INET),
+                ports.contains(UInt16(bigEndian: address.sin_port))
+            else { continue }
+            var listening: Int32 = 0
+            var optionLength = socklen_t(MemoryLayout<Int32>.size)
+            guard getsockopt(descriptor, SOL_SOCKET, SO_ACCEPTCONN, &listening, &optionLength) == 0, listening != 0
+            else { continue }
+            var on: Int32 = 1
+            _ = setsockopt(descriptor, Int32(IPPROTO_TCP), TCP_NODELAY, &on, socklen_t(MemoryLayout<Int32>.size))
+        }
     }
 
     deinit {
@@ -60,11 +93,54 @@ public final class MockKafkaCluster: @unchecked Sendable {
     /// Disconnects a broker and refuses new connections to it until ``setBrokerUp(_:)``.
     public func setBrokerDown(_ broker: Int32 = 1) throws(KafkaError) {
         try check(rd_kafka_mock_broker_set_down(cluster, broker))
+        down.withLock { _ = $0.insert(broker) }
     }
 
     /// Lets a broker accept connections again.
+    ///
+    /// librdkafka 2.0.2 binds the broker's port anew and aborts the process if that fails. While the
+    /// broker was down its port, in the ephemeral range, was free: a client reconnecting to it can
+    /// get it as its own source port (a TCP self-connect) and hold it for a moment. So this waits up
+    /// to 5 s for the port to be free, and throws rather than let the whole process abort.
     public func setBrokerUp(_ broker: Int32 = 1) throws(KafkaError) {
+        let ports = Self.ports(of: bootstrapServers)
+        if down.withLock({ $0.remove(broker) }) != nil, Int(broker) >= 1, Int(broker) <= ports.count {
+            let port = ports[Int(broker) - 1]
+            let deadline = ContinuousClock.now.advanced(by: .seconds(5))
+            while !Self.canBind(port: port) {
+                guard ContinuousClock.now < deadline else {
+                    throw KafkaError(
+                        code: .invalidArgument,
+                        message: "mock broker port \(port) is taken by another socket"
+                    )
+                }
+                usleep(50_000)
+            }
+        }
         try check(rd_kafka_mock_broker_set_up(cluster, broker))
+    }
+
+    private static func ports(of bootstrapServers: String) -> [UInt16] {
+        bootstrapServers.split(separator: ",").compactMap { $0.split(separator: ":").last.flatMap { UInt16($0) } }
+    }
+
+    /// Whether a listening socket could bind 127.0.0.1:`port` now (as the mock broker does).
+    private static func canBind(port: UInt16) -> Bool {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { return true }
+        defer { close(descriptor) }
+        // Like the broker's listener: connections of the old one in TIME_WAIT do not count.
+        var on: Int32 = 1
+        _ = setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+            }
+        }
     }
 
     /// Delays every response of a broker by `milliseconds` (0 removes the delay).

@@ -24,9 +24,9 @@ struct ByteWriter {
 
     /// Text with a 16-bit length (names, ids, topics: all far below 64 KiB).
     mutating func string(_ value: String) {
-        let utf8 = Array(value.utf8.prefix(Int(UInt16.max)))
-        u16(UInt16(utf8.count))
-        bytes.append(contentsOf: utf8)
+        let count = min(value.utf8.count, Int(UInt16.max))
+        u16(UInt16(count))
+        bytes.append(contentsOf: value.utf8.prefix(count))
     }
 
     /// Bytes with a 32-bit length; `nil` is written as length `0xFFFF_FFFF`.

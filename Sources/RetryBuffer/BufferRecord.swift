@@ -96,8 +96,17 @@ enum BufferCodec {
     static let stateKind: UInt8 = 2
     static let version: UInt8 = 1
 
-    static func encodeRecord(_ record: BufferRecord, id: RecordID, state: RecordState) -> [UInt8] {
-        var writer = ByteWriter(capacity: record.value.count + 256)
+    /// A record frame with a placeholder id and header, for the writer to number and seal
+    /// (``setID(_:inFrame:)``, ``RecordFrame/seal(_:)``): the body is copied once, into the frame.
+    static func encodeRecordFrame(_ record: BufferRecord, state: RecordState) -> [UInt8] {
+        var writer = ByteWriter(capacity: record.value.count + 256 + RecordFrame.headerSize)
+        writer.bytes.append(contentsOf: repeatElement(0, count: RecordFrame.headerSize))
+        encode(record, id: RecordID(rawValue: 0), state: state, into: &writer)
+        return writer.bytes
+    }
+
+    private static func encode(_ record: BufferRecord, id: RecordID, state: RecordState, into writer: inout ByteWriter)
+    {
         writer.u8(version)
         writer.u8(recordKind)
         writer.u64(id.rawValue)
@@ -115,13 +124,13 @@ enum BufferCodec {
             writer.blob(header.value)
         }
         writer.blob(record.value)
-        return writer.bytes
     }
 
-    /// Writes `id` into an encoded record payload (its bytes 2–9, after version and kind).
-    static func setID(_ id: RecordID, inPayload payload: inout [UInt8]) {
-        withUnsafeBytes(of: id.rawValue.littleEndian) { bytes in
-            for (offset, byte) in bytes.enumerated() { payload[2 + offset] = byte }
+    /// Writes `id` into a frame from ``encodeRecordFrame(_:state:)`` (payload bytes 2–9, after
+    /// version and kind).
+    static func setID(_ id: RecordID, inFrame frame: inout [UInt8]) {
+        frame.withUnsafeMutableBytes { bytes in
+            bytes.storeBytes(of: id.rawValue.littleEndian, toByteOffset: RecordFrame.headerSize + 2, as: UInt64.self)
         }
     }
 

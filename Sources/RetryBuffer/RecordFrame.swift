@@ -20,6 +20,18 @@ enum RecordFrame {
         return writer.bytes
     }
 
+    /// Fills in the header of a frame whose payload was written after `headerSize` placeholder bytes
+    /// (see ``BufferCodec/encodeRecordFrame(_:state:)``), so the payload is never copied again.
+    static func seal(_ frame: inout [UInt8]) {
+        let payloadCount = frame.count - headerSize
+        let checksum = frame.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[headerSize...])) }
+        frame.withUnsafeMutableBytes { header in
+            header.storeBytes(of: magic.littleEndian, toByteOffset: 0, as: UInt32.self)
+            header.storeBytes(of: UInt32(payloadCount).littleEndian, toByteOffset: 4, as: UInt32.self)
+            header.storeBytes(of: checksum.littleEndian, toByteOffset: 8, as: UInt32.self)
+        }
+    }
+
     /// What is at an offset of a file's bytes.
     enum Scan: Equatable {
         /// An intact frame; its payload is `payload`, the next frame starts at `next`.

@@ -158,14 +158,14 @@ public final class RetryBuffer: Sendable {
             completion?(.failure(.closed))
             return
         }
-        // The writer numbers records as it writes them (see `SegmentWriter.number`); the payload is
-        // encoded here, off the writer thread, with a placeholder id.
-        let payload = BufferCodec.encodeRecord(record, id: RecordID(rawValue: 0), state: state)
+        // The writer numbers records as it writes them (see `SegmentWriter.number`); the frame is
+        // encoded here, off the writer thread, with a placeholder id and header.
+        let frame = BufferCodec.encodeRecordFrame(record, state: state)
         let entry = BufferIndex.Entry(
             id: RecordID(rawValue: 0),
             segment: 0,
             offset: 0,
-            frameLength: payload.count + RecordFrame.headerSize,
+            frameLength: frame.count,
             state: state,
             attempts: record.attempts,
             receivedAt: record.receivedAt,
@@ -173,7 +173,7 @@ public final class RetryBuffer: Sendable {
             inFlight: inFlight
         )
         writer.submit(
-            .append(SegmentWriter.Append(entry: entry, frame: payload, durable: durable, completion: completion))
+            .append(SegmentWriter.Append(entry: entry, frame: frame, durable: durable, completion: completion))
         )
     }
 

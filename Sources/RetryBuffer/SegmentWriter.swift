@@ -11,7 +11,7 @@ import Synchronization
 final class SegmentWriter: @unchecked Sendable {
     struct Append {
         var entry: BufferIndex.Entry
-        /// The record's payload until ``SegmentWriter/number(_:)`` gives it its id; then its frame.
+        /// The record's frame; ``SegmentWriter/number(_:)`` gives it its id and seals it.
         var frame: [UInt8]
         var durable: Bool
         var completion: (@Sendable (Result<RecordID, BufferError>) -> Void)?
@@ -194,8 +194,8 @@ final class SegmentWriter: @unchecked Sendable {
         for position in appends.indices {
             let id = RecordID(rawValue: first + UInt64(position))
             appends[position].entry.id = id
-            BufferCodec.setID(id, inPayload: &appends[position].frame)
-            appends[position].frame = RecordFrame.encode(appends[position].frame)
+            BufferCodec.setID(id, inFrame: &appends[position].frame)
+            RecordFrame.seal(&appends[position].frame)
         }
     }
 

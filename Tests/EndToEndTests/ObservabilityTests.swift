@@ -51,6 +51,8 @@ struct ObservabilityTests {
             #expect(
                 try await relay.post(headers: vectors[1].headerList, body: vectors[1].bodyBytes + [0x20]).status == 401
             )
+            // The archive copy is written by the buffer's writer after the answer, off the request path.
+            try await waitFor(timeout: .seconds(5)) { relay.application.buffer.statistics.archivedCount == 1 }
 
             let after = try await Self.metrics(relay)
             #expect(

@@ -13,7 +13,7 @@ struct DedupGuardTests {
 
     @Test("An accepted id with the same body is a duplicate; with another body a conflict")
     func duplicateAndConflict() {
-        let guardian = DedupGuard(window: 300, now: 0)
+        let guardian = DedupGuard(window: 300)
         #expect(guardian.reserve(key, digest: body, signedAt: 1000, now: 1000) == .fresh)
         #expect(guardian.reserve(key, digest: body, signedAt: 1000, now: 1001) == .inProgress)
         #expect(guardian.reserve(key, digest: otherBody, signedAt: 1000, now: 1001) == .conflict)
@@ -24,7 +24,7 @@ struct DedupGuardTests {
 
     @Test("Ids are per source")
     func perSource() {
-        let guardian = DedupGuard(window: 300, now: 0)
+        let guardian = DedupGuard(window: 300)
         #expect(guardian.reserve(key, digest: body, signedAt: 1000, now: 1000) == .fresh)
         let other = DedupGuard.Key(source: "other", deliveryID: "req_1")
         #expect(guardian.reserve(other, digest: body, signedAt: 1000, now: 1000) == .fresh)
@@ -32,7 +32,7 @@ struct DedupGuardTests {
 
     @Test("A released id (nothing was made durable) can be processed again")
     func release() {
-        let guardian = DedupGuard(window: 300, now: 0)
+        let guardian = DedupGuard(window: 300)
         #expect(guardian.reserve(key, digest: body, signedAt: 1000, now: 1000) == .fresh)
         guardian.release(key)
         #expect(guardian.reserve(key, digest: body, signedAt: 1000, now: 1000) == .fresh)
@@ -40,7 +40,7 @@ struct DedupGuardTests {
 
     @Test("Accepted ids are forgotten only after the window and after their timestamp leaves the tolerance")
     func expiry() {
-        let guardian = DedupGuard(window: 300, now: 0)
+        let guardian = DedupGuard(window: 300)
         #expect(guardian.reserve(key, digest: body, signedAt: 1200, now: 1000) == .fresh)
         guardian.confirm(key, digest: body)
         // Signed 200 s in the future: a replay is accepted by the timestamp check until 1500.
@@ -74,7 +74,7 @@ struct DedupGuardTests {
 
     @Test("Expired entries do not accumulate")
     func bounded() {
-        let guardian = DedupGuard(window: 10, now: 0)
+        let guardian = DedupGuard(window: 10)
         for index in 0..<100_000 {
             let key = DedupGuard.Key(source: "docutray", deliveryID: "req_\(index)")
             let now = Int64(index / 100)
@@ -84,11 +84,28 @@ struct DedupGuardTests {
         #expect(guardian.count(now: 999) <= 1100, "about ten seconds of ids are live")
         #expect(guardian.storageSlots <= 4096, "expired ids are dropped, not kept: \(guardian.storageSlots) slots")
     }
+
+    @Test("A full replay window takes at most 32 bytes an id, growth included")
+    func compact() {
+        let guardian = DedupGuard(window: 300)
+        let ids = 240_000
+        for index in 0..<ids {
+            let key = DedupGuard.Key(source: "docutray", deliveryID: "req_\(index)")
+            let now = Int64(index / 800)
+            #expect(guardian.reserve(key, digest: body, signedAt: now, now: now) == .fresh)
+            guardian.confirm(key, digest: body)
+        }
+        #expect(guardian.count(now: 299) == ids)
+        #expect(guardian.storageSlots * 16 <= ids * 32, "\(guardian.storageSlots) slots for \(ids) ids")
+        let first = DedupGuard.Key(source: "docutray", deliveryID: "req_0")
+        #expect(guardian.reserve(first, digest: body, signedAt: 299, now: 299) == .duplicate)
+        #expect(guardian.reserve(first, digest: body, signedAt: 300, now: 300) == .fresh)
+    }
 }
 
 /// The replay table next to a plain dictionary with the same operations.
 struct DedupTableModel {
-    var table = DedupTable(capacity: 16, base: -1000)
+    var table = DedupTable(width: 16)
     var model: [UInt64: (digest: UInt32, expiresAt: Int64)] = [:]
 
     mutating func set(_ key: UInt64, _ entry: (digest: UInt32, expiresAt: Int64), now: Int64) {

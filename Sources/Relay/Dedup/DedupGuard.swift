@@ -1,5 +1,4 @@
 import Crypto
-import Foundation
 import Synchronization
 
 /// Remembers which deliveries were accepted, so that a delivery retried by the sender (after a lost
@@ -33,9 +32,8 @@ public final class DedupGuard: Sendable {
         case inProgress
     }
 
-    /// A 128-bit fingerprint of a key: entries hold it instead of two strings, which keeps the memory
-    /// of a busy replay window small. (Two independently salted SipHashes; a collision, which would
-    /// need about 2^64 remembered ids, is not a practical concern.)
+    /// A 128-bit fingerprint of a key (two independently salted SipHashes), of which the table keeps 81
+    /// bits instead of two strings: a false match would need about 2^40 ids remembered at once.
     private struct Fingerprint: Hashable {
         var high: UInt64
         var low: UInt64
@@ -63,15 +61,10 @@ public final class DedupGuard: Sendable {
     ///     least until its signed timestamp leaves the sender's tolerance, after which a replay is
     ///     refused as stale anyway.
     ///   - store: persists confirmed deliveries, so the memory survives a restart.
-    ///   - now: the current time (Unix seconds), the base of the stored expiry times.
-    public init(
-        window: Int64,
-        store: (any SeenDeliveryStore)? = nil,
-        now: Int64 = Int64(Date().timeIntervalSince1970)
-    ) {
+    public init(window: Int64, store: (any SeenDeliveryStore)? = nil) {
         self.window = window
         self.store = store
-        self.table = Mutex(DedupTable(base: now - 86_400))
+        self.table = Mutex(DedupTable(window: window))
     }
 
     /// Remembers deliveries accepted before a restart.
@@ -91,7 +84,7 @@ public final class DedupGuard: Sendable {
     /// The number of remembered deliveries (accepted or in flight) at `now`.
     public func count(now: Int64) -> Int { table.withLock { $0.count(now: now) } }
 
-    /// Slots the table holds, live or not (its memory is about 24 bytes each).
+    /// Slots the table holds, live or not (16 bytes each).
     public var storageSlots: Int { table.withLock { $0.capacity } }
 
     /// Reserves a delivery id, or says why it must not be published again.

@@ -1,7 +1,14 @@
-/// A compact open-addressing hash table of remembered deliveries: 24 bytes a slot (a 128-bit key
-/// fingerprint, a 32-bit body digest, a 32-bit expiry with the accepted flag), linear probing,
-/// expired entries dropped when the table is rebuilt. A replay window at thousands of requests per
-/// second holds millions of ids; this keeps them at 36 to 64 bytes each.
+/// The remembered deliveries of one source: 16 bytes an entry, in generations by expiry time.
+///
+/// A generation holds the entries that expire within one `width`-second span, in an open-addressing
+/// table (linear probing) sized from the generation before it. When its span has passed, the whole
+/// generation is dropped: no entry is ever rehashed to forget it, and growing one generation copies
+/// only its own entries, so the memory peak stays close to what the live entries take (a replay
+/// window of 300 s at 4,000 deliveries/s is about 1.2 million entries, about 30 MiB).
+///
+/// A slot is two words: the key fingerprint's high 64 bits, and
+/// `digest << 32 | fingerprint low 17 bits << 15 | expiry offset << 3 | removed << 2 | accepted << 1 | 1`.
+/// The 81 fingerprint bits make a false match need about 2^40 remembered ids at once.
 struct DedupTable {
     /// A remembered delivery as the guard sees it.
     struct Entry: Equatable {
@@ -10,126 +17,186 @@ struct DedupTable {
         var accepted: Bool
     }
 
-    /// Three words a slot: fingerprint high, fingerprint low (never both 0 in a used slot), and
-    /// `digest << 32 | accepted << 31 | (expiresAt - base)`.
-    private var slots: [UInt64]
-    private var mask: Int
-    /// Slots holding something, expired or not (what decides the next rebuild).
-    private var occupied = 0
-    /// Expiry times are stored relative to this, in 31 bits (68 years).
-    private let base: Int64
+    /// The widest generation: expiry offsets have 12 bits.
+    static let maximumWidth: Int64 = 4095
+    /// The fewest slots a generation starts with.
+    static let minimumCapacity = 64
 
-    init(capacity: Int = 1024, base: Int64) {
-        let size = Self.powerOfTwo(atLeast: capacity)
-        slots = [UInt64](repeating: 0, count: size * 3)
-        mask = size - 1
-        self.base = base
+    private var generations: [Generation] = []
+    /// Seconds of expiry time each generation spans.
+    let width: Int64
+
+    /// - Parameter window: the longest an entry is remembered; generations span an eighth of it.
+    init(window: Int64) {
+        width = min(Self.maximumWidth, max(1, (window + 7) / 8))
+    }
+
+    init(width: Int64) {
+        self.width = min(Self.maximumWidth, max(1, width))
     }
 
     /// The live entry for a fingerprint, if any.
     func find(_ high: UInt64, _ low: UInt64, now: Int64) -> Entry? {
-        guard let slot = slot(of: high, low) else { return nil }
-        let entry = decode(slot)
+        guard let (generation, slot) = locate(high, low) else { return nil }
+        let entry = generations[generation].entry(at: slot)
         return entry.expiresAt > now ? entry : nil
     }
 
-    /// Adds or replaces the entry of a fingerprint.
+    /// Adds or replaces the entry of a fingerprint. Generations whose span ended by `now` are dropped.
     mutating func set(_ high: UInt64, _ low: UInt64, _ entry: Entry, now: Int64) {
-        let (high, low) = Self.nonZero(high, low)
-        if let slot = slot(of: high, low) {
-            write(slot, high, low, entry)
-            return
+        generations.removeAll { $0.start + width <= now }
+        let start = entry.expiresAt - Self.floorModulo(entry.expiresAt, width)
+        if let (generation, slot) = locate(high, low) {
+            if generations[generation].start == start {
+                generations[generation].write(slot, high, low, entry)
+                return
+            }
+            generations[generation].markRemoved(slot)
         }
-        if (occupied + 1) * 4 > (mask + 1) * 3 { rebuild(now: now) }
-        var index = Int(truncatingIfNeeded: high) & mask
-        while slots[index * 3] != 0 || slots[index * 3 + 1] != 0 {
-            // An expired slot can take the new entry: lookups skip it anyway.
-            if decode(index).expiresAt <= now { break }
-            index = (index + 1) & mask
-        }
-        if slots[index * 3] == 0 && slots[index * 3 + 1] == 0 { occupied += 1 }
-        write(index, high, low, entry)
+        let target = generationIndex(start: start)
+        generations[target].insert(high, low, entry)
     }
 
-    /// Forgets a fingerprint (it stays as an expired slot until the next rebuild).
+    /// Forgets a fingerprint.
     mutating func remove(_ high: UInt64, _ low: UInt64) {
-        guard let slot = slot(of: high, low) else { return }
-        var entry = decode(slot)
-        entry.expiresAt = base
-        let (high, low) = Self.nonZero(high, low)
-        write(slot, high, low, entry)
+        guard let (generation, slot) = locate(high, low) else { return }
+        generations[generation].markRemoved(slot)
     }
 
-    /// Slots in the table.
-    var capacity: Int { mask + 1 }
+    /// Slots in all generations (16 bytes each).
+    var capacity: Int { generations.reduce(0) { $0 + $1.capacity } }
 
     /// Live entries (a full scan; for tests and statistics).
     func count(now: Int64) -> Int {
-        (0...mask).filter { isUsed($0) && decode($0).expiresAt > now }.count
+        generations.reduce(0) { total, generation in
+            total
+                + (0..<generation.capacity).count { generation.isLive($0) && generation.entry(at: $0).expiresAt > now }
+        }
     }
 
-    // MARK: Slots
+    // MARK: Generations
 
-    private func slot(of high: UInt64, _ low: UInt64) -> Int? {
-        let (high, low) = Self.nonZero(high, low)
-        var index = Int(truncatingIfNeeded: high) & mask
-        while isUsed(index) {
-            if slots[index * 3] == high && slots[index * 3 + 1] == low { return index }
-            index = (index + 1) & mask
+    private func locate(_ high: UInt64, _ low: UInt64) -> (generation: Int, slot: Int)? {
+        for index in generations.indices {
+            if let slot = generations[index].slot(of: high, low) { return (index, slot) }
         }
         return nil
     }
 
-    private func isUsed(_ index: Int) -> Bool {
-        slots[index * 3] != 0 || slots[index * 3 + 1] != 0
+    /// The generation starting at `start`, created (sized from its predecessor) if there is none.
+    private mutating func generationIndex(start: Int64) -> Int {
+        if let index = generations.firstIndex(where: { $0.start == start }) { return index }
+        let previous = generations.last { $0.start < start }
+        let expected = (previous?.liveCount ?? 0) * 3 / 2
+        let generation = Generation(start: start, width: width, capacity: max(Self.minimumCapacity, expected))
+        let index = generations.firstIndex { $0.start > start } ?? generations.endIndex
+        generations.insert(generation, at: index)
+        return index
     }
 
-    private func decode(_ index: Int) -> Entry {
-        let packed = slots[index * 3 + 2]
-        return Entry(
+    private static func floorModulo(_ value: Int64, _ divisor: Int64) -> Int64 {
+        let remainder = value % divisor
+        return remainder < 0 ? remainder + divisor : remainder
+    }
+}
+
+/// The entries expiring in `[start, start + width)`.
+private struct Generation {
+    let start: Int64
+    private let width: Int64
+    private var slots: [UInt64]
+    private(set) var capacity: Int
+    /// Used slots, removed ones included (what decides when to grow).
+    private var occupied = 0
+    /// Used slots not removed.
+    private(set) var liveCount = 0
+
+    private static let used: UInt64 = 1
+    private static let accepted: UInt64 = 1 << 1
+    private static let removed: UInt64 = 1 << 2
+    private static let offsetShift: UInt64 = 3
+    private static let offsetMask: UInt64 = 0xFFF
+    private static let lowShift: UInt64 = 15
+    private static let lowMask: UInt64 = 0x1FFFF
+
+    init(start: Int64, width: Int64, capacity: Int) {
+        self.start = start
+        self.width = width
+        self.capacity = capacity
+        slots = [UInt64](repeating: 0, count: capacity * 2)
+    }
+
+    /// The slot of a live (not removed) fingerprint.
+    func slot(of high: UInt64, _ low: UInt64) -> Int? {
+        let tag = Self.tag(low)
+        var index = home(high)
+        while slots[index * 2 + 1] & Self.used != 0 {
+            let packed = slots[index * 2 + 1]
+            if slots[index * 2] == high, packed >> Self.lowShift & Self.lowMask == tag, packed & Self.removed == 0 {
+                return index
+            }
+            index = index + 1 == capacity ? 0 : index + 1
+        }
+        return nil
+    }
+
+    func isLive(_ index: Int) -> Bool {
+        slots[index * 2 + 1] & (Self.used | Self.removed) == Self.used
+    }
+
+    func entry(at index: Int) -> DedupTable.Entry {
+        let packed = slots[index * 2 + 1]
+        return DedupTable.Entry(
             digest: UInt32(truncatingIfNeeded: packed >> 32),
-            expiresAt: base + Int64(packed & 0x7FFF_FFFF),
-            accepted: packed & 0x8000_0000 != 0
+            expiresAt: start + Int64(packed >> Self.offsetShift & Self.offsetMask),
+            accepted: packed & Self.accepted != 0
         )
     }
 
-    private mutating func write(_ index: Int, _ high: UInt64, _ low: UInt64, _ entry: Entry) {
-        let relative = UInt64(clamping: max(0, min(entry.expiresAt - base, 0x7FFF_FFFF)))
-        slots[index * 3] = high
-        slots[index * 3 + 1] = low
-        slots[index * 3 + 2] = UInt64(entry.digest) << 32 | (entry.accepted ? 0x8000_0000 : 0) | relative
+    mutating func insert(_ high: UInt64, _ low: UInt64, _ entry: DedupTable.Entry) {
+        if (occupied + 1) * 4 > capacity * 3 { grow() }
+        var index = home(high)
+        while slots[index * 2 + 1] & Self.used != 0 { index = index + 1 == capacity ? 0 : index + 1 }
+        write(index, high, low, entry)
+        occupied += 1
+        liveCount += 1
     }
 
-    /// Rehashes the live entries into a table of at least 1.5 times their number (at most 2/3 full,
-    /// so the next rebuild is at least 1/12 of the table's inserts away).
-    private mutating func rebuild(now: Int64) {
-        // Two passes over the old slots (count, then move) instead of a copy of the live entries:
-        // the rebuild's peak memory is the old table plus the new one.
-        var liveCount = 0
-        for index in 0...mask where isUsed(index) && decode(index).expiresAt > now { liveCount += 1 }
-        let old = self
-        let size = Self.powerOfTwo(atLeast: max(1024, liveCount + liveCount / 2))
-        slots = [UInt64](repeating: 0, count: size * 3)
-        mask = size - 1
+    mutating func write(_ index: Int, _ high: UInt64, _ low: UInt64, _ entry: DedupTable.Entry) {
+        let offset = UInt64(max(0, min(entry.expiresAt - start, width - 1)))
+        slots[index * 2] = high
+        slots[index * 2 + 1] =
+            UInt64(entry.digest) << 32 | Self.tag(low) << Self.lowShift | offset << Self.offsetShift
+            | (entry.accepted ? Self.accepted : 0) | Self.used
+    }
+
+    /// Keeps the slot used (probe sequences pass through it) but no longer matching.
+    mutating func markRemoved(_ index: Int) {
+        slots[index * 2 + 1] |= Self.removed
+        liveCount -= 1
+    }
+
+    /// Rehashes the live entries into twice their number of slots.
+    private mutating func grow() {
+        let old = slots
+        let oldCapacity = capacity
+        capacity = max(DedupTable.minimumCapacity, liveCount * 2 + 2)
+        slots = [UInt64](repeating: 0, count: capacity * 2)
         occupied = 0
-        for index in 0...old.mask where old.isUsed(index) {
-            let entry = old.decode(index)
-            guard entry.expiresAt > now else { continue }
-            let (high, low) = (old.slots[index * 3], old.slots[index * 3 + 1])
-            var target = Int(truncatingIfNeeded: high) & mask
-            while isUsed(target) { target = (target + 1) & mask }
-            write(target, high, low, entry)
+        for index in 0..<oldCapacity where old[index * 2 + 1] & (Self.used | Self.removed) == Self.used {
+            var target = home(old[index * 2])
+            while slots[target * 2 + 1] & Self.used != 0 { target = target + 1 == capacity ? 0 : target + 1 }
+            slots[target * 2] = old[index * 2]
+            slots[target * 2 + 1] = old[index * 2 + 1]
             occupied += 1
         }
+        liveCount = occupied
     }
 
-    private static func nonZero(_ high: UInt64, _ low: UInt64) -> (UInt64, UInt64) {
-        high == 0 && low == 0 ? (0, 1) : (high, low)
+    /// Where a fingerprint's probe sequence starts (its high word scaled to the capacity).
+    private func home(_ high: UInt64) -> Int {
+        Int(truncatingIfNeeded: high.multipliedFullWidth(by: UInt64(capacity)).high)
     }
 
-    private static func powerOfTwo(atLeast value: Int) -> Int {
-        var size = 1
-        while size < value { size <<= 1 }
-        return size
-    }
+    private static func tag(_ low: UInt64) -> UInt64 { low & lowMask }
 }

@@ -63,7 +63,7 @@ public struct EventDelivery: Sendable {
         }
         buffered.attempts = 1
         let started = ContinuousClock.now
-        let result = await future.value(timeout: publishTimeout)
+        let result = await future.value(timeout: publishTimeout, resumingOn: EventLoopResumer.current)
         let waited = ContinuousClock.now - started
         switch result {
         case .success(let ack)?:

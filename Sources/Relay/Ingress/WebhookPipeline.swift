@@ -80,7 +80,7 @@ public struct WebhookPipeline: Sendable {
                 scheme: source.scheme,
                 router: router,
                 envelope: CloudEventEnvelope(cloudEventSource: source.cloudEventSource, mode: source.contentMode),
-                dedup: DedupGuard(window: source.replayWindow, store: store, now: clock.unixSeconds),
+                dedup: DedupGuard(window: source.replayWindow, store: store),
                 key: source.key,
                 bodyFields: Self.bodyFields(of: source)
             )

@@ -47,8 +47,8 @@ struct Measurement {
     var peakRSS: Int
 
     static let header = """
-        | scenario | body | conns | rate | req/s | p50 ms | p99 ms | p99.9 ms | non-2xx | server CPU | peak RSS |
-        |---|---|---|---|---|---|---|---|---|---|---|
+        | scenario | body | conns | rate | req/s | p50 ms | p99 ms | p99.9 ms | non-2xx | server CPU | CPU/req | peak RSS |
+        |---|---|---|---|---|---|---|---|---|---|---|---|
         """
 
     var row: String {
@@ -57,7 +57,13 @@ struct Measurement {
             "| \(scenario.rawValue) | \(BenchFormat.bytes(bodySize)) | \(connections) | \(rate.map { String(Int($0)) } ?? "max") | "
             + "\(Int(load.throughput)) | \(BenchFormat.ms(load.latency(50))) | \(BenchFormat.ms(load.latency(99))) | "
             + "\(BenchFormat.ms(load.latency(99.9))) | \(load.non2xx) | \(String(format: "%.0f%%", cpu * 100)) | "
-            + "\(BenchFormat.bytes(peakRSS)) |"
+            + "\(String(format: "%.0f µs", cpuPerRequest * 1e6)) | \(BenchFormat.bytes(peakRSS)) |"
+    }
+
+    /// The server's CPU time (user + system) per request answered in the measured window.
+    var cpuPerRequest: Double {
+        let requests = load.throughput * load.seconds
+        return requests > 0 ? cpuSeconds / requests : 0
     }
 
     static func run(

@@ -5,7 +5,7 @@ import Senders
 
 /// One server under load, started as a process of its own.
 enum Scenario: String, CaseIterable {
-    /// A minimal Hummingbird route answering 202 (the ceiling).
+    /// Hummingbird's floor: a route that collects the body and answers 202 (the ceiling).
     case ceiling
     /// Verification, JSON check and envelope, without Kafka.
     case verify

@@ -7,12 +7,12 @@ import RelayKafka
 import SenderKit
 import Senders
 
-/// The ceiling: the same Hummingbird server answering 202 with a small JSON body and doing nothing
-/// else. Every relay figure is also given as a ratio to it.
+/// Hummingbird's floor (the ceiling): a route that collects the body and answers 202 with a small
+/// JSON body, doing nothing else, so the relay's ratio to its framework is known.
 struct CeilingServer: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve-ceiling",
-        abstract: "Minimal 202 server (the ceiling)."
+        abstract: "Hummingbird's floor: collect the body, answer 202 (the ceiling)."
     )
     @Option var port = 0
 

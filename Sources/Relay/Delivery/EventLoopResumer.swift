@@ -1,0 +1,34 @@
+import NIOCore
+import NIOPosix
+import RelayKafka
+
+/// Continues a request waiting for Kafka's acknowledgement on the event loop it runs on: the
+/// producer's poll thread hands over every acknowledgement of a batch for that loop in one task, so
+/// the loop wakes once per batch and the answer is written without a thread switch.
+final class EventLoopResumer: DeliveryResumer {
+    private let loop: any EventLoop
+
+    private init(loop: any EventLoop) {
+        self.loop = loop
+    }
+
+    func execute(_ work: @escaping @Sendable () -> Void) {
+        loop.execute(work)
+    }
+
+    /// One resumer per event loop of the process's loops (where the HTTP server and, see
+    /// ``ProcessTuning/runTasksOnEventLoops()``, every task runs).
+    private static let resumers: [ObjectIdentifier: EventLoopResumer] = {
+        var resumers: [ObjectIdentifier: EventLoopResumer] = [:]
+        for loop in MultiThreadedEventLoopGroup.singleton.makeIterator() {
+            resumers[ObjectIdentifier(loop)] = EventLoopResumer(loop: loop)
+        }
+        return resumers
+    }()
+
+    /// The resumer of the event loop running the calling task, if it runs on one.
+    static var current: EventLoopResumer? {
+        guard let loop = MultiThreadedEventLoopGroup.currentEventLoop else { return nil }
+        return resumers[ObjectIdentifier(loop)] ?? EventLoopResumer(loop: loop)
+    }
+}
