@@ -1,5 +1,6 @@
 import Logging
 import RelayKafka
+import Synchronization
 import Testing
 
 @Suite("Kafka producer against the mock cluster", .serialized, .timeLimit(.minutes(2)))
@@ -32,6 +33,34 @@ struct KafkaProducerTests {
         #expect(message.value == record.value)
         #expect(message.header("ce_id") == "req-1")
         #expect(message.headers.contains(KafkaHeader(name: "empty", value: nil)))
+        await producer.shutdown()
+    }
+
+    @Test("Waiters continue through their resumer, one hand-over for a whole batch of acknowledgements")
+    func batchedResumption() async throws {
+        let cluster = try MockKafkaCluster()
+        let producer = try KafkaProducer(
+            configuration: .init(bootstrapServers: cluster.bootstrapServers),
+            logger: logger
+        )
+        // Metadata first, then a slow broker, so every wait below starts before its acknowledgement.
+        _ = try #require(await producer.send(KafkaRecord(topic: "batched", key: nil, value: [0])).value()).get()
+        try cluster.setRoundTripTime(300)
+        let resumer = CountingResumer()
+        let records = 40
+        let acknowledged = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for index in 0..<records {
+                let future = try producer.send(KafkaRecord(topic: "batched", key: nil, value: Array("\(index)".utf8)))
+                group.addTask {
+                    let result = await future.value(timeout: .seconds(10), resumingOn: resumer)
+                    return (try? result?.get()) != nil
+                }
+            }
+            return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+        #expect(acknowledged == records)
+        #expect(resumer.executions >= 1, "the waiters continued through the resumer")
+        #expect(resumer.executions < records, "\(resumer.executions) hand-overs for \(records) acknowledgements")
         await producer.shutdown()
     }
 
@@ -144,5 +173,17 @@ struct KafkaProducerTests {
         #expect(properties["linger.ms"] == "20")
         #expect(properties["enable.idempotence"] == "true")
         #expect(properties["acks"] == "all")
+    }
+}
+
+/// Runs what it is handed at once, counting the hand-overs.
+final class CountingResumer: DeliveryResumer {
+    private let count = Mutex(0)
+
+    var executions: Int { count.withLock { $0 } }
+
+    func execute(_ work: @escaping @Sendable () -> Void) {
+        count.withLock { $0 += 1 }
+        work()
     }
 }
