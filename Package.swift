@@ -56,10 +56,13 @@ let package = Package(
         ),
         // glibc allocator settings (mallopt is not visible from Swift's Glibc module).
         .target(name: "CMallocTuning"),
+        // CRC-32C with SSE 4.2's crc32 instruction, for the buffer's record frames.
+        .target(name: "CCRC32C"),
         // The disk log behind the retry buffer; knows nothing of Kafka or HTTP.
         .target(
             name: "RetryBuffer",
             dependencies: [
+                "CCRC32C",
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "HeapModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,6 +1,12 @@
+import CCRC32C
+
 /// CRC-32C (Castagnoli), the checksum of every framed record: it detects torn writes and bit rot,
-/// and is what Kafka, ext4 and iSCSI use for the same purpose. Table-driven, eight bytes at a time.
+/// and is what Kafka, ext4 and iSCSI use for the same purpose. With SSE 4.2's crc32 instruction
+/// where the CPU has it (about four times faster), otherwise table-driven, eight bytes at a time.
 public enum CRC32C {
+    /// Whether this CPU computes CRC-32C in hardware.
+    static let inHardware = relay_crc32c_hardware_available() != 0
+
     private static let tables: [[UInt32]] = {
         let polynomial: UInt32 = 0x82F6_3B78
         var tables = [[UInt32]](repeating: [UInt32](repeating: 0, count: 256), count: 8)
@@ -28,6 +34,13 @@ public enum CRC32C {
 
     /// The checksum of the bytes in `buffer`.
     public static func checksum(_ buffer: UnsafeRawBufferPointer) -> UInt32 {
+        guard inHardware else { return tableChecksum(buffer) }
+        guard let base = buffer.baseAddress else { return 0 }
+        return relay_crc32c_hardware(0xFFFF_FFFF, base, buffer.count) ^ 0xFFFF_FFFF
+    }
+
+    /// The checksum computed with the tables (what a CPU without SSE 4.2 uses).
+    static func tableChecksum(_ buffer: UnsafeRawBufferPointer) -> UInt32 {
         var crc: UInt32 = 0xFFFF_FFFF
         var index = 0
         let count = buffer.count

@@ -35,41 +35,43 @@ public struct RelayMetrics: Sendable {
     /// unverified header must not create label values); `outcome` is `published`, `buffered`,
     /// `duplicate` or the error code.
     func request(source: String, eventType: String?, outcome: String, duration: Duration) {
-        let dimensions = [("source", source), ("event_type", eventType ?? "unverified"), ("outcome", outcome)]
-        handles.counter("relay_requests_total", dimensions).increment()
-        handles.timer("relay_request_duration_seconds", [("source", source)]).recordNanoseconds(duration.nanoseconds)
+        handles.counter("relay_requests_total", Names.sourceTypeOutcome, (source, eventType ?? "unverified", outcome))
+            .increment()
+        handles.timer("relay_request_duration_seconds", Names.source, (source, "", "")).recordNanoseconds(
+            duration.nanoseconds
+        )
     }
 
     func verification(duration: Duration) {
-        handles.timer("relay_verify_duration_seconds", []).recordNanoseconds(duration.nanoseconds)
+        handles.timer("relay_verify_duration_seconds", [], ("", "", "")).recordNanoseconds(duration.nanoseconds)
     }
 
     func unknownEventType(source: String, eventType: String) {
-        handles.counter("relay_unknown_event_types_total", [("source", source), ("event_type", eventType)]).increment()
+        handles.counter("relay_unknown_event_types_total", Names.sourceType, (source, eventType, "")).increment()
     }
 
     // MARK: Delivery
 
     /// How the request path made an event durable (`published`, `buffered`, `unavailable`) and why.
     func publish(outcome: String, reason: String, waited: Duration?) {
-        handles.counter("relay_publish_total", [("outcome", outcome), ("reason", reason)]).increment()
+        handles.counter("relay_publish_total", Names.outcomeReason, (outcome, reason, "")).increment()
         if let waited {
-            handles.timer("relay_publish_duration_seconds", []).recordNanoseconds(waited.nanoseconds)
+            handles.timer("relay_publish_duration_seconds", [], ("", "", "")).recordNanoseconds(waited.nanoseconds)
         }
     }
 
     /// One retrier attempt: `delivered`, `failed` (will retry) or `rejected` (permanent).
     func retry(outcome: String) {
-        handles.counter("relay_retries_total", [("outcome", outcome)]).increment()
+        handles.counter("relay_retries_total", Names.outcome, (outcome, "", "")).increment()
     }
 
     /// A permanently refused event: `published` to the dead-letter topic, or `kept_dead`.
     func deadLetter(outcome: String) {
-        handles.counter("relay_dead_letters_total", [("outcome", outcome)]).increment()
+        handles.counter("relay_dead_letters_total", Names.outcome, (outcome, "", "")).increment()
     }
 
     func replayed(_ count: Int) {
-        handles.counter("relay_replayed_total", []).increment(by: count)
+        handles.counter("relay_replayed_total", [], ("", "", "")).increment(by: count)
     }
 
     // MARK: State, sampled when scraped
@@ -100,12 +102,31 @@ public struct RelayMetrics: Sendable {
     }
 }
 
+/// The label names of each metric's dimensions (one array each, not one per request).
+private enum Names {
+    static let source = ["source"]
+    static let sourceType = ["source", "event_type"]
+    static let sourceTypeOutcome = ["source", "event_type", "outcome"]
+    static let outcome = ["outcome"]
+    static let outcomeReason = ["outcome", "reason"]
+}
+
 /// Metric handles made once per label set and reused: making one goes through the registry's lock
-/// and lookups, which the request path should not pay on every request.
+/// and lookups, which the request path should not pay on every request. A lookup builds no array:
+/// the label values (up to three) are the key, the names come from ``Names``.
 private final class MetricHandles: Sendable {
+    typealias Values = (String, String, String)
+
     private struct Key: Hashable {
         var label: String
-        var dimensions: [String]
+        var first: String
+        var second: String
+        var third: String
+
+        init(_ label: String, _ values: Values) {
+            self.label = label
+            (first, second, third) = values
+        }
     }
 
     private let factory: any MetricsFactory
@@ -117,24 +138,28 @@ private final class MetricHandles: Sendable {
         self.factory = factory
     }
 
-    func counter(_ label: String, _ dimensions: [(String, String)]) -> CoreMetrics.Counter {
-        let key = Key(label: label, dimensions: dimensions.flatMap { [$0.0, $0.1] })
-        return counters.withLock { cache in
+    func counter(_ label: String, _ names: [String], _ values: Values) -> CoreMetrics.Counter {
+        counters.withLock { cache in
+            let key = Key(label, values)
             if let counter = cache[key] { return counter }
-            let counter = CoreMetrics.Counter(label: label, dimensions: dimensions, factory: factory)
+            let counter = CoreMetrics.Counter(label: label, dimensions: Self.pairs(names, values), factory: factory)
             cache[key] = counter
             return counter
         }
     }
 
-    func timer(_ label: String, _ dimensions: [(String, String)]) -> CoreMetrics.Timer {
-        let key = Key(label: label, dimensions: dimensions.flatMap { [$0.0, $0.1] })
-        return timers.withLock { cache in
+    func timer(_ label: String, _ names: [String], _ values: Values) -> CoreMetrics.Timer {
+        timers.withLock { cache in
+            let key = Key(label, values)
             if let timer = cache[key] { return timer }
-            let timer = CoreMetrics.Timer(label: label, dimensions: dimensions, factory: factory)
+            let timer = CoreMetrics.Timer(label: label, dimensions: Self.pairs(names, values), factory: factory)
             cache[key] = timer
             return timer
         }
+    }
+
+    private static func pairs(_ names: [String], _ values: Values) -> [(String, String)] {
+        Array(zip(names, [values.0, values.1, values.2]))
     }
 
     func gauge(_ label: String) -> CoreMetrics.Gauge {
