@@ -76,6 +76,9 @@ struct Measurement {
         relayBinary: String,
         settings: [String: String] = [:]
     ) async throws -> Measurement {
+        // Start from a quiet disk: the previous run's buffer writes (gigabytes at 1 MiB bodies) would
+        // otherwise still be going to disk during this one and show up in its latency.
+        sync()
         let processes = try ScenarioProcesses(
             scenario,
             relayBinary: relayBinary,
