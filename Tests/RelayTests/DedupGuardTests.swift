@@ -63,7 +63,10 @@ struct DedupGuardTests {
                     expiresAt: now + Int64.random(in: 1...60, using: &generator)
                 )
                 table.set(key, entry, now: now)
-            case 6..<8:
+            case 6:
+                let entry = (digest: UInt32(9), expiresAt: now + Int64.random(in: 1...60, using: &generator))
+                table.findOrInsert(key, entry, now: now)
+            case 7:
                 table.remove(key)
             default:
                 break
@@ -116,6 +119,19 @@ struct DedupTableModel {
             now: now
         )
         model[key] = entry
+    }
+
+    /// As the guard reserves: the live entry stays; without one, `entry` goes in. Checks the answer.
+    mutating func findOrInsert(_ key: UInt64, _ entry: (digest: UInt32, expiresAt: Int64), now: Int64) {
+        let found = table.findOrInsert(
+            key &* 0x9E37_79B9_7F4A_7C15,
+            key,
+            DedupTable.Entry(digest: entry.digest, expiresAt: entry.expiresAt, accepted: false),
+            now: now
+        )
+        let live = model[key].flatMap { $0.expiresAt > now ? $0 : nil }
+        #expect(found?.digest == live?.digest && found?.expiresAt == live?.expiresAt)
+        if live == nil { model[key] = entry }
     }
 
     mutating func remove(_ key: UInt64) {

@@ -93,19 +93,17 @@ public final class DedupGuard: Sendable {
     ///   - now: the current time (Unix seconds).
     public func reserve(_ key: Key, digest: BodyDigest, signedAt: Int64, now: Int64) -> Reservation {
         let fingerprint = Fingerprint(key)
+        let reserved = DedupTable.Entry(
+            digest: digest.short,
+            expiresAt: max(now + window, signedAt + window),
+            accepted: false
+        )
         return table.withLock { table in
-            if let entry = table.find(fingerprint.high, fingerprint.low, now: now) {
-                guard entry.digest == digest.short else { return .conflict }
-                return entry.accepted ? .duplicate : .inProgress
+            guard let entry = table.findOrInsert(fingerprint.high, fingerprint.low, reserved, now: now) else {
+                return .fresh
             }
-            let expiresAt = max(now + window, signedAt + window)
-            table.set(
-                fingerprint.high,
-                fingerprint.low,
-                DedupTable.Entry(digest: digest.short, expiresAt: expiresAt, accepted: false),
-                now: now
-            )
-            return .fresh
+            guard entry.digest == digest.short else { return .conflict }
+            return entry.accepted ? .duplicate : .inProgress
         }
     }
 

@@ -45,8 +45,32 @@ struct DedupTable {
     /// Adds or replaces the entry of a fingerprint. Generations whose span ended by `now` are dropped.
     mutating func set(_ high: UInt64, _ low: UInt64, _ entry: Entry, now: Int64) {
         generations.removeAll { $0.start + width <= now }
+        place(high, low, entry, replacing: locate(high, low))
+    }
+
+    /// The live entry of a fingerprint if there is one; otherwise `entry` is added and `nil`
+    /// returned. One search of the generations, where ``find(_:_:now:)`` then
+    /// ``set(_:_:_:now:)`` would make two.
+    mutating func findOrInsert(_ high: UInt64, _ low: UInt64, _ entry: Entry, now: Int64) -> Entry? {
+        generations.removeAll { $0.start + width <= now }
+        let existing = locate(high, low)
+        if let (generation, slot) = existing {
+            let found = generations[generation].entry(at: slot)
+            if found.expiresAt > now { return found }
+        }
+        place(high, low, entry, replacing: existing)
+        return nil
+    }
+
+    /// Writes `entry` into the generation of its expiry, over `existing` if it is in that one.
+    private mutating func place(
+        _ high: UInt64,
+        _ low: UInt64,
+        _ entry: Entry,
+        replacing existing: (generation: Int, slot: Int)?
+    ) {
         let start = entry.expiresAt - Self.floorModulo(entry.expiresAt, width)
-        if let (generation, slot) = locate(high, low) {
+        if let (generation, slot) = existing {
             if generations[generation].start == start {
                 generations[generation].write(slot, high, low, entry)
                 return
