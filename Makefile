@@ -1,7 +1,7 @@
 # webhook-relay: the two commands are `make run` and `make test`; both install what is missing first.
 SWIFT ?= swift
 
-.PHONY: run test deps build release lint format bench bench-build soak fuzz chaos
+.PHONY: run test test-compat deps build release lint format bench bench-build soak fuzz chaos
 
 ## Run the relay with an embedded Kafka broker (webhook-relay dev).
 run: deps
@@ -13,6 +13,10 @@ test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	scripts/fuzz.sh 20
+
+## The whole test suite again with a current librdkafka (the confluent-kafka wheel's), not Debian's 2.0.2.
+test-compat: deps
+	scripts/test-compat.sh
 
 ## The fuzz targets for an hour each (FUZZ_SECONDS to change it); see SECURITY.md.
 FUZZ_SECONDS ?= 3600

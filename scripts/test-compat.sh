@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The whole test suite again, against a current librdkafka: the one the confluent-kafka wheel ships
+# (confluent_kafka.libs/librdkafka-*.so.1) loaded in place of Debian's 2.0.2 through the C ABI, with
+# LD_LIBRARY_PATH. The relay, the test consumer and the mock cluster then all run that version.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+./scripts/install-deps.sh
+library=$(python3 - <<'PYTHON'
+import glob, os, confluent_kafka
+libs = os.path.join(os.path.dirname(os.path.dirname(confluent_kafka.__file__)), "confluent_kafka.libs")
+found = sorted(glob.glob(os.path.join(libs, "librdkafka*.so*")))
+print(found[0] if found else "")
+PYTHON
+)
+if [ -z "$library" ]; then
+    echo "test-compat: the confluent-kafka wheel carries no librdkafka (a source build?)" >&2
+    exit 1
+fi
+version=$(python3 -c 'import confluent_kafka; print(confluent_kafka.libversion()[0])')
+directory="$PWD/.build/compat-librdkafka"
+mkdir -p "$directory"
+ln -sf "$library" "$directory/librdkafka.so.1"
+
+swift build --build-tests
+loaded=$(LD_LIBRARY_PATH="$directory" ldd .build/debug/webhook-relayPackageTests.xctest | awk '/librdkafka/ {print $3}')
+if [ "$loaded" != "$directory/librdkafka.so.1" ]; then
+    echo "test-compat: the tests would load $loaded, not librdkafka $version from the wheel" >&2
+    exit 1
+fi
+echo "test-compat: the whole suite with librdkafka $version ($library)"
+LD_LIBRARY_PATH="$directory" swift test --skip-build
