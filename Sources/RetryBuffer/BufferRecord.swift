@@ -101,15 +101,9 @@ enum BufferCodec {
     static func encodeRecordFrame(_ record: BufferRecord, state: RecordState) -> [UInt8] {
         var writer = ByteWriter(capacity: record.value.count + 256 + RecordFrame.headerSize)
         writer.bytes.append(contentsOf: repeatElement(0, count: RecordFrame.headerSize))
-        encode(record, id: RecordID(rawValue: 0), state: state, into: &writer)
-        return writer.bytes
-    }
-
-    private static func encode(_ record: BufferRecord, id: RecordID, state: RecordState, into writer: inout ByteWriter)
-    {
         writer.u8(version)
         writer.u8(recordKind)
-        writer.u64(id.rawValue)
+        writer.u64(0)  // the id, set by the writer
         writer.u8(state.rawValue)
         writer.i64(record.receivedAt)
         writer.u32(record.attempts)
@@ -124,6 +118,7 @@ enum BufferCodec {
             writer.blob(header.value)
         }
         writer.blob(record.value)
+        return writer.bytes
     }
 
     /// Writes `id` into a frame from ``encodeRecordFrame(_:state:)`` (payload bytes 2–9, after

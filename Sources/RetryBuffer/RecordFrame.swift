@@ -12,12 +12,11 @@ enum RecordFrame {
 
     /// `payload` framed.
     static func encode(_ payload: [UInt8]) -> [UInt8] {
-        var writer = ByteWriter(capacity: payload.count + headerSize)
-        writer.u32(magic)
-        writer.u32(UInt32(payload.count))
-        writer.u32(CRC32C.checksum(payload))
-        writer.bytes.append(contentsOf: payload)
-        return writer.bytes
+        var frame = [UInt8](repeating: 0, count: headerSize)
+        frame.reserveCapacity(headerSize + payload.count)
+        frame.append(contentsOf: payload)
+        seal(&frame)
+        return frame
     }
 
     /// Fills in the header of a frame whose payload was written after `headerSize` placeholder bytes

@@ -7,13 +7,15 @@ import Testing
 struct KafkaProducerTests {
     let logger = Logger(label: "test.kafka") { _ in SwiftLogNoOpLogHandler() }
 
+    /// A producer on `cluster` with the default settings.
+    func makeProducer(on cluster: MockKafkaCluster) throws -> KafkaProducer {
+        try KafkaProducer(configuration: .init(bootstrapServers: cluster.bootstrapServers), logger: logger)
+    }
+
     @Test("A sent record is acknowledged and reads back with key, value and headers")
     func roundTrip() async throws {
         let cluster = try MockKafkaCluster()
-        let producer = try KafkaProducer(
-            configuration: .init(bootstrapServers: cluster.bootstrapServers),
-            logger: logger
-        )
+        let producer = try makeProducer(on: cluster)
         let record = KafkaRecord(
             topic: "roundtrip",
             key: Array("key-1".utf8),
@@ -39,10 +41,7 @@ struct KafkaProducerTests {
     @Test("Waiters continue through their resumer, one hand-over for a whole batch of acknowledgements")
     func batchedResumption() async throws {
         let cluster = try MockKafkaCluster()
-        let producer = try KafkaProducer(
-            configuration: .init(bootstrapServers: cluster.bootstrapServers),
-            logger: logger
-        )
+        let producer = try makeProducer(on: cluster)
         // Metadata first, then a slow broker, so every wait below starts before its acknowledgement.
         _ = try #require(await producer.send(KafkaRecord(topic: "batched", key: nil, value: [0])).value()).get()
         try cluster.setRoundTripTime(300)
@@ -68,10 +67,7 @@ struct KafkaProducerTests {
     func keyOrdering() async throws {
         let cluster = try MockKafkaCluster()
         try cluster.createTopic("ordered", partitions: 4)
-        let producer = try KafkaProducer(
-            configuration: .init(bootstrapServers: cluster.bootstrapServers),
-            logger: logger
-        )
+        let producer = try makeProducer(on: cluster)
         var futures: [DeliveryFuture] = []
         for index in 0..<20 {
             let key = "doc-\(index % 3)"
@@ -94,10 +90,7 @@ struct KafkaProducerTests {
     @Test("A broker that is down leaves the record unacknowledged past the caller's wait")
     func brokerDown() async throws {
         let cluster = try MockKafkaCluster()
-        let producer = try KafkaProducer(
-            configuration: .init(bootstrapServers: cluster.bootstrapServers),
-            logger: logger
-        )
+        let producer = try makeProducer(on: cluster)
         _ = try #require(
             await producer.send(KafkaRecord(topic: "down", key: nil, value: [1])).value(timeout: .seconds(10))
         )
@@ -116,10 +109,7 @@ struct KafkaProducerTests {
     @Test("A permanent broker error is reported as permanent")
     func permanentError() async throws {
         let cluster = try MockKafkaCluster()
-        let producer = try KafkaProducer(
-            configuration: .init(bootstrapServers: cluster.bootstrapServers),
-            logger: logger
-        )
+        let producer = try makeProducer(on: cluster)
         _ = try #require(
             await producer.send(KafkaRecord(topic: "rejects", key: nil, value: [1])).value(timeout: .seconds(10))
         )
@@ -140,10 +130,7 @@ struct KafkaProducerTests {
     @Test("Shutdown purges records that cannot be delivered and fails their futures")
     func shutdownPurges() async throws {
         let cluster = try MockKafkaCluster()
-        let producer = try KafkaProducer(
-            configuration: .init(bootstrapServers: cluster.bootstrapServers),
-            logger: logger
-        )
+        let producer = try makeProducer(on: cluster)
         _ = try #require(
             await producer.send(KafkaRecord(topic: "purge", key: nil, value: [1])).value(timeout: .seconds(10))
         )

@@ -70,15 +70,9 @@ public final class DedupGuard: Sendable {
     /// Remembers deliveries accepted before a restart.
     public func restore(_ key: Key, digest: BodyDigest, expiresAt: Int64) {
         let fingerprint = Fingerprint(key)
-        table.withLock { table in
-            guard table.find(fingerprint.high, fingerprint.low, now: .min) == nil else { return }
-            table.set(
-                fingerprint.high,
-                fingerprint.low,
-                DedupTable.Entry(digest: digest.short, expiresAt: expiresAt, accepted: true),
-                now: .min
-            )
-        }
+        let entry = DedupTable.Entry(digest: digest.short, expiresAt: expiresAt, accepted: true)
+        // Kept if the id is already known (expired or not): the first remembered copy wins.
+        _ = table.withLock { $0.findOrInsert(fingerprint.high, fingerprint.low, entry, now: .min) }
     }
 
     /// The number of remembered deliveries (accepted or in flight) at `now`.

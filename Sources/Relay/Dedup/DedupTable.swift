@@ -28,7 +28,7 @@ struct DedupTable {
 
     /// - Parameter window: the longest an entry is remembered; generations span an eighth of it.
     init(window: Int64) {
-        width = min(Self.maximumWidth, max(1, (window + 7) / 8))
+        self.init(width: (window + 7) / 8)
     }
 
     init(width: Int64) {
