@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing webhook-relay needs on Debian or Ubuntu, when it is missing:
 # librdkafka-dev (2.0.2 on Debian 12), the tools the tests call (pkg-config, curl, openssl, flock),
+# nginx and HAProxy (the replica tests run the configurations in deploy/ in front of three relays),
 # Go with confluent-kafka-go for the Go consumer example, a JDK for the Java one's checks,
 # confluent-kafka for the Python one, and the senders' own Python libraries (standardwebhooks, svix,
 # stripe, slack_sdk, githubkit) that sign deliveries in the tests.
@@ -14,6 +15,8 @@ pkg-config --exists rdkafka 2>/dev/null || packages+=(librdkafka-dev)
 command -v curl >/dev/null 2>&1 || packages+=(curl)
 command -v openssl >/dev/null 2>&1 || packages+=(openssl)
 command -v flock >/dev/null 2>&1 || packages+=(util-linux)
+[ -x /usr/sbin/nginx ] || packages+=(nginx)
+[ -x /usr/sbin/haproxy ] || packages+=(haproxy)
 command -v go >/dev/null 2>&1 || packages+=(golang-go)
 [ -d /usr/share/gocode/src/github.com/confluentinc/confluent-kafka-go ] || packages+=(golang-github-confluentinc-confluent-kafka-go-dev)
 command -v javac >/dev/null 2>&1 || packages+=(default-jdk-headless)
@@ -25,7 +28,8 @@ if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
 if ((${#packages[@]} > 0)); then
     echo "install-deps: installing ${packages[*]}"
     $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${packages[@]}"
+    # RUNLEVEL=1: the packages' scripts do not start nginx or HAProxy as system services.
+    $sudo env RUNLEVEL=1 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}"
 fi
 
 if ! python3 -c 'import standardwebhooks, svix, stripe, slack_sdk, githubkit.webhooks' >/dev/null 2>&1; then

@@ -56,6 +56,17 @@ struct RelayProcess {
     /// Posts a correctly signed delivery (timestamped now: the child runs on the real clock).
     @discardableResult
     func post(_ id: String, document: String, event: String = "CONVERSION_COMPLETED") async throws -> TestResponse {
+        try await Self.post(id, document: document, event: event, port: port)
+    }
+
+    /// Posts a correctly signed Docutray delivery to whatever listens on `port` (a relay, or a load
+    /// balancer in front of relays).
+    static func post(
+        _ id: String,
+        document: String,
+        event: String = "CONVERSION_COMPLETED",
+        port: Int
+    ) async throws -> TestResponse {
         var factory = DeliveryFactory()
         factory.timestamp = Int64(Date().timeIntervalSince1970)
         let body = Array(#"{"conversion_id":"\#(document)","request":"\#(id)"}"#.utf8)

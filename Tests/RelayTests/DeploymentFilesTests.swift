@@ -88,11 +88,53 @@ struct DeploymentFilesTests {
         }
     }
 
-    @Test("deploy/Dockerfile: slim runtime with librdkafka1, non-root, the volume and ports of its settings")
+    @Test("docker-compose.yml profile ha: three replicas with their own volumes behind deploy/nginx's upstreams")
+    func composeReplicas() throws {
+        let compose = try #require(try Self.yaml("docker-compose.yml").first)
+        let services = try #require(compose["services"] as? [String: Any])
+        let single = try #require(services["webhook-relay"] as? [String: Any])
+        let environment = try #require(single["environment"] as? [String: Any])
+        let port = try #require(environment["RELAY_HTTP_PORT"] as? String)
+        let buffer = try #require(environment["RELAY_BUFFER_PATH"] as? String)
+        let upstreams = try Self.text("deploy/nginx/webhook-relay.conf").split(separator: "\n")
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { $0.hasPrefix("server relay-") }
+            .compactMap { $0.split(separator: " ").dropFirst().first.map(String.init) }
+        #expect(upstreams.count == 3)
+        var volumes: Set<String> = []
+        for upstream in upstreams {
+            let parts = upstream.split(separator: ":").map(String.init)
+            #expect(parts.count == 2 && parts[1] == port, "\(upstream) is the relay's webhook port")
+            let replica = try #require(services[parts[0]] as? [String: Any], "a service named \(parts[0])")
+            #expect(replica["profiles"] as? [String] == ["ha"])
+            #expect(
+                NSDictionary(dictionary: try #require(replica["environment"] as? [String: Any]))
+                    .isEqual(to: environment),
+                "\(parts[0]) has the relay's settings"
+            )
+            let mounted = try #require((replica["volumes"] as? [String])?.first)
+            #expect(mounted.hasSuffix(":" + buffer))
+            volumes.insert(String(mounted.split(separator: ":")[0]))
+        }
+        #expect(volumes.count == 3, "each replica has its own buffer volume")
+        let named = try #require(compose["volumes"] as? [String: Any])
+        #expect(volumes.isSubset(of: Set(named.keys)))
+        let nginx = try #require(services["nginx"] as? [String: Any])
+        #expect((nginx["volumes"] as? [String])?.first?.hasPrefix("./deploy/nginx/webhook-relay.conf:") == true)
+    }
+
+    @Test(
+        "deploy/Dockerfile: Ubuntu 24.04 runtime with librdkafka1 ≥ 2.3, non-root, the volume and ports of its settings"
+    )
     func dockerfile() throws {
         let lines = try Self.text("deploy/Dockerfile").split(separator: "\n").map(String.init)
-        #expect(lines.filter { $0.hasPrefix("FROM ") }.count == 2, "multi-stage")
+        let bases = lines.filter { $0.hasPrefix("FROM ") }
+        #expect(bases == ["FROM swift:6.3-noble AS build", "FROM ubuntu:24.04"], "multi-stage, both on Ubuntu 24.04")
         #expect(lines.contains { $0.contains("librdkafka1") })
+        #expect(
+            lines.contains { $0.contains("dpkg --compare-versions") && $0.contains("ge 2.3") },
+            "the build refuses an older librdkafka"
+        )
         #expect(lines.contains { $0.contains("--static-swift-stdlib") })
         #expect(lines.contains("USER 10001"))
         var environment: [String: String] = [:]
@@ -160,6 +202,7 @@ struct DeploymentFilesTests {
         #expect(budget["kind"] as? String == "PodDisruptionBudget")
         let services = try Self.yaml("deploy/kubernetes/service.yaml")
         #expect(services.contains { (($0["spec"] as? [String: Any])?["clusterIP"] as? String) == "None" })
+        try Self.checkIngress(services: services)
         let kustomization = try #require(try Self.yaml("deploy/kubernetes/kustomization.yaml").first)
         for file in kustomization["resources"] as? [String] ?? [] {
             #expect(
@@ -174,6 +217,32 @@ struct DeploymentFilesTests {
             Double(grace) > Double(shutdown.dropLast()) ?? .infinity,
             "pods get longer than the relay's shutdown timeout"
         )
+    }
+
+    /// The Ingress routes to the webhook Service's port and hashes on the same delivery-id headers as
+    /// the nginx configuration the replica tests run.
+    static func checkIngress(services: [[String: Any]]) throws {
+        let ingress = try #require(try Self.yaml("deploy/kubernetes/ingress.yaml").first)
+        #expect(ingress["kind"] as? String == "Ingress")
+        let annotations = try #require((ingress["metadata"] as? [String: Any])?["annotations"] as? [String: Any])
+        let mapLine = try #require(
+            try Self.text("deploy/nginx/webhook-relay.conf").split(separator: "\n").first { $0.hasPrefix("map \"") }
+        )
+        let nginxKey = try #require(mapLine.split(separator: "\"").dropFirst().first.map(String.init))
+        #expect(annotations["nginx.ingress.kubernetes.io/upstream-hash-by"] as? String == nginxKey)
+        #expect(
+            annotations["nginx.ingress.kubernetes.io/proxy-next-upstream"] as? String
+                == "error timeout http_503 non_idempotent"
+        )
+        let rules = try #require((ingress["spec"] as? [String: Any])?["rules"] as? [[String: Any]])
+        let paths = try #require(((rules.first?["http"] as? [String: Any])?["paths"] as? [[String: Any]]))
+        let backend = try #require((paths.first?["backend"] as? [String: Any])?["service"] as? [String: Any])
+        let webhookService = try #require(
+            services.first { (($0["metadata"] as? [String: Any])?["name"] as? String) == backend["name"] as? String }
+        )
+        let servicePorts = try #require((webhookService["spec"] as? [String: Any])?["ports"] as? [[String: Any]])
+        let portName = try #require((backend["port"] as? [String: Any])?["name"] as? String)
+        #expect(servicePorts.contains { $0["name"] as? String == portName })
     }
 
     @Test("deploy/systemd: known settings, the state directory as the buffer, sandboxing")
