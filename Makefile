@@ -14,7 +14,7 @@ test: deps
 	$(SWIFT) test --skip-build
 	scripts/fuzz.sh 20
 
-## The whole test suite again with a current librdkafka (the confluent-kafka wheel's), not Debian's 2.0.2.
+## The whole test suite again with a current librdkafka (the confluent-kafka wheel's), not Debian's 2.0.2, and the Tansu broker tests.
 test-compat: deps
 	scripts/test-compat.sh
 

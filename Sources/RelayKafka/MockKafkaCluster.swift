@@ -19,8 +19,9 @@ public final class MockKafkaCluster: @unchecked Sendable {
     public let bootstrapServers: String
     /// Broker ids are 1 through `brokerCount`.
     public let brokerCount: Int
-    /// Brokers set down and not up since.
-    private let down = Mutex(Set<Int32>())
+    /// Brokers set down and not up since, each with the socket that holds its port meanwhile (-1 if
+    /// the port could not be held).
+    private let down = Mutex([Int32: Int32]())
 
     /// Starts a cluster of `brokers` brokers on random loopback ports.
     public init(brokers: Int = 1) throws(KafkaError) {
@@ -70,6 +71,7 @@ public final class MockKafkaCluster: @unchecked Sendable {
 
     deinit {
         rd_kafka_mock_cluster_destroy(cluster)
+        for placeholder in down.withLock({ $0.values }) where placeholder >= 0 { close(placeholder) }
     }
 
     /// Runs `body` with every signal blocked on this thread, so that the threads it starts
@@ -91,23 +93,35 @@ public final class MockKafkaCluster: @unchecked Sendable {
     }
 
     /// Disconnects a broker and refuses new connections to it until ``setBrokerUp(_:)``.
+    ///
+    /// librdkafka binds the broker's port anew when it comes up, and aborts the process if that
+    /// fails. The port is in the ephemeral range, so while the broker is down anything could take
+    /// it: another listener bound to port 0, or a client reconnecting to it that gets it as its own
+    /// source port (a TCP self-connect). So a socket holds the port meanwhile: bound with
+    /// SO_REUSEADDR and not listening, it keeps the kernel from handing the port out, and the
+    /// broker's own listener (SO_REUSEADDR too) binds and listens beside it.
     public func setBrokerDown(_ broker: Int32 = 1) throws(KafkaError) {
         try check(rd_kafka_mock_broker_set_down(cluster, broker))
-        down.withLock { _ = $0.insert(broker) }
+        let ports = Self.ports(of: bootstrapServers)
+        guard Int(broker) >= 1, Int(broker) <= ports.count else { return }
+        let placeholder = Self.bind(port: ports[Int(broker) - 1])
+        let previous = down.withLock { $0.updateValue(placeholder, forKey: broker) }
+        if let previous, previous >= 0 { close(previous) }
     }
 
     /// Lets a broker accept connections again.
     ///
-    /// librdkafka 2.0.2 binds the broker's port anew and aborts the process if that fails. While the
-    /// broker was down its port, in the ephemeral range, was free: a client reconnecting to it can
-    /// get it as its own source port (a TCP self-connect) and hold it for a moment. So this waits up
-    /// to 5 s for the port to be free, and throws rather than let the whole process abort.
+    /// If its port could not be held while it was down, this waits up to 5 s for the port to be
+    /// free, and throws rather than let librdkafka abort the whole process.
     public func setBrokerUp(_ broker: Int32 = 1) throws(KafkaError) {
         let ports = Self.ports(of: bootstrapServers)
-        if down.withLock({ $0.remove(broker) }) != nil, Int(broker) >= 1, Int(broker) <= ports.count {
+        let placeholder = down.withLock { $0.removeValue(forKey: broker) }
+        defer { if let placeholder, placeholder >= 0 { close(placeholder) } }
+        if placeholder == -1, Int(broker) >= 1, Int(broker) <= ports.count {
             let port = ports[Int(broker) - 1]
             let deadline = ContinuousClock.now.advanced(by: .seconds(5))
-            while !Self.canBind(port: port) {
+            var probe = Self.bind(port: port)
+            while probe < 0 {
                 guard ContinuousClock.now < deadline else {
                     throw KafkaError(
                         code: .invalidArgument,
@@ -115,7 +129,9 @@ public final class MockKafkaCluster: @unchecked Sendable {
                     )
                 }
                 usleep(50_000)
+                probe = Self.bind(port: port)
             }
+            close(probe)
         }
         try check(rd_kafka_mock_broker_set_up(cluster, broker))
     }
@@ -124,23 +140,27 @@ public final class MockKafkaCluster: @unchecked Sendable {
         bootstrapServers.split(separator: ",").compactMap { $0.split(separator: ":").last.flatMap { UInt16($0) } }
     }
 
-    /// Whether a listening socket could bind 127.0.0.1:`port` now (as the mock broker does).
-    private static func canBind(port: UInt16) -> Bool {
+    /// A socket bound to 127.0.0.1:`port` with SO_REUSEADDR, as the broker's listener binds (so the
+    /// old listener's connections in TIME_WAIT do not count), not listening; -1 if the port is taken.
+    private static func bind(port: UInt16) -> Int32 {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { return true }
-        defer { close(descriptor) }
-        // Like the broker's listener: connections of the old one in TIME_WAIT do not count.
+        guard descriptor >= 0 else { return -1 }
         var on: Int32 = 1
         _ = setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size))
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = port.bigEndian
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        return withUnsafePointer(to: &address) {
+        let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+                Glibc.bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
             }
         }
+        guard bound else {
+            close(descriptor)
+            return -1
+        }
+        return descriptor
     }
 
     /// Delays every response of a broker by `milliseconds` (0 removes the delay).

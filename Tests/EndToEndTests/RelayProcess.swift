@@ -21,9 +21,18 @@ struct RelayProcess {
         buffer: String,
         extra: [String: String] = [:]
     ) async throws -> RelayProcess {
+        try await start(bootstrapServers: cluster.bootstrapServers, buffer: buffer, extra: extra)
+    }
+
+    /// Starts a relay on `buffer` against the Kafka at `bootstrapServers`.
+    static func start(
+        bootstrapServers: String,
+        buffer: String,
+        extra: [String: String] = [:]
+    ) async throws -> RelayProcess {
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("RELAY_") }
         environment.merge([
-            "RELAY_KAFKA_BOOTSTRAP_SERVERS": cluster.bootstrapServers,
+            "RELAY_KAFKA_BOOTSTRAP_SERVERS": bootstrapServers,
             "RELAY_HTTP_HOST": "127.0.0.1",
             "RELAY_HTTP_PORT": "0",
             "RELAY_ADMIN_PORT": "0",
