@@ -2,6 +2,7 @@
 # Installs what building and testing webhook-relay needs on Debian or Ubuntu, when it is missing:
 # librdkafka-dev (2.0.2 on Debian 12), the tools the tests call (pkg-config, curl, openssl, flock),
 # nginx and HAProxy (the replica tests run the configurations in deploy/ in front of three relays),
+# chromium and chromium-driver with Python selenium (the admin console's browser test),
 # Go with confluent-kafka-go for the Go consumer example, a JDK for the Java one's checks,
 # confluent-kafka for the Python one, and the senders' own Python libraries (standardwebhooks, svix,
 # stripe, slack_sdk, githubkit) that sign deliveries in the tests.
@@ -17,6 +18,8 @@ command -v openssl >/dev/null 2>&1 || packages+=(openssl)
 command -v flock >/dev/null 2>&1 || packages+=(util-linux)
 [ -x /usr/sbin/nginx ] || packages+=(nginx)
 [ -x /usr/sbin/haproxy ] || packages+=(haproxy)
+[ -x /usr/bin/chromium ] || packages+=(chromium)
+[ -x /usr/bin/chromedriver ] || packages+=(chromium-driver)
 command -v go >/dev/null 2>&1 || packages+=(golang-go)
 [ -d /usr/share/gocode/src/github.com/confluentinc/confluent-kafka-go ] || packages+=(golang-github-confluentinc-confluent-kafka-go-dev)
 command -v javac >/dev/null 2>&1 || packages+=(default-jdk-headless)
@@ -35,6 +38,13 @@ fi
 if ! python3 -c 'import standardwebhooks, svix, stripe, slack_sdk, githubkit.webhooks' >/dev/null 2>&1; then
     echo "install-deps: installing the senders' libraries the tests sign with"
     requirements=Tests/SenderLibraries/requirements.txt
+    python3 -m pip install -q -r "$requirements" 2>/dev/null \
+        || python3 -m pip install -q --break-system-packages -r "$requirements"
+fi
+
+if ! python3 -c 'import selenium' >/dev/null 2>&1; then
+    echo "install-deps: installing selenium for the admin console's browser test"
+    requirements=Tests/Console/requirements.txt
     python3 -m pip install -q -r "$requirements" 2>/dev/null \
         || python3 -m pip install -q --break-system-packages -r "$requirements"
 fi

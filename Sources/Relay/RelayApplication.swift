@@ -42,7 +42,7 @@ public struct RelayApplication: Sendable {
         onListening: @escaping @Sendable (Listener, Int) async -> Void = { _, _ in }
     ) async throws {
         logger.info("Starting webhook-relay", metadata: configuration.redactedMetadata)
-        let exporter = MetricsExporter()
+        let exporter = MetricsExporter(clock: clock)
         let metrics = exporter.metrics
         let buffer = try RetryBuffer.open(
             directory: configuration.buffer.path,
@@ -117,7 +117,11 @@ public struct RelayApplication: Sendable {
                 metrics: metrics,
                 logger: logger
             )
-            let monitoring = AdminRouter.Monitoring(readiness: readiness) {
+            let monitoring = AdminRouter.Monitoring(
+                readiness: readiness,
+                activity: metrics.activity,
+                startedAt: clock.unixMilliseconds
+            ) {
                 metrics.sample(
                     buffer: buffer.statistics,
                     maximumBufferSize: buffer.configuration.maximumSize,

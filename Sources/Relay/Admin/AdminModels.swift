@@ -138,6 +138,29 @@ public enum AdminAPI {
     }()
 
     /// `value` as compact JSON with sorted keys.
+    /// `GET /admin/overview`: what the console's overview shows.
+    public struct Overview: Codable, Sendable, Hashable {
+        public var version: String
+        public var librdkafkaVersion: String
+        public var uptimeSeconds: Int64
+        /// `reachable`, `unreachable` or `unknown`.
+        public var kafka: String
+        public var ready: Bool
+        public var buffer: Status
+        public var activity: ActivityLog.Series
+
+        enum CodingKeys: String, CodingKey {
+            case version, kafka, ready, buffer, activity
+            case librdkafkaVersion = "librdkafka_version"
+            case uptimeSeconds = "uptime_seconds"
+        }
+    }
+
+    /// `GET /admin/events`: the most recent accepted deliveries, newest first.
+    public struct Events: Codable, Sendable, Hashable {
+        public var events: [ActivityLog.Event]
+    }
+
     public static func encode(_ value: some Encodable) -> [UInt8] {
         (try? Array(encoder.encode(value))) ?? Array(#"{"error":"internal_error","message":"encoding failed"}"#.utf8)
     }

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import RelayKafka
 import RetryBuffer
 import SenderKit
 
@@ -16,6 +17,9 @@ enum AdminRouter {
     /// Health, readiness and metrics, served beside the admin calls.
     struct Monitoring: Sendable {
         var readiness: Readiness
+        var activity: ActivityLog
+        /// When the relay started, milliseconds since 1970.
+        var startedAt: Int64
         /// The Prometheus text exposition, sampled when called.
         var metrics: @Sendable () -> [UInt8]
     }
@@ -38,6 +42,31 @@ enum AdminRouter {
                 headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: monitoring.metrics()))
             )
+        }
+        AdminConsole.addRoutes(to: router)
+        router.get("/admin/overview") { _, _ in
+            let report = monitoring.readiness.evaluate()
+            let overview = AdminAPI.Overview(
+                version: RelayVersion.current,
+                librdkafkaVersion: Librdkafka.version,
+                uptimeSeconds: (clock.unixMilliseconds - monitoring.startedAt) / 1000,
+                kafka: report.kafka,
+                ready: report.ready,
+                buffer: operations.status(),
+                activity: monitoring.activity.series()
+            )
+            return json(.ok, AdminAPI.encode(overview))
+        }
+        router.get("/admin/events") { request, _ in
+            let query = request.uri.queryParameters
+            let limit = min(query.get("limit").flatMap { Int($0) } ?? 100, ActivityLog.eventCapacity)
+            let events = monitoring.activity.events(
+                source: query.get("source").flatMap { $0.isEmpty ? nil : $0 },
+                eventType: query.get("event_type").flatMap { $0.isEmpty ? nil : $0 },
+                status: query.get("status").flatMap { $0.isEmpty ? nil : $0 },
+                limit: limit
+            )
+            return json(.ok, AdminAPI.encode(AdminAPI.Events(events: events)))
         }
         router.get("/admin/buffer") { _, _ in json(.ok, AdminAPI.encode(operations.status())) }
         router.get("/admin/buffer/records") { request, _ in
@@ -140,7 +169,8 @@ enum AdminRouter {
 }
 
 /// Refuses admin calls (and `/metrics`) without the configured bearer token, compared in constant
-/// time. `/healthz` and `/readyz` stay open for orchestrators' probes.
+/// time. `/healthz` and `/readyz` stay open for orchestrators' probes, and the console's static
+/// files for browsers (they hold no data).
 struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
     let token: String?
 
@@ -149,7 +179,10 @@ struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
         context: Context,
         next: (Request, Context) async throws -> Response
     ) async throws -> Response {
-        guard let token, !["/healthz", "/readyz"].contains(request.uri.path) else {
+        // The console's page, script and style hold no data; every call they make needs the token.
+        guard let token, !["/healthz", "/readyz"].contains(request.uri.path),
+            !AdminConsole.paths.contains(request.uri.path)
+        else {
             return try await next(request, context)
         }
         let presented = request.headers[.authorization].flatMap { value -> Substring? in

@@ -90,8 +90,9 @@ struct Replayer: Sendable {
             result = .failure(error)
         }
         switch result {
-        case .success?:
+        case .success(let ack)?:
             if changesState { buffer.markDelivered(stored.id, attempts: stored.record.attempts + 1) }
+            metrics.activity.replayed(stored.record, topic: record.topic, ack: ack)
             return true
         case .failure(let error)?:
             if changesState { buffer.releaseInFlight(stored.id, attempts: stored.record.attempts + 1) }

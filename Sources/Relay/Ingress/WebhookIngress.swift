@@ -48,6 +48,9 @@ public struct WebhookIngress: Sendable {
                 outcome: acceptance.status.rawValue,
                 duration: ContinuousClock.now - started
             )
+            if acceptance.status == .published || acceptance.status == .buffered {
+                metrics.activity.accepted(acceptance, source: source)
+            }
             logger.debug(
                 "Accepted webhook",
                 metadata: [

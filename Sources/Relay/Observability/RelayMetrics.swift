@@ -23,10 +23,13 @@ public struct RelayMetrics: Sendable {
 
     let factory: any MetricsFactory
     private let handles: MetricHandles
+    /// The recent past, for the admin console.
+    public let activity: ActivityLog
 
-    public init(factory: any MetricsFactory) {
+    public init(factory: any MetricsFactory, activity: ActivityLog = ActivityLog(clock: SystemWallClock())) {
         self.factory = factory
         self.handles = MetricHandles(factory: factory)
+        self.activity = activity
     }
 
     // MARK: Requests
@@ -40,6 +43,7 @@ public struct RelayMetrics: Sendable {
         handles.timer("relay_request_duration_seconds", Names.source, (source, "", "")).recordNanoseconds(
             duration.nanoseconds
         )
+        activity.request(source: source, outcome: outcome)
     }
 
     func verification(duration: Duration) {
@@ -57,6 +61,7 @@ public struct RelayMetrics: Sendable {
         handles.counter("relay_publish_total", Names.outcomeReason, (outcome, reason, "")).increment()
         if let waited {
             handles.timer("relay_publish_duration_seconds", [], ("", "", "")).recordNanoseconds(waited.nanoseconds)
+            activity.publishLatency(waited)
         }
     }
 
@@ -177,7 +182,7 @@ public struct MetricsExporter: Sendable {
     public let registry: PrometheusCollectorRegistry
     public let metrics: RelayMetrics
 
-    public init() {
+    public init(clock: any WallClock = SystemWallClock()) {
         registry = PrometheusCollectorRegistry()
         var factory = PrometheusMetricsFactory(registry: registry)
         factory.defaultDurationHistogramBuckets = [
@@ -185,7 +190,7 @@ public struct MetricsExporter: Sendable {
             .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
             .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5), .seconds(10),
         ]
-        metrics = RelayMetrics(factory: factory)
+        metrics = RelayMetrics(factory: factory, activity: ActivityLog(clock: clock))
     }
 
     /// The Prometheus text format of every metric.

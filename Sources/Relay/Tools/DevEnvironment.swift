@@ -106,6 +106,7 @@ public struct DevEnvironment: Sendable {
               relay:  \(Self.url(source: "{source}", port: port))  (sources: \(senders.names.joined(separator: ", ")))
               kafka:  \(cluster.bootstrapServers) (embedded, in memory; librdkafka \(Librdkafka.version))
               buffer: \(configuration.buffer.path)
+              console: http://\(configuration.admin.host):\(configuration.admin.port)/  (the admin console; token: RELAY_ADMIN_TOKEN if set)
 
             In a second shell:
 
