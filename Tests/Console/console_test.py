@@ -113,6 +113,13 @@ def signin_phase():
         wait(driver, lambda d: any(expected["pending_id"] in row for row in rows(d, "buffer-table")), "the pending record")
         seen["pending_rows"] = rows(driver, "buffer-table")
         screenshot(driver, "buffer-pending")
+        Select(driver.find_element(By.CSS_SELECTOR, '#buffer-filter select[name="state"]')).select_by_visible_text("dead")
+        driver.find_element(By.CSS_SELECTOR, "#buffer-filter button").click()
+        wait(driver, lambda d: any(expected["dead_id"] in row for row in rows(d, "buffer-table")), "the dead record")
+        dead = next(row for row in rows(driver, "buffer-table") if expected["dead_id"] in row)
+        seen["dead_row"] = dead
+        if not dead[-1]:
+            fail(f"a dead letter shows its reason: {dead}")
         no_errors(driver)
     finally:
         driver.quit()
@@ -121,11 +128,13 @@ def signin_phase():
         sign_in(narrow, token)
         visible(narrow, "overview")
         wait(narrow, lambda d: d.find_elements(By.CSS_SELECTOR, "#charts svg polyline"), "a chart line at 390 px")
-        overflow = narrow.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
-        seen["overflow_390"] = overflow
-        if overflow > 0:
-            fail(f"the page is {overflow} px wider than a 390 px window")
         screenshot(narrow, "overview-390")
+        for name in ("overview", "events", "buffer", "replay"):
+            view(narrow, name)
+            overflow = narrow.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
+            seen.setdefault("overflow_390", {})[name] = overflow
+            if overflow > 0:
+                fail(f"the {name} page is {overflow} px wider than a 390 px window")
     finally:
         narrow.quit()
 

@@ -84,9 +84,10 @@ struct AdminConsoleTests {
             let signin = try await Self.browse(
                 "signin",
                 relay: relay,
-                expected: ["pending_id": "req_console_pending", "kafka_up": false]
+                expected: ["pending_id": "req_console_pending", "dead_id": "req_console_dead", "kafka_up": false]
             )
             #expect((signin["chart_lines"] as? Int ?? 0) >= 1)
+            #expect((signin["dead_row"] as? [String])?.last?.isEmpty == false, "the dead letter's reason")
 
             try relay.cluster.setBrokerUp()
             let events = try await Self.browse(
