@@ -7,7 +7,15 @@ extension AdminConsole {
         (() => {
           const tokenKey = "webhook-relay-admin-token";
           const views = ["overview", "events", "buffer", "replay"];
-          const colors = ["#1b6ac9", "#2e8540", "#c05600", "#8b2fc9", "#b3261e", "#00796b", "#5d4037", "#546e7a"];
+          // One color per outcome on every chart; error codes take the warm ones, in order of appearance.
+          const outcomeColors = { published: "#2e8540", buffered: "#1b6ac9", duplicate: "#546e7a", answered: "#00796b" };
+          const errorColors = ["#b3261e", "#c05600", "#8b2fc9", "#a0522d", "#d81b60", "#5d4037"];
+          const assigned = {};
+          function colorOf(outcome) {
+            if (outcomeColors[outcome]) return outcomeColors[outcome];
+            if (!assigned[outcome]) assigned[outcome] = errorColors[Object.keys(assigned).length % errorColors.length];
+            return assigned[outcome];
+          }
           let token = sessionStorage.getItem(tokenKey);
           let current = null;
           let timer = null;
@@ -173,10 +181,10 @@ extension AdminConsole {
               rates.forEach((series, index) => {
                 const step = plotWidth / Math.max(1, series.length - 1);
                 const points = series.map((rate, i) => (left + i * step).toFixed(1) + "," + (top + plotHeight - (rate / peak) * plotHeight).toFixed(1));
-                chart.append(svg("polyline", { points: points.join(" "), fill: "none", stroke: colors[index % colors.length], "stroke-width": 2 }));
+                chart.append(svg("polyline", { points: points.join(" "), fill: "none", stroke: colorOf(outcomes[index]), "stroke-width": 2 }));
                 const item = element("li");
                 const swatch = element("span", null, "swatch");
-                swatch.style.backgroundColor = colors[index % colors.length];
+                swatch.style.backgroundColor = colorOf(outcomes[index]);
                 item.append(swatch, document.createTextNode(outcomes[index] + ": " + series.reduce((a, b) => a + b * activity.bucket_seconds, 0) + " requests"));
                 legend.append(item);
               });
