@@ -207,7 +207,7 @@ struct ReplicaTests {
         let cluster = try MockKafkaCluster()
         // Replica 3 reaches no Kafka and has a 1 MiB buffer, which the sender below fills.
         let cutOff = [
-            "RELAY_KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:\(try LoadBalancer.freePort())",
+            "RELAY_KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:\(try FreePort.find())",
             "RELAY_KAFKA_WARMUP_TIMEOUT": "200ms",
             "RELAY_BUFFER_MAX_SIZE": "1MiB",
             "RELAY_BUFFER_SEGMENT_SIZE": "1MiB",
@@ -365,7 +365,7 @@ struct LoadBalancer {
 
     static func start(_ kind: Kind, replicas: [Int]) async throws -> LoadBalancer {
         let directory = TestRelay.temporaryDirectory(prefix: "relay-\(kind)")
-        let port = try freePort()
+        let port = try FreePort.find()
         let process: ChildProcess
         switch kind {
         case .nginx:
@@ -427,23 +427,6 @@ struct LoadBalancer {
     }
 
     func stop() { process.signal(SIGKILL) }
-
-    /// A loopback port nothing listens on (bound and released).
-    static func freePort() throws -> Int {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(descriptor) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0
-            }
-        }
-        guard bound else { throw HTTPTestClient.Failure(description: "no free port: errno \(errno)") }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
 }
 
 /// What the senders of the kill test did, shared between them.

@@ -103,7 +103,7 @@ struct TansuBroker {
 
     static func start() async throws -> TansuBroker {
         let binary = try #require(binary)
-        let url = "tcp://127.0.0.1:\(try LoadBalancer.freePort())"
+        let url = "tcp://127.0.0.1:\(try FreePort.find())"
         let process = try ChildProcess(
             binary,
             [

@@ -5,12 +5,12 @@ import Foundation
 #endif
 
 /// Finds a TCP port on 127.0.0.1 that is free right now.
-enum FreePort {
-    struct Unavailable: Error, CustomStringConvertible {
-        var description: String { "could not find a free TCP port on 127.0.0.1" }
+package enum FreePort {
+    package struct Unavailable: Error, CustomStringConvertible {
+        package var description: String { "could not find a free TCP port on 127.0.0.1" }
     }
 
-    static func find() throws -> Int {
+    package static func find() throws -> Int {
         let socketFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard socketFD >= 0 else { throw Unavailable() }
         defer { close(socketFD) }
