@@ -11,8 +11,7 @@ import Testing
 @Suite("Admin console in a browser", .serialized, .timeLimit(.minutes(4)))
 struct AdminConsoleTests {
     static let token = AdminAPITests.token
-    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
+    static let repository = Repository.root
     static let script = repository.appendingPathComponent("Tests/Console/console_test.py").path
     static let screenshots = repository.appendingPathComponent(".build/console-screenshots").path
 

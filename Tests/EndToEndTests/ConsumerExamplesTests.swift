@@ -10,8 +10,7 @@ import Testing
 /// verify its signatures.
 @Suite("Consumer examples", .serialized, .timeLimit(.minutes(3)))
 struct ConsumerExamplesTests {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
+    static let root = Repository.root
     let environment = ProcessInfo.processInfo.environment
 
     /// Posts the step events of the fixtures, a step completed with validation errors, and a conversion;

@@ -12,8 +12,7 @@ import Testing
 /// its memory can be watched.
 @Suite("Early answers reach every client", .serialized, .timeLimit(.minutes(5)))
 struct EarlyAnswerTests {
-    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("HTTPClients/post_large_body.py").path
+    static let script = Repository.path("Tests/HTTPClients/post_large_body.py")
     /// Far below the 30 s a blocked client waited before the fix, far above what an answer takes.
     static let promptly = 5.0
     static let sizes = [6 << 20, 50 << 20]

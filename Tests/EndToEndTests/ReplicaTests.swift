@@ -343,8 +343,7 @@ struct LoadBalancer {
     let process: ChildProcess
     let port: Int
 
-    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
+    static let repository = Repository.root
 
     /// The shipped file with `relay-N:8080` replaced by the replicas' ports and its listener moved.
     static func shipped(

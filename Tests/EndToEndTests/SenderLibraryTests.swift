@@ -11,8 +11,7 @@ import Testing
 /// http.client on a kept-alive connection (`Tests/SenderLibraries/send_with_sender_libraries.py`).
 @Suite("Deliveries signed by the senders' own libraries", .serialized, .timeLimit(.minutes(3)))
 struct SenderLibraryTests {
-    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("SenderLibraries/send_with_sender_libraries.py").path
+    static let script = Repository.path("Tests/SenderLibraries/send_with_sender_libraries.py")
 
     @Test("Every library's delivery is published once, byte for byte, and its retry answered as a duplicate")
     func librariesSign() async throws {

@@ -10,8 +10,7 @@ import Yams
 /// actually has (so a renamed setting cannot silently break a deployment).
 @Suite("Deployment files agree with the relay")
 struct DeploymentFilesTests {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
+    static let root = Repository.root
 
     static func text(_ path: String) throws -> String {
         try String(contentsOf: root.appendingPathComponent(path), encoding: .utf8)

@@ -8,8 +8,7 @@ import Testing
 @Suite("Documentation stays true")
 struct DocumentationTests {
     /// The repository root, found from this file's location.
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
+    static let root = Repository.root
 
     @Test("The README's configuration reference names every setting and its variable")
     func readmeListsEverySetting() throws {
