@@ -13,6 +13,10 @@ import Testing
 struct AdminAPITests {
     static let token = "admin-token-0123456789"
     static let environment = ["RELAY_ADMIN_TOKEN": token, "RELAY_KAFKA_PUBLISH_TIMEOUT": "500ms"]
+    /// With retries fast enough for a record to go dead within a test.
+    static let fastRetries = environment.merging(
+        ["RELAY_RETRY_INITIAL_BACKOFF": "50ms", "RELAY_RETRY_MAX_BACKOFF": "200ms"]
+    ) { $1 }
 
     static func get(
         _ relay: TestRelay,
@@ -198,10 +202,7 @@ struct AdminAPITests {
 
     @Test("Replaying a dead record publishes it and settles it")
     func replayDead() async throws {
-        var environment = Self.environment
-        environment["RELAY_RETRY_INITIAL_BACKOFF"] = "50ms"
-        environment["RELAY_RETRY_MAX_BACKOFF"] = "200ms"
-        try await withTestRelay(environment: environment) { relay in
+        try await withTestRelay(environment: Self.fastRetries) { relay in
             let vector = try #require(try SignatureVector.all().first)
             let warm = try await relay.post(headers: vector.headerList, body: vector.bodyBytes)
             #expect(warm.status == 202)

@@ -36,10 +36,7 @@ struct AdminConsoleTests {
 
     @Test("Sign in, overview, events and one event's body, pending and dead records, a replay, signing out")
     func consoleInABrowser() async throws {
-        var environment = AdminAPITests.environment
-        environment["RELAY_RETRY_INITIAL_BACKOFF"] = "50ms"
-        environment["RELAY_RETRY_MAX_BACKOFF"] = "200ms"
-        try await withTestRelay(environment: environment) { relay in
+        try await withTestRelay(environment: AdminAPITests.fastRetries) { relay in
             let factory = DeliveryFactory()
             func post(_ id: String, _ event: String, _ body: String) async throws -> TestResponse {
                 let bytes = Array(body.utf8)

@@ -55,10 +55,8 @@ public final class ActivityLog: Sendable {
     private struct State {
         /// Bucket number (seconds / bucketSeconds) → source → outcome → count.
         var buckets: [Int64: [String: [String: Int]]] = [:]
-        var latencies: [(at: Int64, milliseconds: Double)] = []
-        var nextLatency = 0
-        var events: [Event] = []
-        var nextEvent = 0
+        var latencies = BoundedRing<(at: Int64, milliseconds: Double)>(capacity: ActivityLog.latencyCapacity)
+        var events = BoundedRing<Event>(capacity: ActivityLog.eventCapacity)
     }
 
     private let state = Mutex(State())
@@ -83,14 +81,7 @@ public final class ActivityLog: Sendable {
     /// How long the request path waited for Kafka's acknowledgement.
     func publishLatency(_ waited: Duration) {
         let sample = (at: clock.unixMilliseconds, milliseconds: Double(waited.nanoseconds) / 1_000_000)
-        state.withLock { state in
-            if state.latencies.count < Self.latencyCapacity {
-                state.latencies.append(sample)
-            } else {
-                state.latencies[state.nextLatency] = sample
-            }
-            state.nextLatency = (state.nextLatency + 1) % Self.latencyCapacity
-        }
+        state.withLock { $0.latencies.append(sample) }
     }
 
     /// A delivery the relay took responsibility for, received now.
@@ -126,14 +117,7 @@ public final class ActivityLog: Sendable {
     }
 
     private func append(_ event: Event) {
-        state.withLock { state in
-            if state.events.count < Self.eventCapacity {
-                state.events.append(event)
-            } else {
-                state.events[state.nextEvent] = event
-            }
-            state.nextEvent = (state.nextEvent + 1) % Self.eventCapacity
-        }
+        state.withLock { $0.events.append(event) }
     }
 
     /// The last 15 minutes; latency quantiles over the samples of those minutes.
@@ -141,7 +125,7 @@ public final class ActivityLog: Sendable {
         let now = clock.unixMilliseconds
         let current = now / 1000 / Self.bucketSeconds
         let first = current - Int64(Self.bucketCount) + 1
-        let (buckets, latencies) = state.withLock { ($0.buckets, $0.latencies) }
+        let (buckets, latencies) = state.withLock { ($0.buckets, $0.latencies.oldestFirst) }
         var sources: [String: [String: [Int]]] = [:]
         for (bucket, bySource) in buckets where bucket >= first && bucket <= current {
             for (source, byOutcome) in bySource {
@@ -169,15 +153,36 @@ public final class ActivityLog: Sendable {
 
     /// The most recent accepted deliveries, newest first, that match every given field.
     public func events(source: String? = nil, eventType: String? = nil, status: String? = nil, limit: Int) -> [Event] {
-        let (events, next) = state.withLock { ($0.events, $0.nextEvent) }
-        let newestFirst =
-            (events[..<min(next, events.count)].reversed() + events[min(next, events.count)...].reversed())
+        let events = state.withLock { $0.events.oldestFirst }
         return Array(
-            newestFirst.lazy.filter { event in
+            events.reversed().lazy.filter { event in
                 (source == nil || event.source == source) && (eventType == nil || event.eventType == eventType)
                     && (status == nil || event.status == status)
             }
             .prefix(max(0, limit))
         )
     }
+}
+
+/// The newest `capacity` elements: once full, each append overwrites the oldest.
+private struct BoundedRing<Element> {
+    let capacity: Int
+    private var storage: [Element] = []
+    /// Where the next append goes; once full, the oldest element.
+    private var next = 0
+
+    init(capacity: Int) {
+        self.capacity = capacity
+    }
+
+    mutating func append(_ element: Element) {
+        if storage.count < capacity {
+            storage.append(element)
+        } else {
+            storage[next] = element
+        }
+        next = (next + 1) % capacity
+    }
+
+    var oldestFirst: [Element] { Array(storage[next...] + storage[..<next]) }
 }
