@@ -60,7 +60,8 @@ public struct RelayApplication: Sendable {
                 configuration: KafkaProducerConfiguration(
                     bootstrapServers: configuration.kafka.bootstrapServers,
                     properties: configuration.kafka.properties,
-                    flushTimeout: configuration.kafka.flushTimeout
+                    flushTimeout: configuration.kafka.flushTimeout,
+                    largestValue: configuration.http.maxBodySize
                 ),
                 logger: logger
             )

@@ -6,12 +6,29 @@ public struct KafkaProducerConfiguration: Sendable, Hashable {
     public var properties: [String: String]
     /// How long a graceful shutdown keeps delivering queued records before purging the rest.
     public var flushTimeout: Duration
+    /// The largest record value this producer is given (the relay's largest accepted body), if known.
+    /// librdkafka refuses any record above `message.max.bytes` (default 1,000,000) before it reaches
+    /// a broker, so unless that property is set it is raised to fit such a value and its headers:
+    /// the broker's own limit (`message.max.bytes`, `max.message.bytes` per topic) then decides.
+    public var largestValue: Int?
 
-    public init(bootstrapServers: String, properties: [String: String] = [:], flushTimeout: Duration = .seconds(10)) {
+    public init(
+        bootstrapServers: String,
+        properties: [String: String] = [:],
+        flushTimeout: Duration = .seconds(10),
+        largestValue: Int? = nil
+    ) {
         self.bootstrapServers = bootstrapServers
         self.properties = properties
         self.flushTimeout = flushTimeout
+        self.largestValue = largestValue
     }
+
+    /// Room for a record's key and headers (CloudEvents attributes, forwarded sender headers) above
+    /// its value.
+    static let headerAllowance = 256 * 1024
+    /// librdkafka's largest `message.max.bytes`.
+    public static let largestMessageMaxBytes = 1_000_000_000
 
     /// Properties the relay's delivery guarantee depends on; they cannot be overridden.
     public static let enforcedProperties: [String: String] = [
@@ -51,6 +68,10 @@ public struct KafkaProducerConfiguration: Sendable, Hashable {
             )
         }
         var merged = Self.defaultProperties
+        if let largestValue {
+            let fitting = min(Self.largestMessageMaxBytes, largestValue + Self.headerAllowance)
+            merged["message.max.bytes"] = String(max(1_000_000, fitting))
+        }
         merged.merge(properties) { _, user in user }
         merged.merge(Self.enforcedProperties) { _, enforced in enforced }
         merged["bootstrap.servers"] = bootstrapServers

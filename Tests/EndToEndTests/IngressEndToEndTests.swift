@@ -2,6 +2,7 @@ import Foundation
 import Relay
 import RelayKafka
 import RelayTestSupport
+import RetryBuffer
 import SenderKit
 import Senders
 import Testing
@@ -52,6 +53,30 @@ struct IngressEndToEndTests {
                 try await consumer.readAll(topic: "docutray.step.started")
                 + consumer.readAll(topic: "docutray.step.completed") + consumer.readAll(topic: "docutray.step.failed")
             #expect(Set(steps.map(\.partition)).count == 1)
+        }
+    }
+
+    @Test(
+        "Bodies up to the size limit (here 1.5 MiB, above librdkafka's default 1,000,000) are published, not buffered"
+    )
+    func largeBodiesArePublished() async throws {
+        try await withTestRelay { relay in
+            var sent: [(id: String, body: [UInt8])] = []
+            for (number, size) in [70_000, 400_000, 1_572_864].enumerated() {
+                let delivery = BufferedDeliveryTests.delivery(number, document: "doc-large-\(number)", padding: size)
+                let response = try await relay.post(headers: delivery.headers, body: delivery.body)
+                #expect(response.status == 202, "\(size) bytes: \(response.bodyText)")
+                #expect(try Self.json(response)["status"] as? String == "published", "\(size) bytes")
+                sent.append((delivery.id, delivery.body))
+            }
+            let messages = try await relay.consumer().waitForMessages(topic: "docutray.conversion.started", count: 3)
+            for (id, body) in sent {
+                let message = try #require(messages.first { $0.header("ce_id") == id })
+                #expect(message.value == body, "\(body.count) bytes, byte for byte")
+            }
+            try await waitFor { relay.application.buffer.statistics.archivedCount == 3 }
+            let archived = try relay.application.buffer.records()
+            #expect(archived.map(\.record.value) == sent.map(\.body), "the archive copies read back intact")
         }
     }
 

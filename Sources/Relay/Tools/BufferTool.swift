@@ -168,7 +168,9 @@ public struct BufferTool: Sendable {
                 producer = try KafkaProducer(
                     configuration: KafkaProducerConfiguration(
                         bootstrapServers: settings.bootstrapServers,
-                        properties: settings.properties
+                        properties: settings.properties,
+                        // A buffered record is as large as any body a relay was configured to accept.
+                        largestValue: KafkaProducerConfiguration.largestMessageMaxBytes
                     ),
                     logger: logger
                 )
