@@ -123,9 +123,20 @@ final class ProducerCore: @unchecked Sendable {
         var onStop: [@Sendable () -> Void] = []
     }
 
+    /// A record librdkafka has not reported yet.
+    private struct Unreported {
+        var future: DeliveryFuture
+        /// The record's value: librdkafka reads it in place (it is not copied, see `relay_produce`)
+        /// until it reports the record, so the array is kept alive here until then.
+        var value: [UInt8]
+    }
+
     private struct InFlight {
-        var futures: [UInt: DeliveryFuture] = [:]
+        var records: [UInt: Unreported] = [:]
         var lastID: UInt = 0
+        /// The values of records still unreported when the poll thread stopped: librdkafka may hold
+        /// them until the client is destroyed, so they are never released.
+        var abandoned: [[UInt8]] = []
     }
 
     let client: KafkaClient
@@ -157,7 +168,7 @@ final class ProducerCore: @unchecked Sendable {
         let future = DeliveryFuture(deadlines: deadlines)
         let id = inFlight.withLock { state -> UInt in
             state.lastID += 1
-            state.futures[state.lastID] = future
+            state.records[state.lastID] = Unreported(future: future, value: record.value)
             return state.lastID
         }
         let headers = rd_kafka_headers_new(record.headers.count)!
@@ -187,7 +198,7 @@ final class ProducerCore: @unchecked Sendable {
         }
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {
             rd_kafka_headers_destroy(headers)
-            _ = inFlight.withLock { $0.futures.removeValue(forKey: id) }
+            _ = inFlight.withLock { $0.records.removeValue(forKey: id) }
             let fatal = err == RD_KAFKA_RESP_ERR__FATAL
             throw KafkaError(code: KafkaError.Code(err), isFatal: fatal)
         }
@@ -245,8 +256,9 @@ final class ProducerCore: @unchecked Sendable {
         }
         // Anything still unreported now will never be: fail it so no caller waits forever.
         let orphans = inFlight.withLock { state in
-            defer { state.futures.removeAll() }
-            return Array(state.futures.values)
+            defer { state.records.removeAll() }
+            state.abandoned += state.records.values.map(\.value)
+            return state.records.values.map(\.future)
         }
         let purged = KafkaError(code: .purgedInFlight, message: "producer stopped before the broker answered")
         for future in orphans { future.complete(.failure(purged)) }
@@ -261,10 +273,10 @@ final class ProducerCore: @unchecked Sendable {
     /// Serves at most one event from the main queue.
     private func serve(timeoutMilliseconds: Int32) {
         guard let event = rd_kafka_queue_poll(queue, timeoutMilliseconds) else { return }
-        defer { rd_kafka_event_destroy(event) }
+        var reportedValues: [[UInt8]] = []
         switch rd_kafka_event_type(event) {
         case RD_KAFKA_EVENT_DR:
-            handleDeliveryReports(event)
+            reportedValues = handleDeliveryReports(event)
         case RD_KAFKA_EVENT_ERROR:
             handleError(event)
         case RD_KAFKA_EVENT_LOG:
@@ -272,9 +284,14 @@ final class ProducerCore: @unchecked Sendable {
         default:
             break
         }
+        rd_kafka_event_destroy(event)
+        // The reported messages point at their values until the event is gone.
+        withExtendedLifetime(reportedValues) {}
     }
 
-    private func handleDeliveryReports(_ event: OpaquePointer) {
+    /// Completes the futures of one batch of reports; returns the reported records' values.
+    private func handleDeliveryReports(_ event: OpaquePointer) -> [[UInt8]] {
+        var values: [[UInt8]] = []
         var delivered = false
         var failure: KafkaError?
         var batch = ResumeBatch()
@@ -291,14 +308,16 @@ final class ProducerCore: @unchecked Sendable {
                 result = .failure(error)
                 failure = error
             }
-            let future = inFlight.withLock { $0.futures.removeValue(forKey: id) }
-            future?.complete(result, into: &batch)
+            guard let record = inFlight.withLock({ $0.records.removeValue(forKey: id) }) else { continue }
+            record.future.complete(result, into: &batch)
+            values.append(record.value)
         }
         if delivered {
             connectivity.withLock { $0 = .reachable }
         } else if let failure, failure.code == .messageTimedOut {
             connectivity.withLock { $0 = .unreachable(reason: failure.message) }
         }
+        return values
     }
 
     private func handleError(_ event: OpaquePointer) {

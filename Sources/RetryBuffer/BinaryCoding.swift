@@ -24,9 +24,12 @@ struct ByteWriter {
 
     /// Text with a 16-bit length (names, ids, topics: all far below 64 KiB).
     mutating func string(_ value: String) {
-        let count = min(value.utf8.count, Int(UInt16.max))
-        u16(UInt16(count))
-        bytes.append(contentsOf: value.utf8.prefix(count))
+        var value = value
+        value.withUTF8 { utf8 in
+            let count = min(utf8.count, Int(UInt16.max))
+            u16(UInt16(count))
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8.prefix(count)))
+        }
     }
 
     /// Bytes with a 32-bit length; `nil` is written as length `0xFFFF_FFFF`.

@@ -19,11 +19,29 @@ enum RecordFrame {
         return frame
     }
 
+    /// The CRC-32C of a payload's last `count` bytes, known before the frame was built (a record's
+    /// value is the last field of its payload, and the request path has its checksum already).
+    struct KnownTail {
+        var count: Int
+        var checksum: UInt32
+    }
+
+    /// Below this, reading the tail again costs less than combining its checksum (about 0.3 µs).
+    static let smallestCombinedTail = 4096
+
     /// Fills in the header of a frame whose payload was written after `headerSize` placeholder bytes
     /// (see ``BufferCodec/encodeRecordFrame(_:state:)``), so the payload is never copied again.
-    static func seal(_ frame: inout [UInt8]) {
+    /// With a large `knownTail`, only the bytes before it are read for the checksum.
+    static func seal(_ frame: inout [UInt8], knownTail: KnownTail? = nil) {
         let payloadCount = frame.count - headerSize
-        let checksum = frame.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[headerSize...])) }
+        let checksum = frame.withUnsafeBytes { bytes in
+            let payload = UnsafeRawBufferPointer(rebasing: bytes[headerSize...])
+            guard let tail = knownTail, tail.count >= smallestCombinedTail, tail.count <= payloadCount else {
+                return CRC32C.checksum(payload)
+            }
+            let head = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: payload[..<(payloadCount - tail.count)]))
+            return CRC32C.combine(head, tail.checksum, lengthOfB: tail.count)
+        }
         frame.withUnsafeMutableBytes { header in
             header.storeBytes(of: magic.littleEndian, toByteOffset: 0, as: UInt32.self)
             header.storeBytes(of: UInt32(payloadCount).littleEndian, toByteOffset: 4, as: UInt32.self)

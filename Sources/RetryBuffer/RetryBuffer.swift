@@ -130,10 +130,16 @@ public final class RetryBuffer: Sendable {
     /// Appends a pending record and returns once it is durable (fsynced).
     /// - Parameter inFlight: the caller still has a copy in flight to Kafka; the record is not handed
     ///   to whoever drains the buffer until ``markDelivered(_:)`` or ``releaseInFlight(_:attempts:)``.
-    public func append(_ record: BufferRecord, inFlight: Bool = false) async throws(BufferError) -> RecordID {
+    ///   - valueChecksum: the CRC-32C of `record.value` if the caller has it, so that a large value
+    ///     is not read again for its frame's checksum.
+    public func append(
+        _ record: BufferRecord,
+        inFlight: Bool = false,
+        valueChecksum: UInt32? = nil
+    ) async throws(BufferError) -> RecordID {
         let result = await withCheckedContinuation {
             (continuation: CheckedContinuation<Result<RecordID, BufferError>, Never>) in
-            enqueueAppend(record, state: .pending, durable: true, inFlight: inFlight) {
+            enqueueAppend(record, state: .pending, durable: true, inFlight: inFlight, valueChecksum: valueChecksum) {
                 continuation.resume(returning: $0)
             }
         }
@@ -142,9 +148,17 @@ public final class RetryBuffer: Sendable {
 
     /// Keeps a copy of a record Kafka already acknowledged, for replay within the archive retention.
     /// Does not wait for the disk; a full buffer or a failed write only costs the archive copy.
-    public func archive(_ record: BufferRecord) {
+    /// - Parameter valueChecksum: as for ``append(_:inFlight:valueChecksum:)``.
+    public func archive(_ record: BufferRecord, valueChecksum: UInt32? = nil) {
         guard configuration.archives else { return }
-        enqueueAppend(record, state: .delivered, durable: false, inFlight: false, completion: nil)
+        enqueueAppend(
+            record,
+            state: .delivered,
+            durable: false,
+            inFlight: false,
+            valueChecksum: valueChecksum,
+            completion: nil
+        )
     }
 
     private func enqueueAppend(
@@ -152,12 +166,14 @@ public final class RetryBuffer: Sendable {
         state: RecordState,
         durable: Bool,
         inFlight: Bool,
+        valueChecksum: UInt32?,
         completion: (@Sendable (Result<RecordID, BufferError>) -> Void)?
     ) {
         guard shared.mutex.withLock({ !$0.closed }) else {
             completion?(.failure(.closed))
             return
         }
+        assert(valueChecksum.map { $0 == CRC32C.checksum(record.value) } ?? true, "a wrong value checksum")
         // The writer numbers records as it writes them (see `SegmentWriter.number`); the frame is
         // encoded here, off the writer thread, with a placeholder id and header.
         let frame = BufferCodec.encodeRecordFrame(record, state: state)
@@ -173,7 +189,15 @@ public final class RetryBuffer: Sendable {
             inFlight: inFlight
         )
         writer.submit(
-            .append(SegmentWriter.Append(entry: entry, frame: frame, durable: durable, completion: completion))
+            .append(
+                SegmentWriter.Append(
+                    entry: entry,
+                    frame: frame,
+                    knownTail: valueChecksum.map { RecordFrame.KnownTail(count: record.value.count, checksum: $0) },
+                    durable: durable,
+                    completion: completion
+                )
+            )
         )
     }
 

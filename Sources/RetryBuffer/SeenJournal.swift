@@ -5,17 +5,16 @@ import Logging
 public struct SeenDelivery: Sendable, Hashable {
     public var source: String
     public var deliveryID: String
-    /// A 128-bit fingerprint of the body.
-    public var digestHigh: UInt64
-    public var digestLow: UInt64
+    /// The CRC-32C of the body; `nil` for a delivery remembered by a relay before version 4 of this
+    /// journal's entries, whose digest (a SHA-256 prefix) cannot be compared with a CRC.
+    public var bodyChecksum: UInt32?
     /// When it may be forgotten (Unix seconds).
     public var expiresAt: Int64
 
-    public init(source: String, deliveryID: String, digestHigh: UInt64, digestLow: UInt64, expiresAt: Int64) {
+    public init(source: String, deliveryID: String, bodyChecksum: UInt32?, expiresAt: Int64) {
         self.source = source
         self.deliveryID = deliveryID
-        self.digestHigh = digestHigh
-        self.digestLow = digestLow
+        self.bodyChecksum = bodyChecksum
         self.expiresAt = expiresAt
     }
 }
@@ -27,7 +26,10 @@ final class SeenJournal {
     static let folderName = "seen"
     static let magic = Array("WRSEEN01".utf8)
     static let bucketSeconds: Int64 = 60
-    static let kind: UInt8 = 3
+    /// An entry with the body's CRC-32C.
+    static let kind: UInt8 = 4
+    /// An entry written before, with a 128-bit SHA-256 prefix of the body; still read.
+    static let sha256Kind: UInt8 = 3
 
     private let directory: String
     private let fileSystem: any BufferFileSystem
@@ -47,20 +49,29 @@ final class SeenJournal {
         writer.u8(kind)
         writer.string(delivery.source)
         writer.string(delivery.deliveryID)
-        writer.u64(delivery.digestHigh)
-        writer.u64(delivery.digestLow)
+        writer.u32(delivery.bodyChecksum ?? 0)
         writer.i64(delivery.expiresAt)
         return RecordFrame.encode(writer.bytes)
     }
 
     static func decode(_ payload: [UInt8]) throws(ByteReader.Malformed) -> SeenDelivery {
         var reader = ByteReader(payload)
-        guard try reader.u8() == BufferCodec.version, try reader.u8() == kind else { throw ByteReader.Malformed() }
+        guard try reader.u8() == BufferCodec.version else { throw ByteReader.Malformed() }
+        let entryKind = try reader.u8()
+        guard entryKind == kind || entryKind == sha256Kind else { throw ByteReader.Malformed() }
+        let source = try reader.string()
+        let deliveryID = try reader.string()
+        let bodyChecksum: UInt32?
+        if entryKind == kind {
+            bodyChecksum = try reader.u32()
+        } else {
+            _ = (try reader.u64(), try reader.u64())
+            bodyChecksum = nil
+        }
         return SeenDelivery(
-            source: try reader.string(),
-            deliveryID: try reader.string(),
-            digestHigh: try reader.u64(),
-            digestLow: try reader.u64(),
+            source: source,
+            deliveryID: deliveryID,
+            bodyChecksum: bodyChecksum,
             expiresAt: try reader.i64()
         )
     }

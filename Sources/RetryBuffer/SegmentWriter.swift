@@ -13,6 +13,8 @@ final class SegmentWriter: @unchecked Sendable {
         var entry: BufferIndex.Entry
         /// The record's frame; ``SegmentWriter/number(_:)`` gives it its id and seals it.
         var frame: [UInt8]
+        /// The checksum of the frame's last bytes (the record's value), when the appender had it.
+        var knownTail: RecordFrame.KnownTail?
         var durable: Bool
         var completion: (@Sendable (Result<RecordID, BufferError>) -> Void)?
     }
@@ -195,7 +197,7 @@ final class SegmentWriter: @unchecked Sendable {
             let id = RecordID(rawValue: first + UInt64(position))
             appends[position].entry.id = id
             BufferCodec.setID(id, inFrame: &appends[position].frame)
-            RecordFrame.seal(&appends[position].frame)
+            RecordFrame.seal(&appends[position].frame, knownTail: appends[position].knownTail)
         }
     }
 

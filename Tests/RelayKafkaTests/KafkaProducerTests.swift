@@ -161,6 +161,94 @@ struct KafkaProducerTests {
         #expect(properties["enable.idempotence"] == "true")
         #expect(properties["acks"] == "all")
     }
+
+    @Test("A value as large as the largest accepted body is not refused by librdkafka before a broker sees it")
+    func messageSizeFitsLargestValue() async throws {
+        func messageMaxBytes(_ configuration: KafkaProducerConfiguration) throws -> String? {
+            Dictionary(uniqueKeysWithValues: try configuration.librdkafkaProperties())["message.max.bytes"]
+        }
+        #expect(try messageMaxBytes(KafkaProducerConfiguration(bootstrapServers: "b:9092")) == nil)
+        let fiveMiB = KafkaProducerConfiguration(bootstrapServers: "b:9092", largestValue: 5 << 20)
+        #expect(try messageMaxBytes(fiveMiB) == String((5 << 20) + 256 * 1024))
+        let small = KafkaProducerConfiguration(bootstrapServers: "b:9092", largestValue: 1024)
+        #expect(try messageMaxBytes(small) == "1000000")
+        let set = KafkaProducerConfiguration(
+            bootstrapServers: "b:9092",
+            properties: ["message.max.bytes": "2000000"],
+            largestValue: 5 << 20
+        )
+        #expect(try messageMaxBytes(set) == "2000000")
+
+        let cluster = try MockKafkaCluster()
+        let producer = try KafkaProducer(
+            configuration: KafkaProducerConfiguration(
+                bootstrapServers: cluster.bootstrapServers,
+                largestValue: 3 << 20
+            ),
+            logger: logger
+        )
+        let value = (0..<(3 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31 >> 3) }
+        let future = try producer.send(KafkaRecord(topic: "large", key: nil, value: value))
+        let result = await future.value(timeout: .seconds(30))
+        guard case .success = result else {
+            Issue.record("a 3 MiB value was not delivered: \(String(describing: result))")
+            return
+        }
+        let messages = try await KafkaConsumer(bootstrapServers: cluster.bootstrapServers).readAll(topic: "large")
+        #expect(messages.count == 1)
+        #expect(messages.first?.value == value, "the value read back is the value produced, byte for byte")
+        await producer.shutdown()
+    }
+}
+
+extension KafkaProducerTests {
+    /// A value that differs from every other record's at every position.
+    static func pattern(_ number: Int, size: Int) -> [UInt8] {
+        (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ number &* 13) }
+    }
+
+    @Test("librdkafka reads a value in place: the producer keeps it until the report, though the caller let go")
+    func valueOutlivesCaller() async throws {
+        let cluster = try MockKafkaCluster()
+        // Records wait half a second in librdkafka's queue, pointing at their values all that time.
+        let producer = try KafkaProducer(
+            configuration: KafkaProducerConfiguration(
+                bootstrapServers: cluster.bootstrapServers,
+                properties: ["linger.ms": "500"]
+            ),
+            logger: logger
+        )
+        // Values above librdkafka's copy threshold (64 KiB) go into the produce request by reference.
+        var futures: [DeliveryFuture] = []
+        for number in 0..<16 {
+            let record = KafkaRecord(
+                topic: "kept",
+                key: Array("\(number)".utf8),
+                value: Self.pattern(number, size: 150_000)
+            )
+            futures.append(try producer.send(record))
+        }
+        // Fresh allocations of the same size, scribbled on, take any memory released too early.
+        var scribbles = 0
+        for _ in 0..<64 {
+            let junk = [UInt8](repeating: 0xEE, count: 150_000)
+            scribbles += Int(junk[149_999])
+        }
+        #expect(scribbles == 64 * 0xEE)
+        for future in futures {
+            guard case .success = await future.value(timeout: .seconds(30)) else {
+                Issue.record("a record was not delivered")
+                return
+            }
+        }
+        let messages = try await KafkaConsumer(bootstrapServers: cluster.bootstrapServers).readAll(topic: "kept")
+        #expect(messages.count == 16)
+        for message in messages {
+            let number = try #require(message.keyString.flatMap { Int($0) })
+            #expect(message.value == Self.pattern(number, size: 150_000), "record \(number) byte for byte")
+        }
+        await producer.shutdown()
+    }
 }
 
 /// Runs what it is handed at once, counting the hand-overs.

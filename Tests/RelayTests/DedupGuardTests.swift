@@ -22,6 +22,30 @@ struct DedupGuardTests {
         #expect(guardian.reserve(key, digest: otherBody, signedAt: 1000, now: 1002) == .conflict)
     }
 
+    @Test("A delivery remembered across a restart keeps its body: a retry is a duplicate, another body a conflict")
+    func restored() {
+        let guardian = DedupGuard(window: 300)
+        guardian.restore(key, digest: body, expiresAt: 1300)
+        #expect(guardian.reserve(key, digest: body, signedAt: 1000, now: 1000) == .duplicate)
+        #expect(guardian.reserve(key, digest: otherBody, signedAt: 1000, now: 1000) == .conflict)
+        #expect(guardian.reserve(key, digest: otherBody, signedAt: 1000, now: 1300) == .fresh)
+    }
+
+    @Test("A delivery an older relay remembered without a comparable digest: any body is a retry until it expires")
+    func restoredWithoutDigest() {
+        let guardian = DedupGuard(window: 300)
+        let later = DedupGuard.Key(source: "docutray", deliveryID: "req_2")
+        guardian.restore(key, digest: nil, expiresAt: 1300)
+        guardian.restore(later, digest: nil, expiresAt: 1600)
+        #expect(guardian.reserve(key, digest: body, signedAt: 1000, now: 1000) == .duplicate)
+        #expect(guardian.reserve(key, digest: otherBody, signedAt: 1000, now: 1299) == .duplicate)
+        let fresh = DedupGuard.Key(source: "docutray", deliveryID: "req_3")
+        #expect(guardian.reserve(fresh, digest: body, signedAt: 1000, now: 1000) == .fresh)
+        #expect(guardian.reserve(fresh, digest: otherBody, signedAt: 1000, now: 1000) == .conflict)
+        #expect(guardian.reserve(key, digest: otherBody, signedAt: 1300, now: 1300) == .fresh)
+        #expect(guardian.reserve(later, digest: otherBody, signedAt: 1300, now: 1500) == .duplicate)
+    }
+
     @Test("Ids are per source")
     func perSource() {
         let guardian = DedupGuard(window: 300)

@@ -23,4 +23,21 @@ struct CRC32CTests {
             }
         }
     }
+
+    @Test("Two checksums combine into the checksum of the joined bytes, at every split and length")
+    func combine() {
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<(1 << 20) + 13).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        bytes.withUnsafeBytes { all in
+            for count in [0, 1, 2, 7, 64, 1000, 4096, 70_001, 1 << 20] {
+                for split in Set([0, 1, count / 3, count / 2, max(0, count - 1), count]) where split <= count {
+                    let whole = UnsafeRawBufferPointer(rebasing: all[0..<count])
+                    let head = UnsafeRawBufferPointer(rebasing: all[0..<split])
+                    let tail = UnsafeRawBufferPointer(rebasing: all[split..<count])
+                    let combined = CRC32C.combine(CRC32C.checksum(head), CRC32C.checksum(tail), lengthOfB: tail.count)
+                    #expect(combined == CRC32C.checksum(whole), "\(count) bytes split at \(split)")
+                }
+            }
+        }
+    }
 }

@@ -8,7 +8,9 @@ public protocol SeenDeliveryStore: Sendable {
     func remember(_ key: DedupGuard.Key, digest: BodyDigest, expiresAt: Int64)
 
     /// What was remembered before this start and has not expired.
-    var rememberedDeliveries: [(key: DedupGuard.Key, digest: BodyDigest, expiresAt: Int64)] { get }
+    /// What was remembered before this start and has not expired; a `nil` digest was remembered by
+    /// an older relay in a form that cannot be compared (any body is then taken for a retry).
+    var rememberedDeliveries: [(key: DedupGuard.Key, digest: BodyDigest?, expiresAt: Int64)] { get }
 }
 
 extension RetryBuffer: SeenDeliveryStore {
@@ -17,18 +19,17 @@ extension RetryBuffer: SeenDeliveryStore {
             SeenDelivery(
                 source: key.source,
                 deliveryID: key.deliveryID,
-                digestHigh: digest.high,
-                digestLow: digest.low,
+                bodyChecksum: digest.checksum,
                 expiresAt: expiresAt
             )
         )
     }
 
-    public var rememberedDeliveries: [(key: DedupGuard.Key, digest: BodyDigest, expiresAt: Int64)] {
+    public var rememberedDeliveries: [(key: DedupGuard.Key, digest: BodyDigest?, expiresAt: Int64)] {
         recoveredSeenDeliveries.map { seen in
             (
                 DedupGuard.Key(source: seen.source, deliveryID: seen.deliveryID),
-                BodyDigest(high: seen.digestHigh, low: seen.digestLow), seen.expiresAt
+                seen.bodyChecksum.map(BodyDigest.init(checksum:)), seen.expiresAt
             )
         }
     }

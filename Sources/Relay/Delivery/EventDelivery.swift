@@ -47,19 +47,21 @@ public struct EventDelivery: Sendable {
     }
 
     /// Publishes `record` (the envelope of `event`) or buffers it; returns once it is durable.
-    public func deliver(_ record: KafkaRecord, of event: RelayEvent) async -> Outcome {
+    /// - Parameter valueChecksum: the CRC-32C of `record.value` if the caller has it (the dedup
+    ///   digest of a body that is the value), so the buffer does not read a large value again.
+    public func deliver(_ record: KafkaRecord, of event: RelayEvent, valueChecksum: UInt32? = nil) async -> Outcome {
         var buffered = BufferRecord(record, event: event, attempts: 0)
         if health.isKnownDown {
-            return await append(buffered, inFlight: nil, because: "kafka_down")
+            return await append(buffered, inFlight: nil, valueChecksum: valueChecksum, because: "kafka_down")
         }
         if buffer.hasPending(orderingKey: buffered.orderingKey) {
-            return await append(buffered, inFlight: nil, because: "key_waiting")
+            return await append(buffered, inFlight: nil, valueChecksum: valueChecksum, because: "key_waiting")
         }
         let future: DeliveryFuture
         do {
             future = try producer.send(record)
         } catch {
-            return await append(buffered, inFlight: nil, because: "send_refused")
+            return await append(buffered, inFlight: nil, valueChecksum: valueChecksum, because: "send_refused")
         }
         buffered.attempts = 1
         let started = ContinuousClock.now
@@ -68,22 +70,31 @@ public struct EventDelivery: Sendable {
         switch result {
         case .success(let ack)?:
             health.recordSuccess()
-            buffer.archive(buffered)
+            buffer.archive(buffered, valueChecksum: valueChecksum)
             metrics.publish(outcome: "published", reason: "acked", waited: waited)
             return .published(ack)
         case .failure(let error)?:
             if error.isRetriable { health.recordFailure() }
-            return await append(buffered, inFlight: nil, because: error.isPermanent ? "rejected" : "publish_failed")
+            return await append(
+                buffered,
+                inFlight: nil,
+                valueChecksum: valueChecksum,
+                because: error.isPermanent ? "rejected" : "publish_failed"
+            )
         case nil:
             health.recordFailure()
-            return await append(buffered, inFlight: future, because: "publish_timeout")
+            return await append(buffered, inFlight: future, valueChecksum: valueChecksum, because: "publish_timeout")
         }
     }
 
-    private func append(_ record: BufferRecord, inFlight copy: DeliveryFuture?, because reason: String) async -> Outcome
-    {
+    private func append(
+        _ record: BufferRecord,
+        inFlight copy: DeliveryFuture?,
+        valueChecksum: UInt32?,
+        because reason: String
+    ) async -> Outcome {
         do {
-            let id = try await buffer.append(record, inFlight: copy != nil)
+            let id = try await buffer.append(record, inFlight: copy != nil, valueChecksum: valueChecksum)
             if let copy {
                 let buffer = self.buffer
                 copy.whenComplete { result in

@@ -36,68 +36,76 @@ public struct CloudEventEnvelope: Sendable, Hashable {
     }
 
     /// The CloudEvents `source` attribute, e.g. `https://github.com`.
-    public var cloudEventSource: String
-    public var mode: ContentMode
+    public let cloudEventSource: String
+    public let mode: ContentMode
+    /// `cloudEventSource` as a header value, made once.
+    private let sourceValue: [UInt8]
 
     public init(cloudEventSource: String, mode: ContentMode = .binary) {
         self.cloudEventSource = cloudEventSource
         self.mode = mode
+        self.sourceValue = Array(cloudEventSource.utf8)
     }
+
+    private static let specVersion = Array("1.0".utf8)
+    private static let jsonContentType = KafkaHeader(Attribute.contentType, "application/json")
+    private static let structuredContentType = KafkaHeader(
+        Attribute.contentType,
+        "application/cloudevents+json; charset=UTF-8"
+    )
+    private static let firstAttempt = KafkaHeader(Attribute.attempt, "1")
 
     /// The Kafka record for `event` on `topic`, for its first delivery attempt.
     public func record(for event: RelayEvent, topic: String) -> KafkaRecord {
         let attributes = attributes(of: event)
-        var headers: [KafkaHeader]
+        var headers: [KafkaHeader] = []
+        headers.reserveCapacity(attributes.count + 2 + event.webhook.forwardedHeaders.count)
         let value: [UInt8]
         switch mode {
         case .binary:
-            headers = attributes.map { KafkaHeader("ce_" + $0.name, $0.value) }
-            headers.append(KafkaHeader(Attribute.contentType, "application/json"))
+            for attribute in attributes { headers.append(KafkaHeader(name: attribute.header, value: attribute.value)) }
+            headers.append(Self.jsonContentType)
             value = event.body
         case .structured:
-            headers = [KafkaHeader(Attribute.contentType, "application/cloudevents+json; charset=UTF-8")]
+            headers.append(Self.structuredContentType)
             value = structuredDocument(attributes: attributes, data: event.body)
         }
-        headers.append(KafkaHeader(Attribute.attempt, "1"))
-        headers.append(contentsOf: event.webhook.forwardedHeaders.map { KafkaHeader($0.name, $0.value) })
+        headers.append(Self.firstAttempt)
+        for forwarded in event.webhook.forwardedHeaders { headers.append(KafkaHeader(forwarded.name, forwarded.value)) }
         return KafkaRecord(topic: topic, key: Array(event.partitionKey.utf8), value: value, headers: headers)
     }
 
-    /// Context attributes in CloudEvents order (names without the `ce_` prefix).
-    private func attributes(of event: RelayEvent) -> [(name: String, value: String)] {
-        var attributes: [(name: String, value: String)] = [
-            ("specversion", "1.0"),
-            ("id", event.webhook.deliveryID),
-            ("source", cloudEventSource),
-            ("type", event.descriptor.cloudEventType),
-            ("time", time(of: event)),
-        ]
-        if let subject = event.subject { attributes.append(("subject", subject)) }
-        let receivedMillis = event.receivedAt.unixMilliseconds
-        attributes += [
-            ("partitionkey", event.partitionKey),
-            ("relayreceivedtime", RFC3339.format(unixMilliseconds: receivedMillis)),
-            ("relaychecks", event.webhook.checks.joined(separator: ",")),
-            ("relaysource", event.source),
-        ]
+    /// Context attributes in CloudEvents order, by header name (`ce_` and the attribute name).
+    private func attributes(of event: RelayEvent) -> [(header: String, value: [UInt8])] {
+        var attributes: [(header: String, value: [UInt8])] = []
+        attributes.reserveCapacity(10)
+        attributes.append((Attribute.specVersion, Self.specVersion))
+        attributes.append((Attribute.id, Array(event.webhook.deliveryID.utf8)))
+        attributes.append((Attribute.source, sourceValue))
+        attributes.append((Attribute.type, Array(event.descriptor.cloudEventType.utf8)))
+        attributes.append((Attribute.time, time(of: event)))
+        if let subject = event.subject { attributes.append((Attribute.subject, Array(subject.utf8))) }
+        attributes.append((Attribute.partitionKey, Array(event.partitionKey.utf8)))
+        attributes.append((Attribute.receivedTime, RFC3339.bytes(unixMilliseconds: event.receivedAt.unixMilliseconds)))
+        attributes.append((Attribute.checks, Array(event.webhook.checks.joined(separator: ",").utf8)))
+        attributes.append((Attribute.relaySource, Array(event.source.utf8)))
         return attributes
     }
 
     /// The signed time; the receive time (to the second) for senders that sign none.
-    private func time(of event: RelayEvent) -> String {
-        RFC3339.format(
-            unixSeconds: event.webhook.signedAt ?? Int64(event.receivedAt.timeIntervalSince1970.rounded(.down))
-        )
+    private func time(of event: RelayEvent) -> [UInt8] {
+        let seconds = event.webhook.signedAt ?? Int64(event.receivedAt.timeIntervalSince1970.rounded(.down))
+        return RFC3339.bytes(unixMilliseconds: seconds * 1000, fractional: false)
     }
 
-    private func structuredDocument(attributes: [(name: String, value: String)], data: [UInt8]) -> [UInt8] {
+    private func structuredDocument(attributes: [(header: String, value: [UInt8])], data: [UInt8]) -> [UInt8] {
         var document: [UInt8] = []
         document.reserveCapacity(data.count + 512)
         document.append(UInt8(ascii: "{"))
-        for (name, value) in attributes {
-            JSONText.appendString(name, to: &document)
+        for (header, value) in attributes {
+            JSONText.appendString(String(header.dropFirst("ce_".count)), to: &document)
             document.append(UInt8(ascii: ":"))
-            JSONText.appendString(value, to: &document)
+            JSONText.appendString(String(decoding: value, as: UTF8.self), to: &document)
             document.append(UInt8(ascii: ","))
         }
         JSONText.appendString("datacontenttype", to: &document)

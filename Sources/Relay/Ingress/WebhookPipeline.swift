@@ -53,6 +53,15 @@ public struct WebhookPipeline: Sendable {
         var key: JSONPointer?
         /// The body fields to capture: the scheme's, then the source's key field.
         var bodyFields: [JSONPointer]
+        /// The descriptor and topic of every known event type, built once.
+        var known: [String: (descriptor: EventDescriptor, topic: String)] = [:]
+
+        /// How `eventType` maps onto CloudEvents, and its topic.
+        func describe(_ eventType: String) -> (descriptor: EventDescriptor, topic: String) {
+            if let known = known[eventType] { return known }
+            let descriptor = scheme.describe(eventType: eventType)
+            return (descriptor, router.topic(source: name, descriptor: descriptor))
+        }
     }
 
     private let routes: [String: Route]
@@ -75,7 +84,7 @@ public struct WebhookPipeline: Sendable {
             } catch {
                 throw ConfigurationError(.sourceTopicTemplate.forSource(source.name), error.description)
             }
-            routes[source.name] = Route(
+            var route = Route(
                 name: source.name,
                 scheme: source.scheme,
                 router: router,
@@ -84,6 +93,8 @@ public struct WebhookPipeline: Sendable {
                 key: source.key,
                 bodyFields: Self.bodyFields(of: source)
             )
+            for eventType in source.scheme.knownEventTypes { route.known[eventType] = route.describe(eventType) }
+            routes[source.name] = route
         }
         // What the store remembered before this start: retries of those deliveries stay duplicates.
         for remembered in store?.rememberedDeliveries ?? [] {
@@ -115,12 +126,7 @@ public struct WebhookPipeline: Sendable {
 
     /// The topics of every known event type of every source, sorted.
     public var knownTopics: [String] {
-        let topics = routes.values.flatMap { route in
-            route.scheme.knownEventTypes.map {
-                route.router.topic(source: route.name, descriptor: route.scheme.describe(eventType: $0))
-            }
-        }
-        return Set(topics).sorted()
+        Set(routes.values.flatMap { $0.known.values.map(\.topic) }).sorted()
     }
 
     /// Whether `/webhooks/{name}` is served.
@@ -153,7 +159,7 @@ public struct WebhookPipeline: Sendable {
                 reply: reply
             )
         }
-        let descriptor = route.scheme.describe(eventType: webhook.eventType)
+        let (descriptor, topic) = route.describe(webhook.eventType)
         if !descriptor.isKnown { metrics.unknownEventType(source: name, eventType: webhook.eventType) }
         let subject: String?
         do {
@@ -193,9 +199,10 @@ public struct WebhookPipeline: Sendable {
             body: body,
             receivedAt: receivedAt
         )
-        let topic = route.router.topic(source: name, descriptor: descriptor)
         let record = route.envelope.record(for: event, topic: topic)
-        switch await delivery.deliver(record, of: event) {
+        // In binary mode the value is the body, whose checksum the digest already is.
+        let valueChecksum = record.value == body ? digest.checksum : nil
+        switch await delivery.deliver(record, of: event, valueChecksum: valueChecksum) {
         case .published(let ack):
             route.dedup.confirm(key, digest: digest)
             return Acceptance(

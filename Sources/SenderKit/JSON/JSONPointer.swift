@@ -41,8 +41,12 @@ public struct JSONPointer: Sendable, Hashable, CustomStringConvertible {
     /// The pointer to the top-level member `name`.
     public init(member name: String) {
         self.segments = [Array(name.utf8)]
+        // Most names need no escaping; Foundation's replacing is slow enough to show per request.
+        let needsEscaping = name.utf8.contains { $0 == UInt8(ascii: "~") || $0 == UInt8(ascii: "/") }
         self.description =
-            "/" + name.replacingOccurrences(of: "~", with: "~0").replacingOccurrences(of: "/", with: "~1")
+            needsEscaping
+            ? "/" + name.replacingOccurrences(of: "~", with: "~0").replacingOccurrences(of: "/", with: "~1")
+            : "/" + name
     }
 
     /// Human text of the syntax, for error messages.

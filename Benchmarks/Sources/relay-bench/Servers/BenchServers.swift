@@ -46,8 +46,7 @@ struct VerifyOnlyServer: AsyncParsableCommand {
         let topics = try TopicRouter(template: DocutraySender().defaults.topicTemplate)
         let router = Router()
         router.post("/webhooks/:source") { request, _ -> Response in
-            var buffer = try await request.body.collect(upTo: 8 << 20)
-            let body = buffer.readBytes(length: buffer.readableBytes) ?? []
+            let body = try await request.bodyBytes(upTo: 8 << 20)
             let webhook = try scheme.verify(WebhookRequest(headers: request.headers, body: body), now: Date())
             let descriptor = scheme.describe(eventType: webhook.eventType)
             let fields = try JSONScanner.scan(body, capturing: descriptor.keyField.map { [$0] } ?? [])

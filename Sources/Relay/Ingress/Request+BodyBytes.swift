@@ -1,0 +1,23 @@
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+extension Request {
+    /// The whole body in one array, each chunk copied once out of NIO's buffers into an array
+    /// reserved from `Content-Length`. (NIO's `collect(upTo:)` gathers the chunks of a large body
+    /// into a buffer that grows by doubling, and reading that buffer into an array copies it again.)
+    ///
+    /// - Throws: `NIOTooManyBytesError` once more than `limit` bytes arrive; the body stream's own
+    ///   error when the client goes away or is cut off before sending it all.
+    public func bodyBytes(upTo limit: Int) async throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        if let length = headers[.contentLength].flatMap({ Int($0) }), (0...limit).contains(length) {
+            bytes.reserveCapacity(length)
+        }
+        for try await chunk in body {
+            guard chunk.readableBytes <= limit - bytes.count else { throw NIOTooManyBytesError(maxBytes: limit) }
+            chunk.withUnsafeReadableBytes { bytes.append(contentsOf: $0) }
+        }
+        return bytes
+    }
+}
