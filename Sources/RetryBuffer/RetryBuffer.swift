@@ -147,10 +147,13 @@ public final class RetryBuffer: Sendable {
     }
 
     /// Keeps a copy of a record Kafka already acknowledged, for replay within the archive retention.
-    /// Does not wait for the disk; a full buffer or a failed write only costs the archive copy.
+    /// Does not wait for the disk (a full buffer or a failed write only costs the archive copy),
+    /// except while 32 MiB of copies already wait for it: then it waits for room, so that copies
+    /// arriving faster than the disk takes them slow their requests down instead of filling memory.
     /// - Parameter valueChecksum: as for ``append(_:inFlight:valueChecksum:)``.
-    public func archive(_ record: BufferRecord, valueChecksum: UInt32? = nil) {
+    public func archive(_ record: BufferRecord, valueChecksum: UInt32? = nil) async {
         guard configuration.archives else { return }
+        if writer.isArchiveBacklogFull { await writer.waitForArchiveRoom() }
         enqueueAppend(
             record,
             state: .delivered,
@@ -188,17 +191,14 @@ public final class RetryBuffer: Sendable {
             orderingKey: record.orderingKey,
             inFlight: inFlight
         )
-        writer.submit(
-            .append(
-                SegmentWriter.Append(
-                    entry: entry,
-                    frame: frame,
-                    knownTail: valueChecksum.map { RecordFrame.KnownTail(count: record.value.count, checksum: $0) },
-                    durable: durable,
-                    completion: completion
-                )
-            )
+        let append = SegmentWriter.Append(
+            entry: entry,
+            frame: frame,
+            knownTail: valueChecksum.map { RecordFrame.KnownTail(count: record.value.count, checksum: $0) },
+            durable: durable,
+            completion: completion
         )
+        writer.submit(.append(append))
     }
 
     /// Remembers an accepted delivery across restarts (written without waiting for the disk).

@@ -65,6 +65,10 @@ final class SegmentWriter: @unchecked Sendable {
 
     private let condition = NSCondition()
     private var queue: [Operation] = []
+    /// Bytes of archive copies in `queue`.
+    private var queuedArchiveBytes = 0
+    /// Appenders of archive copies waiting for `queuedArchiveBytes` to drop below the limit.
+    private var archiveWaiters: [CheckedContinuation<Void, Never>] = []
     private var urgentQueued = false
     private var lazySince: Date?
     private var stopping = false
@@ -101,7 +105,33 @@ final class SegmentWriter: @unchecked Sendable {
         self.seenJournal = SeenJournal(bufferDirectory: directory, fileSystem: fileSystem)
     }
 
+    /// The most bytes of archive copies that may wait for the writer. When copies arrive faster than
+    /// the disk takes them (large bodies, a slow disk), the requests that add more wait for room
+    /// (``waitForArchiveRoom()``) rather than memory growing without bound.
+    static let archiveBacklogLimit = 32 << 20
+
     // MARK: Submitting (any thread)
+
+    /// Whether ``archiveBacklogLimit`` bytes of archive copies wait for the disk.
+    var isArchiveBacklogFull: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return queuedArchiveBytes >= Self.archiveBacklogLimit && !stopping
+    }
+
+    /// Returns once fewer than ``archiveBacklogLimit`` bytes of archive copies wait for the disk.
+    func waitForArchiveRoom() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            condition.lock()
+            guard queuedArchiveBytes >= Self.archiveBacklogLimit, !stopping else {
+                condition.unlock()
+                continuation.resume()
+                return
+            }
+            archiveWaiters.append(continuation)
+            condition.unlock()
+        }
+    }
 
     func submit(_ operation: Operation) {
         condition.lock()
@@ -112,6 +142,7 @@ final class SegmentWriter: @unchecked Sendable {
             return
         }
         queue.append(operation)
+        if case .append(let append) = operation, !append.durable { queuedArchiveBytes += append.frame.count }
         // Someone waits for a durable append or a flush: wake the writer now. Archive copies, state
         // changes and seen ids wait for the next batch (at most `lazyDelay`), so that a busy relay
         // writes them with one system call per batch instead of one wake-up per request.
@@ -137,7 +168,10 @@ final class SegmentWriter: @unchecked Sendable {
         stopping = true
         onStopped = done
         condition.signal()
+        let roomWaiters = archiveWaiters
+        archiveWaiters.removeAll()
         condition.unlock()
+        for waiter in roomWaiters { waiter.resume() }
     }
 
     /// Wakes whoever waits for new work (``waitForWork(timeout:)``).
@@ -160,10 +194,14 @@ final class SegmentWriter: @unchecked Sendable {
             }
             let batch = queue
             queue.removeAll(keepingCapacity: true)
+            queuedArchiveBytes = 0
             urgentQueued = false
             lazySince = nil
             let finished = stopping
+            let roomWaiters = archiveWaiters
+            archiveWaiters.removeAll()
             condition.unlock()
+            for waiter in roomWaiters { waiter.resume() }
 
             process(batch)
             if ContinuousClock.now - lastMaintenance >= configuration.maintenanceInterval {

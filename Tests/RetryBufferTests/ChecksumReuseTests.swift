@@ -1,4 +1,6 @@
+import Foundation
 import RetryBufferTestKit
+import Synchronization
 import Testing
 
 @testable import RetryBuffer
@@ -13,7 +15,7 @@ struct ChecksumReuseTests {
         let archived = sampleRecord(2, size: RecordFrame.smallestCombinedTail)
         let small = sampleRecord(3, size: 100)
         let id = try await buffer.append(pending, valueChecksum: CRC32C.checksum(pending.value))
-        buffer.archive(archived, valueChecksum: CRC32C.checksum(archived.value))
+        await buffer.archive(archived, valueChecksum: CRC32C.checksum(archived.value))
         _ = try await buffer.append(small, valueChecksum: CRC32C.checksum(small.value))
         await buffer.close()
 
@@ -62,4 +64,98 @@ struct ChecksumReuseTests {
         )
         await reopened.close()
     }
+}
+
+@Suite("Archive copies under a slow disk", .timeLimit(.minutes(2)))
+struct ArchiveBacklogTests {
+    static func record(_ number: Int) -> BufferRecord { sampleRecord(number, size: 1 << 20) }
+
+    @Test("Archive copies arriving faster than the disk takes them wait for room (32 MiB queued), and none is lost")
+    func boundedBacklog() async throws {
+        let disk = GatedFileSystem()
+        let buffer = try openBuffer(disk)
+        disk.closeGate()
+        // The writer takes the first copy and stalls on the disk; the rest queue behind it.
+        await buffer.archive(Self.record(0))
+        try await Task.sleep(for: .milliseconds(100))
+        let archived = Mutex(1)
+        let archiving = Task {
+            for number in 1..<80 {
+                await buffer.archive(Self.record(number))
+                archived.withLock { $0 += 1 }
+            }
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        let whileStalled = archived.withLock { $0 }
+        #expect(
+            whileStalled >= 2 && whileStalled <= 34,
+            "\(whileStalled) of 80 copies handed over while the disk stalls"
+        )
+        disk.openGate()
+        await archiving.value
+        await buffer.close()
+
+        let reopened = try openBuffer(disk)
+        #expect(reopened.statistics.archivedCount == 80)
+        #expect(try reopened.records().map(\.record) == (0..<80).map(Self.record))
+        await reopened.close()
+    }
+}
+
+/// An in-memory file system whose writes wait while its gate is closed (a disk that stalls).
+final class GatedFileSystem: BufferFileSystem {
+    private let base = InMemoryFileSystem()
+    private let gate = NSCondition()
+    private let closed = Mutex(false)
+
+    func closeGate() { closed.withLock { $0 = true } }
+
+    func openGate() {
+        gate.lock()
+        closed.withLock { $0 = false }
+        gate.broadcast()
+        gate.unlock()
+    }
+
+    fileprivate func waitForGate() {
+        gate.lock()
+        while closed.withLock({ $0 }) { gate.wait() }
+        gate.unlock()
+    }
+
+    func createDirectory(_ path: String) throws(FileIOError) { try base.createDirectory(path) }
+    func contents(ofDirectory path: String) throws(FileIOError) -> [String] { try base.contents(ofDirectory: path) }
+    func fileExists(_ path: String) -> Bool { base.fileExists(path) }
+    func open(_ path: String, create: Bool) throws(FileIOError) -> any BufferFile {
+        GatedFile(file: try base.open(path, create: create), disk: self)
+    }
+    func rename(_ source: String, to destination: String) throws(FileIOError) {
+        try base.rename(source, to: destination)
+    }
+    func remove(_ path: String) throws(FileIOError) { try base.remove(path) }
+    func synchronizeDirectory(_ path: String) throws(FileIOError) { try base.synchronizeDirectory(path) }
+    func lock(_ path: String) throws(FileIOError) -> any BufferLock { try base.lock(path) }
+}
+
+private final class GatedFile: BufferFile {
+    let file: any BufferFile
+    let disk: GatedFileSystem
+
+    init(file: any BufferFile, disk: GatedFileSystem) {
+        self.file = file
+        self.disk = disk
+    }
+
+    var size: Int { get throws(FileIOError) { try file.size } }
+    func write(_ bytes: [UInt8], at offset: Int) throws(FileIOError) {
+        disk.waitForGate()
+        try file.write(bytes, at: offset)
+    }
+    func write(gathering parts: [[UInt8]], at offset: Int) throws(FileIOError) {
+        disk.waitForGate()
+        try file.write(gathering: parts, at: offset)
+    }
+    func read(at offset: Int, count: Int) throws(FileIOError) -> [UInt8] { try file.read(at: offset, count: count) }
+    func synchronize() throws(FileIOError) { try file.synchronize() }
+    func truncate(to size: Int) throws(FileIOError) { try file.truncate(to: size) }
 }

@@ -51,7 +51,7 @@ struct RetryBufferModelTests {
             case 35..<45:
                 nextNumber += 1
                 let record = sampleRecord(nextNumber, size: 50)
-                buffer.archive(record)
+                await buffer.archive(record)
                 if retention > .zero { archivedDeliveryIDs.insert(record.deliveryID) }
             case 45..<65:
                 guard let id = ids(in: .pending).randomElement(using: &random) else { continue }

@@ -54,7 +54,7 @@ struct RetryBufferTests {
         buffer.markDelivered(ids[0])
         buffer.markDead(ids[1], reason: "TOPIC_AUTHORIZATION_FAILED", attempts: 2)
         buffer.markDeadLettered(ids[2], reason: "MSG_SIZE_TOO_LARGE")
-        buffer.archive(sampleRecord(100))
+        await buffer.archive(sampleRecord(100))
         await buffer.close()
 
         let reopened = try openBuffer(fileSystem)
@@ -296,7 +296,7 @@ struct RetryBufferTests {
             maintenanceInterval: .seconds(3600)
         )
         let buffer = try openBuffer(fileSystem, configuration: configuration)
-        for number in 0..<8 { buffer.archive(sampleRecord(number, size: 200)) }
+        for number in 0..<8 { await buffer.archive(sampleRecord(number, size: 200)) }
         await buffer.flush()
         #expect(buffer.statistics.archivedCount == 8)
         var appended = 0

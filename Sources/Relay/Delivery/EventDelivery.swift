@@ -70,7 +70,7 @@ public struct EventDelivery: Sendable {
         switch result {
         case .success(let ack)?:
             health.recordSuccess()
-            buffer.archive(buffered, valueChecksum: valueChecksum)
+            await buffer.archive(buffered, valueChecksum: valueChecksum)
             metrics.publish(outcome: "published", reason: "acked", waited: waited)
             return .published(ack)
         case .failure(let error)?:
