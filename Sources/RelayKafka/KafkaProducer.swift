@@ -182,6 +182,8 @@ final class ProducerCore: @unchecked Sendable {
             }
         }
         let opaque = UnsafeMutableRawPointer(bitPattern: id)
+        // librdkafka keeps this pointer past the call: it points into the storage of the array held
+        // in `inFlight` (the same, never mutated, storage), which lives until the record's report.
         let err = record.value.withUnsafeBytes { value in
             withOptionalBytes(record.key) { key in
                 relay_produce(
