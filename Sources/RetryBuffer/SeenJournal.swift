@@ -46,10 +46,17 @@ final class SeenJournal {
     static func encode(_ delivery: SeenDelivery) -> [UInt8] {
         var writer = ByteWriter(capacity: 64)
         writer.u8(BufferCodec.version)
-        writer.u8(kind)
+        // A delivery without a checksum (restored from an older relay) keeps the older kind, so it
+        // reads back without one instead of with a checksum of 0.
+        writer.u8(delivery.bodyChecksum == nil ? sha256Kind : kind)
         writer.string(delivery.source)
         writer.string(delivery.deliveryID)
-        writer.u32(delivery.bodyChecksum ?? 0)
+        if let checksum = delivery.bodyChecksum {
+            writer.u32(checksum)
+        } else {
+            writer.u64(0)
+            writer.u64(0)
+        }
         writer.i64(delivery.expiresAt)
         return RecordFrame.encode(writer.bytes)
     }

@@ -75,7 +75,7 @@ public final class DedupGuard: Sendable {
     /// older relay without a comparable digest.
     public func restore(_ key: Key, digest: BodyDigest?, expiresAt: Int64) {
         let fingerprint = Fingerprint(key)
-        let entry = DedupTable.Entry(digest: digest?.short ?? 0, expiresAt: expiresAt, accepted: true)
+        let entry = DedupTable.Entry(digest: digest?.checksum ?? 0, expiresAt: expiresAt, accepted: true)
         // Kept if the id is already known (expired or not): the first remembered copy wins.
         let known = table.withLock { $0.findOrInsert(fingerprint.high, fingerprint.low, entry, now: .min) }
         if known == nil, digest == nil { undigested.withLock { $0.add(fingerprint, expiresAt: expiresAt) } }
@@ -94,7 +94,7 @@ public final class DedupGuard: Sendable {
     public func reserve(_ key: Key, digest: BodyDigest, signedAt: Int64, now: Int64) -> Reservation {
         let fingerprint = Fingerprint(key)
         let reserved = DedupTable.Entry(
-            digest: digest.short,
+            digest: digest.checksum,
             expiresAt: max(now + window, signedAt + window),
             accepted: false
         )
@@ -102,7 +102,7 @@ public final class DedupGuard: Sendable {
             table.findOrInsert(fingerprint.high, fingerprint.low, reserved, now: now)
         }
         guard let found else { return .fresh }
-        guard found.digest == digest.short || isUndigested(fingerprint, now: now) else { return .conflict }
+        guard found.digest == digest.checksum || isUndigested(fingerprint, now: now) else { return .conflict }
         return found.accepted ? .duplicate : .inProgress
     }
 
@@ -167,7 +167,4 @@ public struct BodyDigest: Hashable, Sendable {
     public init(of body: [UInt8]) {
         self.init(checksum: CRC32C.checksum(body))
     }
-
-    /// The 32 bits the replay table keeps to tell a retry from a different body.
-    var short: UInt32 { checksum }
 }
