@@ -276,9 +276,10 @@ final class ProducerCore: @unchecked Sendable {
     private func serve(timeoutMilliseconds: Int32) {
         guard let event = rd_kafka_queue_poll(queue, timeoutMilliseconds) else { return }
         var reportedValues: [[UInt8]] = []
+        var batch = ResumeBatch()
         switch rd_kafka_event_type(event) {
         case RD_KAFKA_EVENT_DR:
-            reportedValues = handleDeliveryReports(event)
+            reportedValues = handleDeliveryReports(event, into: &batch)
         case RD_KAFKA_EVENT_ERROR:
             handleError(event)
         case RD_KAFKA_EVENT_LOG:
@@ -289,15 +290,16 @@ final class ProducerCore: @unchecked Sendable {
         rd_kafka_event_destroy(event)
         // The reported messages point at their values until the event is gone.
         withExtendedLifetime(reportedValues) {}
+        // Waiters wake once librdkafka has let go of the messages, so `outstandingCount` no longer
+        // counts a record whose sender already has its answer.
+        batch.resume()
     }
 
-    /// Completes the futures of one batch of reports; returns the reported records' values.
-    private func handleDeliveryReports(_ event: OpaquePointer) -> [[UInt8]] {
+    /// Completes the futures of one batch of reports into `batch`; returns the reported records' values.
+    private func handleDeliveryReports(_ event: OpaquePointer, into batch: inout ResumeBatch) -> [[UInt8]] {
         var values: [[UInt8]] = []
         var delivered = false
         var failure: KafkaError?
-        var batch = ResumeBatch()
-        defer { batch.resume() }
         while let message = rd_kafka_event_message_next(event) {
             let id = UInt(bitPattern: message.pointee._private)
             let result: DeliveryResult

@@ -110,6 +110,16 @@ public final class TestRelay: Sendable {
         try await running.value
     }
 
+    /// The records librdkafka still holds, once a second has passed or none is left: a delivery
+    /// report's waiter can wake a moment before librdkafka lets go of the reported message.
+    public func settledOutstandingCount() async -> Int {
+        let deadline = ContinuousClock.now + .seconds(1)
+        while application.producer.outstandingCount > 0, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return application.producer.outstandingCount
+    }
+
     /// Posts a webhook to `/webhooks/{source}`.
     public func post(
         source: String = "docutray",

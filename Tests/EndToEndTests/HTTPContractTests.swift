@@ -186,7 +186,7 @@ struct HTTPContractTests {
                 #expect(rejections.first?.metadata["error"] == testCase.error)
             }
             #expect(!relay.logs.entries.contains { $0.line.contains(SignatureVector.secret) })
-            #expect(relay.application.producer.outstandingCount == 0)
+            #expect(await relay.settledOutstandingCount() == 0)
         }
     }
 
