@@ -110,8 +110,9 @@ public final class TestRelay: Sendable {
         try await running.value
     }
 
-    /// The records librdkafka still holds, once a second has passed or none is left: a delivery
-    /// report's waiter can wake a moment before librdkafka lets go of the reported message.
+    /// The records librdkafka still holds, once a second has passed or none is left: a request that
+    /// starts waiting after its report was handled gets its answer at once, possibly a moment before
+    /// librdkafka lets go of the reported message.
     public func settledOutstandingCount() async -> Int {
         let deadline = ContinuousClock.now + .seconds(1)
         while application.producer.outstandingCount > 0, ContinuousClock.now < deadline {
