@@ -99,7 +99,7 @@ struct KafkaProducerTests {
         let future = try producer.send(KafkaRecord(topic: "down", key: nil, value: [2]))
         let waited = await future.value(timeout: .milliseconds(500))
         #expect(waited == nil)
-        #expect(ContinuousClock.now - started < .seconds(3))
+        #expect(ContinuousClock.now - started < .seconds(10), "the wait ends at its timeout, not with the broker")
         try cluster.setBrokerUp()
         let late = try #require(await future.value(timeout: .seconds(20)))
         #expect((try? late.get()) != nil, "the in-flight record is delivered once the broker is back")
