@@ -58,11 +58,14 @@ let package = Package(
         .target(name: "CMallocTuning"),
         // CRC-32C with SSE 4.2's crc32 instruction, for the buffer's record frames.
         .target(name: "CCRC32C"),
+        // Opening a file for O_DIRECT writes (not visible from Swift's Glibc module).
+        .target(name: "CDirectIO"),
         // The disk log behind the retry buffer; knows nothing of Kafka or HTTP.
         .target(
             name: "RetryBuffer",
             dependencies: [
                 "CCRC32C",
+                "CDirectIO",
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "HeapModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),

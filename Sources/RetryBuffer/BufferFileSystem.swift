@@ -1,3 +1,5 @@
+import Synchronization
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
@@ -134,15 +136,28 @@ public struct POSIXFileSystem: BufferFileSystem {
 /// A file descriptor. `@unchecked Sendable`: the descriptor never changes, and `pread`/`pwrite`
 /// at explicit offsets are safe from several threads.
 final class POSIXFile: BufferFile, @unchecked Sendable {
+    private enum DirectDescriptor {
+        case untried
+        case open(Int32)
+        case unavailable
+    }
+
     private let descriptor: Int32
     private let path: String
+    /// A second descriptor for large gathered writes (see ``DirectWrites``), opened at the first.
+    private let direct = Mutex(DirectDescriptor.untried)
+    /// How many bytes went to the device past the page cache.
+    let bytesWrittenDirectly = Atomic<Int>(0)
 
     init(descriptor: Int32, path: String) {
         self.descriptor = descriptor
         self.path = path
     }
 
-    deinit { Glibc.close(descriptor) }
+    deinit {
+        Glibc.close(descriptor)
+        if case .open(let direct) = direct.withLock({ $0 }) { Glibc.close(direct) }
+    }
 
     var size: Int {
         get throws(FileIOError) {
@@ -166,8 +181,67 @@ final class POSIXFile: BufferFile, @unchecked Sendable {
         }
     }
 
-    /// `pwritev`: one system call for a batch of frames, without copying them into one buffer.
+    /// A batch of at least ``DirectWrites/threshold`` bytes goes past the page cache where the file
+    /// system allows; a smaller one (or any, where it does not) with ``writeThroughCache(_:at:)``.
     func write(gathering parts: [[UInt8]], at offset: Int) throws(FileIOError) {
+        let total = parts.reduce(0) { $0 + $1.count }
+        if total >= DirectWrites.threshold, let direct = directDescriptor(),
+            try writeDirectly(parts, at: offset, direct)
+        {
+            bytesWrittenDirectly.add(total, ordering: .relaxed)
+            return
+        }
+        try writeThroughCache(parts, at: offset)
+    }
+
+    private func directDescriptor() -> Int32? {
+        direct.withLock { state in
+            switch state {
+            case .open(let direct):
+                return direct
+            case .unavailable:
+                return nil
+            case .untried:
+                guard let direct = DirectWrites.reopen(descriptor) else {
+                    state = .unavailable
+                    return nil
+                }
+                state = .open(direct)
+                return direct
+            }
+        }
+    }
+
+    /// Whether the batch was written; `false` when it must be written through the cache instead.
+    private func writeDirectly(_ parts: [[UInt8]], at offset: Int, _ direct: Int32) throws(FileIOError) -> Bool {
+        let blockStart = offset - offset % DirectWrites.alignment
+        let head = try read(at: blockStart, count: offset - blockStart)
+        guard head.count == offset - blockStart else { return false }
+        let outcome = DirectWrites.write(
+            head: head,
+            parts: parts,
+            blockStart: blockStart,
+            direct: direct,
+            buffered: descriptor
+        )
+        switch outcome {
+        case .written:
+            return true
+        case .notWritten(let unsupported):
+            if unsupported {
+                self.direct.withLock { state in
+                    if case .open(let direct) = state { Glibc.close(direct) }
+                    state = .unavailable
+                }
+            }
+            return false
+        case .failed(let code):
+            throw FileIOError("write", path: path, code: code)
+        }
+    }
+
+    /// `pwritev`: one system call for a batch of frames, without copying them into one buffer.
+    func writeThroughCache(_ parts: [[UInt8]], at offset: Int) throws(FileIOError) {
         var position = offset
         var start = 0
         while start < parts.count {

@@ -1,0 +1,10 @@
+#ifndef RELAY_DIRECT_IO_H
+#define RELAY_DIRECT_IO_H
+
+/// Opens the file behind `descriptor` once more, write-only with `O_DIRECT` (writes go from the
+/// caller's memory to the device, bypassing the page cache), through `/proc/self/fd`, so a rename
+/// since the first open does not matter. Returns the new descriptor, or -1 with `errno` set
+/// (`EINVAL` where the file system has no direct I/O, `ENOTSUP` where the system has no `O_DIRECT`).
+int relay_reopen_for_direct_writes(int descriptor);
+
+#endif
