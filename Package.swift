@@ -48,6 +48,7 @@ let package = Package(
             name: "RelayKafka",
             dependencies: [
                 "CRdKafka",
+                "CSystemShims",
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -58,14 +59,14 @@ let package = Package(
         .target(name: "CMallocTuning"),
         // CRC-32C with SSE 4.2's crc32 instruction, for the buffer's record frames.
         .target(name: "CCRC32C"),
-        // Opening a file for O_DIRECT writes (not visible from Swift's Glibc module).
-        .target(name: "CDirectIO"),
+        // System calls Swift's Glibc module does not show: O_DIRECT opens, thread names.
+        .target(name: "CSystemShims"),
         // The disk log behind the retry buffer; knows nothing of Kafka or HTTP.
         .target(
             name: "RetryBuffer",
             dependencies: [
                 "CCRC32C",
-                "CDirectIO",
+                "CSystemShims",
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "HeapModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),

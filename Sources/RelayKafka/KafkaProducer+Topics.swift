@@ -18,7 +18,7 @@ extension KafkaProducer {
         timeout: Duration
     ) async -> [String: TopicCreation] {
         let client = core.client
-        return await BlockingThread.run(name: "kafka-create-topics") {
+        return await BlockingThread.run(name: "kafka-topics") {
             KafkaTopicAdmin.create(
                 client: client,
                 names: names,

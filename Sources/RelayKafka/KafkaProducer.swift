@@ -160,7 +160,7 @@ final class ProducerCore: @unchecked Sendable {
     }
 
     func startPolling() {
-        BlockingThread.start(name: "kafka-producer-poll") { self.pollLoop() }
+        BlockingThread.start(name: "kafka-poll") { self.pollLoop() }
     }
 
     func send(_ record: KafkaRecord) throws(KafkaError) -> DeliveryFuture {

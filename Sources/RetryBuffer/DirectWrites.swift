@@ -1,4 +1,4 @@
-import CDirectIO
+import CSystemShims
 import Synchronization
 
 #if canImport(Glibc)

@@ -1,3 +1,4 @@
+import CSystemShims
 import Foundation
 import Logging
 import Metrics
@@ -158,8 +159,11 @@ final class SegmentWriter: @unchecked Sendable {
     }
 
     func start() {
-        let thread = Thread { [self] in run() }
-        thread.name = "retry-buffer-writer"
+        let thread = Thread { [self] in
+            // The name `top -H` and `perf` show (Foundation's `Thread.name` does not reach Linux).
+            relay_name_current_thread("buffer-writer")
+            run()
+        }
         thread.start()
     }
 

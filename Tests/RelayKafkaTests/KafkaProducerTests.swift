@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import RelayKafka
 import Synchronization
@@ -10,6 +11,25 @@ struct KafkaProducerTests {
     /// A producer on `cluster` with the default settings.
     func makeProducer(on cluster: MockKafkaCluster) throws -> KafkaProducer {
         try KafkaProducer(configuration: .init(bootstrapServers: cluster.bootstrapServers), logger: logger)
+    }
+
+    @Test("The poll thread carries its name where top -H and perf show it")
+    func pollThreadName() async throws {
+        let cluster = try MockKafkaCluster()
+        let producer = try makeProducer(on: cluster)
+        func names() throws -> [String] {
+            try FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").map {
+                (try? String(contentsOfFile: "/proc/self/task/\($0)/comm", encoding: .utf8)) ?? ""
+            }
+        }
+        // The thread names itself as it starts.
+        let deadline = ContinuousClock.now.advanced(by: .seconds(5))
+        while try !names().contains("kafka-poll\n"), ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        let found = try names()
+        #expect(found.contains("kafka-poll\n"), "\(found)")
+        await producer.shutdown()
     }
 
     @Test("A sent record is acknowledged and reads back with key, value and headers")

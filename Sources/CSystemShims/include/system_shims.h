@@ -1,10 +1,14 @@
-#ifndef RELAY_DIRECT_IO_H
-#define RELAY_DIRECT_IO_H
+#ifndef RELAY_SYSTEM_SHIMS_H
+#define RELAY_SYSTEM_SHIMS_H
 
 /// Opens the file behind `descriptor` once more, write-only with `O_DIRECT` (writes go from the
 /// caller's memory to the device, bypassing the page cache), through `/proc/self/fd`, so a rename
 /// since the first open does not matter. Returns the new descriptor, or -1 with `errno` set
 /// (`EINVAL` where the file system has no direct I/O, `ENOTSUP` where the system has no `O_DIRECT`).
 int relay_reopen_for_direct_writes(int descriptor);
+
+/// Names the calling thread (`pthread_setname_np`; Linux keeps the first 15 bytes), as `top -H`,
+/// `perf` and `/proc/PID/task/TID/comm` show it. Does nothing where that is not available.
+void relay_name_current_thread(const char *name);
 
 #endif
