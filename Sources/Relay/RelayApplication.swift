@@ -63,7 +63,8 @@ public struct RelayApplication: Sendable {
                     flushTimeout: configuration.kafka.flushTimeout,
                     largestValue: configuration.http.maxBodySize
                 ),
-                logger: logger
+                logger: logger,
+                reportsOn: EventLoopResumer.reportLoop
             )
             let health = BrokerHealth(producer: producer)
             let delivery = EventDelivery(

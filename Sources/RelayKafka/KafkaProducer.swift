@@ -6,20 +6,30 @@ import Synchronization
 
 /// An idempotent (`acks=all`) Kafka producer whose every record reports its own delivery.
 ///
-/// A dedicated thread polls librdkafka's event queue and completes each record's ``DeliveryFuture``.
-/// Run the producer as a `Service`: on graceful shutdown it keeps polling while it flushes (with the
-/// event API a flush only finishes while reports are served), then purges what is left, so every
-/// future completes and nothing is silently dropped.
+/// Delivery reports complete each record's ``DeliveryFuture``. By default a dedicated thread polls
+/// librdkafka's event queue for them; given a `reporter`, librdkafka's own thread wakes the
+/// reporter when reports arrive and they are handled there (for the relay: an HTTP event loop, so a
+/// batch of acknowledgements reaches the requests waiting for them with one thread hand-off fewer),
+/// and the dedicated thread only ends timed waits. Run the producer as a `Service`: on graceful
+/// shutdown its thread takes over the queue and keeps polling while it flushes (with the event API
+/// a flush only finishes while reports are served), then purges what is left, so every future
+/// completes and nothing is silently dropped.
 public final class KafkaProducer: Service, Sendable {
     let core: ProducerCore
     private let configuration: KafkaProducerConfiguration
 
-    /// Creates the producer and starts its poll thread.
-    public init(configuration: KafkaProducerConfiguration, logger: Logger) throws(KafkaError) {
+    /// Creates the producer and starts its thread.
+    /// - Parameter reporter: where delivery reports (and librdkafka's errors and log lines) are
+    ///   handled; it must not block. Without one, the producer's own thread polls for them.
+    public init(
+        configuration: KafkaProducerConfiguration,
+        logger: Logger,
+        reportsOn reporter: (any DeliveryResumer)? = nil
+    ) throws(KafkaError) {
         let properties = try configuration.librdkafkaProperties() + [("log.queue", "true")]
         let events = RD_KAFKA_EVENT_DR | RD_KAFKA_EVENT_ERROR | RD_KAFKA_EVENT_LOG
         let client = try KafkaClient(kind: .producer, properties: properties, events: events)
-        self.core = ProducerCore(client: client, logger: logger)
+        self.core = ProducerCore(client: client, logger: logger, reporter: reporter)
         self.configuration = configuration
         logger.info(
             "Kafka producer created",
@@ -107,10 +117,11 @@ public enum KafkaConnectivity: Sendable, Hashable {
     case unreachable(reason: String)
 }
 
-/// The state shared by the producer facade and its poll thread.
+/// The state shared by the producer facade, its thread and, with a reporter, the reporter.
 ///
-/// `@unchecked Sendable`: `client` and `queue` are librdkafka handles, safe to use from any thread;
-/// the queue is only polled by the single poll thread; all mutable Swift state sits in mutexes.
+/// `@unchecked Sendable`: `client` and `queue` are librdkafka handles, safe to use from any thread
+/// (the queue may be polled from two at once while the thread takes it over at shutdown); all
+/// mutable Swift state sits in mutexes.
 final class ProducerCore: @unchecked Sendable {
     private enum Phase {
         case running
@@ -146,12 +157,15 @@ final class ProducerCore: @unchecked Sendable {
     private let inFlight = Mutex(InFlight())
     let deadlines = DeliveryDeadlines()
     let connectivity = Mutex(KafkaConnectivity.unknown)
+    /// What librdkafka's wake-up callback holds while the reporter serves the queue.
+    private let wakeUp: Unmanaged<ReportWakeUp>?
 
-    init(client: KafkaClient, logger: Logger) {
+    init(client: KafkaClient, logger: Logger, reporter: (any DeliveryResumer)?) {
         self.client = client
         self.queue = client.mainQueue()
         self.logger = logger
-        // Forward librdkafka's own log lines to the main queue, where the poll thread logs them.
+        self.wakeUp = reporter.map { Unmanaged.passRetained(ReportWakeUp(reporter: $0)) }
+        // Forward librdkafka's own log lines to the main queue, where they are logged with the reports.
         rd_kafka_set_log_queue(client.handle, queue)
     }
 
@@ -160,7 +174,31 @@ final class ProducerCore: @unchecked Sendable {
     }
 
     func startPolling() {
+        if let wakeUp {
+            wakeUp.takeUnretainedValue().core.withLock { $0 = self }
+            // Called by librdkafka, with the queue locked, when an event lands in the empty queue.
+            // The reporter then drains the queue until it is empty, so the next event calls again.
+            rd_kafka_queue_cb_event_enable(
+                queue,
+                { _, opaque in Unmanaged<ReportWakeUp>.fromOpaque(opaque!).takeUnretainedValue().wake() },
+                wakeUp.toOpaque()
+            )
+        }
         BlockingThread.start(name: "kafka-poll") { self.pollLoop() }
+    }
+
+    /// Stops librdkafka calling the reporter; from then on the producer's thread polls the queue.
+    private func takeOverQueue() {
+        guard let wakeUp else { return }
+        // Takes the queue's lock, so no callback is running or will run once it returns.
+        rd_kafka_queue_cb_event_enable(queue, nil, nil)
+        wakeUp.takeUnretainedValue().core.withLock { $0 = nil }
+        wakeUp.release()
+    }
+
+    /// Serves every event in the queue (on the reporter).
+    fileprivate func drainQueue() {
+        while serve(timeoutMilliseconds: 0) {}
     }
 
     func send(_ record: KafkaRecord) throws(KafkaError) -> DeliveryFuture {
@@ -232,15 +270,26 @@ final class ProducerCore: @unchecked Sendable {
     // MARK: Poll thread
 
     private func pollLoop() {
+        var ownsQueue = wakeUp == nil
         while true {
             let phase = control.withLock { $0.phase }
             if case .draining(let deadline) = phase {
+                if !ownsQueue {
+                    takeOverQueue()
+                    ownsQueue = true
+                }
                 if client.outstandingCount == 0 || ContinuousClock.now >= deadline { break }
                 serve(timeoutMilliseconds: 10)
             } else {
-                // Wake for the earliest waiting caller's deadline, at most every 50 ms.
-                let untilDeadline = deadlines.next.map { milliseconds(until: $0) } ?? 50
-                serve(timeoutMilliseconds: min(50, untilDeadline))
+                // Wake for the earliest waiting caller's deadline, at most every 50 ms and, as a busy
+                // producer always has a deadline due (every wait keeps one, answered or not), at
+                // least 10 ms apart: a timed wait ends up to 10 ms late.
+                let untilDeadline = max(10, min(50, deadlines.next.map { milliseconds(until: $0) } ?? 50))
+                if ownsQueue {
+                    serve(timeoutMilliseconds: untilDeadline)
+                } else {
+                    usleep(UInt32(untilDeadline) * 1000)
+                }
             }
             deadlines.expireDue(now: .now)
         }
@@ -272,9 +321,10 @@ final class ProducerCore: @unchecked Sendable {
         for callback in callbacks { callback() }
     }
 
-    /// Serves at most one event from the main queue.
-    private func serve(timeoutMilliseconds: Int32) {
-        guard let event = rd_kafka_queue_poll(queue, timeoutMilliseconds) else { return }
+    /// Serves at most one event from the main queue; whether there was one.
+    @discardableResult
+    private func serve(timeoutMilliseconds: Int32) -> Bool {
+        guard let event = rd_kafka_queue_poll(queue, timeoutMilliseconds) else { return false }
         var reportedValues: [[UInt8]] = []
         var batch = ResumeBatch()
         switch rd_kafka_event_type(event) {
@@ -293,6 +343,7 @@ final class ProducerCore: @unchecked Sendable {
         // Waiters wake once librdkafka has let go of the messages, so `outstandingCount` no longer
         // counts a record whose sender already has its answer.
         batch.resume()
+        return true
     }
 
     /// Completes the futures of one batch of reports into `batch`; returns the reported records' values.
@@ -355,6 +406,24 @@ final class ProducerCore: @unchecked Sendable {
         case 5...6: logger.info("librdkafka: \(message)", metadata: metadata)
         default: logger.debug("librdkafka: \(message)", metadata: metadata)
         }
+    }
+}
+
+/// Hands librdkafka's "events arrived" call to the reporter. librdkafka holds an unretained pointer
+/// to it while the callback is enabled; the producer retains it until it disables the callback.
+private final class ReportWakeUp: Sendable {
+    let reporter: any DeliveryResumer
+    /// Set once polling starts; cleared when the producer's thread takes the queue over.
+    let core = Mutex<ProducerCore?>(nil)
+
+    init(reporter: any DeliveryResumer) {
+        self.reporter = reporter
+    }
+
+    /// Runs on a librdkafka thread with the queue locked: only schedules the work.
+    func wake() {
+        guard let core = core.withLock({ $0 }) else { return }
+        reporter.execute { core.drainQueue() }
     }
 }
 

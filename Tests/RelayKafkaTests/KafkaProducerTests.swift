@@ -9,8 +9,19 @@ struct KafkaProducerTests {
     let logger = Logger(label: "test.kafka") { _ in SwiftLogNoOpLogHandler() }
 
     /// A producer on `cluster` with the default settings.
-    func makeProducer(on cluster: MockKafkaCluster) throws -> KafkaProducer {
-        try KafkaProducer(configuration: .init(bootstrapServers: cluster.bootstrapServers), logger: logger)
+    /// Where delivery reports are handled: the producer's own thread, or a reporter it wakes.
+    enum Reports: String, CaseIterable, CustomTestStringConvertible {
+        case pollThread = "on the poll thread"
+        case reporter = "on a reporter"
+        var testDescription: String { rawValue }
+    }
+
+    func makeProducer(on cluster: MockKafkaCluster, reports: Reports = .pollThread) throws -> KafkaProducer {
+        try KafkaProducer(
+            configuration: .init(bootstrapServers: cluster.bootstrapServers),
+            logger: logger,
+            reportsOn: reports == .reporter ? QueueReporter() : nil
+        )
     }
 
     @Test("The poll thread carries its name where top -H and perf show it")
@@ -32,10 +43,29 @@ struct KafkaProducerTests {
         await producer.shutdown()
     }
 
-    @Test("A sent record is acknowledged and reads back with key, value and headers")
-    func roundTrip() async throws {
+    @Test("With a reporter, librdkafka wakes it for each report that lands in an empty queue, and it handles them")
+    func reporterWokenByLibrdkafka() async throws {
         let cluster = try MockKafkaCluster()
-        let producer = try makeProducer(on: cluster)
+        let reporter = QueueReporter()
+        let producer = try KafkaProducer(
+            configuration: .init(bootstrapServers: cluster.bootstrapServers),
+            logger: logger,
+            reportsOn: reporter
+        )
+        // One at a time: each report finds the queue drained by the one before.
+        for number in 0..<20 {
+            let result = try await producer.send(KafkaRecord(topic: "woken", key: nil, value: [UInt8(number)])).value()
+            #expect((try? result?.get()) != nil)
+        }
+        #expect(reporter.wakeUps >= 20, "\(reporter.wakeUps) wake-ups for 20 reports")
+        await producer.shutdown()
+        #expect(producer.outstandingCount == 0)
+    }
+
+    @Test("A sent record is acknowledged and reads back with key, value and headers", arguments: Reports.allCases)
+    func roundTrip(reports: Reports) async throws {
+        let cluster = try MockKafkaCluster()
+        let producer = try makeProducer(on: cluster, reports: reports)
         let record = KafkaRecord(
             topic: "roundtrip",
             key: Array("key-1".utf8),
@@ -58,10 +88,13 @@ struct KafkaProducerTests {
         await producer.shutdown()
     }
 
-    @Test("Waiters continue through their resumer, one hand-over for a whole batch of acknowledgements")
-    func batchedResumption() async throws {
+    @Test(
+        "Waiters continue through their resumer, one hand-over for a whole batch of acknowledgements",
+        arguments: Reports.allCases
+    )
+    func batchedResumption(reports: Reports) async throws {
         let cluster = try MockKafkaCluster()
-        let producer = try makeProducer(on: cluster)
+        let producer = try makeProducer(on: cluster, reports: reports)
         // Metadata first, then a slow broker, so every wait below starts before its acknowledgement.
         _ = try #require(await producer.send(KafkaRecord(topic: "batched", key: nil, value: [0])).value()).get()
         try cluster.setRoundTripTime(300)
@@ -83,11 +116,11 @@ struct KafkaProducerTests {
         await producer.shutdown()
     }
 
-    @Test("Records with one key land on one partition in send order")
-    func keyOrdering() async throws {
+    @Test("Records with one key land on one partition in send order", arguments: Reports.allCases)
+    func keyOrdering(reports: Reports) async throws {
         let cluster = try MockKafkaCluster()
         try cluster.createTopic("ordered", partitions: 4)
-        let producer = try makeProducer(on: cluster)
+        let producer = try makeProducer(on: cluster, reports: reports)
         var futures: [DeliveryFuture] = []
         for index in 0..<20 {
             let key = "doc-\(index % 3)"
@@ -107,10 +140,10 @@ struct KafkaProducerTests {
         await producer.shutdown()
     }
 
-    @Test("A broker that is down leaves the record unacknowledged past the caller's wait")
-    func brokerDown() async throws {
+    @Test("A broker that is down leaves the record unacknowledged past the caller's wait", arguments: Reports.allCases)
+    func brokerDown(reports: Reports) async throws {
         let cluster = try MockKafkaCluster()
-        let producer = try makeProducer(on: cluster)
+        let producer = try makeProducer(on: cluster, reports: reports)
         _ = try #require(
             await producer.send(KafkaRecord(topic: "down", key: nil, value: [1])).value(timeout: .seconds(10))
         )
@@ -126,10 +159,10 @@ struct KafkaProducerTests {
         await producer.shutdown()
     }
 
-    @Test("A permanent broker error is reported as permanent")
-    func permanentError() async throws {
+    @Test("A permanent broker error is reported as permanent", arguments: Reports.allCases)
+    func permanentError(reports: Reports) async throws {
         let cluster = try MockKafkaCluster()
-        let producer = try makeProducer(on: cluster)
+        let producer = try makeProducer(on: cluster, reports: reports)
         _ = try #require(
             await producer.send(KafkaRecord(topic: "rejects", key: nil, value: [1])).value(timeout: .seconds(10))
         )
@@ -147,10 +180,10 @@ struct KafkaProducerTests {
         await producer.shutdown()
     }
 
-    @Test("Shutdown purges records that cannot be delivered and fails their futures")
-    func shutdownPurges() async throws {
+    @Test("Shutdown purges records that cannot be delivered and fails their futures", arguments: Reports.allCases)
+    func shutdownPurges(reports: Reports) async throws {
         let cluster = try MockKafkaCluster()
-        let producer = try makeProducer(on: cluster)
+        let producer = try makeProducer(on: cluster, reports: reports)
         _ = try #require(
             await producer.send(KafkaRecord(topic: "purge", key: nil, value: [1])).value(timeout: .seconds(10))
         )
@@ -268,6 +301,20 @@ extension KafkaProducerTests {
             #expect(message.value == Self.pattern(number, size: 150_000), "record \(number) byte for byte")
         }
         await producer.shutdown()
+    }
+}
+
+/// Handles delivery reports on a serial queue of its own, as an event loop would.
+final class QueueReporter: DeliveryResumer {
+    private let queue = DispatchQueue(label: "test-reporter")
+    private let count = Mutex(0)
+
+    /// How often librdkafka woke the reporter.
+    var wakeUps: Int { count.withLock { $0 } }
+
+    func execute(_ work: @escaping @Sendable () -> Void) {
+        count.withLock { $0 += 1 }
+        queue.async(execute: work)
     }
 }
 

@@ -2,9 +2,11 @@ import NIOCore
 import NIOPosix
 import RelayKafka
 
-/// Continues a request waiting for Kafka's acknowledgement on the event loop it runs on: the
-/// producer's poll thread hands over every acknowledgement of a batch for that loop in one task, so
-/// the loop wakes once per batch and the answer is written without a thread switch.
+/// Continues a request waiting for Kafka's acknowledgement on the event loop it runs on: whoever
+/// handles a batch of delivery reports hands over every acknowledgement for that loop in one task,
+/// so the loop wakes once per batch and the answer is written without a thread switch. The
+/// producer also handles its reports on one of these (``reportLoop``), and that loop's own
+/// waiters then continue at once.
 final class EventLoopResumer: DeliveryResumer {
     private let loop: any EventLoop
 
@@ -13,7 +15,11 @@ final class EventLoopResumer: DeliveryResumer {
     }
 
     func execute(_ work: @escaping @Sendable () -> Void) {
-        loop.execute(work)
+        if loop.inEventLoop {
+            work()
+        } else {
+            loop.execute(work)
+        }
     }
 
     /// One resumer per event loop of the process's loops (where the HTTP server and, see
@@ -25,6 +31,12 @@ final class EventLoopResumer: DeliveryResumer {
         }
         return resumers
     }()
+
+    /// Where the producer handles delivery reports: one of the loops, the same for the whole run.
+    static var reportLoop: EventLoopResumer {
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        return resumers[ObjectIdentifier(loop)] ?? EventLoopResumer(loop: loop)
+    }
 
     /// The resumer of the event loop running the calling task, if it runs on one.
     static var current: EventLoopResumer? {
