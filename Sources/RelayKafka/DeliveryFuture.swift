@@ -9,8 +9,14 @@ public typealias DeliveryResult = Result<KafkaAck, KafkaError>
 /// one wake-up of the caller's thread instead of one per record, and each waiter continues on the
 /// thread it waited on (for the relay: the event loop of its HTTP connection).
 public protocol DeliveryResumer: AnyObject, Sendable {
-    /// Runs `work` soon on the resumer's thread; must not block the caller.
+    /// Runs `work` soon on the resumer's thread, never before returning; must not block the caller.
     func execute(_ work: @escaping @Sendable () -> Void)
+    /// Whether the calling thread is the resumer's, so waiters can continue at once.
+    var isCurrent: Bool { get }
+}
+
+extension DeliveryResumer {
+    public var isCurrent: Bool { false }
 }
 
 /// The eventual delivery report of one produced record.
@@ -163,10 +169,15 @@ struct ResumeBatch {
         byResumer[ObjectIdentifier(resumer), default: (resumer, [])].wakes.append(wake)
     }
 
-    /// One `execute` per resumer for all of its waiters; the others are resumed here.
+    /// One `execute` per resumer for all of its waiters, except on the resumer's own thread, where
+    /// they continue at once (as do waiters without a resumer).
     func resume() {
         for wake in direct { wake.continuation.resume(returning: wake.result) }
         for (resumer, wakes) in byResumer.values {
+            guard !resumer.isCurrent else {
+                for wake in wakes { wake.continuation.resume(returning: wake.result) }
+                continue
+            }
             resumer.execute {
                 for wake in wakes { wake.continuation.resume(returning: wake.result) }
             }

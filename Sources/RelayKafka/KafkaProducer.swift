@@ -420,7 +420,9 @@ private final class ReportWakeUp: Sendable {
         self.reporter = reporter
     }
 
-    /// Runs on a librdkafka thread with the queue locked: only schedules the work.
+    /// Runs with the queue locked, on a librdkafka thread or on whichever thread logged a line:
+    /// only schedules the drain (`execute` never runs it before returning, which would lock the
+    /// queue again).
     func wake() {
         guard let core = core.withLock({ $0 }) else { return }
         reporter.execute { core.drainQueue() }

@@ -104,9 +104,9 @@ public final class MockKafkaCluster: @unchecked Sendable {
         try check(rd_kafka_mock_broker_set_down(cluster, broker))
         let ports = Self.ports(of: bootstrapServers)
         guard Int(broker) >= 1, Int(broker) <= ports.count else { return }
-        // The mock thread closes the old listener a moment after the call returns; until then the
-        // bind fails (a listening socket is in the way), and the port must be taken the moment it
-        // is free, before an outgoing connection gets it as its source port.
+        // Should the bind fail (the old listener not closed yet, or the port briefly another
+        // socket's), it is retried, so the port is taken the moment it is free, before an outgoing
+        // connection gets it as its source port.
         let deadline = ContinuousClock.now.advanced(by: .seconds(2))
         var placeholder = Self.bind(port: ports[Int(broker) - 1])
         while placeholder < 0, ContinuousClock.now < deadline {

@@ -14,7 +14,7 @@ import Synchronization
 /// hands free memory back to its host, each fresh page also costs the host a fault; overwriting
 /// cached pages is ten times faster than filling new ones there). With `O_DIRECT` the device reads
 /// the bytes from one reused, aligned buffer instead. Only whole aligned blocks go that way; the
-/// unaligned end of a batch is written as usual, so the file's size and bytes are at every moment
+/// unaligned end of a batch is written as usual, so after each batch the file's size and bytes are
 /// what plain writes would have left, reads see them, and `fsync` covers both.
 enum DirectWrites {
     /// Batches smaller than this go through the page cache: copying them is cheap, and a direct

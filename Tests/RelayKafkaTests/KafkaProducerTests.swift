@@ -318,7 +318,7 @@ final class QueueReporter: DeliveryResumer {
     }
 }
 
-/// Runs what it is handed at once, counting the hand-overs.
+/// Runs what it is handed on a global queue, counting the hand-overs.
 final class CountingResumer: DeliveryResumer {
     private let count = Mutex(0)
 
@@ -326,6 +326,6 @@ final class CountingResumer: DeliveryResumer {
 
     func execute(_ work: @escaping @Sendable () -> Void) {
         count.withLock { $0 += 1 }
-        work()
+        DispatchQueue.global().async(execute: work)
     }
 }

@@ -15,12 +15,10 @@ final class EventLoopResumer: DeliveryResumer {
     }
 
     func execute(_ work: @escaping @Sendable () -> Void) {
-        if loop.inEventLoop {
-            work()
-        } else {
-            loop.execute(work)
-        }
+        loop.execute(work)
     }
+
+    var isCurrent: Bool { loop.inEventLoop }
 
     /// One resumer per event loop of the process's loops (where the HTTP server and, see
     /// ``ProcessTuning/runTasksOnEventLoops()``, every task runs).
