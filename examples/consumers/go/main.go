@@ -77,7 +77,7 @@ func main() {
 	topics := flag.String("topics", "^docutray\\..*", "topic or ^regex")
 	group := flag.String("group", "docutray-go", "consumer group id")
 	maxMessages := flag.Int("max-messages", 0, "stop after this many events (0: never)")
-	idle := flag.Duration("idle-timeout", 0, "stop after this long without events (0: never)")
+	idle := flag.Duration("idle-timeout", 0, "stop after this long without events once partitions are assigned (0: never)")
 	flag.Parse()
 	secrets := strings.Split(*secretList, ",")
 
@@ -102,6 +102,12 @@ func main() {
 	for handled := 0; *maxMessages == 0 || handled < *maxMessages; {
 		message, err := consumer.ReadMessage(500 * time.Millisecond)
 		if err != nil {
+			// Idle time counts from when the group gave this consumer its partitions: joining
+			// the group can take a while on a busy machine, and nothing can arrive before it.
+			if assigned, _ := consumer.Assignment(); len(assigned) == 0 {
+				lastMessage = time.Now()
+				continue
+			}
 			if *idle > 0 && time.Since(lastMessage) > *idle {
 				return
 			}

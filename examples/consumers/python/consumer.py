@@ -100,7 +100,7 @@ def main():
     parser.add_argument("--topics", default="^docutray\\..*", help="topic or ^regex to subscribe to")
     parser.add_argument("--group", default="docutray-workflows", help="consumer group id")
     parser.add_argument("--max-messages", type=int, default=0, help="stop after this many events (0: never)")
-    parser.add_argument("--idle-timeout", type=float, default=0, help="stop after this many idle seconds (0: never)")
+    parser.add_argument("--idle-timeout", type=float, default=0, help="stop after this many idle seconds, counted once partitions are assigned (0: never)")
     parser.add_argument("--json", action="store_true", help="print one JSON object per event")
     args = parser.parse_args()
     secrets = [s.strip() for value in args.secret for s in value.split(",") if s.strip()]
@@ -123,6 +123,11 @@ def main():
         while args.max_messages == 0 or handled < args.max_messages:
             message = consumer.poll(0.5)
             if message is None:
+                # Idle time counts from when the group gave this consumer its partitions: joining
+                # the group can take a while on a busy machine, and nothing can arrive before it.
+                if not consumer.assignment():
+                    last_message = time.monotonic()
+                    continue
                 if args.idle_timeout and time.monotonic() - last_message > args.idle_timeout:
                     break
                 continue
