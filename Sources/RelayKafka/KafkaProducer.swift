@@ -190,9 +190,9 @@ final class ProducerCore: @unchecked Sendable {
     /// Stops librdkafka calling the reporter; from then on the producer's thread polls the queue.
     private func takeOverQueue() {
         guard let wakeUp else { return }
-        // Takes the queue's lock, so no callback is running or will run once it returns.
+        // Takes the queue's lock, so no callback is running or will run once it returns; releasing
+        // the wake-up then also drops its reference to this core.
         rd_kafka_queue_cb_event_enable(queue, nil, nil)
-        wakeUp.takeUnretainedValue().core.withLock { $0 = nil }
         wakeUp.release()
     }
 
@@ -413,7 +413,7 @@ final class ProducerCore: @unchecked Sendable {
 /// to it while the callback is enabled; the producer retains it until it disables the callback.
 private final class ReportWakeUp: Sendable {
     let reporter: any DeliveryResumer
-    /// Set once polling starts; cleared when the producer's thread takes the queue over.
+    /// Set once polling starts (the core does not exist yet when the wake-up is made).
     let core = Mutex<ProducerCore?>(nil)
 
     init(reporter: any DeliveryResumer) {

@@ -241,7 +241,7 @@ final class POSIXFile: BufferFile, @unchecked Sendable {
     }
 
     /// `pwritev`: one system call for a batch of frames, without copying them into one buffer.
-    func writeThroughCache(_ parts: [[UInt8]], at offset: Int) throws(FileIOError) {
+    private func writeThroughCache(_ parts: [[UInt8]], at offset: Int) throws(FileIOError) {
         var position = offset
         var start = 0
         while start < parts.count {

@@ -11,9 +11,11 @@ import Testing
 /// connection within seconds, never a 5xx or a hang, and a valid event is accepted right after.
 @Suite("Hostile HTTP input", .serialized, .timeLimit(.minutes(5)))
 struct HostileInputTests {
+    /// The relay's idle timeout in this suite, in seconds.
+    static let idleTimeoutSeconds = 1
     static let environment = [
         "RELAY_HTTP_MAX_BODY_SIZE": "64KiB",
-        "RELAY_HTTP_IDLE_TIMEOUT": "1s",
+        "RELAY_HTTP_IDLE_TIMEOUT": "\(idleTimeoutSeconds)s",
         "RELAY_HTTP_REQUEST_TIMEOUT": "2s",
     ]
     static let factory = DeliveryFactory()
@@ -427,7 +429,7 @@ struct HostileInputTests {
                 return
             }
             let elapsed = started.duration(to: .now)
-            guard raw.isEmpty, elapsed >= .seconds(1), attempt < 3 else {
+            guard raw.isEmpty, elapsed >= .seconds(idleTimeoutSeconds), attempt < 3 else {
                 Issue.record("after \(name): no answer (\(raw.count) bytes) after \(elapsed), attempt \(attempt)")
                 return
             }
