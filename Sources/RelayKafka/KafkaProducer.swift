@@ -209,14 +209,21 @@ final class ProducerCore: @unchecked Sendable {
             state.records[state.lastID] = Unreported(future: future, value: record.value)
             return state.lastID
         }
+        // Names go in as UTF-8 with their length, the topic through `withCString`: passing a String
+        // where C wants `const char *` would copy it into a new array each time.
         let headers = rd_kafka_headers_new(record.headers.count)!
         for header in record.headers {
-            if let value = header.value {
-                value.withUnsafeBytes { bytes in
-                    _ = rd_kafka_header_add(headers, header.name, -1, bytes.baseAddress, bytes.count)
+            var name = header.name
+            name.withUTF8 { name in
+                withOptionalBytes(header.value) { value in
+                    _ = rd_kafka_header_add(
+                        headers,
+                        name.baseAddress,
+                        name.count,
+                        value?.baseAddress,
+                        value?.count ?? 0
+                    )
                 }
-            } else {
-                _ = rd_kafka_header_add(headers, header.name, -1, nil, 0)
             }
         }
         let opaque = UnsafeMutableRawPointer(bitPattern: id)
@@ -224,16 +231,18 @@ final class ProducerCore: @unchecked Sendable {
         // in `inFlight` (the same, never mutated, storage), which lives until the record's report.
         let err = record.value.withUnsafeBytes { value in
             withOptionalBytes(record.key) { key in
-                relay_produce(
-                    client.handle,
-                    record.topic,
-                    value.baseAddress,
-                    value.count,
-                    key?.baseAddress,
-                    key?.count ?? 0,
-                    headers,
-                    opaque
-                )
+                record.topic.withCString { topic in
+                    relay_produce(
+                        client.handle,
+                        topic,
+                        value.baseAddress,
+                        value.count,
+                        key?.baseAddress,
+                        key?.count ?? 0,
+                        headers,
+                        opaque
+                    )
+                }
             }
         }
         guard err == RD_KAFKA_RESP_ERR_NO_ERROR else {

@@ -99,7 +99,8 @@ enum BufferCodec {
     /// A record frame with a placeholder id and header, for the writer to number and seal
     /// (``setID(_:inFrame:)``, ``RecordFrame/seal(_:)``): the body is copied once, into the frame.
     static func encodeRecordFrame(_ record: BufferRecord, state: RecordState) -> [UInt8] {
-        var writer = ByteWriter(capacity: record.value.count + 256 + RecordFrame.headerSize)
+        let size = RecordFrame.headerSize + encodedSize(of: record)
+        var writer = ByteWriter(capacity: size)
         writer.bytes.append(contentsOf: repeatElement(0, count: RecordFrame.headerSize))
         writer.u8(version)
         writer.u8(recordKind)
@@ -118,7 +119,19 @@ enum BufferCodec {
             writer.blob(header.value)
         }
         writer.blob(record.value)
+        assert(writer.bytes.count == size, "encodedSize(of:) disagrees with what was written")
         return writer.bytes
+    }
+
+    /// The exact payload size ``encodeRecordFrame(_:state:)`` writes, so it allocates once.
+    private static func encodedSize(of record: BufferRecord) -> Int {
+        func string(_ text: String) -> Int { 2 + min(text.utf8.count, Int(UInt16.max)) }
+        func blob(_ bytes: [UInt8]?) -> Int { 4 + (bytes?.count ?? 0) }
+        var size = 1 + 1 + 8 + 1 + 8 + 4
+        size += string(record.source) + string(record.deliveryID) + string(record.eventType) + string(record.topic)
+        size += blob(record.key) + 2 + blob(record.value)
+        for header in record.headers.prefix(Int(UInt16.max)) { size += string(header.name) + blob(header.value) }
+        return size
     }
 
     /// Writes `id` into a frame from ``encodeRecordFrame(_:state:)`` (payload bytes 2–9, after

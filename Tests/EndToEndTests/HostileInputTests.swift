@@ -332,6 +332,77 @@ struct HostileInputTests {
         }
     }
 
+    /// One keep-alive connection, driven by `Tests/HTTPClients/keep_alive_session.py` (a raw socket):
+    /// each step waits `pause`, then sends `request` at once or a byte every `trickle`.
+    static func keepAliveSession(
+        _ steps: [(pause: Double, request: [UInt8], trickle: Double)],
+        to relay: TestRelay
+    ) async throws -> [(status: Int?, seconds: Double)] {
+        let spec = steps.map { step -> [String: Any] in
+            ["pause": step.pause, "request": Data(step.request).base64EncodedString(), "trickle": step.trickle]
+        }
+        let run = try await ChildProcess.run(
+            "/usr/bin/env",
+            ["python3", Repository.path("Tests/HTTPClients/keep_alive_session.py"), String(relay.port)],
+            stdin: Array(try JSONSerialization.data(withJSONObject: spec)),
+            timeout: .seconds(90)
+        )
+        #expect(run.status == 0, "\(run.stderr)")
+        let results = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [[String: Any]])
+        return results.map { ($0["status"] as? Int, $0["seconds"] as? Double ?? 0) }
+    }
+
+    /// A complete, correctly signed delivery with a fresh id, keeping the connection open.
+    static func keepAliveRequest() -> [UInt8] {
+        head(signedLines(body: validBody) + ["content-length: \(validBody.count)"]) + validBody
+    }
+
+    @Test("A keep-alive connection is served for longer than the request timeout, request after request")
+    func keepAliveOutlastsRequestTimeout() async throws {
+        // Seven requests half a second apart: 3.5 s on one connection against a 2 s request timeout
+        // (which limits each request, not the connection), within a 5 s idle timeout.
+        let environment = Self.environment.merging(["RELAY_HTTP_IDLE_TIMEOUT": "5s"]) { $1 }
+        try await withTestRelay(environment: environment) { relay in
+            let steps = (0..<7).map { _ in (pause: 0.5, request: Self.keepAliveRequest(), trickle: 0.0) }
+            let results = try await Self.keepAliveSession(steps, to: relay)
+            #expect(results.map(\.status) == Array(repeating: 202, count: 7), "\(results)")
+            #expect(
+                !relay.logs.entries.contains {
+                    $0.message == "Closed a connection that did not send its request in time"
+                }
+            )
+        }
+    }
+
+    @Test("A later request on a keep-alive connection that trickles is cut off by its own request timeout")
+    func trickledKeepAliveRequest() async throws {
+        // A 5 s idle timeout, so a slow machine's pause between the requests cannot close it first.
+        let environment = Self.environment.merging(["RELAY_HTTP_IDLE_TIMEOUT": "5s"]) { $1 }
+        try await withTestRelay(environment: environment) { relay in
+            // The first request arms the connection's timer (due 2 s later); the second starts 0.8 s
+            // after it and trickles a byte every 250 ms, so the timer finds it 1.2 s old, waits for its
+            // own deadline and closes the connection 2 s after the second request's first byte.
+            let results = try await Self.keepAliveSession(
+                [
+                    (pause: 0, request: Self.keepAliveRequest(), trickle: 0),
+                    (pause: 0.8, request: Self.keepAliveRequest(), trickle: 0.25),
+                ],
+                to: relay
+            )
+            #expect(results.count == 2, "\(results)")
+            #expect(results.first?.status == 202, "\(results)")
+            let cutOff = try #require(results.last)
+            #expect(cutOff.status == nil, "cut off without an answer: \(results)")
+            #expect(cutOff.seconds >= 1.5, "cut off by its own 2 s timeout, not the first request's: \(results)")
+            #expect(cutOff.seconds < 6, "\(results)")
+            let closed = relay.logs.entries.filter {
+                $0.message == "Closed a connection that did not send its request in time"
+            }
+            #expect(closed.count == 1)
+            try await Self.expectAccepted(by: relay, after: "a trickled keep-alive request")
+        }
+    }
+
     @Test("A silent connection is closed by the idle timeout")
     func silentConnection() async throws {
         try await withTestRelay(environment: Self.environment) { relay in

@@ -57,7 +57,9 @@ public struct CloudEventEnvelope: Sendable, Hashable {
 
     /// The Kafka record for `event` on `topic`, for its first delivery attempt.
     public func record(for event: RelayEvent, topic: String) -> KafkaRecord {
-        let attributes = attributes(of: event)
+        // The key and the `ce_partitionkey` header share one array.
+        let partitionKey = Array(event.partitionKey.utf8)
+        let attributes = attributes(of: event, partitionKey: partitionKey)
         var headers: [KafkaHeader] = []
         headers.reserveCapacity(attributes.count + 2 + event.webhook.forwardedHeaders.count)
         let value: [UInt8]
@@ -72,11 +74,11 @@ public struct CloudEventEnvelope: Sendable, Hashable {
         }
         headers.append(Self.firstAttempt)
         for forwarded in event.webhook.forwardedHeaders { headers.append(KafkaHeader(forwarded.name, forwarded.value)) }
-        return KafkaRecord(topic: topic, key: Array(event.partitionKey.utf8), value: value, headers: headers)
+        return KafkaRecord(topic: topic, key: partitionKey, value: value, headers: headers)
     }
 
     /// Context attributes in CloudEvents order, by header name (`ce_` and the attribute name).
-    private func attributes(of event: RelayEvent) -> [(header: String, value: [UInt8])] {
+    private func attributes(of event: RelayEvent, partitionKey: [UInt8]) -> [(header: String, value: [UInt8])] {
         var attributes: [(header: String, value: [UInt8])] = []
         attributes.reserveCapacity(10)
         attributes.append((Attribute.specVersion, Self.specVersion))
@@ -85,11 +87,22 @@ public struct CloudEventEnvelope: Sendable, Hashable {
         attributes.append((Attribute.type, Array(event.descriptor.cloudEventType.utf8)))
         attributes.append((Attribute.time, time(of: event)))
         if let subject = event.subject { attributes.append((Attribute.subject, Array(subject.utf8))) }
-        attributes.append((Attribute.partitionKey, Array(event.partitionKey.utf8)))
+        attributes.append((Attribute.partitionKey, partitionKey))
         attributes.append((Attribute.receivedTime, RFC3339.bytes(unixMilliseconds: event.receivedAt.unixMilliseconds)))
-        attributes.append((Attribute.checks, Array(event.webhook.checks.joined(separator: ",").utf8)))
+        attributes.append((Attribute.checks, Self.commaSeparated(event.webhook.checks)))
         attributes.append((Attribute.relaySource, Array(event.source.utf8)))
         return attributes
+    }
+
+    /// `names` joined by commas, as bytes (one array, no intermediate string).
+    private static func commaSeparated(_ names: [String]) -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(names.reduce(names.count) { $0 + $1.utf8.count })
+        for (index, name) in names.enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            bytes.append(contentsOf: name.utf8)
+        }
+        return bytes
     }
 
     /// The signed time; the receive time (to the second) for senders that sign none.

@@ -23,7 +23,9 @@ enum JSONText {
 
     /// A flat JSON object of string, integer and boolean members, in the given order.
     static func object(_ members: KeyValuePairs<String, JSONScalar>) -> [UInt8] {
-        var output: [UInt8] = [UInt8(ascii: "{")]
+        var output: [UInt8] = []
+        output.reserveCapacity(members.reduce(2) { $0 + $1.key.utf8.count + 8 + $1.value.estimatedSize })
+        output.append(UInt8(ascii: "{"))
         for (index, (name, value)) in members.enumerated() {
             if index > 0 { output.append(UInt8(ascii: ",")) }
             appendString(name, to: &output)
@@ -44,4 +46,14 @@ enum JSONScalar {
     case string(String)
     case int(Int64)
     case bool(Bool)
+
+    /// About how many bytes the value takes (exact unless a string needs escapes), so an answer is
+    /// written into one allocation.
+    var estimatedSize: Int {
+        switch self {
+        case .string(let text): text.utf8.count
+        case .int: 20
+        case .bool: 5
+        }
+    }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Logging
 import Relay
 import RelayKafka
 import SenderKit
@@ -87,8 +88,10 @@ struct BrokerCommand: AsyncParsableCommand {
     }
 }
 
-/// Serves `router` on 127.0.0.1 and prints the port once listening.
+/// Serves `router` on 127.0.0.1 and prints the port once listening. Logs go through the relay's
+/// text log handler, as in `webhook-relay serve`, so the floors carry the relay's logging costs.
 func serve(_ router: Router<BasicRequestContext>, port: Int) async throws {
+    LoggingSystem.bootstrap { label in TextLogHandler(label: label) { FileHandle.standardError.write(Data($0.utf8)) } }
     let application = Application(
         router: router,
         configuration: ApplicationConfiguration(address: .hostname("127.0.0.1", port: port)),
