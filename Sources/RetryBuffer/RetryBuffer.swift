@@ -193,12 +193,14 @@ public final class RetryBuffer: Sendable {
         )
         let append = SegmentWriter.Append(
             entry: entry,
-            frame: frame,
+            frame: consume frame,
             knownTail: valueChecksum.map { RecordFrame.KnownTail(count: record.value.count, checksum: $0) },
             durable: durable,
             completion: completion
         )
-        writer.submit(.append(append))
+        // Handed over, not shared: the writer numbers the frame in place only if it holds the
+        // frame alone (see `SegmentWriter.number`).
+        writer.submit(.append(consume append))
     }
 
     /// Remembers an accepted delivery across restarts (written without waiting for the disk).

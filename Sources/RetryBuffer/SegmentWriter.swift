@@ -134,7 +134,7 @@ final class SegmentWriter: @unchecked Sendable {
         }
     }
 
-    func submit(_ operation: Operation) {
+    func submit(_ operation: consuming Operation) {
         condition.lock()
         if stopping {
             condition.unlock()
@@ -142,12 +142,15 @@ final class SegmentWriter: @unchecked Sendable {
             if case .flush(let done) = operation { done() }
             return
         }
-        queue.append(operation)
+        let isUrgent = operation.isUrgent
         if case .append(let append) = operation, !append.durable { queuedArchiveBytes += append.frame.count }
+        // Moved into the queue while the lock is held: once the writer can see it, nothing here
+        // holds it any more.
+        queue.append(consume operation)
         // Someone waits for a durable append or a flush: wake the writer now. Archive copies, state
         // changes and seen ids wait for the next batch (at most `lazyDelay`), so that a busy relay
         // writes them with one system call per batch instead of one wake-up per request.
-        if operation.isUrgent {
+        if isUrgent {
             urgentQueued = true
             condition.signal()
         } else if lazySince == nil {
@@ -207,7 +210,7 @@ final class SegmentWriter: @unchecked Sendable {
             condition.unlock()
             for waiter in roomWaiters { waiter.resume() }
 
-            process(batch)
+            process(consume batch)
             if ContinuousClock.now - lastMaintenance >= configuration.maintenanceInterval {
                 maintain()
             }
@@ -216,7 +219,7 @@ final class SegmentWriter: @unchecked Sendable {
                 let late = queue
                 queue.removeAll()
                 condition.unlock()
-                process(late)
+                process(consume late)
                 synchronizeLazyWrites()
                 let done = onStopped
                 done?()
@@ -238,12 +241,17 @@ final class SegmentWriter: @unchecked Sendable {
         for position in appends.indices {
             let id = RecordID(rawValue: first + UInt64(position))
             appends[position].entry.id = id
+            let storage = appends[position].frame.withUnsafeBufferPointer { $0.baseAddress }
             BufferCodec.setID(id, inFrame: &appends[position].frame)
             RecordFrame.seal(&appends[position].frame, knownTail: appends[position].knownTail)
+            assert(
+                appends[position].frame.withUnsafeBufferPointer { $0.baseAddress } == storage,
+                "a frame was copied to be numbered: something else still holds it"
+            )
         }
     }
 
-    private func process(_ batch: [Operation]) {
+    private func process(_ batch: consuming [Operation]) {
         guard !batch.isEmpty else { return }
         var appends: [Append] = []
         var states: [UInt64: [UInt8]] = [:]
@@ -257,6 +265,9 @@ final class SegmentWriter: @unchecked Sendable {
             case .flush(let done): flushes.append(done)
             }
         }
+        // The batch lets go of its copies of the frames, so numbering and sealing write into each
+        // frame in place; otherwise every frame (a whole body) would be copied here once more.
+        batch = []
         number(&appends)
         let (written, failed) = writeAppends(appends)
         for (segment, frames) in states { writeState(frames, segment: segment) }
