@@ -61,6 +61,28 @@ struct JSONScannerTests {
         #expect(throws: JSONScanError.self) { try JSONScanner.scanObject(document) }
     }
 
+    @Test("Strings are read eight bytes at a time; a quote, escape, control or non-ASCII byte stops a run anywhere")
+    func plainRuns() throws {
+        let specials: [[UInt8]] = [
+            [0x22], Array(#"\n"#.utf8), Array(#"\""#.utf8), Array(#"\u00e9"#.utf8), Array(#"\x"#.utf8), [0x00], [0x01],
+            [0x1F], [0x09], [0x20], [0x21], [0x7F], Array("é".utf8), Array("東".utf8), Array("😀".utf8), [0xFF], [0x80],
+        ]
+        for special in specials {
+            for offset in 0..<24 {
+                let text =
+                    [UInt8](repeating: UInt8(ascii: "a"), count: offset) + special
+                    + [UInt8](repeating: UInt8(ascii: "b"), count: 40 - offset)
+                let document = Array(#"{"a":""#.utf8) + text + Array(#"","id":"x"}"#.utf8)
+                let foundation = (try? JSONSerialization.jsonObject(with: Data(document))) as? [String: String]
+                let scanned = try? JSONScanner.scanObject(document, capturing: ["a", "id"])
+                let what = "\(special) at \(offset)"
+                #expect((scanned == nil) == (foundation == nil), "\(what): valid only for one of them")
+                #expect(scanned?["a"] == foundation?["a"], "\(what)")
+                #expect(scanned?["id"] == foundation?["id"], "\(what)")
+            }
+        }
+    }
+
     @Test("Nesting is limited, so a deeply nested body cannot exhaust the stack")
     func depthLimit() throws {
         let allowed =

@@ -225,11 +225,37 @@ public struct JSONScanner {
                 throw error("control character in a string")
             case 0..<0x80:
                 position += 1
+                position = skipPlainASCII(from: position)
             default:
                 try skipUTF8Sequence()
             }
         }
         throw error("unterminated string")
+    }
+
+    /// The first index at or after `start` whose byte is not plain string text: a quote, a backslash,
+    /// a control character or a non-ASCII byte (or the end). Reads eight bytes at a time, since long
+    /// runs of plain text are most of most bodies; the byte-by-byte loop in `scanString` handles what
+    /// this stops at.
+    private func skipPlainASCII(from start: Int) -> Int {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        /// The high bit of every byte of `word` that is zero (exact for the lowest such byte, which is
+        /// all that matters here: any set bit stops the run).
+        func zeroBytes(_ word: UInt64) -> UInt64 { (word &- ones) & ~word & highs }
+        var index = start
+        guard let base = bytes.baseAddress else { return index }
+        while index + 8 <= bytes.count {
+            let word = UInt64(littleEndian: UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self))
+            let stops =
+                (word & highs)  // non-ASCII
+                | ((word &- ones &* 0x20) & ~word & highs)  // below 0x20
+                | zeroBytes(word ^ (ones &* UInt64(UInt8(ascii: "\""))))
+                | zeroBytes(word ^ (ones &* UInt64(UInt8(ascii: "\\"))))
+            if stops != 0 { return index + (stops.trailingZeroBitCount >> 3) }
+            index += 8
+        }
+        return index
     }
 
     /// Scans one escape sequence after a backslash and returns the character it stands for.
