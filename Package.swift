@@ -55,8 +55,9 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
-        // glibc allocator settings (mallopt is not visible from Swift's Glibc module).
-        .target(name: "CMallocTuning"),
+        // glibc allocator settings (mallopt is not visible from Swift's Glibc module) and the hook that runs
+        // tasks on the event loops.
+        .target(name: "CProcessTuning"),
         // CRC-32C with SSE 4.2's crc32 instruction, for the buffer's record frames.
         .target(name: "CCRC32C"),
         // System calls Swift's Glibc module does not show: O_DIRECT opens, thread names.
@@ -96,7 +97,7 @@ let package = Package(
         .target(
             name: "Relay",
             dependencies: [
-                "CMallocTuning",
+                "CProcessTuning",
                 "RelayKafka",
                 "RetryBuffer",
                 "SenderKit",
@@ -127,6 +128,18 @@ let package = Package(
                 "Senders",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
+            swiftSettings: strictSettings
+        ),
+        // A process that installs the event-loop executor hook and reports how tasks then run
+        // (the hook is process-wide and permanent, so the tests run it as a child).
+        .executableTarget(
+            name: "executor-probe",
+            dependencies: [
+                "Relay",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Tests/ExecutorProbe",
             swiftSettings: strictSettings
         ),
         // Helpers shared by the test targets: a raw HTTP client, a running relay, fixtures.

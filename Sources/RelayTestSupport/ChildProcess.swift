@@ -8,13 +8,18 @@ public enum RelayExecutable {
     /// `$WEBHOOK_RELAY_BINARY`.
     public static var path: String {
         if let explicit = ProcessInfo.processInfo.environment["WEBHOOK_RELAY_BINARY"] { return explicit }
+        return builtProduct("webhook-relay")
+    }
+
+    /// Another executable of this package, from the same build folder.
+    public static func builtProduct(_ name: String) -> String {
         var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         for _ in 0..<4 {
-            let candidate = directory.appendingPathComponent("webhook-relay").path
+            let candidate = directory.appendingPathComponent(name).path
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
             directory = directory.deletingLastPathComponent()
         }
-        return Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("webhook-relay").path
+        return Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent(name).path
     }
 }
 

@@ -1,4 +1,4 @@
-import CMallocTuning
+import CProcessTuning
 import NIOCore
 import NIOPosix
 
@@ -15,9 +15,37 @@ public enum ProcessTuning {
     /// pool, so a request is read, verified, published and answered without switching threads.
     /// Nothing in the relay blocks a task's thread (blocking Kafka calls have threads of their own).
     ///
+    /// Each job runs as Swift's own global executor runs it: on the generic executor, the one every
+    /// task outside an actor belongs to. NIO's
+    /// `unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()` runs it on the
+    /// loop's serial executor instead; the runtime then takes every call into a nonisolated async
+    /// function for a change of executor and sends the task back through the loop's queue, about
+    /// 25 times a request. Returns false, changing nothing, when the runtime has no hook, another
+    /// one is installed, or the executor reference is not the two words this relies on.
+    ///
     /// Call it first thing in `main`, before any task has been started.
     @discardableResult
     public static func runTasksOnEventLoops() -> Bool {
-        NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+        guard MemoryLayout<UnownedSerialExecutor>.size == MemoryLayout<(UInt, UInt)>.size else { return false }
+        let hook: GlobalEnqueueHook = { job, _ in
+            // `any()` is the calling thread's loop when that is one of the group's, so a task that
+            // suspends on a loop resumes on it.
+            MultiThreadedEventLoopGroup.singleton.any().execute {
+                job.runSynchronously(on: ProcessTuning.genericExecutor)
+            }
+        }
+        return withUnsafeBytes(of: hook) { function in
+            relay_install_global_enqueue_hook(function.load(as: UnsafeRawPointer.self))
+        }
     }
+
+    /// The runtime's `swift_task_enqueueGlobal_hook`: called with each job for the global executor
+    /// and the runtime's own enqueue, which this hook never calls.
+    private typealias GlobalEnqueueHook =
+        @convention(thin) (UnownedJob, @convention(thin) (UnownedJob) -> Void) -> Void
+
+    /// The generic executor, which Swift has no public name for: the runtime's
+    /// `SerialExecutorRef::generic()`, two null words. `UnownedSerialExecutor` is a frozen wrapper
+    /// of such a reference; ``runTasksOnEventLoops()`` checks its size before this is first read.
+    private static let genericExecutor = unsafeBitCast((UInt(0), UInt(0)), to: UnownedSerialExecutor.self)
 }
