@@ -107,28 +107,20 @@ struct BufferIndex {
         return entry
     }
 
+    // Both change a key's queue in place: taking it out of the dictionary first would copy all of
+    // it (the dictionary still holds it) for each record, quadratic in the backlog of one key.
+
     /// Adds a pending record to its key's queue, in id order.
     private mutating func enqueue(_ entry: Entry) {
-        var queue = keyQueues[entry.orderingKey] ?? []
-        if let last = queue.last, last > entry.id {
-            // A revived record goes back to its place among younger ones.
-            let position = queue.firstIndex { $0 > entry.id } ?? queue.count
-            queue.insert(entry.id, at: position)
-        } else {
-            queue.append(entry.id)
-        }
-        keyQueues[entry.orderingKey] = queue
+        keyQueues[entry.orderingKey, default: []].insertInOrder(entry.id)
         markReadyIfHead(entry.orderingKey)
     }
 
+    /// Takes a record out of its key's queue.
     private mutating func dequeue(_ entry: Entry) {
-        guard var queue = keyQueues[entry.orderingKey] else { return }
-        if queue.first == entry.id {
-            queue.removeFirst()
-        } else if let position = queue.firstIndex(of: entry.id) {
-            queue.remove(at: position)
-        }
-        keyQueues[entry.orderingKey] = queue.isEmpty ? nil : queue
+        guard let slot = keyQueues.index(forKey: entry.orderingKey) else { return }
+        keyQueues.values[slot].remove(entry.id)
+        if keyQueues.values[slot].isEmpty { keyQueues.remove(at: slot) }
         markReadyIfHead(entry.orderingKey)
     }
 
@@ -194,5 +186,25 @@ struct BufferIndex {
         statistics.corruptRanges = corruptRangesFound
         statistics.lastWriteFailureAt = lastWriteFailureAt
         return statistics
+    }
+}
+
+extension Deque<RecordID> {
+    /// Appends `id`, or, for a revived record older than the last, puts it back in its place.
+    fileprivate mutating func insertInOrder(_ id: RecordID) {
+        if let last, last > id {
+            insert(id, at: firstIndex { $0 > id } ?? count)
+        } else {
+            append(id)
+        }
+    }
+
+    /// Removes `id`: the head, as the buffer drains in order, or wherever it is.
+    fileprivate mutating func remove(_ id: RecordID) {
+        if first == id {
+            removeFirst()
+        } else if let position = firstIndex(of: id) {
+            remove(at: position)
+        }
     }
 }
