@@ -51,6 +51,7 @@ bench: bench-build
 	Benchmarks/.build/release/relay-bench suite
 	Benchmarks/.build/release/relay-bench micro
 	Benchmarks/.build/release/relay-bench buffer-append
+	Benchmarks/.build/release/relay-bench buffer-append --keys 1 --records 400000
 	Benchmarks/.build/release/relay-bench drain --records 1048576 --size 1024
 	Benchmarks/.build/release/relay-bench archive-replay --records 1048576 --size 1024
 

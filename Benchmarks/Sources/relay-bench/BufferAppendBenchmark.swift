@@ -14,6 +14,8 @@ struct BufferAppendBenchmark: AsyncParsableCommand {
     @Option(help: "Records to append.") var records = 50_000
     @Option(help: "Concurrent appenders (like concurrent requests).") var concurrency = 32
     @Option(help: "Value size in bytes.") var size = 1024
+    @Option(help: "Kafka keys the records share, published in order per key (0: one key per record).")
+    var keys = 0
     @Option(help: "Buffer directory (default: a new temporary one).") var path: String?
 
     func run() async throws {
@@ -32,7 +34,7 @@ struct BufferAppendBenchmark: AsyncParsableCommand {
                     while number < records {
                         var copy = record
                         copy.deliveryID = "req_\(number)"
-                        copy.key = Array("doc-\(number)".utf8)
+                        copy.key = Array("doc-\(keys > 0 ? number % keys : number)".utf8)
                         _ = try await buffer.append(copy)
                         number += concurrency
                     }
@@ -45,7 +47,7 @@ struct BufferAppendBenchmark: AsyncParsableCommand {
         await buffer.close()
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         print(
-            "buffer-append | records \(records) | concurrency \(concurrency) | size \(size) B | "
+            "buffer-append | records \(records) | keys \(keys > 0 ? String(keys) : "one per record") | concurrency \(concurrency) | size \(size) B | "
                 + "\(Int(Double(records) / seconds)) appends/s | \(String(format: "%.1f", Double(statistics.totalBytes) / seconds / 1e6)) MB/s | "
                 + "\(String(format: "%.2f", seconds)) s"
         )
