@@ -19,8 +19,8 @@ public enum ProcessTuning {
     /// task outside an actor belongs to. NIO's
     /// `unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()` runs it on the
     /// loop's serial executor instead; the runtime then takes every call into a nonisolated async
-    /// function for a change of executor and sends the task back through the loop's queue, about
-    /// 25 times a request. Returns false, changing nothing, when the runtime has no hook, another
+    /// function for a change of executor and sends the task back through the loop's queue, 25 to
+    /// 40 times a request. Returns false, changing nothing, when the runtime has no hook, another
     /// one is installed, or the executor reference is not the two words this relies on.
     ///
     /// Call it first thing in `main`, before any task has been started.
