@@ -99,6 +99,21 @@ struct DedupGuardTests {
         }
     }
 
+    @Test("A copy of the table is a value: changing one copy leaves the other as it was")
+    func tableCopiesAreValues() {
+        var original = DedupTableModel()
+        for key: UInt64 in 0..<500 { original.set(key, (digest: 1, expiresAt: 50), now: 0) }
+        var copy = original
+        for key: UInt64 in 0..<250 { copy.remove(key) }
+        // Another generation: the entry moves, and its old slot is marked removed.
+        for key: UInt64 in 250..<500 { copy.set(key, (digest: 2, expiresAt: 40), now: 1) }
+        for key: UInt64 in 500..<1000 { original.set(key, (digest: 3, expiresAt: 50), now: 1) }
+        for key: UInt64 in 0..<1000 {
+            #expect(original.agrees(key, now: 1), "original, key \(key)")
+            #expect(copy.agrees(key, now: 1), "copy, key \(key)")
+        }
+    }
+
     @Test("Expired entries do not accumulate")
     func bounded() {
         let guardian = DedupGuard(window: 10)

@@ -128,7 +128,9 @@ struct DedupTable {
 private struct Generation {
     let start: Int64
     private let width: Int64
-    private var slots: [UInt64]
+    /// Two words a slot, in a mapping of their own (see ``MappedWords``); shared between copies
+    /// until one of them changes.
+    private var slots: MappedWords
     private(set) var capacity: Int
     /// Used slots, removed ones included (what decides when to grow).
     private var occupied = 0
@@ -147,7 +149,7 @@ private struct Generation {
         self.start = start
         self.width = width
         self.capacity = capacity
-        slots = [UInt64](repeating: 0, count: capacity * 2)
+        slots = MappedWords(count: capacity * 2)
     }
 
     /// The slot of a live (not removed) fingerprint.
@@ -187,6 +189,7 @@ private struct Generation {
     }
 
     mutating func write(_ index: Int, _ high: UInt64, _ low: UInt64, _ entry: DedupTable.Entry) {
+        makeSlotsUnique()
         let offset = UInt64(max(0, min(entry.expiresAt - start, width - 1)))
         slots[index * 2] = high
         slots[index * 2 + 1] =
@@ -196,6 +199,7 @@ private struct Generation {
 
     /// Keeps the slot used (probe sequences pass through it) but no longer matching.
     mutating func markRemoved(_ index: Int) {
+        makeSlotsUnique()
         slots[index * 2 + 1] |= Self.removed
         liveCount -= 1
     }
@@ -205,7 +209,7 @@ private struct Generation {
         let old = slots
         let oldCapacity = capacity
         capacity = max(DedupTable.minimumCapacity, liveCount * 2 + 2)
-        slots = [UInt64](repeating: 0, count: capacity * 2)
+        slots = MappedWords(count: capacity * 2)
         occupied = 0
         for index in 0..<oldCapacity where old[index * 2 + 1] & (Self.used | Self.removed) == Self.used {
             var target = home(old[index * 2])
@@ -215,6 +219,10 @@ private struct Generation {
             occupied += 1
         }
         liveCount = occupied
+    }
+
+    private mutating func makeSlotsUnique() {
+        if !isKnownUniquelyReferenced(&slots) { slots = slots.copy() }
     }
 
     /// Where a fingerprint's probe sequence starts (its high word scaled to the capacity).
