@@ -20,6 +20,12 @@ final class LoadGenerator: @unchecked Sendable {
 
         var throughput: Double { seconds > 0 ? Double(completed) / seconds : 0 }
         var non2xx: Int { statuses.filter { !(200..<300).contains($0.key) }.values.reduce(0, +) + errors }
+        /// What the non-2xx answers were, e.g. "503 ×4, closed ×1"; empty when there were none.
+        var non2xxBreakdown: String {
+            let answers = statuses.filter { !(200..<300).contains($0.key) }.sorted { $0.key < $1.key }
+            let parts = answers.map { "\($0.key) ×\($0.value)" } + (errors > 0 ? ["closed ×\(errors)"] : [])
+            return parts.joined(separator: ", ")
+        }
         /// Latency percentile in milliseconds.
         func latency(_ percentile: Double) -> Double { Double(histogram.valueAtPercentile(percentile)) / 1000 }
     }

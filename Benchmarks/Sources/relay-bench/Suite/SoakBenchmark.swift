@@ -62,7 +62,8 @@ struct SoakBenchmark: AsyncParsableCommand {
         sampler.cancel()
         let stats = ProcessStats.read(pid: pid)
         print(
-            "\nsoak | \(Int(rate)) req/s for \(duration) s | completed \(load.completed) | non-2xx \(load.non2xx) | "
+            "\nsoak | \(Int(rate)) req/s for \(duration) s | completed \(load.completed) | non-2xx \(load.non2xx)"
+                + (load.non2xx > 0 ? " (\(load.non2xxBreakdown))" : "") + " | "
                 + "p99 \(BenchFormat.ms(load.latency(99))) ms | peak RSS \(BenchFormat.bytes(stats?.peakRSS ?? 0))"
         )
     }
