@@ -19,13 +19,13 @@ final class LoadGenerator: @unchecked Sendable {
         var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three)
 
         var throughput: Double { seconds > 0 ? Double(completed) / seconds : 0 }
-        var non2xx: Int { statuses.filter { !(200..<300).contains($0.key) }.values.reduce(0, +) + errors }
+        var non2xx: Int { non2xxStatuses.values.reduce(0, +) + errors }
         /// What the non-2xx answers were, e.g. "503 ×4, closed ×1"; empty when there were none.
         var non2xxBreakdown: String {
-            let answers = statuses.filter { !(200..<300).contains($0.key) }.sorted { $0.key < $1.key }
-            let parts = answers.map { "\($0.key) ×\($0.value)" } + (errors > 0 ? ["closed ×\(errors)"] : [])
-            return parts.joined(separator: ", ")
+            let answers = non2xxStatuses.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }
+            return (answers + (errors > 0 ? ["closed ×\(errors)"] : [])).joined(separator: ", ")
         }
+        private var non2xxStatuses: [Int: Int] { statuses.filter { !(200..<300).contains($0.key) } }
         /// Latency percentile in milliseconds.
         func latency(_ percentile: Double) -> Double { Double(histogram.valueAtPercentile(percentile)) / 1000 }
     }
