@@ -43,6 +43,62 @@ struct ByteWriter {
     }
 }
 
+/// Little-endian writing into memory sized beforehand for what is written, with no capacity check
+/// or copy-on-write check per field as an array's appends make. Writing past the end traps: a wrong
+/// size is a bug, never a silent overwrite.
+struct ByteCursor {
+    private let buffer: UnsafeMutableRawBufferPointer
+    private(set) var offset = 0
+
+    init(_ buffer: UnsafeMutableBufferPointer<UInt8>) {
+        self.buffer = UnsafeMutableRawBufferPointer(buffer)
+    }
+
+    /// The next `count` bytes, which the caller fills.
+    private mutating func take(_ count: Int) -> UnsafeMutableRawBufferPointer {
+        precondition(count <= buffer.count - offset, "wrote past the end of a sized buffer")
+        defer { offset += count }
+        return UnsafeMutableRawBufferPointer(rebasing: buffer[offset..<offset + count])
+    }
+
+    mutating func zeros(_ count: Int) { take(count).initializeMemory(as: UInt8.self, repeating: 0) }
+
+    mutating func u8(_ value: UInt8) { take(1).storeBytes(of: value, as: UInt8.self) }
+
+    mutating func u16(_ value: UInt16) { take(2).storeBytes(of: value.littleEndian, as: UInt16.self) }
+
+    mutating func u32(_ value: UInt32) { take(4).storeBytes(of: value.littleEndian, as: UInt32.self) }
+
+    mutating func u64(_ value: UInt64) { take(8).storeBytes(of: value.littleEndian, as: UInt64.self) }
+
+    mutating func i64(_ value: Int64) { u64(UInt64(bitPattern: value)) }
+
+    mutating func bytes(_ source: UnsafeRawBufferPointer) {
+        let target = take(source.count)
+        if !source.isEmpty { target.copyMemory(from: source) }
+    }
+
+    /// As ``ByteWriter/string(_:)``.
+    mutating func string(_ value: String) {
+        var value = value
+        value.withUTF8 { utf8 in
+            let count = min(utf8.count, Int(UInt16.max))
+            u16(UInt16(count))
+            bytes(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: utf8.prefix(count))))
+        }
+    }
+
+    /// As ``ByteWriter/blob(_:)``.
+    mutating func blob(_ value: [UInt8]?) {
+        guard let value else {
+            u32(UInt32.max)
+            return
+        }
+        u32(UInt32(value.count))
+        value.withUnsafeBytes { bytes($0) }
+    }
+}
+
 /// Little-endian reading with bounds checks: malformed input throws, it never traps.
 struct ByteReader {
     struct Malformed: Error {}

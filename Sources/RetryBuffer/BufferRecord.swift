@@ -100,27 +100,29 @@ enum BufferCodec {
     /// (``setID(_:inFrame:)``, ``RecordFrame/seal(_:)``): the body is copied once, into the frame.
     static func encodeRecordFrame(_ record: BufferRecord, state: RecordState) -> [UInt8] {
         let size = RecordFrame.headerSize + encodedSize(of: record)
-        var writer = ByteWriter(capacity: size)
-        writer.bytes.append(contentsOf: repeatElement(0, count: RecordFrame.headerSize))
-        writer.u8(version)
-        writer.u8(recordKind)
-        writer.u64(0)  // the id, set by the writer
-        writer.u8(state.rawValue)
-        writer.i64(record.receivedAt)
-        writer.u32(record.attempts)
-        writer.string(record.source)
-        writer.string(record.deliveryID)
-        writer.string(record.eventType)
-        writer.string(record.topic)
-        writer.blob(record.key)
-        writer.u16(UInt16(min(record.headers.count, Int(UInt16.max))))
-        for header in record.headers.prefix(Int(UInt16.max)) {
-            writer.string(header.name)
-            writer.blob(header.value)
+        return [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
+            var writer = ByteCursor(buffer)
+            writer.zeros(RecordFrame.headerSize)
+            writer.u8(version)
+            writer.u8(recordKind)
+            writer.u64(0)  // the id, set by the writer
+            writer.u8(state.rawValue)
+            writer.i64(record.receivedAt)
+            writer.u32(record.attempts)
+            writer.string(record.source)
+            writer.string(record.deliveryID)
+            writer.string(record.eventType)
+            writer.string(record.topic)
+            writer.blob(record.key)
+            writer.u16(UInt16(min(record.headers.count, Int(UInt16.max))))
+            for header in record.headers.prefix(Int(UInt16.max)) {
+                writer.string(header.name)
+                writer.blob(header.value)
+            }
+            writer.blob(record.value)
+            precondition(writer.offset == size, "encodedSize(of:) disagrees with what was written")
+            initialized = size
         }
-        writer.blob(record.value)
-        assert(writer.bytes.count == size, "encodedSize(of:) disagrees with what was written")
-        return writer.bytes
     }
 
     /// The exact payload size ``encodeRecordFrame(_:state:)`` writes, so it allocates once.

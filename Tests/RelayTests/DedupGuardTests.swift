@@ -73,7 +73,7 @@ struct DedupGuardTests {
         #expect(guardian.count(now: 1500) == 1)
     }
 
-    @Test("The compact table agrees with a dictionary under random inserts, removals and expiry")
+    @Test("The compact table agrees with a dictionary under random inserts, acceptances, removals and expiry")
     func tableAgreesWithDictionary() {
         var generator = SystemRandomNumberGenerator()
         var table = DedupTableModel()
@@ -92,6 +92,8 @@ struct DedupGuardTests {
                 table.findOrInsert(key, entry, now: now)
             case 7:
                 table.remove(key)
+            case 8:
+                table.accept(key, now: now)
             default:
                 break
             }
@@ -149,6 +151,8 @@ struct DedupGuardTests {
 struct DedupTableModel {
     var table = DedupTable(width: 16)
     var model: [UInt64: (digest: UInt32, expiresAt: Int64)] = [:]
+    /// The keys of `model` whose entries are accepted (not only reserved).
+    var accepted: Set<UInt64> = []
 
     mutating func set(_ key: UInt64, _ entry: (digest: UInt32, expiresAt: Int64), now: Int64) {
         table.set(
@@ -158,6 +162,7 @@ struct DedupTableModel {
             now: now
         )
         model[key] = entry
+        accepted.insert(key)
     }
 
     /// As the guard reserves: the live entry stays; without one, `entry` goes in. Checks the answer.
@@ -170,17 +175,31 @@ struct DedupTableModel {
         )
         let live = model[key].flatMap { $0.expiresAt > now ? $0 : nil }
         #expect(found?.digest == live?.digest && found?.expiresAt == live?.expiresAt)
-        if live == nil { model[key] = entry }
+        if live == nil {
+            model[key] = entry
+            accepted.remove(key)
+        }
+    }
+
+    /// As the guard confirms: the entry, if it is still there, becomes accepted. Checks the answer.
+    mutating func accept(_ key: UInt64, now: Int64) {
+        let found = table.accept(key &* 0x9E37_79B9_7F4A_7C15, key)
+        if let live = model[key], live.expiresAt > now {
+            #expect(found?.digest == live.digest && found?.expiresAt == live.expiresAt && found?.accepted == true)
+        }
+        if model[key] != nil { accepted.insert(key) }
     }
 
     mutating func remove(_ key: UInt64) {
         table.remove(key &* 0x9E37_79B9_7F4A_7C15, key)
         model[key] = nil
+        accepted.remove(key)
     }
 
     func agrees(_ key: UInt64, now: Int64) -> Bool {
         let found = table.find(key &* 0x9E37_79B9_7F4A_7C15, key, now: now)
         let expected = model[key].flatMap { $0.expiresAt > now ? $0 : nil }
         return found?.digest == expected?.digest && found?.expiresAt == expected?.expiresAt
+            && found?.accepted == expected.map { _ in accepted.contains(key) }
     }
 }

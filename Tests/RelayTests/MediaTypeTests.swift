@@ -1,3 +1,4 @@
+import HTTPTypes
 import Testing
 
 @testable import Relay
@@ -30,5 +31,18 @@ struct MediaTypeTests {
     @Test("No content type is not JSON")
     func missing() {
         #expect(!WebhookIngress.isJSON(nil))
+    }
+
+    @Test(
+        "A header is read as the HTTP types read it: absent, once, or several times joined by commas",
+        arguments: [[], ["application/json"], ["application/json", "text/plain"], ["a", "b", "c"]]
+    )
+    func headerValue(_ values: [String]) {
+        var headers: HTTPFields = [.accept: "*/*", .contentLength: "12"]
+        for value in values { headers.append(HTTPField(name: .contentType, value: value)) }
+        headers.append(HTTPField(name: .userAgent, value: "curl/8"))
+        #expect(headers.value(of: .contentType) == headers[.contentType])
+        #expect(headers.value(of: .contentType) == (values.isEmpty ? nil : values.joined(separator: ", ")))
+        #expect(headers.value(of: .contentLength) == "12")
     }
 }

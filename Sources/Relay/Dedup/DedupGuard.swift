@@ -130,12 +130,7 @@ public final class DedupGuard: Sendable {
     /// Marks a reserved delivery as accepted (its event is durable).
     public func confirm(_ key: Key, digest: BodyDigest) {
         let fingerprint = Fingerprint(key)
-        let expiresAt = table.withLock { table -> Int64? in
-            guard var entry = table.find(fingerprint.high, fingerprint.low, now: .min) else { return nil }
-            entry.accepted = true
-            table.set(fingerprint.high, fingerprint.low, entry, now: .min)
-            return entry.expiresAt
-        }
+        let expiresAt = table.withLock { $0.accept(fingerprint.high, fingerprint.low)?.expiresAt }
         if let expiresAt, let store { store.remember(key, digest: digest, expiresAt: expiresAt) }
     }
 

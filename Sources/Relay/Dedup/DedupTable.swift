@@ -62,6 +62,17 @@ struct DedupTable {
         return nil
     }
 
+    /// Marks the entry of a fingerprint accepted, live or not, where it is (its expiry, and so its
+    /// generation, stay the same); returns it. One search, where ``find(_:_:now:)`` then
+    /// ``set(_:_:_:now:)`` would make two.
+    mutating func accept(_ high: UInt64, _ low: UInt64) -> Entry? {
+        guard let (generation, slot) = locate(high, low) else { return nil }
+        var entry = generations[generation].entry(at: slot)
+        entry.accepted = true
+        generations[generation].write(slot, high, low, entry)
+        return entry
+    }
+
     /// Writes `entry` into the generation of its expiry, over `existing` if it is in that one.
     private mutating func place(
         _ high: UInt64,

@@ -71,7 +71,7 @@ public struct EventDelivery: Sendable {
         case .success(let ack)?:
             health.recordSuccess()
             await buffer.archive(buffered, valueChecksum: valueChecksum)
-            metrics.publish(outcome: "published", reason: "acked", waited: waited)
+            metrics.published(waited: waited)
             return .published(ack)
         case .failure(let error)?:
             if error.isRetriable { health.recordFailure() }
@@ -104,10 +104,10 @@ public struct EventDelivery: Sendable {
                     }
                 }
             }
-            metrics.publish(outcome: "buffered", reason: reason, waited: nil)
+            metrics.notPublished(outcome: "buffered", reason: reason)
             return .buffered(id)
         } catch {
-            metrics.publish(outcome: "unavailable", reason: reason, waited: nil)
+            metrics.notPublished(outcome: "unavailable", reason: reason)
             logger.error("Could not buffer an event", metadata: [LogKey.reason: "\(reason)", LogKey.error: "\(error)"])
             return .unavailable(reason: "Kafka did not take the event (\(reason)) and the buffer refused it: \(error)")
         }

@@ -11,7 +11,7 @@ extension Request {
     ///   error when the client goes away or is cut off before sending it all.
     public func bodyBytes(upTo limit: Int) async throws -> [UInt8] {
         var bytes: [UInt8] = []
-        if let length = headers[.contentLength].flatMap({ Int($0) }), (0...limit).contains(length) {
+        if let length = headers.value(of: .contentLength).flatMap({ Int($0) }), (0...limit).contains(length) {
             bytes.reserveCapacity(length)
         }
         for try await chunk in body {

@@ -80,10 +80,10 @@ public struct WebhookIngress: Sendable {
     private func admit(_ request: Request, source: String) throws(HTTPProblem) {
         guard pipeline.serves(source: source) else { throw WebhookPipeline.Rejection.unknownSource(source).problem }
         if let wait = rateLimiter.admit(source) { throw .rateLimited(source: source, retryAfter: wait) }
-        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > maxBodySize {
+        if let length = request.headers.value(of: .contentLength).flatMap({ Int($0) }), length > maxBodySize {
             throw .payloadTooLarge(limit: maxBodySize)
         }
-        let contentType = request.headers[.contentType]
+        let contentType = request.headers.value(of: .contentType)
         guard Self.isJSON(contentType) else {
             throw .unsupportedMediaType(contentType, hint: pipeline.mediaTypeHint(source: source))
         }
@@ -126,36 +126,35 @@ public struct WebhookIngress: Sendable {
         if let reply = acceptance.reply {
             return Response(
                 status: .ok,
-                headers: [.contentType: "application/json"],
+                headers: Self.jsonHeaders,
                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: reply))
             )
         }
-        let body: [UInt8]
-        if let topic = acceptance.topic, let ack = acceptance.ack {
-            body = JSONText.object([
-                "id": .string(acceptance.deliveryID),
-                "status": .string(acceptance.status.rawValue),
-                "topic": .string(topic),
-                "partition": .int(Int64(ack.partition)),
-                "offset": .int(ack.offset),
-            ])
-        } else if let topic = acceptance.topic {
-            body = JSONText.object([
-                "id": .string(acceptance.deliveryID), "status": .string(acceptance.status.rawValue),
-                "topic": .string(topic),
-            ])
-        } else {
-            body = JSONText.object([
-                "id": .string(acceptance.deliveryID), "status": .string(acceptance.status.rawValue),
-            ])
-        }
-        let status: HTTPResponse.Status = acceptance.status == .duplicate ? .ok : .accepted
-        return Response(
-            status: status,
-            headers: [.contentType: "application/json"],
-            body: ResponseBody(byteBuffer: ByteBuffer(bytes: body))
+        // `{"id":…,"status":…,"topic":…,"partition":…,"offset":…}`, written straight into its buffer.
+        var body = ByteBufferAllocator().buffer(
+            capacity: 80 + acceptance.deliveryID.utf8.count + (acceptance.topic?.utf8.count ?? 0)
         )
+        body.writeStaticString(#"{"id":"#)
+        JSONText.appendString(acceptance.deliveryID, to: &body)
+        body.writeStaticString(#","status":"#)
+        JSONText.appendString(acceptance.status.rawValue, to: &body)
+        if let topic = acceptance.topic {
+            body.writeStaticString(#","topic":"#)
+            JSONText.appendString(topic, to: &body)
+            if let ack = acceptance.ack {
+                body.writeStaticString(#","partition":"#)
+                body.writeString(String(ack.partition))
+                body.writeStaticString(#","offset":"#)
+                body.writeString(String(ack.offset))
+            }
+        }
+        body.writeStaticString("}")
+        let status: HTTPResponse.Status = acceptance.status == .duplicate ? .ok : .accepted
+        return Response(status: status, headers: Self.jsonHeaders, body: ResponseBody(byteBuffer: body))
     }
+
+    /// The headers of every JSON answer, made once.
+    private static let jsonHeaders: HTTPFields = [.contentType: "application/json"]
 
     private func logRejection(_ problem: HTTPProblem, request: Request, source: String) {
         var metadata: Logger.Metadata = [

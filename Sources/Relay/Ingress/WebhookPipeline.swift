@@ -42,25 +42,54 @@ public struct WebhookPipeline: Sendable {
         case unavailable(reason: String)
     }
 
-    /// Everything one source needs on the request path, built once at start.
-    struct Route: Sendable {
-        var name: String
-        var scheme: any WebhookScheme
-        var router: TopicRouter
-        var envelope: CloudEventEnvelope
-        var dedup: DedupGuard
+    /// Everything one source needs on the request path, built once at start. A class, so a request
+    /// takes one reference to it rather than copying (and retaining) each of its parts.
+    final class Route: Sendable {
+        let name: String
+        let scheme: any WebhookScheme
+        let router: TopicRouter
+        let envelope: CloudEventEnvelope
+        let dedup: DedupGuard
         /// The source's Kafka key field, when it overrides the sender's.
-        var key: JSONPointer?
+        let key: JSONPointer?
         /// The body fields to capture: the scheme's, then the source's key field.
-        var bodyFields: [JSONPointer]
+        let bodyFields: [JSONPointer]
         /// The descriptor and topic of every known event type, built once.
-        var known: [String: (descriptor: EventDescriptor, topic: String)] = [:]
+        private let known: [String: (descriptor: EventDescriptor, topic: String)]
+
+        init(source: RelayConfiguration.Source, router: TopicRouter, store: (any SeenDeliveryStore)?) {
+            name = source.name
+            scheme = source.scheme
+            self.router = router
+            envelope = CloudEventEnvelope(cloudEventSource: source.cloudEventSource, mode: source.contentMode)
+            dedup = DedupGuard(window: source.replayWindow, store: store)
+            key = source.key
+            bodyFields = Route.bodyFields(of: source)
+            var known: [String: (descriptor: EventDescriptor, topic: String)] = [:]
+            for eventType in source.scheme.knownEventTypes {
+                let descriptor = source.scheme.describe(eventType: eventType)
+                known[eventType] = (descriptor, router.topic(source: source.name, descriptor: descriptor))
+            }
+            self.known = known
+        }
+
+        /// The topics of every known event type.
+        var knownTopics: some Collection<String> { known.values.lazy.map(\.topic) }
 
         /// How `eventType` maps onto CloudEvents, and its topic.
         func describe(_ eventType: String) -> (descriptor: EventDescriptor, topic: String) {
             if let known = known[eventType] { return known }
             let descriptor = scheme.describe(eventType: eventType)
             return (descriptor, router.topic(source: name, descriptor: descriptor))
+        }
+
+        /// The scheme's fields and the source's key field (a sender's key field, which depends on
+        /// the event type, joins them before the body is scanned when the scheme reads no field
+        /// itself).
+        private static func bodyFields(of source: RelayConfiguration.Source) -> [JSONPointer] {
+            var fields = source.scheme.bodyFields
+            if let key = source.key, !fields.contains(key) { fields.append(key) }
+            return fields
         }
     }
 
@@ -84,16 +113,7 @@ public struct WebhookPipeline: Sendable {
             } catch {
                 throw ConfigurationError(.sourceTopicTemplate.forSource(source.name), error.description)
             }
-            var route = Route(
-                name: source.name,
-                scheme: source.scheme,
-                router: router,
-                envelope: CloudEventEnvelope(cloudEventSource: source.cloudEventSource, mode: source.contentMode),
-                dedup: DedupGuard(window: source.replayWindow, store: store),
-                key: source.key,
-                bodyFields: Self.bodyFields(of: source)
-            )
-            for eventType in source.scheme.knownEventTypes { route.known[eventType] = route.describe(eventType) }
+            let route = Route(source: source, router: router, store: store)
             routes[source.name] = route
         }
         // What the store remembered before this start: retries of those deliveries stay duplicates.
@@ -110,14 +130,6 @@ public struct WebhookPipeline: Sendable {
         self.metrics = metrics
     }
 
-    /// The scheme's fields and the source's key field (a sender's key field, which depends on the
-    /// event type, joins them before the body is scanned when the scheme reads no field itself).
-    private static func bodyFields(of source: RelayConfiguration.Source) -> [JSONPointer] {
-        var fields = source.scheme.bodyFields
-        if let key = source.key, !fields.contains(key) { fields.append(key) }
-        return fields
-    }
-
     /// The names of the headers that identify a delivery of `source`, for the rejection log.
     func loggedHeaders(source name: String) -> LoggedHeaders? { routes[name]?.scheme.loggedHeaders }
 
@@ -126,7 +138,7 @@ public struct WebhookPipeline: Sendable {
 
     /// The topics of every known event type of every source, sorted.
     public var knownTopics: [String] {
-        Set(routes.values.flatMap { $0.known.values.map(\.topic) }).sorted()
+        Set(routes.values.flatMap(\.knownTopics)).sorted()
     }
 
     /// Whether `/webhooks/{name}` is served.

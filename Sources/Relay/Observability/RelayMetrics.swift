@@ -47,7 +47,7 @@ public struct RelayMetrics: Sendable {
     }
 
     func verification(duration: Duration) {
-        handles.timer("relay_verify_duration_seconds", [], ("", "", "")).recordNanoseconds(duration.nanoseconds)
+        handles.verifyTimer.recordNanoseconds(duration.nanoseconds)
     }
 
     func unknownEventType(source: String, eventType: String) {
@@ -56,13 +56,16 @@ public struct RelayMetrics: Sendable {
 
     // MARK: Delivery
 
-    /// How the request path made an event durable (`published`, `buffered`, `unavailable`) and why.
-    func publish(outcome: String, reason: String, waited: Duration?) {
-        handles.counter("relay_publish_total", Names.outcomeReason, (outcome, reason, "")).increment()
-        if let waited {
-            handles.timer("relay_publish_duration_seconds", [], ("", "", "")).recordNanoseconds(waited.nanoseconds)
-            activity.publishLatency(waited)
-        }
+    /// Kafka acknowledged an event on the request path after `waited`.
+    func published(waited: Duration) {
+        handles.publishedAcked.increment()
+        handles.publishTimer.recordNanoseconds(waited.nanoseconds)
+        activity.publishLatency(waited)
+    }
+
+    /// The request path could not publish an event: it was `buffered` or is `unavailable`, and why.
+    func notPublished(outcome: String, reason: String) {
+        handles.counter(MetricHandles.publishTotal, Names.outcomeReason, (outcome, reason, "")).increment()
     }
 
     /// One retrier attempt: `delivered`, `failed` (will retry) or `rejected` (permanent).
@@ -134,13 +137,29 @@ private final class MetricHandles: Sendable {
         }
     }
 
+    static let publishTotal = "relay_publish_total"
+
     private let factory: any MetricsFactory
+    /// What every published request records, held here so the request path looks nothing up. The
+    /// timers exist from the start; the counter only once an event is published (a relay that has
+    /// published nothing shows no `relay_publish_total`).
+    let verifyTimer: CoreMetrics.Timer
+    let publishTimer: CoreMetrics.Timer
+    var publishedAcked: CoreMetrics.Counter {
+        if let counter = acked.withLock({ $0 }) { return counter }
+        let counter = counter(Self.publishTotal, Names.outcomeReason, ("published", "acked", ""))
+        acked.withLock { $0 = counter }
+        return counter
+    }
+    private let acked = Mutex<CoreMetrics.Counter?>(nil)
     private let counters = Mutex<[Key: CoreMetrics.Counter]>([:])
     private let timers = Mutex<[Key: CoreMetrics.Timer]>([:])
     private let gauges = Mutex<[String: CoreMetrics.Gauge]>([:])
 
     init(factory: any MetricsFactory) {
         self.factory = factory
+        verifyTimer = CoreMetrics.Timer(label: "relay_verify_duration_seconds", dimensions: [], factory: factory)
+        publishTimer = CoreMetrics.Timer(label: "relay_publish_duration_seconds", dimensions: [], factory: factory)
     }
 
     func counter(_ label: String, _ names: [String], _ values: Values) -> CoreMetrics.Counter {
