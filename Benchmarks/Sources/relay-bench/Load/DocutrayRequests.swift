@@ -4,9 +4,9 @@ import Relay
 import SenderKit
 import Senders
 
-/// Signed Docutray deliveries made on the fly, each with a unique request id: the body signature is
-/// computed once (the body never changes), the auth signature per request (it covers the id and the
-/// timestamp), as a real sender would.
+/// Signed Docutray deliveries made on the fly, each with a unique request id (or, for a sender's
+/// retries, all with one): the body signature is computed once (the body never changes), the auth
+/// signature per request (it covers the id and the timestamp), as a real sender would.
 struct DocutrayRequests {
     static let secret = "whsec_benchmark_secret_0123"
     static let path = "/webhooks/docutray"
@@ -18,11 +18,21 @@ struct DocutrayRequests {
     private let key = SigningKey(secret: DocutrayRequests.secret)
     private let prefix: String
     private var counter = 0
+    private let repeatsOneDelivery: Bool
     private var second: Int64 = 0
     private var secondText = ""
 
-    /// - Parameter bodySize: the size of the JSON body in bytes (a CONVERSION_COMPLETED with padding).
-    init(host: String, port: Int, bodySize: Int, runID: String = String(UUID().uuidString.prefix(8))) {
+    /// - Parameters:
+    ///   - bodySize: the size of the JSON body in bytes (a CONVERSION_COMPLETED with padding).
+    ///   - repeatsOneDelivery: every request carries the same request id, as a sender's retries do.
+    init(
+        host: String,
+        port: Int,
+        bodySize: Int,
+        repeatsOneDelivery: Bool = false,
+        runID: String = String(UUID().uuidString.prefix(8))
+    ) {
+        self.repeatsOneDelivery = repeatsOneDelivery
         self.host = "\(host):\(port)"
         self.webhookURL = "http://\(host):\(port)\(Self.path)"
         let head = #"{"conversion_id":"clm_bench_0001","status":"SUCCESS","data":{"invoiceNumber":"INV-1","pad":""#
@@ -41,7 +51,7 @@ struct DocutrayRequests {
             second = now
             secondText = String(now)
         }
-        let requestID = prefix + String(counter)
+        let requestID = prefix + String(repeatsOneDelivery ? 1 : counter)
         let auth = HMACSignature.sign(
             Array("\(requestID)|\(secondText)|\(webhookURL)|CONVERSION_COMPLETED".utf8),
             key: key

@@ -5,7 +5,7 @@ import Foundation
 struct HTTPBenchmark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "http", abstract: "Load one scenario over HTTP.")
 
-    @Option(help: "ceiling, verify, normal or buffered.") var scenario: String = "normal"
+    @Option(help: "ceiling, verify, normal, buffered or duplicate.") var scenario: String = "normal"
     @Option(help: "Body size in bytes.") var body = 1024
     @Option(help: "Concurrent connections.") var connections = 32
     @Option(help: "Fixed rate (requests per second) instead of closed loop.") var rate: Double?
@@ -86,7 +86,12 @@ struct Measurement {
             extraEnvironment: settings
         )
         defer { processes.stop() }
-        let requests = DocutrayRequests(host: "127.0.0.1", port: processes.port, bodySize: bodySize)
+        let requests = DocutrayRequests(
+            host: "127.0.0.1",
+            port: processes.port,
+            bodySize: bodySize,
+            repeatsOneDelivery: scenario.repeatsOneDelivery
+        )
         let before = ProcessStats.read(pid: processes.server.processIdentifier)
         let load = try await LoadGenerator.run(
             host: "127.0.0.1",

@@ -13,6 +13,13 @@ enum Scenario: String, CaseIterable {
     case normal
     /// The relay with Kafka down: every 202 after the buffer's fsync.
     case buffered
+    /// The relay answering a sender's retries: every request repeats one delivery, published once,
+    /// so each is verified and found in the replay table (200) and never reaches Kafka. The relay's
+    /// own HTTP and bookkeeping costs, without the Kafka path.
+    case duplicate
+
+    /// Whether every request repeats one delivery id.
+    var repeatsOneDelivery: Bool { self == .duplicate }
 }
 
 /// The processes of a scenario, stopped when done.
@@ -21,7 +28,7 @@ final class ScenarioProcesses {
     let server: Process
     private var helpers: [Process] = []
     private let bufferDirectory: String
-    /// The mock broker's process, in the normal scenario.
+    /// The mock broker's process, in the normal and duplicate scenarios.
     var brokerPID: Int32? { helpers.first?.processIdentifier }
     /// The relay's buffer directory (normal and buffered scenarios).
     var bufferPath: String { bufferDirectory }
@@ -41,9 +48,9 @@ final class ScenarioProcesses {
             server = try launch(benchBinary, ["serve-ceiling", "--port", String(port)])
         case .verify:
             server = try launch(benchBinary, ["serve-verify", "--port", String(port), "--webhook-url", webhookURL])
-        case .normal, .buffered:
+        case .normal, .buffered, .duplicate:
             var bootstrap = "127.0.0.1:1"
-            if scenario == .normal {
+            if scenario != .buffered {
                 let output = Pipe()
                 let broker = try launch(benchBinary, ["broker"], output: output)
                 helpers.append(broker)
@@ -63,7 +70,7 @@ final class ScenarioProcesses {
                 "RELAY_DOCUTRAY_SECRETS": DocutrayRequests.secret,
                 "RELAY_DOCUTRAY_WEBHOOK_URL": webhookURL,
                 "RELAY_LOG_LEVEL": "warning",
-                "RELAY_KAFKA_WARMUP_TIMEOUT": scenario == .normal ? "10s" : "0s",
+                "RELAY_KAFKA_WARMUP_TIMEOUT": scenario == .buffered ? "0s" : "10s",
             ]) { $1 }
             environment.merge(extraEnvironment) { $1 }
             server = try launch(relayBinary, ["serve"], environment: environment)

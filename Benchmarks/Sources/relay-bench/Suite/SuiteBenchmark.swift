@@ -3,7 +3,8 @@ import Foundation
 
 /// The whole table: every scenario at every body size at 32 connections, the relay's latency at
 /// half its maximum rate, and the ratios within the run (normal to verify-only, each to
-/// Hummingbird's floor). `make bench` runs this.
+/// Hummingbird's floor, and the relay without its Kafka path, answering retries, to both).
+/// `make bench` runs this.
 struct SuiteBenchmark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "suite",
@@ -41,10 +42,12 @@ struct SuiteBenchmark: AsyncParsableCommand {
             let normal = bySize[.normal]?.load.throughput ?? 0
             let buffered = bySize[.buffered]?.load.throughput ?? 0
             let verify = bySize[.verify]?.load.throughput ?? 0
+            let duplicate = bySize[.duplicate]?.load.throughput ?? 0
             let cpuRatio = ratio(bySize[.normal]?.cpuPerRequest ?? 0, bySize[.verify]?.cpuPerRequest ?? 0)
             ratios.append(
                 "| \(BenchFormat.bytes(size)) | \(ratio(normal, verify)) | \(cpuRatio) | \(ratio(buffered, normal)) | "
-                    + "\(ratio(verify, ceiling)) | \(ratio(normal, ceiling)) |"
+                    + "\(ratio(verify, ceiling)) | \(ratio(normal, ceiling)) | \(ratio(duplicate, verify)) | "
+                    + "\(ratio(normal, duplicate)) |"
             )
         }
         if let normal = normalOneKiB, normal.load.throughput > 0 {
@@ -61,8 +64,8 @@ struct SuiteBenchmark: AsyncParsableCommand {
             print(paced.row)
         }
         print(
-            "\n| body | normal / verify | CPU per request, normal / verify | buffered / normal | verify / floor | normal / floor |"
-                + "\n|---|---|---|---|---|---|"
+            "\n| body | normal / verify | CPU per request, normal / verify | buffered / normal | verify / floor | normal / floor "
+                + "| duplicate / verify | normal / duplicate |\n|---|---|---|---|---|---|---|---|"
         )
         for line in ratios { print(line) }
     }
