@@ -1,24 +1,19 @@
-/// Little-endian writing of the buffer's binary formats.
-struct ByteWriter {
-    var bytes: [UInt8] = []
+/// The buffer's binary field encodings (little-endian integers, length-prefixed text and bytes),
+/// written through ``raw(_:)``: into a growing array (``ByteWriter``) or into memory sized beforehand
+/// (``ByteCursor``).
+protocol BinaryFieldWriter {
+    /// Appends `bytes` as they are.
+    mutating func raw(_ bytes: UnsafeRawBufferPointer)
+}
 
-    init(capacity: Int = 256) {
-        bytes.reserveCapacity(capacity)
-    }
+extension BinaryFieldWriter {
+    mutating func u8(_ value: UInt8) { withUnsafeBytes(of: value) { raw($0) } }
 
-    mutating func u8(_ value: UInt8) { bytes.append(value) }
+    mutating func u16(_ value: UInt16) { withUnsafeBytes(of: value.littleEndian) { raw($0) } }
 
-    mutating func u16(_ value: UInt16) {
-        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
-    }
+    mutating func u32(_ value: UInt32) { withUnsafeBytes(of: value.littleEndian) { raw($0) } }
 
-    mutating func u32(_ value: UInt32) {
-        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
-    }
-
-    mutating func u64(_ value: UInt64) {
-        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
-    }
+    mutating func u64(_ value: UInt64) { withUnsafeBytes(of: value.littleEndian) { raw($0) } }
 
     mutating func i64(_ value: Int64) { u64(UInt64(bitPattern: value)) }
 
@@ -28,7 +23,7 @@ struct ByteWriter {
         value.withUTF8 { utf8 in
             let count = min(utf8.count, Int(UInt16.max))
             u16(UInt16(count))
-            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8.prefix(count)))
+            raw(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: utf8.prefix(count))))
         }
     }
 
@@ -39,14 +34,25 @@ struct ByteWriter {
             return
         }
         u32(UInt32(value.count))
-        bytes.append(contentsOf: value)
+        value.withUnsafeBytes { raw($0) }
     }
 }
 
-/// Little-endian writing into memory sized beforehand for what is written, with no capacity check
-/// or copy-on-write check per field as an array's appends make. Writing past the end traps: a wrong
-/// size is a bug, never a silent overwrite.
-struct ByteCursor {
+/// The buffer's binary formats written into a growing array.
+struct ByteWriter: BinaryFieldWriter {
+    var bytes: [UInt8] = []
+
+    init(capacity: Int = 256) {
+        bytes.reserveCapacity(capacity)
+    }
+
+    mutating func raw(_ bytes: UnsafeRawBufferPointer) { self.bytes.append(contentsOf: bytes) }
+}
+
+/// The buffer's binary formats written into memory sized beforehand for what is written, with no
+/// capacity check or copy-on-write check per field as an array's appends make. Writing past the end
+/// traps: a wrong size is a bug, never a silent overwrite.
+struct ByteCursor: BinaryFieldWriter {
     private let buffer: UnsafeMutableRawBufferPointer
     private(set) var offset = 0
 
@@ -63,39 +69,9 @@ struct ByteCursor {
 
     mutating func zeros(_ count: Int) { take(count).initializeMemory(as: UInt8.self, repeating: 0) }
 
-    mutating func u8(_ value: UInt8) { take(1).storeBytes(of: value, as: UInt8.self) }
-
-    mutating func u16(_ value: UInt16) { take(2).storeBytes(of: value.littleEndian, as: UInt16.self) }
-
-    mutating func u32(_ value: UInt32) { take(4).storeBytes(of: value.littleEndian, as: UInt32.self) }
-
-    mutating func u64(_ value: UInt64) { take(8).storeBytes(of: value.littleEndian, as: UInt64.self) }
-
-    mutating func i64(_ value: Int64) { u64(UInt64(bitPattern: value)) }
-
-    mutating func bytes(_ source: UnsafeRawBufferPointer) {
-        let target = take(source.count)
-        if !source.isEmpty { target.copyMemory(from: source) }
-    }
-
-    /// As ``ByteWriter/string(_:)``.
-    mutating func string(_ value: String) {
-        var value = value
-        value.withUTF8 { utf8 in
-            let count = min(utf8.count, Int(UInt16.max))
-            u16(UInt16(count))
-            bytes(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: utf8.prefix(count))))
-        }
-    }
-
-    /// As ``ByteWriter/blob(_:)``.
-    mutating func blob(_ value: [UInt8]?) {
-        guard let value else {
-            u32(UInt32.max)
-            return
-        }
-        u32(UInt32(value.count))
-        value.withUnsafeBytes { bytes($0) }
+    mutating func raw(_ bytes: UnsafeRawBufferPointer) {
+        let target = take(bytes.count)
+        if !bytes.isEmpty { target.copyMemory(from: bytes) }
     }
 }
 
