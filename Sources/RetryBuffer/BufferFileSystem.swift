@@ -188,7 +188,6 @@ final class POSIXFile: BufferFile, @unchecked Sendable {
         if total >= DirectWrites.threshold, let direct = directDescriptor(),
             try writeDirectly(parts, at: offset, direct)
         {
-            bytesWrittenDirectly.add(total, ordering: .relaxed)
             return
         }
         try writeThroughCache(parts, at: offset)
@@ -214,16 +213,8 @@ final class POSIXFile: BufferFile, @unchecked Sendable {
 
     /// Whether the batch was written; `false` when it must be written through the cache instead.
     private func writeDirectly(_ parts: [[UInt8]], at offset: Int, _ direct: Int32) throws(FileIOError) -> Bool {
-        let blockStart = offset - offset % DirectWrites.alignment
-        let head = try read(at: blockStart, count: offset - blockStart)
-        guard head.count == offset - blockStart else { return false }
-        let outcome = DirectWrites.write(
-            head: head,
-            parts: parts,
-            blockStart: blockStart,
-            direct: direct,
-            buffered: descriptor
-        )
+        let (outcome, directBytes) = DirectWrites.write(parts: parts, at: offset, direct: direct, buffered: descriptor)
+        bytesWrittenDirectly.add(directBytes, ordering: .relaxed)
         switch outcome {
         case .written:
             return true
