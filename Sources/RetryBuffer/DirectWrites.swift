@@ -74,20 +74,16 @@ enum DirectWrites {
             func add(_ bytes: UnsafeRawBufferPointer) {
                 var next = 0
                 while next < bytes.count, case .written = outcome {
-                    let limit = lead > 0 ? lead : scratch.count
+                    let isDirect = lead == 0
+                    let limit = isDirect ? scratch.count : lead
                     let count = min(bytes.count - next, limit - filled)
                     (scratch.baseAddress! + filled).copyMemory(from: bytes.baseAddress! + next, byteCount: count)
                     filled += count
                     next += count
                     guard filled == limit else { continue }
-                    outcome = writeAll(
-                        lead > 0 ? buffered : direct,
-                        scratch.baseAddress!,
-                        count: filled,
-                        at: position,
-                        direct: lead == 0
-                    )
-                    if lead == 0 { directBytes += filled }
+                    let target = isDirect ? direct : buffered
+                    outcome = writeAll(target, scratch.baseAddress!, count: filled, at: position, direct: isDirect)
+                    if isDirect { directBytes += filled }
                     position += filled
                     filled = 0
                     lead = 0
@@ -95,7 +91,8 @@ enum DirectWrites {
             }
             for part in parts { part.withUnsafeBytes(add) }
             guard case .written = outcome else { return (outcome, directBytes) }
-            let whole = lead > 0 ? 0 : filled - filled % alignment
+            // With the lead unfinished, `filled` is under one block and `whole` is 0.
+            let whole = filled - filled % alignment
             if whole > 0 {
                 outcome = writeAll(direct, scratch.baseAddress!, count: whole, at: position, direct: true)
                 guard case .written = outcome else { return (outcome, directBytes) }
