@@ -121,6 +121,9 @@ struct BufferedDeliveryTests {
         try await withTestRelay(environment: Self.fastRetries) { relay in
             let warm = Self.delivery(0, document: "doc-dlq")
             #expect(try await relay.post(headers: warm.headers, body: warm.body).status == 202)
+            // On a loaded machine the warm-up can miss its publish timeout and be buffered; the
+            // injected errors are for the next delivery, so let the retrier publish it first.
+            try await waitFor { relay.application.buffer.statistics.pendingCount == 0 }
             // The request's own attempt and the retrier's attempt are both refused.
             relay.cluster.pushProduceErrors([.messageSizeTooLarge, .messageSizeTooLarge])
             let delivery = Self.delivery(1, document: "doc-dlq")
@@ -150,6 +153,9 @@ struct BufferedDeliveryTests {
         try await withTestRelay(environment: Self.fastRetries) { relay in
             let warm = Self.delivery(0, document: "doc-dead")
             #expect(try await relay.post(headers: warm.headers, body: warm.body).status == 202)
+            // On a loaded machine the warm-up can miss its publish timeout and be buffered; the
+            // injected errors are for the next delivery, so let the retrier publish it first.
+            try await waitFor { relay.application.buffer.statistics.pendingCount == 0 }
             relay.cluster.pushProduceErrors([
                 .topicAuthorizationFailed, .topicAuthorizationFailed, .topicAuthorizationFailed,
             ])
