@@ -1,7 +1,7 @@
 # webhook-relay: the two commands are `make run` and `make test`; both install what is missing first.
 SWIFT ?= swift
 
-.PHONY: run test test-compat deps build release lint format bench bench-build soak fuzz chaos
+.PHONY: run test test-compat deps build release lint format bench bench-build instructions soak fuzz chaos
 
 ## Run the relay with an embedded Kafka broker (webhook-relay dev).
 run: deps
@@ -46,7 +46,8 @@ format:
 	$(SWIFT) format --in-place --recursive Sources Tests Package.swift Benchmarks/Sources Benchmarks/Package.swift Fuzz/Sources Fuzz/Package.swift
 
 ## Benchmarks (see BENCHMARKS.md): every HTTP scenario with the ceiling, micro-benchmarks, buffer
-## appends, the drain of a 1 GiB backlog and the replay of a 1 GiB archive. About 12 minutes on 2 cores.
+## appends, the drain of a 1 GiB backlog, the replay of a 1 GiB archive and the instructions per
+## request (callgrind). About 16 minutes on 2 cores.
 bench: bench-build
 	Benchmarks/.build/release/relay-bench suite
 	Benchmarks/.build/release/relay-bench micro
@@ -54,6 +55,12 @@ bench: bench-build
 	Benchmarks/.build/release/relay-bench buffer-append --keys 1 --records 400000
 	Benchmarks/.build/release/relay-bench drain --records 1048576 --size 1024
 	Benchmarks/.build/release/relay-bench archive-replay --records 1048576 --size 1024
+	Benchmarks/.build/release/relay-bench instructions --body 1024
+	Benchmarks/.build/release/relay-bench instructions --body 16384
+
+## Instructions per request on each path, counted by callgrind (repeatable on a busy machine).
+instructions: bench-build
+	Benchmarks/.build/release/relay-bench instructions --body 1024
 
 ## Ten minutes at a fixed rate, sampling the relay's RSS, open files and buffer size.
 soak: bench-build

@@ -5,7 +5,8 @@
 # chromium and chromium-driver with Python selenium (the admin console's browser test),
 # Go with confluent-kafka-go for the Go consumer example, a JDK for the Java one's checks,
 # confluent-kafka for the Python one, and the senders' own Python libraries (standardwebhooks, svix,
-# stripe, slack_sdk, githubkit) that sign deliveries in the tests.
+# stripe, slack_sdk, githubkit) that sign deliveries in the tests; valgrind and strip for
+# `make bench`'s instruction counts.
 # Safe to run repeatedly; uses sudo when not run as root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,6 +26,8 @@ command -v go >/dev/null 2>&1 || packages+=(golang-go)
 command -v javac >/dev/null 2>&1 || packages+=(default-jdk-headless)
 command -v python3 >/dev/null 2>&1 || packages+=(python3)
 python3 -m pip --version >/dev/null 2>&1 || packages+=(python3-pip)
+command -v valgrind >/dev/null 2>&1 || packages+=(valgrind)
+command -v strip >/dev/null 2>&1 || packages+=(binutils)
 
 sudo=""
 if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi

@@ -4,8 +4,7 @@ import SenderKit
 import Senders
 
 /// Benchmarks of webhook-relay. Results are printed as one table row each; BENCHMARKS.md holds
-/// the figures and how they were produced.
-@main
+/// the figures and how they were produced. Started from `main.swift`.
 struct RelayBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "relay-bench",
@@ -13,13 +12,8 @@ struct RelayBench: AsyncParsableCommand {
         subcommands: [
             SuiteBenchmark.self, HTTPBenchmark.self, SoakBenchmark.self, LoadCommand.self, MicroBenchmarks.self,
             BufferAppendBenchmark.self, DrainBenchmark.self, ArchiveReplayBenchmark.self,
-            CeilingServer.self, VerifyOnlyServer.self, BrokerCommand.self,
+            InstructionsBenchmark.self, CeilingServer.self, VerifyOnlyServer.self, RelayServer.self,
+            BrokerCommand.self,
         ]
     )
-
-    /// The servers run like the relay: tasks on the event loops (see `ProcessTuning`).
-    static func main() async {
-        ProcessTuning.runTasksOnEventLoops()
-        await main(nil)
-    }
 }

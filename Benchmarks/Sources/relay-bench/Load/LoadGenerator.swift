@@ -42,10 +42,17 @@ final class LoadGenerator: @unchecked Sendable {
     private var scheduled = 0
     private var openLoopStart = NIODeadline.now()
 
-    init(eventLoop: any EventLoop, requests: DocutrayRequests, rate: Double?) {
+    /// A closed-loop run's number of requests, when it sends that many and stops.
+    private let limit: Int?
+    private var sent = 0
+    /// Completed once every request of a limited run has its answer (or its connection closed).
+    private var allAnswered: EventLoopPromise<Void>?
+
+    init(eventLoop: any EventLoop, requests: DocutrayRequests, rate: Double?, limit: Int? = nil) {
         self.eventLoop = eventLoop
         self.requests = requests
         self.rate = rate
+        self.limit = limit
     }
 
     /// Connects `connections` clients, warms up, then measures for `duration`.
@@ -60,18 +67,7 @@ final class LoadGenerator: @unchecked Sendable {
     ) async throws -> Result {
         let eventLoop = MultiThreadedEventLoopGroup.singleton.next()
         let generator = LoadGenerator(eventLoop: eventLoop, requests: requests, rate: rate)
-        var channels: [any Channel] = []
-        for _ in 0..<connections {
-            let channel = try await ClientBootstrap(group: eventLoop)
-                .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
-                .connect(host: host, port: port) { channel in
-                    channel.eventLoop.makeCompletedFuture { () -> any Channel in
-                        try channel.pipeline.syncOperations.addHandler(Connection(generator: generator))
-                        return channel
-                    }
-                }
-            channels.append(channel)
-        }
+        let channels = try await generator.connect(host: host, port: port, connections: connections)
         try await eventLoop.submit { generator.start() }.get()
         try await Task.sleep(for: warmup)
         let started = try await eventLoop.submit {
@@ -90,6 +86,57 @@ final class LoadGenerator: @unchecked Sendable {
         }.get()
         for channel in channels { try? await channel.close() }
         return result
+    }
+
+    /// Sends exactly `count` requests, closed loop on `connections` connections, and returns once
+    /// all are answered: nothing is in flight before or after, so work measured around the call is
+    /// the work of these requests. Throws if they are not all answered within `timeout`.
+    static func send(
+        count: Int,
+        host: String,
+        port: Int,
+        requests: DocutrayRequests,
+        connections: Int,
+        timeout: TimeAmount = .minutes(10)
+    ) async throws -> Result {
+        let eventLoop = MultiThreadedEventLoopGroup.singleton.next()
+        let generator = LoadGenerator(eventLoop: eventLoop, requests: requests, rate: nil, limit: count)
+        let channels = try await generator.connect(host: host, port: port, connections: connections)
+        let started = ContinuousClock.now
+        let answered = try await eventLoop.submit { () -> EventLoopFuture<Void> in
+            let promise = eventLoop.makePromise(of: Void.self)
+            generator.allAnswered = promise
+            generator.recording = true
+            generator.start()
+            eventLoop.scheduleTask(in: timeout) {
+                promise.fail(BenchmarkFailure("\(count) requests not all answered in \(timeout)"))
+            }
+            return promise.futureResult
+        }.get()
+        try await answered.get()
+        for channel in channels { try? await channel.close() }
+        return try await eventLoop.submit {
+            var result = generator.result
+            let elapsed = ContinuousClock.now - started
+            result.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            return result
+        }.get()
+    }
+
+    private func connect(host: String, port: Int, connections: Int) async throws -> [any Channel] {
+        var channels: [any Channel] = []
+        for _ in 0..<connections {
+            let channel = try await ClientBootstrap(group: eventLoop)
+                .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+                .connect(host: host, port: port) { channel in
+                    channel.eventLoop.makeCompletedFuture { () -> any Channel in
+                        try channel.pipeline.syncOperations.addHandler(Connection(generator: self))
+                        return channel
+                    }
+                }
+            channels.append(channel)
+        }
+        return channels
     }
 
     private func start() {
@@ -126,6 +173,10 @@ final class LoadGenerator: @unchecked Sendable {
     }
 
     private func send(on connection: Connection, dueAt: NIODeadline?) {
+        if let limit {
+            guard sent < limit else { return }
+            sent += 1
+        }
         connection.send(head: requests.nextHead(), body: requests.body, startedAt: dueAt ?? .now())
     }
 
@@ -138,6 +189,10 @@ final class LoadGenerator: @unchecked Sendable {
                 _ = result.histogram.record(UInt64(micros))
             } else {
                 result.errors += 1
+            }
+            if let limit, result.completed + result.errors == limit {
+                recording = false
+                allAnswered?.succeed()
             }
         }
         guard running, status != nil else { return }

@@ -33,11 +33,14 @@ final class ScenarioProcesses {
     /// The relay's buffer directory (normal and buffered scenarios).
     var bufferPath: String { bufferDirectory }
 
+    /// - Parameter tool: a command the server runs under (callgrind), when not empty. The relay
+    ///   then runs as `benchBinary serve-relay`, which valgrind can run (see `RelayServer`).
     init(
         _ scenario: Scenario,
         relayBinary: String,
         benchBinary: String,
-        extraEnvironment: [String: String] = [:]
+        extraEnvironment: [String: String] = [:],
+        underTool tool: [String] = []
     ) throws {
         port = try freePort()
         bufferDirectory =
@@ -45,14 +48,16 @@ final class ScenarioProcesses {
         let webhookURL = "http://127.0.0.1:\(port)\(DocutrayRequests.path)"
         switch scenario {
         case .ceiling:
-            server = try launch(benchBinary, ["serve-ceiling", "--port", String(port)])
+            server = try launch(tool + [benchBinary, "serve-ceiling", "--port", String(port)])
         case .verify:
-            server = try launch(benchBinary, ["serve-verify", "--port", String(port), "--webhook-url", webhookURL])
+            server = try launch(
+                tool + [benchBinary, "serve-verify", "--port", String(port), "--webhook-url", webhookURL]
+            )
         case .normal, .buffered, .duplicate:
             var bootstrap = "127.0.0.1:1"
             if scenario != .buffered {
                 let output = Pipe()
-                let broker = try launch(benchBinary, ["broker"], output: output)
+                let broker = try launch([benchBinary, "broker"], output: output)
                 helpers.append(broker)
                 let line = String(decoding: output.fileHandleForReading.availableData, as: UTF8.self)
                 bootstrap =
@@ -73,9 +78,11 @@ final class ScenarioProcesses {
                 "RELAY_KAFKA_WARMUP_TIMEOUT": scenario == .buffered ? "0s" : "10s",
             ]) { $1 }
             environment.merge(extraEnvironment) { $1 }
-            server = try launch(relayBinary, ["serve"], environment: environment)
+            let relay = tool.isEmpty ? [relayBinary, "serve"] : tool + [benchBinary, "serve-relay"]
+            server = try launch(relay, environment: environment)
         }
-        try waitUntilListening(port: port, process: server)
+        // valgrind takes tens of seconds to load a Swift binary.
+        try waitUntilListening(port: port, process: server, timeout: tool.isEmpty ? 60 : 600)
     }
 
     func stop() {
@@ -89,15 +96,21 @@ final class ScenarioProcesses {
     deinit { stop() }
 }
 
+/// Starts `command` (a path, or a program on `PATH`, and its arguments).
 private func launch(
-    _ path: String,
-    _ arguments: [String],
+    _ command: [String],
     environment: [String: String]? = nil,
     output: Pipe? = nil
 ) throws -> Process {
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: path)
-    process.arguments = arguments
+    if command[0].hasPrefix("/") {
+        process.executableURL = URL(fileURLWithPath: command[0])
+        process.arguments = Array(command.dropFirst())
+    } else {
+        // `env` execs the program in place, so the process keeps its id (callgrind_control needs it).
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = command
+    }
     if let environment { process.environment = environment }
     process.standardOutput = output ?? FileHandle.nullDevice
     try process.run()
@@ -105,8 +118,8 @@ private func launch(
 }
 
 /// Waits until something accepts TCP connections on `port`.
-private func waitUntilListening(port: Int, process: Process) throws {
-    let deadline = Date().addingTimeInterval(60)
+private func waitUntilListening(port: Int, process: Process, timeout: TimeInterval) throws {
+    let deadline = Date().addingTimeInterval(timeout)
     while Date() < deadline {
         guard process.isRunning else { throw BenchmarkFailure("the server exited before listening") }
         let socketFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)

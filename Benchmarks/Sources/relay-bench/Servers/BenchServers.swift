@@ -74,6 +74,27 @@ struct VerifyOnlyServer: AsyncParsableCommand {
     }
 }
 
+/// The relay as `webhook-relay serve` runs it (configured by `RELAY_*` variables), with the
+/// Docutray sender only, in this binary: valgrind cannot run `webhook-relay` itself, whose async
+/// `main` parks the main thread where valgrind crashes (see `main.swift`).
+struct RelayServer: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve-relay",
+        abstract: "The relay's `serve`, configured by RELAY_* variables (for callgrind)."
+    )
+
+    func run() async throws {
+        let configuration = try RelayConfiguration.load(
+            environment: ProcessInfo.processInfo.environment,
+            senders: SenderRegistry([DocutraySender()])
+        )
+        ProcessTuning.fixMallocThreshold()
+        RelayLogging.bootstrap(configuration.logging)
+        let relay = try await RelayApplication(configuration: configuration, logger: Logger(label: "webhook-relay"))
+        try await relay.run()
+    }
+}
+
 /// librdkafka's mock cluster in a process of its own, so the broker does not share the relay's.
 struct BrokerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

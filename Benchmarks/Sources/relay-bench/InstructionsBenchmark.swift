@@ -1,0 +1,145 @@
+import ArgumentParser
+import Foundation
+
+/// Instructions per request, counted by callgrind: the same for the same build and load whatever
+/// else the machine is doing, so two builds compare to a fraction of a percent where CPU time
+/// varies by tens of percent.
+///
+/// Each scenario's server runs under `valgrind --tool=callgrind` (the relay as `serve-relay`, the
+/// same library and settings as `webhook-relay serve`; the mock broker and the load outside it).
+/// After a warm-up, the counters are zeroed with nothing in flight, exactly `requests` requests
+/// are sent and answered, and the counters are dumped: every instruction of every thread of the
+/// server in between (event loops, librdkafka's threads, the buffer writer), divided by the
+/// requests. The same window with no requests gives the idle rate, which the table shows beside.
+///
+/// Under valgrind the server's threads take turns on one core, so librdkafka batches differently
+/// than at full speed; the figures compare builds and paths, they do not predict CPU time.
+struct InstructionsBenchmark: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "instructions",
+        abstract: "Instructions per request on each path, counted by callgrind."
+    )
+
+    @Option(help: "Scenarios, comma-separated: ceiling, verify, normal, buffered, duplicate.")
+    var scenarios = "ceiling,verify,normal,buffered"
+    @Option(help: "Body size in bytes.") var body = 1024
+    @Option(help: "Concurrent connections.") var connections = 4
+    @Option(help: "Requests counted.") var requests = 2000
+    @Option(help: "Requests sent first, not counted.") var warmup = 500
+    @Option(help: "Seconds of the idle window.") var idle = 5
+    @Option(help: "Where callgrind's dumps are kept (default: a new temporary directory).") var output: String?
+
+    func run() async throws {
+        var chosen: [Scenario] = []
+        for name in scenarios.split(separator: ",") {
+            guard let scenario = Scenario(rawValue: String(name)) else {
+                throw ValidationError("unknown scenario \(name)")
+            }
+            chosen.append(scenario)
+        }
+        let directory =
+            output
+            ?? FileManager.default.temporaryDirectory.appendingPathComponent("callgrind-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        // valgrind's DWARF reader gives up on Swift's DWARF 5 debug information; a copy without it
+        // keeps its symbols, so `callgrind_annotate` still names every function.
+        let binary = directory + "/relay-bench"
+        try runTool(["strip", "--strip-debug", "-o", binary, BenchPaths.benchBinary])
+
+        print("callgrind dumps in \(directory)\n")
+        print(Self.header)
+        for scenario in chosen {
+            let row = try await measure(scenario, binary: binary, directory: directory)
+            print(row)
+        }
+    }
+
+    static let header = """
+        | scenario | body | conns | requests | non-2xx | instructions per request | idle instructions per second |
+        |---|---|---|---|---|---|---|
+        """
+
+    private func measure(_ scenario: Scenario, binary: String, directory: String) async throws -> String {
+        let size = BenchFormat.bytes(body).replacingOccurrences(of: " ", with: "")
+        let dumpFile = "\(directory)/\(scenario.rawValue)-\(size).out"
+        let processes = try ScenarioProcesses(
+            scenario,
+            relayBinary: "",
+            benchBinary: binary,
+            // Everything runs ~50 times slower: the publish timeout must not turn slowness into buffering.
+            extraEnvironment: ["RELAY_KAFKA_PUBLISH_TIMEOUT": "25s", "RELAY_HTTP_REQUEST_TIMEOUT": "120s"],
+            underTool: ["valgrind", "--tool=callgrind", "--callgrind-out-file=\(dumpFile)"]
+        )
+        defer { processes.stop() }
+        let pid = String(processes.server.processIdentifier)
+        let load = DocutrayRequests(
+            host: "127.0.0.1",
+            port: processes.port,
+            bodySize: body,
+            repeatsOneDelivery: scenario.repeatsOneDelivery
+        )
+        _ = try await LoadGenerator.send(
+            count: warmup,
+            host: "127.0.0.1",
+            port: processes.port,
+            requests: load,
+            connections: connections
+        )
+        try runTool(["callgrind_control", "--zero", pid])
+        let result = try await LoadGenerator.send(
+            count: requests,
+            host: "127.0.0.1",
+            port: processes.port,
+            requests: load,
+            connections: connections
+        )
+        try runTool(["callgrind_control", "--dump=requests", pid])
+        let measured = try Self.totalInstructions(dumpFile + ".1")
+        try runTool(["callgrind_control", "--zero", pid])
+        try await Task.sleep(for: .seconds(idle))
+        try runTool(["callgrind_control", "--dump=idle", pid])
+        let idleInstructions = try Self.totalInstructions(dumpFile + ".2")
+        let perRequest = Double(measured) / Double(requests)
+        return
+            "| \(scenario.rawValue) | \(BenchFormat.bytes(body)) | \(connections) | \(requests) | \(result.non2xx) | "
+            + "\(Self.grouped(Int(perRequest.rounded()))) | \(Self.grouped(Int(idleInstructions) / idle)) |"
+    }
+
+    /// The instruction count of one callgrind dump (its `totals:` or `summary:` line).
+    private static func totalInstructions(_ path: String) throws -> UInt64 {
+        let deadline = Date().addingTimeInterval(60)
+        while !FileManager.default.fileExists(atPath: path), Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        for line in text.split(separator: "\n") where line.hasPrefix("totals:") || line.hasPrefix("summary:") {
+            if let value = line.split(separator: " ").last.flatMap({ UInt64($0) }) { return value }
+        }
+        throw BenchmarkFailure("no instruction total in \(path)")
+    }
+
+    /// 1234567 → "1,234,567".
+    private static func grouped(_ value: Int) -> String {
+        let digits = Array(String(value))
+        var text = ""
+        for (index, digit) in digits.enumerated() {
+            if index > 0, (digits.count - index) % 3 == 0 { text.append(",") }
+            text.append(digit)
+        }
+        return text
+    }
+}
+
+/// Runs a tool to completion; throws if it fails.
+private func runTool(_ command: [String]) throws {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = command
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    process.waitUntilExit()
+    guard process.terminationStatus == 0 else {
+        throw BenchmarkFailure("\(command.joined(separator: " ")) exited with \(process.terminationStatus)")
+    }
+}
