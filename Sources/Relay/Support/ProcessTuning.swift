@@ -14,9 +14,9 @@ public enum ProcessTuning {
     /// The trim threshold is pinned too, at 2 MiB. At glibc's default, 128 KiB, each time the blocks
     /// freed at the top of a heap added up to more than that, the heap gave those pages back and the
     /// next requests faulted them in again: 0.7–0.9 page faults a 16 KiB request, 0.02–0.3 at 2 MiB
-    /// (2–6% less CPU a request). 1 MiB bodies still give theirs back now and then, which keeps peak
-    /// RSS where it was (131–135 MiB at 32 connections; 169 MiB with the 16 MiB that glibc's own
-    /// rule, twice the mmap threshold, would pick).
+    /// (2–6% less CPU a request). 1 MiB bodies still give theirs back now and then, which mostly
+    /// keeps peak RSS where it was (130–135 MiB at 32 connections in three runs of four; 169 MiB
+    /// with the 16 MiB that glibc's own rule, twice the mmap threshold, would pick).
     public static func fixMallocThreshold() {
         relay_fix_malloc_thresholds(8 * 1024 * 1024, 2 * 1024 * 1024)
     }
