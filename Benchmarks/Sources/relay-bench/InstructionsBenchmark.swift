@@ -28,6 +28,8 @@ struct InstructionsBenchmark: AsyncParsableCommand {
     @Option(help: "Requests sent first, not counted.") var warmup = 500
     @Option(help: "Seconds of the idle window.") var idle = 5
     @Option(help: "Where callgrind's dumps are kept (default: a new temporary directory).") var output: String?
+    @Option(help: "An extra valgrind option (repeatable), e.g. --separate-threads=yes for a dump per thread.")
+    var valgrindOption: [String] = []
 
     func run() async throws {
         var chosen: [Scenario] = []
@@ -68,7 +70,7 @@ struct InstructionsBenchmark: AsyncParsableCommand {
             benchBinary: binary,
             // Everything runs ~50 times slower: the publish timeout must not turn slowness into buffering.
             extraEnvironment: ["RELAY_KAFKA_PUBLISH_TIMEOUT": "25s", "RELAY_HTTP_REQUEST_TIMEOUT": "120s"],
-            underTool: ["valgrind", "--tool=callgrind", "--callgrind-out-file=\(dumpFile)"]
+            underTool: ["valgrind", "--tool=callgrind", "--callgrind-out-file=\(dumpFile)"] + valgrindOption
         )
         defer { processes.stop() }
         let pid = String(processes.server.processIdentifier)
@@ -105,17 +107,29 @@ struct InstructionsBenchmark: AsyncParsableCommand {
             + "\(Self.grouped(Int(perRequest.rounded()))) | \(Self.grouped(Int(idleInstructions) / idle)) |"
     }
 
-    /// The instruction count of one callgrind dump (its `totals:` or `summary:` line).
+    /// The instruction count of one callgrind dump (its `totals:` or `summary:` line): the file at
+    /// `path`, or with `--separate-threads=yes` the sum of its files per thread (`path-01`, …).
     private static func totalInstructions(_ path: String) throws -> UInt64 {
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        let name = URL(fileURLWithPath: path).lastPathComponent
+        var files: [String] = []
         let deadline = Date().addingTimeInterval(60)
-        while !FileManager.default.fileExists(atPath: path), Date() < deadline {
-            Thread.sleep(forTimeInterval: 0.2)
+        while files.isEmpty, Date() < deadline {
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+            files = names.filter { $0 == name || $0.hasPrefix(name + "-") }.map { directory + "/" + $0 }
+            if files.isEmpty { Thread.sleep(forTimeInterval: 0.2) }
         }
-        let text = try String(contentsOfFile: path, encoding: .utf8)
-        for line in text.split(separator: "\n") where line.hasPrefix("totals:") || line.hasPrefix("summary:") {
-            if let value = line.split(separator: " ").last.flatMap({ UInt64($0) }) { return value }
+        var total: UInt64 = 0
+        for file in files {
+            let text = try String(contentsOfFile: file, encoding: .utf8)
+            let line = text.split(separator: "\n").first { $0.hasPrefix("totals:") || $0.hasPrefix("summary:") }
+            guard let value = line?.split(separator: " ").last.flatMap({ UInt64($0) }) else {
+                throw BenchmarkFailure("no instruction total in \(file)")
+            }
+            total += value
         }
-        throw BenchmarkFailure("no instruction total in \(path)")
+        guard !files.isEmpty else { throw BenchmarkFailure("no callgrind dump at \(path)") }
+        return total
     }
 
     /// 1234567 → "1,234,567".
