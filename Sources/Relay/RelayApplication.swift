@@ -173,6 +173,22 @@ public struct RelayApplication: Sendable {
         try await ServiceGroup(configuration: group).run()
     }
 
+    /// What `webhook-relay serve` does with a loaded configuration: glibc's malloc thresholds
+    /// (``ProcessTuning/fixMallocThreshold()``), logging as configured, the relay, which logs each
+    /// listener's port once it accepts connections, run until SIGTERM or SIGINT.
+    public static func serve(_ configuration: RelayConfiguration) async throws {
+        ProcessTuning.fixMallocThreshold()
+        RelayLogging.bootstrap(configuration.logging)
+        let logger = Logger(label: "webhook-relay")
+        let relay = try await RelayApplication(configuration: configuration, logger: logger) { listener, port in
+            switch listener {
+            case .ingress: logger.info("Listening for webhooks", metadata: ["port": "\(port)"])
+            case .admin: logger.info("Admin API listening", metadata: ["port": "\(port)"])
+            }
+        }
+        try await relay.run()
+    }
+
     /// The request path, with the dedup memory persisted in the buffer's seen journal.
     private static func pipeline(
         _ configuration: RelayConfiguration,

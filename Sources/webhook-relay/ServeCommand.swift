@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import Logging
 import Relay
 
 struct ServeCommand: AsyncParsableCommand {
@@ -14,17 +13,7 @@ struct ServeCommand: AsyncParsableCommand {
     var config: String?
 
     func run() async throws {
-        let configuration = try loadConfiguration(path: config)
-        ProcessTuning.fixMallocThreshold()
-        RelayLogging.bootstrap(configuration.logging)
-        let logger = Logger(label: "webhook-relay")
-        let relay = try await RelayApplication(configuration: configuration, logger: logger) { listener, port in
-            switch listener {
-            case .ingress: logger.info("Listening for webhooks", metadata: ["port": "\(port)"])
-            case .admin: logger.info("Admin API listening", metadata: ["port": "\(port)"])
-            }
-        }
-        try await relay.run()
+        try await RelayApplication.serve(loadConfiguration(path: config))
     }
 }
 

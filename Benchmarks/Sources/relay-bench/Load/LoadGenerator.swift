@@ -81,7 +81,7 @@ final class LoadGenerator: @unchecked Sendable {
             generator.running = false
             var result = generator.result
             let elapsed = ContinuousClock.now - started
-            result.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            result.seconds = elapsed.secondsValue
             return result
         }.get()
         for channel in channels { try? await channel.close() }
@@ -118,7 +118,7 @@ final class LoadGenerator: @unchecked Sendable {
         return try await eventLoop.submit {
             var result = generator.result
             let elapsed = ContinuousClock.now - started
-            result.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            result.seconds = elapsed.secondsValue
             return result
         }.get()
     }

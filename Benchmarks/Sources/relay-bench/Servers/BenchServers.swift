@@ -74,9 +74,10 @@ struct VerifyOnlyServer: AsyncParsableCommand {
     }
 }
 
-/// The relay as `webhook-relay serve` runs it (configured by `RELAY_*` variables), with the
-/// Docutray sender only, in this binary: valgrind cannot run `webhook-relay` itself, whose async
-/// `main` parks the main thread where valgrind crashes (see `main.swift`).
+/// The relay as `webhook-relay serve` runs it (``RelayApplication/serve(_:)``, configured by
+/// `RELAY_*` variables), with the Docutray sender only, in this binary: valgrind cannot run
+/// `webhook-relay` itself, whose async `main` parks the main thread where valgrind crashes (see
+/// `main.swift`).
 struct RelayServer: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve-relay",
@@ -84,14 +85,12 @@ struct RelayServer: AsyncParsableCommand {
     )
 
     func run() async throws {
-        let configuration = try RelayConfiguration.load(
-            environment: ProcessInfo.processInfo.environment,
-            senders: SenderRegistry([DocutraySender()])
+        try await RelayApplication.serve(
+            RelayConfiguration.load(
+                environment: ProcessInfo.processInfo.environment,
+                senders: SenderRegistry([DocutraySender()])
+            )
         )
-        ProcessTuning.fixMallocThreshold()
-        RelayLogging.bootstrap(configuration.logging)
-        let relay = try await RelayApplication(configuration: configuration, logger: Logger(label: "webhook-relay"))
-        try await relay.run()
     }
 }
 
