@@ -130,3 +130,35 @@ extension UnixTimestamp {
         return timestamp
     }
 }
+
+/// Headers that carry a list of signatures (one per active secret while the sender rotates).
+///
+/// Each entry may cost a pass over the whole body, so an unsigned request could otherwise buy
+/// seconds of CPU with a long list: a list longer than ``maximumEntries`` is refused before any
+/// signature is computed.
+public enum SignatureList {
+    /// The most entries a signature header may carry. Senders send one per active secret, two
+    /// while rotating.
+    public static let maximumEntries = 8
+
+    /// The entries of `header` split at `separator`, empty ones included.
+    /// - Throws: ``WebhookRejection/badSignature(header:reason:)`` naming the cap when there are more
+    ///   than ``maximumEntries`` (not counting `uncounted` elements, such as Stripe's `t=`).
+    public static func entries(
+        _ header: String,
+        separator: Character,
+        name: String,
+        uncounted: (Substring) -> Bool = { _ in false }
+    ) throws(WebhookRejection) -> [Substring] {
+        var entries: [Substring] = []
+        var counted = 0
+        for entry in header.split(separator: separator, omittingEmptySubsequences: false) {
+            if !uncounted(entry) { counted += 1 }
+            guard counted <= maximumEntries else {
+                throw .badSignature(header: name, reason: "carries more than \(maximumEntries) signatures")
+            }
+            entries.append(entry)
+        }
+        return entries
+    }
+}

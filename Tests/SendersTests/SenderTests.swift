@@ -185,6 +185,87 @@ struct SenderTests {
         }
     }
 
+    @Test("Signature lists are capped: nine entries are refused before any is computed, even with a valid one")
+    func signatureListsCapped() throws {
+        let body = Array(#"{"id":"evt_9","type":"charge.succeeded","data":{"id":"x","object":{"id":"ch_9"}}}"#.utf8)
+        let now = Date(timeIntervalSince1970: TimeInterval(Self.now))
+        func reason(_ scheme: any WebhookScheme, _ headers: [(name: String, value: String)]) -> String? {
+            do {
+                _ = try scheme.verify(request(headers, body: body), now: now)
+                return nil
+            } catch {
+                if case .badSignature(_, let reason) = error { return reason }
+                return "\(error)"
+            }
+        }
+        let standard = try scheme(StandardWebhooksSender())
+        let signed = try standard.sign(OutgoingDelivery(body: body, deliveryID: "msg_9", timestamp: Self.now))
+        let valid = try #require(signed.first { $0.name == "webhook-signature" }?.value)
+        func standardHeaders(_ signature: String) -> [(name: String, value: String)] {
+            [("webhook-id", "msg_9"), ("webhook-timestamp", String(Self.now)), ("webhook-signature", signature)]
+        }
+        let decoys = (0..<7).map { _ in "v1," + Base64.encode([UInt8](repeating: 1, count: 32)) }
+        #expect(reason(standard, standardHeaders((decoys + [valid]).joined(separator: " "))) == nil)
+        #expect(
+            reason(standard, standardHeaders((decoys + ["v1,AAAA", valid]).joined(separator: " ")))
+                == "carries more than 8 signatures"
+        )
+        // 800 entries over a large body: refused from the header alone.
+        let many = Array(repeating: "v1a," + Base64.encode([UInt8](repeating: 2, count: 64)), count: 800)
+        #expect(reason(standard, standardHeaders(many.joined(separator: " "))) == "carries more than 8 signatures")
+
+        let stripe = try scheme(StripeSender())
+        let header = try #require(
+            try stripe.sign(OutgoingDelivery(body: body, timestamp: Self.now)).first { $0.name == "stripe-signature" }
+        ).value
+        let extra = (0..<7).map { _ in "v1=" + String(repeating: "0", count: 64) }.joined(separator: ",")
+        #expect(reason(stripe, [("stripe-signature", header + "," + extra)]) == nil)
+        #expect(
+            reason(stripe, [("stripe-signature", header + "," + extra + ",v0=00")]) == "carries more than 8 signatures"
+        )
+    }
+
+    @Test("Standard Webhooks: at most four ed25519 checks a request (v1a entries times whpk_ keys)")
+    func standardWebhooksPublicKeyChecksCapped() throws {
+        let first = Curve25519SigningKey()
+        let second = Curve25519SigningKey()
+        let scheme = try scheme(
+            StandardWebhooksSender(),
+            secrets: ["whpk_" + Base64.encode(first.publicKey), "whpk_" + Base64.encode(second.publicKey)]
+        )
+        let body = Array(#"{"type":"user.created","data":{"id":"u1"}}"#.utf8)
+        let content = Array("msg_ed.\(Self.now).".utf8) + body
+        let now = Date(timeIntervalSince1970: TimeInterval(Self.now))
+        func verify(_ entries: [String]) throws -> VerifiedWebhook {
+            let headers = [
+                ("webhook-id", "msg_ed"), ("webhook-timestamp", String(Self.now)),
+                ("webhook-signature", entries.joined(separator: " ")),
+            ]
+            return try scheme.verify(request(headers, body: body), now: now)
+        }
+        let good = "v1a," + Base64.encode(try second.sign(content))
+        let forged = "v1a," + Base64.encode([UInt8](repeating: 5, count: 64))
+        #expect(try verify([forged, good]).checks == ["timestamp", "signature-v1a"])
+        #expect {
+            try verify([forged, forged, good])
+        } throws: { error in
+            guard case WebhookRejection.badSignature(_, let reason) = error else { return false }
+            return reason.contains("at most 4 ed25519 checks")
+        }
+    }
+
+    @Test("Standard Webhooks: a public key that does not parse stops the start, naming its position")
+    func standardWebhooksBadPublicKey() throws {
+        let good = "whsec_" + Base64.encode([UInt8](repeating: 4, count: 32))
+        for bad in ["whpk_" + Base64.encode([UInt8](repeating: 4, count: 31)), "whpk_not-base64!"] {
+            #expect {
+                try scheme(StandardWebhooksSender(), secrets: [good, bad])
+            } throws: { error in
+                (error as? ConfigurationError)?.description.contains("secret 2 ") == true
+            }
+        }
+    }
+
     @Test("Stripe: one t only, digits only, and a secret must be the whole whsec_ string")
     func stripeHeaderRules() throws {
         let secret = "whsec_" + Hex.encode([UInt8](repeating: 3, count: 32))

@@ -46,7 +46,8 @@ public struct StripeScheme: CataloguedScheme {
         var timestamps: [Substring] = []
         var signatures: [[UInt8]] = []
         // Elements are `key=value`, in any order; only t and v1 count (v0 is a test-mode decoy).
-        for element in header.split(separator: ",", omittingEmptySubsequences: false) {
+        let elements = try SignatureList.entries(header, separator: ",", name: name) { $0.hasPrefix("t=") }
+        for element in elements {
             guard let equals = element.firstIndex(of: "=") else { continue }
             let value = element[element.index(after: equals)...]
             switch element[..<equals] {
@@ -86,7 +87,8 @@ public struct StripeScheme: CataloguedScheme {
 
     public var bodyFields: [JSONPointer] { [Self.typeField, Self.idField] }
 
-    public var signsTimestamps: Bool { true }
+    /// `{t}.{body}`; the event id and type are read from the signed body.
+    public var signedParts: SignedParts { .all }
 
     public var loggedHeaders: LoggedHeaders { LoggedHeaders() }
 
