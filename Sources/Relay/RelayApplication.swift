@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import RelayKafka
 import RetryBuffer
+import SenderKit
 import ServiceLifecycle
 import UnixSignals
 
@@ -42,6 +43,14 @@ public struct RelayApplication: Sendable {
         onListening: @escaping @Sendable (Listener, Int) async -> Void = { _, _ in }
     ) async throws {
         logger.info("Starting webhook-relay", metadata: configuration.redactedMetadata)
+        for source in configuration.sources {
+            for warning in source.scheme.warnings {
+                logger.warning(
+                    "Weakened verification",
+                    metadata: [LogKey.source: "\(source.name)", LogKey.reason: "\(warning)"]
+                )
+            }
+        }
         let exporter = MetricsExporter(clock: clock)
         let metrics = exporter.metrics
         let buffer = try RetryBuffer.open(

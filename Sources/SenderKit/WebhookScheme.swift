@@ -24,8 +24,14 @@ public protocol WebhookScheme: Sendable {
     /// The event types the sender is known to send (their topics are looked up at start).
     var knownEventTypes: [String] { get }
 
-    /// Whether deliveries carry a signed time; without one, only the dedup window stops replays.
-    var signsTimestamps: Bool { get }
+    /// The parts of a delivery its signature covers. Anyone who reads a topic holds bodies and
+    /// signatures, so a part outside this set is attacker-controlled: an unsigned delivery id does
+    /// not decide what is new (the body does), and an unsigned event type outside the catalogue
+    /// does not decide the topic or a metric label.
+    var signedParts: SignedParts { get }
+
+    /// Whether the scheme checks a timestamp against the source's tolerance (signed or not).
+    var checksTimestamps: Bool { get }
 
     /// Headers naming the delivery and its event type, logged when a request is rejected (they are
     /// read before verification, so they are logged shortened and never trusted).
@@ -42,17 +48,50 @@ public protocol WebhookScheme: Sendable {
     /// The sender's own settings as `key=value` words for the start-up log, never a secret.
     var settingsSummary: String { get }
 
+    /// What the operator chose that weakens verification, one sentence each, logged as warnings at
+    /// start (e.g. a policy that checks only one of two signatures).
+    var warnings: [String] { get }
+
     /// The headers this sender would put on `delivery`, signed with the first active secret, in
     /// the order the sender sends them. Used by `webhook-relay sign`, `dev` and the tests.
     func sign(_ delivery: OutgoingDelivery) throws(SigningError) -> [(name: String, value: String)]
 }
 
 extension WebhookScheme {
+    /// Whether deliveries carry a signed time; without one, only the dedup window stops replays.
+    public var signsTimestamps: Bool { signedParts.contains(.timestamp) }
+    public var checksTimestamps: Bool { signsTimestamps }
     public var bodyFields: [JSONPointer] { [] }
     public var knownEventTypes: [String] { [] }
     public var mediaTypeHint: String? { nil }
     public var signedURL: String? { nil }
     public var settingsSummary: String { "" }
+    public var warnings: [String] { [] }
+}
+
+/// Parts of a delivery a signature can cover.
+public struct SignedParts: OptionSet, Sendable, Hashable {
+    public let rawValue: UInt8
+
+    public init(rawValue: UInt8) { self.rawValue = rawValue }
+
+    /// The raw body.
+    public static let body = SignedParts(rawValue: 1 << 0)
+    /// The delivery id (``VerifiedWebhook/deliveryID``).
+    public static let deliveryID = SignedParts(rawValue: 1 << 1)
+    /// The event type (``VerifiedWebhook/eventType``), wherever it is read from.
+    public static let eventType = SignedParts(rawValue: 1 << 2)
+    /// The time the sender sent the delivery.
+    public static let timestamp = SignedParts(rawValue: 1 << 3)
+
+    /// Everything: body, delivery id, event type and time.
+    public static let all: SignedParts = [.body, .deliveryID, .eventType, .timestamp]
+
+    /// The names of the parts in this set, for documentation and the start-up log.
+    public var names: [String] {
+        [(SignedParts.body, "body"), (.deliveryID, "delivery id"), (.eventType, "event type"), (.timestamp, "time")]
+            .filter { contains($0.0) }.map(\.1)
+    }
 }
 
 /// Which request headers identify a delivery in the rejection log.

@@ -14,6 +14,7 @@ struct ActivityLogTests {
         WebhookPipeline.Acceptance(
             deliveryID: id,
             eventType: "CONVERSION_COMPLETED",
+            eventLabel: "CONVERSION_COMPLETED",
             status: status,
             topic: "docutray.conversion.completed",
             ack: status == .published ? KafkaAck(partition: 2, offset: 7) : nil

@@ -74,7 +74,7 @@ struct DedupGuardTests {
     }
 
     @Test("The compact table agrees with a dictionary under random inserts, acceptances, removals and expiry")
-    func tableAgreesWithDictionary() {
+    func tableAgreesWithDictionary() throws {
         var generator = SystemRandomNumberGenerator()
         var table = DedupTableModel()
         for step in 0..<20_000 {
@@ -86,14 +86,14 @@ struct DedupGuardTests {
                     digest: UInt32.random(in: 0...3, using: &generator),
                     expiresAt: now + Int64.random(in: 1...60, using: &generator)
                 )
-                table.set(key, entry, now: now)
+                try table.set(key, entry, now: now)
             case 6:
                 let entry = (digest: UInt32(9), expiresAt: now + Int64.random(in: 1...60, using: &generator))
-                table.findOrInsert(key, entry, now: now)
+                try table.findOrInsert(key, entry, now: now)
             case 7:
-                table.remove(key)
+                try table.remove(key)
             case 8:
-                table.accept(key, now: now)
+                try table.accept(key, now: now)
             default:
                 break
             }
@@ -102,14 +102,14 @@ struct DedupGuardTests {
     }
 
     @Test("A copy of the table is a value: changing one copy leaves the other as it was")
-    func tableCopiesAreValues() {
+    func tableCopiesAreValues() throws {
         var original = DedupTableModel()
-        for key: UInt64 in 0..<500 { original.set(key, (digest: 1, expiresAt: 50), now: 0) }
+        for key: UInt64 in 0..<500 { try original.set(key, (digest: 1, expiresAt: 50), now: 0) }
         var copy = original
-        for key: UInt64 in 0..<250 { copy.remove(key) }
+        for key: UInt64 in 0..<250 { try copy.remove(key) }
         // Another generation: the entry moves, and its old slot is marked removed.
-        for key: UInt64 in 250..<500 { copy.set(key, (digest: 2, expiresAt: 40), now: 1) }
-        for key: UInt64 in 500..<1000 { original.set(key, (digest: 3, expiresAt: 50), now: 1) }
+        for key: UInt64 in 250..<500 { try copy.set(key, (digest: 2, expiresAt: 40), now: 1) }
+        for key: UInt64 in 500..<1000 { try original.set(key, (digest: 3, expiresAt: 50), now: 1) }
         for key: UInt64 in 0..<1000 {
             #expect(original.agrees(key, now: 1), "original, key \(key)")
             #expect(copy.agrees(key, now: 1), "copy, key \(key)")
@@ -154,8 +154,8 @@ struct DedupTableModel {
     /// The keys of `model` whose entries are accepted (not only reserved).
     var accepted: Set<UInt64> = []
 
-    mutating func set(_ key: UInt64, _ entry: (digest: UInt32, expiresAt: Int64), now: Int64) {
-        table.set(
+    mutating func set(_ key: UInt64, _ entry: (digest: UInt32, expiresAt: Int64), now: Int64) throws {
+        try table.set(
             key &* 0x9E37_79B9_7F4A_7C15,
             key,
             DedupTable.Entry(digest: entry.digest, expiresAt: entry.expiresAt, accepted: true),
@@ -166,8 +166,8 @@ struct DedupTableModel {
     }
 
     /// As the guard reserves: the live entry stays; without one, `entry` goes in. Checks the answer.
-    mutating func findOrInsert(_ key: UInt64, _ entry: (digest: UInt32, expiresAt: Int64), now: Int64) {
-        let found = table.findOrInsert(
+    mutating func findOrInsert(_ key: UInt64, _ entry: (digest: UInt32, expiresAt: Int64), now: Int64) throws {
+        let found = try table.findOrInsert(
             key &* 0x9E37_79B9_7F4A_7C15,
             key,
             DedupTable.Entry(digest: entry.digest, expiresAt: entry.expiresAt, accepted: false),
@@ -182,16 +182,16 @@ struct DedupTableModel {
     }
 
     /// As the guard confirms: the entry, if it is still there, becomes accepted. Checks the answer.
-    mutating func accept(_ key: UInt64, now: Int64) {
-        let found = table.accept(key &* 0x9E37_79B9_7F4A_7C15, key)
+    mutating func accept(_ key: UInt64, now: Int64) throws {
+        let found = try table.accept(key &* 0x9E37_79B9_7F4A_7C15, key)
         if let live = model[key], live.expiresAt > now {
             #expect(found?.digest == live.digest && found?.expiresAt == live.expiresAt && found?.accepted == true)
         }
         if model[key] != nil { accepted.insert(key) }
     }
 
-    mutating func remove(_ key: UInt64) {
-        table.remove(key &* 0x9E37_79B9_7F4A_7C15, key)
+    mutating func remove(_ key: UInt64) throws {
+        try table.remove(key &* 0x9E37_79B9_7F4A_7C15, key)
         model[key] = nil
         accepted.remove(key)
     }

@@ -111,6 +111,11 @@ struct SenderConfigurationTests {
         #expect(partners.options.eventType == .header(.init("x-partner-event")!))
         #expect(partners.options.deliveryID == .body("/meta/id"))
         #expect((configuration.source(named: "docutray")?.scheme as? DocutrayScheme)?.policy == .body)
+        // Under `body` nothing signs the time: dedup is the only replay defence, so its window is the
+        // untimed senders' hours, not the tolerance.
+        #expect(
+            configuration.source(named: "docutray")?.replayWindow == RelayConfiguration.Source.untimestampedReplayWindow
+        )
     }
 
     @Test(

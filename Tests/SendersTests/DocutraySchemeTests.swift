@@ -42,8 +42,15 @@ struct DocutraySchemeTests {
             let verified = try scheme(policy: policy).verify(request(vector), now: signedAt)
             #expect(verified.eventType == vector.event)
             #expect(verified.deliveryID == vector.requestID)
-            #expect(verified.signedAt == SignatureVector.signedAt)
+            // Under `body` the timestamp header is not signed: it is checked for freshness but is not
+            // the event's signed time, and not reported as verified.
+            #expect(verified.signedAt == (policy == .body ? nil : SignatureVector.signedAt))
+            #expect(verified.checks.contains("timestamp") == (policy != .body))
         }
+        #expect(try scheme(policy: .body).verify(request(vector), now: signedAt).checks == ["body-signature"])
+        #expect(
+            try scheme(policy: .auth).verify(request(vector), now: signedAt).checks == ["timestamp", "auth-signature"]
+        )
         let both = try scheme().verify(request(vector), now: signedAt)
         #expect(both.checks == ["timestamp", "body-signature", "auth-signature"])
         #expect(both.forwardedHeaders.map(\.name).contains("x-docutray-auth-signature"))

@@ -140,6 +140,7 @@ struct ConfigurationLoader {
             http: http,
             kafka: kafka,
             buffer: buffer,
+            dedup: RelayConfiguration.Dedup(maximumEntries: try integer(.dedupMaxEntries, in: 1...1_000_000_000)),
             retry: retry,
             admin: admin,
             sources: sources,
@@ -253,7 +254,7 @@ struct ConfigurationLoader {
         )
         let scheme = try sender.makeScheme(for: &settings)
         self = settings.loader
-        if toleranceIsSet, !scheme.signsTimestamps {
+        if toleranceIsSet, !scheme.checksTimestamps {
             throw ConfigurationError(
                 toleranceSetting,
                 "has no effect: \(sender.name) deliveries carry no signed timestamp (set replay_window instead)"

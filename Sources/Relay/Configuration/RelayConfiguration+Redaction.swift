@@ -20,7 +20,7 @@ extension RelayConfiguration {
         ]
         for source in sources {
             let own = source.scheme.settingsSummary
-            let tolerance = source.scheme.signsTimestamps ? "tolerance=\(source.timestampTolerance)s " : ""
+            let tolerance = source.scheme.checksTimestamps ? "tolerance=\(source.timestampTolerance)s " : ""
             metadata["config.sources.\(source.name)"] = """
                 scheme=\(source.sender.name) secrets=<\(source.secrets.count) redacted> \(own.isEmpty ? "" : own + " ")\
                 \(tolerance)replay_window=\(source.replayWindow)s \

@@ -55,6 +55,12 @@ public struct RelayConfiguration: Sendable {
         public var token: String?
     }
 
+    /// The memory of accepted deliveries (dedup).
+    public struct Dedup: Sendable, Hashable {
+        /// Deliveries remembered at most, across all sources; beyond, new deliveries get 503.
+        public var maximumEntries: Int
+    }
+
     /// How the retrier drains the buffer.
     public struct Retry: Sendable, Hashable {
         public var initialBackoff: Duration
@@ -108,6 +114,7 @@ public struct RelayConfiguration: Sendable {
     public var http: HTTP
     public var kafka: Kafka
     public var buffer: Buffer
+    public var dedup: Dedup
     public var retry: Retry
     public var admin: Admin
     public var sources: [Source]

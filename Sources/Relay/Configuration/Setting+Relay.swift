@@ -101,6 +101,12 @@ extension Setting {
         default: "1GiB",
         "Most disk the buffer and archive may use; when full, requests Kafka cannot take get 503."
     )
+    public static let dedupMaxEntries = Setting(
+        "dedup.max_entries",
+        "RELAY_DEDUP_MAX_ENTRIES",
+        default: "2000000",
+        "Most deliveries remembered for dedup across all sources (16 to 43 bytes each); beyond, 503."
+    )
     public static let bufferSegmentSize = Setting(
         "buffer.segment_size",
         "RELAY_BUFFER_SEGMENT_SIZE",
@@ -258,7 +264,7 @@ extension Setting {
         .httpTLSKey,
         .kafkaBootstrapServers, .kafkaPublishTimeout, .kafkaFlushTimeout, .kafkaWarmupTimeout,
         .kafkaCreateTopics, .kafkaTopicPartitions, .kafkaTopicReplicationFactor, .kafkaProperties,
-        .bufferPath, .bufferMaxSize, .bufferSegmentSize, .archiveRetention,
+        .bufferPath, .bufferMaxSize, .bufferSegmentSize, .archiveRetention, .dedupMaxEntries,
         .retryInitialBackoff, .retryMaxBackoff, .retryMaxInFlight,
         .adminHost, .adminPort, .adminToken, .adminTokenFile,
         .sourceScheme, .sourceSecrets, .sourceSecretsFile,

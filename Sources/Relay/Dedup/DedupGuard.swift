@@ -1,4 +1,6 @@
+import Crypto
 import RetryBuffer
+import SenderKit
 import Synchronization
 
 /// Remembers which deliveries were accepted, so that a delivery retried by the sender (after a lost
@@ -18,6 +20,14 @@ public final class DedupGuard: Sendable {
             self.source = source
             self.deliveryID = deliveryID
         }
+
+        /// The key of a delivery whose id is not signed: its body (`sha256:` and the body's
+        /// SHA-256 in hex), so that a captured body re-sent under any id is the same delivery.
+        /// SHA-256, not the CRC of ``BodyDigest``: two different bodies sharing a key would make
+        /// the second a duplicate, never published.
+        public static func body(source: String, _ body: [UInt8]) -> Key {
+            Key(source: source, deliveryID: "sha256:" + Hex.encode(Array(SHA256.hash(data: body))))
+        }
     }
 
     /// The outcome of ``reserve(_:digest:signedAt:now:)``.
@@ -30,6 +40,9 @@ public final class DedupGuard: Sendable {
         case conflict
         /// The same delivery is being processed right now; the sender should retry shortly.
         case inProgress
+        /// The relay remembers as many deliveries as its bound allows (or no memory can be had for
+        /// one more): nothing can be accepted until some expire; the sender should retry later.
+        case full
     }
 
     /// A 128-bit fingerprint of a key (two independently salted SipHashes), of which the table keeps 81
@@ -59,16 +72,30 @@ public final class DedupGuard: Sendable {
     private let undigested = Mutex(Undigested())
     private let window: Int64
     private let store: (any SeenDeliveryStore)?
+    private let capacity: DedupCapacity
 
     /// - Parameters:
     ///   - window: how long (seconds) an accepted delivery id is remembered. An entry also lives at
     ///     least until its signed timestamp leaves the sender's tolerance, after which a replay is
     ///     refused as stale anyway.
     ///   - store: persists confirmed deliveries, so the memory survives a restart.
-    public init(window: Int64, store: (any SeenDeliveryStore)? = nil) {
+    ///   - capacity: the bound on remembered deliveries, shared by every source of a relay.
+    public init(window: Int64, store: (any SeenDeliveryStore)? = nil, capacity: DedupCapacity = DedupCapacity()) {
         self.window = window
         self.store = store
+        self.capacity = capacity
         self.table = Mutex(DedupTable(window: window))
+    }
+
+    /// Runs `change` on the table and keeps the shared count of entries in step with it.
+    private func changeTable<Result: Sendable>(
+        _ change: (inout DedupTable) throws(DedupTable.Full) -> Result
+    ) throws(DedupTable.Full) -> Result {
+        try table.withLock { table throws(DedupTable.Full) in
+            let before = table.entryCount
+            defer { capacity.add(table.entryCount - before) }
+            return try change(&table)
+        }
     }
 
     /// Remembers deliveries accepted before a restart; `digest` is `nil` for one remembered by an
@@ -76,9 +103,20 @@ public final class DedupGuard: Sendable {
     public func restore(_ key: Key, digest: BodyDigest?, expiresAt: Int64) {
         let fingerprint = Fingerprint(key)
         let entry = DedupTable.Entry(digest: digest?.checksum ?? 0, expiresAt: expiresAt, accepted: true)
-        // Kept if the id is already known (expired or not): the first remembered copy wins.
-        let known = table.withLock { $0.findOrInsert(fingerprint.high, fingerprint.low, entry, now: .min) }
-        if known == nil, digest == nil { undigested.withLock { $0.add(fingerprint, expiresAt: expiresAt) } }
+        // Kept if the id is already known (expired or not): the first remembered copy wins. Beyond
+        // the bound the rest is forgotten (their timestamps, or the window, still limit replays).
+        let hasRoom = capacity.hasRoom
+        let known: DedupTable.Entry??
+        do {
+            known = try changeTable { table throws(DedupTable.Full) in
+                try table.findOrInsert(fingerprint.high, fingerprint.low, entry, now: .min, hasRoom: hasRoom)
+            }
+        } catch {
+            known = nil
+        }
+        if case .some(nil) = known, digest == nil {
+            undigested.withLock { $0.add(fingerprint, expiresAt: expiresAt) }
+        }
     }
 
     /// The number of remembered deliveries (accepted or in flight) at `now`.
@@ -98,8 +136,14 @@ public final class DedupGuard: Sendable {
             expiresAt: max(now + window, signedAt + window),
             accepted: false
         )
-        let found = table.withLock { table in
-            table.findOrInsert(fingerprint.high, fingerprint.low, reserved, now: now)
+        let hasRoom = capacity.hasRoom
+        let found: DedupTable.Entry?
+        do {
+            found = try changeTable { table throws(DedupTable.Full) in
+                try table.findOrInsert(fingerprint.high, fingerprint.low, reserved, now: now, hasRoom: hasRoom)
+            }
+        } catch {
+            return .full
         }
         guard let found else { return .fresh }
         guard found.digest == digest.checksum || isUndigested(fingerprint, now: now) else { return .conflict }
@@ -130,19 +174,51 @@ public final class DedupGuard: Sendable {
     /// Marks a reserved delivery as accepted (its event is durable).
     public func confirm(_ key: Key, digest: BodyDigest) {
         let fingerprint = Fingerprint(key)
-        let expiresAt = table.withLock { $0.accept(fingerprint.high, fingerprint.low)?.expiresAt }
-        if let expiresAt, let store { store.remember(key, digest: digest, expiresAt: expiresAt) }
+        // Accepting writes in place; it can only fail for a table that was copied, which this is not.
+        let expiresAt = try? changeTable { table throws(DedupTable.Full) in
+            try table.accept(fingerprint.high, fingerprint.low)?.expiresAt
+        }
+        if let expiresAt = expiresAt ?? nil, let store { store.remember(key, digest: digest, expiresAt: expiresAt) }
     }
 
     /// Forgets a reserved delivery whose event could not be made durable, so the sender's retry is
     /// processed normally.
     public func release(_ key: Key) {
         let fingerprint = Fingerprint(key)
-        table.withLock { table in
+        try? changeTable { table throws(DedupTable.Full) in
             if let entry = table.find(fingerprint.high, fingerprint.low, now: .min), !entry.accepted {
-                table.remove(fingerprint.high, fingerprint.low)
+                try table.remove(fingerprint.high, fingerprint.low)
             }
         }
+    }
+}
+
+/// The bound on deliveries a relay remembers, across all its sources: each costs 16 to 43 bytes
+/// (16 a slot, tables kept between three-quarters and three-eighths full), so the default of two
+/// million is 32 to 86 MiB. At the bound a new delivery is refused with 503 and `Retry-After`
+/// (the sender retries once some have expired), never a crash.
+///
+/// Several sources' tables add to the count under their own locks, so the bound may be passed by
+/// one entry per source at most.
+public final class DedupCapacity: Sendable {
+    /// The default bound, `dedup.max_entries`.
+    public static let defaultMaximumEntries = 2_000_000
+
+    public let maximumEntries: Int
+    private let entries = Atomic<Int>(0)
+
+    public init(maximumEntries: Int = DedupCapacity.defaultMaximumEntries) {
+        self.maximumEntries = maximumEntries
+    }
+
+    /// Entries remembered now, in every source.
+    public var count: Int { entries.load(ordering: .relaxed) }
+
+    /// Whether one more entry may be added.
+    var hasRoom: Bool { count < maximumEntries }
+
+    func add(_ delta: Int) {
+        if delta != 0 { entries.add(delta, ordering: .relaxed) }
     }
 }
 

@@ -17,6 +17,10 @@ struct DedupTable {
         var accepted: Bool
     }
 
+    /// The table cannot take another entry: the relay's bound on remembered deliveries is reached,
+    /// or the kernel refused the memory for a bigger generation.
+    struct Full: Error, Hashable {}
+
     /// The widest generation: expiry offsets have 12 bits.
     static let maximumWidth: Int64 = 4095
     /// The fewest slots a generation starts with.
@@ -43,33 +47,42 @@ struct DedupTable {
     }
 
     /// Adds or replaces the entry of a fingerprint. Generations whose span ended by `now` are dropped.
-    mutating func set(_ high: UInt64, _ low: UInt64, _ entry: Entry, now: Int64) {
+    mutating func set(_ high: UInt64, _ low: UInt64, _ entry: Entry, now: Int64) throws(Full) {
         generations.removeAll { $0.start + width <= now }
-        place(high, low, entry, replacing: locate(high, low))
+        try place(high, low, entry, replacing: locate(high, low))
     }
 
     /// The live entry of a fingerprint if there is one; otherwise `entry` is added and `nil`
     /// returned. One search of the generations, where ``find(_:_:now:)`` then
     /// ``set(_:_:_:now:)`` would make two.
-    mutating func findOrInsert(_ high: UInt64, _ low: UInt64, _ entry: Entry, now: Int64) -> Entry? {
+    /// - Parameter hasRoom: whether a new entry may be added; a live entry is found either way.
+    /// - Throws: ``Full`` when `entry` would be new and there is no room, or no memory, for it.
+    mutating func findOrInsert(
+        _ high: UInt64,
+        _ low: UInt64,
+        _ entry: Entry,
+        now: Int64,
+        hasRoom: Bool = true
+    ) throws(Full) -> Entry? {
         generations.removeAll { $0.start + width <= now }
         let existing = locate(high, low)
         if let (generation, slot) = existing {
             let found = generations[generation].entry(at: slot)
             if found.expiresAt > now { return found }
         }
-        place(high, low, entry, replacing: existing)
+        guard hasRoom else { throw Full() }
+        try place(high, low, entry, replacing: existing)
         return nil
     }
 
     /// Marks the entry of a fingerprint accepted, live or not, where it is (its expiry, and so its
     /// generation, stay the same); returns it. One search, where ``find(_:_:now:)`` then
     /// ``set(_:_:_:now:)`` would make two.
-    mutating func accept(_ high: UInt64, _ low: UInt64) -> Entry? {
+    mutating func accept(_ high: UInt64, _ low: UInt64) throws(Full) -> Entry? {
         guard let (generation, slot) = locate(high, low) else { return nil }
         var entry = generations[generation].entry(at: slot)
         entry.accepted = true
-        generations[generation].write(slot, high, low, entry)
+        try generations[generation].write(slot, high, low, entry)
         return entry
     }
 
@@ -79,27 +92,31 @@ struct DedupTable {
         _ low: UInt64,
         _ entry: Entry,
         replacing existing: (generation: Int, slot: Int)?
-    ) {
+    ) throws(Full) {
         let start = entry.expiresAt - Self.floorModulo(entry.expiresAt, width)
         if let (generation, slot) = existing {
             if generations[generation].start == start {
-                generations[generation].write(slot, high, low, entry)
+                try generations[generation].write(slot, high, low, entry)
                 return
             }
-            generations[generation].markRemoved(slot)
+            try generations[generation].markRemoved(slot)
         }
-        let target = generationIndex(start: start)
-        generations[target].insert(high, low, entry)
+        let target = try generationIndex(start: start)
+        try generations[target].insert(high, low, entry)
     }
 
     /// Forgets a fingerprint.
-    mutating func remove(_ high: UInt64, _ low: UInt64) {
+    mutating func remove(_ high: UInt64, _ low: UInt64) throws(Full) {
         guard let (generation, slot) = locate(high, low) else { return }
-        generations[generation].markRemoved(slot)
+        try generations[generation].markRemoved(slot)
     }
 
     /// Slots in all generations (16 bytes each).
     var capacity: Int { generations.reduce(0) { $0 + $1.capacity } }
+
+    /// Entries held, live or expired but not yet dropped with their generation (what the relay's
+    /// bound counts).
+    var entryCount: Int { generations.reduce(0) { $0 + $1.liveCount } }
 
     /// Live entries (a full scan; for tests and statistics).
     func count(now: Int64) -> Int {
@@ -123,11 +140,12 @@ struct DedupTable {
     }
 
     /// The generation starting at `start`, created (sized from its predecessor) if there is none.
-    private mutating func generationIndex(start: Int64) -> Int {
+    private mutating func generationIndex(start: Int64) throws(Full) -> Int {
         if let index = generations.firstIndex(where: { $0.start == start }) { return index }
         let previous = generations.last { $0.start < start }
         let expected = (previous?.liveCount ?? 0) * 3 / 2
-        let generation = Generation(start: start, width: width, capacity: max(Self.minimumCapacity, expected))
+        guard let generation = Generation(start: start, width: width, capacity: max(Self.minimumCapacity, expected))
+        else { throw Full() }
         let index = generations.firstIndex { $0.start > start } ?? generations.endIndex
         generations.insert(generation, at: index)
         return index
@@ -160,11 +178,12 @@ private struct Generation {
     private static let lowShift: UInt64 = 15
     private static let lowMask: UInt64 = 0x1FFFF
 
-    init(start: Int64, width: Int64, capacity: Int) {
+    init?(start: Int64, width: Int64, capacity: Int) {
+        guard let slots = MappedWords(count: capacity * 2) else { return nil }
         self.start = start
         self.width = width
         self.capacity = capacity
-        slots = MappedWords(count: capacity * 2)
+        self.slots = slots
     }
 
     /// The slot of a live (not removed) fingerprint.
@@ -194,17 +213,24 @@ private struct Generation {
         )
     }
 
-    mutating func insert(_ high: UInt64, _ low: UInt64, _ entry: DedupTable.Entry) {
-        if (occupied + 1) * 4 > capacity * 3 { grow() }
+    /// - Throws: ``DedupTable/Full`` when the generation must grow and no memory can be had (it
+    ///   then goes on at a higher load while a slot is free).
+    mutating func insert(_ high: UInt64, _ low: UInt64, _ entry: DedupTable.Entry) throws(DedupTable.Full) {
+        if (occupied + 1) * 4 > capacity * 3, !grow(), occupied + 1 >= capacity { throw DedupTable.Full() }
         var index = home(high)
         while slots[index * 2 + 1] & Self.used != 0 { index = index + 1 == capacity ? 0 : index + 1 }
-        write(index, high, low, entry)
+        try write(index, high, low, entry)
         occupied += 1
         liveCount += 1
     }
 
-    mutating func write(_ index: Int, _ high: UInt64, _ low: UInt64, _ entry: DedupTable.Entry) {
-        makeSlotsUnique()
+    mutating func write(
+        _ index: Int,
+        _ high: UInt64,
+        _ low: UInt64,
+        _ entry: DedupTable.Entry
+    ) throws(DedupTable.Full) {
+        try makeSlotsUnique()
         let offset = UInt64(max(0, min(entry.expiresAt - start, width - 1)))
         slots[index * 2] = high
         slots[index * 2 + 1] =
@@ -213,18 +239,21 @@ private struct Generation {
     }
 
     /// Keeps the slot used (probe sequences pass through it) but no longer matching.
-    mutating func markRemoved(_ index: Int) {
-        makeSlotsUnique()
+    mutating func markRemoved(_ index: Int) throws(DedupTable.Full) {
+        try makeSlotsUnique()
         slots[index * 2 + 1] |= Self.removed
         liveCount -= 1
     }
 
-    /// Rehashes the live entries into twice their number of slots.
-    private mutating func grow() {
+    /// Rehashes the live entries into twice their number of slots; `false` (and nothing changed)
+    /// when no memory can be had for them.
+    private mutating func grow() -> Bool {
+        let newCapacity = max(DedupTable.minimumCapacity, liveCount * 2 + 2)
+        guard let grown = MappedWords(count: newCapacity * 2) else { return false }
         let old = slots
         let oldCapacity = capacity
-        capacity = max(DedupTable.minimumCapacity, liveCount * 2 + 2)
-        slots = MappedWords(count: capacity * 2)
+        capacity = newCapacity
+        slots = grown
         occupied = 0
         for index in 0..<oldCapacity where old[index * 2 + 1] & (Self.used | Self.removed) == Self.used {
             var target = home(old[index * 2])
@@ -234,10 +263,16 @@ private struct Generation {
             occupied += 1
         }
         liveCount = occupied
+        return true
     }
 
-    private mutating func makeSlotsUnique() {
-        if !isKnownUniquelyReferenced(&slots) { slots = slots.copy() }
+    /// Copies the slots shared with another copy of the table before one of them changes (the
+    /// relay's tables are never copied; tests copy them).
+    private mutating func makeSlotsUnique() throws(DedupTable.Full) {
+        if !isKnownUniquelyReferenced(&slots) {
+            guard let copy = slots.copy() else { throw DedupTable.Full() }
+            slots = copy
+        }
     }
 
     /// Where a fingerprint's probe sequence starts (its high word scaled to the capacity).

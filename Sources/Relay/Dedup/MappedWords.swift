@@ -18,14 +18,14 @@ final class MappedWords: @unchecked Sendable {
     private let byteCount: Int
 
     /// - Parameter count: the number of words, all zero.
-    init(count: Int) {
+    /// - Returns: `nil` when the kernel refuses the mapping (out of memory, or a limit on mappings):
+    ///   the replay table then refuses the delivery with an answer the sender retries, never a crash.
+    init?(count: Int) {
         self.count = count
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
         byteCount = max(page, (count * MemoryLayout<UInt64>.stride + page - 1) / page * page)
         let mapping = mmap(nil, byteCount, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
-        guard let mapping, mapping != MAP_FAILED else {
-            fatalError("out of memory: could not map \(byteCount) bytes for the replay table")
-        }
+        guard let mapping, mapping != MAP_FAILED else { return nil }
         base = mapping.bindMemory(to: UInt64.self, capacity: byteCount / MemoryLayout<UInt64>.stride)
     }
 
@@ -44,9 +44,9 @@ final class MappedWords: @unchecked Sendable {
         }
     }
 
-    /// A copy in a mapping of its own.
-    func copy() -> MappedWords {
-        let copy = MappedWords(count: count)
+    /// A copy in a mapping of its own, or `nil` when no mapping can be had.
+    func copy() -> MappedWords? {
+        guard let copy = MappedWords(count: count) else { return nil }
         copy.base.update(from: base, count: count)
         return copy
     }

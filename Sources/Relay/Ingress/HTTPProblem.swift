@@ -10,12 +10,22 @@ public struct HTTPProblem: Error, Sendable, Hashable {
     public var message: String
     /// Extra headers, e.g. `Retry-After` or `Allow`.
     public var headers: HTTPFields
+    /// What the log says beyond the message, never the answer: a file path, an errno, a Kafka
+    /// error are of use to the operator, and to an attacker mapping the host.
+    public var detail: String?
 
-    public init(_ status: HTTPResponse.Status, _ code: String, _ message: String, headers: HTTPFields = [:]) {
+    public init(
+        _ status: HTTPResponse.Status,
+        _ code: String,
+        _ message: String,
+        headers: HTTPFields = [:],
+        detail: String? = nil
+    ) {
         self.status = status
         self.code = code
         self.message = message
         self.headers = headers
+        self.detail = detail
     }
 
     /// The answer to send.
@@ -74,6 +84,16 @@ public struct HTTPProblem: Error, Sendable, Hashable {
 
     /// How long a sender should wait before retrying after a 503.
     static let retryAfterSeconds = "5"
+
+    /// A 503 for a limit the relay protects itself with (`limit` names its setting).
+    static func overloaded(_ limit: String) -> HTTPProblem {
+        HTTPProblem(
+            .serviceUnavailable,
+            "overloaded",
+            "the relay is at its limit of \(limit) and did not accept the event; retry later",
+            headers: [.retryAfter: retryAfterSeconds]
+        )
+    }
 
     static func notFound(_ path: String) -> HTTPProblem {
         HTTPProblem(
@@ -152,9 +172,12 @@ extension WebhookPipeline.Rejection {
             return HTTPProblem(
                 .serviceUnavailable,
                 "unavailable",
-                "the event could not be stored durably and was not accepted; retry later (\(reason))",
-                headers: [.retryAfter: HTTPProblem.retryAfterSeconds]
+                "the event could not be stored durably and was not accepted; retry later",
+                headers: [.retryAfter: HTTPProblem.retryAfterSeconds],
+                detail: reason
             )
+        case .overloaded(let limit):
+            return HTTPProblem.overloaded(limit)
         }
     }
 }

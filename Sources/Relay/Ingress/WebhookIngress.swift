@@ -44,7 +44,7 @@ public struct WebhookIngress: Sendable {
             let acceptance = try await accept(request, source: source)
             metrics.request(
                 source: sourceLabel,
-                eventType: acceptance.eventType,
+                eventType: acceptance.eventLabel,
                 outcome: acceptance.status.rawValue,
                 duration: ContinuousClock.now - started
             )
@@ -161,7 +161,7 @@ public struct WebhookIngress: Sendable {
             LogKey.source: "\(source.prefix(100))",
             LogKey.status: "\(problem.status.code)",
             LogKey.error: "\(problem.code)",
-            LogKey.reason: "\(problem.message)",
+            LogKey.reason: "\(problem.message)\(problem.detail.map { " (\($0))" } ?? "")",
         ]
         let named = pipeline.loggedHeaders(source: source) ?? LoggedHeaders()
         if let id = named.deliveryID.lazy.compactMap({ request.headers[$0] }).first {

@@ -22,6 +22,9 @@ public struct WebhookPipeline: Sendable {
         public var deliveryID: String
         /// The verified event type.
         public var eventType: String
+        /// The event type as a metric label: `unrecognized` for a type outside the sender's
+        /// catalogue that only an unsigned header names (so no request can invent label values).
+        public var eventLabel: String
         public var status: Status
         public var topic: String?
         public var ack: KafkaAck?
@@ -38,13 +41,23 @@ public struct WebhookPipeline: Sendable {
         case conflict(deliveryID: String)
         /// The same delivery is being processed right now.
         case inProgress(deliveryID: String)
-        /// The event could not be made durable; nothing was acknowledged.
+        /// The event could not be made durable; nothing was acknowledged. The reason is logged,
+        /// never sent.
         case unavailable(reason: String)
+        /// A limit the relay protects itself with is reached (named by its setting); the sender
+        /// should retry later.
+        case overloaded(limit: String)
     }
 
     /// Everything one source needs on the request path, built once at start. A class, so a request
     /// takes one reference to it rather than copying (and retaining) each of its parts.
     final class Route: Sendable {
+        /// Where an event goes, and the label it is counted under.
+        typealias Destination = (descriptor: EventDescriptor, topic: String, label: String)
+
+        /// The label of event types outside the catalogue that only an unsigned header names.
+        static let unrecognizedLabel = "unrecognized"
+
         let name: String
         let scheme: any WebhookScheme
         let router: TopicRouter
@@ -54,33 +67,51 @@ public struct WebhookPipeline: Sendable {
         let key: JSONPointer?
         /// The body fields to capture: the scheme's, then the source's key field.
         let bodyFields: [JSONPointer]
-        /// The descriptor and topic of every known event type, built once.
-        private let known: [String: (descriptor: EventDescriptor, topic: String)]
+        /// Whether the body, not the unsigned delivery id, decides what is a new delivery.
+        let dedupsOnBody: Bool
+        /// Where events go whose type is outside the catalogue and unsigned (`nil` when the sender
+        /// signs its event types): `{source}.unrecognized`.
+        let overflowTopic: String?
+        /// The destination of every known event type, built once.
+        private let known: [String: Destination]
 
-        init(source: RelayConfiguration.Source, router: TopicRouter, store: (any SeenDeliveryStore)?) {
+        init(
+            source: RelayConfiguration.Source,
+            router: TopicRouter,
+            store: (any SeenDeliveryStore)?,
+            capacity: DedupCapacity
+        ) {
             name = source.name
             scheme = source.scheme
             self.router = router
             envelope = CloudEventEnvelope(cloudEventSource: source.cloudEventSource, mode: source.contentMode)
-            dedup = DedupGuard(window: source.replayWindow, store: store)
+            dedup = DedupGuard(window: source.replayWindow, store: store, capacity: capacity)
             key = source.key
             bodyFields = Route.bodyFields(of: source)
-            var known: [String: (descriptor: EventDescriptor, topic: String)] = [:]
+            let signed = source.scheme.signedParts
+            dedupsOnBody = !signed.contains(.deliveryID)
+            overflowTopic = signed.contains(.eventType) ? nil : "\(source.name).\(Self.unrecognizedLabel)"
+            var known: [String: Destination] = [:]
             for eventType in source.scheme.knownEventTypes {
                 let descriptor = source.scheme.describe(eventType: eventType)
-                known[eventType] = (descriptor, router.topic(source: source.name, descriptor: descriptor))
+                known[eventType] = (descriptor, router.topic(source: source.name, descriptor: descriptor), eventType)
             }
             self.known = known
         }
 
-        /// The topics of every known event type.
-        var knownTopics: some Collection<String> { known.values.lazy.map(\.topic) }
+        /// The topics of every known event type, and the overflow topic.
+        var knownTopics: [String] { known.values.map(\.topic) + (overflowTopic.map { [$0] } ?? []) }
 
-        /// How `eventType` maps onto CloudEvents, and its topic.
-        func describe(_ eventType: String) -> (descriptor: EventDescriptor, topic: String) {
+        /// How `eventType` maps onto CloudEvents, its topic and its metric label. A type outside the
+        /// catalogue that is not signed goes to the overflow topic, counted as `unrecognized`,
+        /// unless the source's `topics:` names it.
+        func describe(_ eventType: String) -> Destination {
             if let known = known[eventType] { return known }
             let descriptor = scheme.describe(eventType: eventType)
-            return (descriptor, router.topic(source: name, descriptor: descriptor))
+            if let overflowTopic, !descriptor.isKnown, !router.overrides(eventType) {
+                return (descriptor, overflowTopic, Self.unrecognizedLabel)
+            }
+            return (descriptor, router.topic(source: name, descriptor: descriptor), eventType)
         }
 
         /// The scheme's fields and the source's key field (a sender's key field, which depends on
@@ -106,6 +137,7 @@ public struct WebhookPipeline: Sendable {
         store: (any SeenDeliveryStore)? = nil
     ) throws(ConfigurationError) {
         var routes: [String: Route] = [:]
+        let capacity = DedupCapacity(maximumEntries: configuration.dedup.maximumEntries)
         for source in configuration.sources {
             let router: TopicRouter
             do {
@@ -113,7 +145,7 @@ public struct WebhookPipeline: Sendable {
             } catch {
                 throw ConfigurationError(.sourceTopicTemplate.forSource(source.name), error.description)
             }
-            let route = Route(source: source, router: router, store: store)
+            let route = Route(source: source, router: router, store: store, capacity: capacity)
             routes[source.name] = route
         }
         // What the store remembered before this start: retries of those deliveries stay duplicates.
@@ -165,14 +197,15 @@ public struct WebhookPipeline: Sendable {
             return Acceptance(
                 deliveryID: webhook.deliveryID,
                 eventType: webhook.eventType,
+                eventLabel: webhook.eventType,
                 status: .answered,
                 topic: nil,
                 ack: nil,
                 reply: reply
             )
         }
-        let (descriptor, topic) = route.describe(webhook.eventType)
-        if !descriptor.isKnown { metrics.unknownEventType(source: name, eventType: webhook.eventType) }
+        let (descriptor, topic, label) = route.describe(webhook.eventType)
+        if !descriptor.isKnown { metrics.unknownEventType(source: name, eventType: label) }
         let subject: String?
         do {
             if let key = route.key ?? descriptor.keyField {
@@ -186,7 +219,12 @@ public struct WebhookPipeline: Sendable {
             throw .invalidJSON(scanError)
         }
 
-        let key = DedupGuard.Key(source: name, deliveryID: webhook.deliveryID)
+        // An unsigned delivery id is the sender's word only: anyone holding a body from a topic
+        // could re-send it under new ids. Then the body itself is the delivery.
+        let key =
+            route.dedupsOnBody
+            ? DedupGuard.Key.body(source: name, body)
+            : DedupGuard.Key(source: name, deliveryID: webhook.deliveryID)
         let digest = BodyDigest(of: body)
         let now = clock.unixSeconds
         switch route.dedup.reserve(key, digest: digest, signedAt: webhook.signedAt ?? now, now: now) {
@@ -195,12 +233,14 @@ public struct WebhookPipeline: Sendable {
             return Acceptance(
                 deliveryID: webhook.deliveryID,
                 eventType: webhook.eventType,
+                eventLabel: label,
                 status: .duplicate,
                 topic: nil,
                 ack: nil
             )
         case .conflict: throw .conflict(deliveryID: webhook.deliveryID)
         case .inProgress: throw .inProgress(deliveryID: webhook.deliveryID)
+        case .full: throw .overloaded(limit: "remembered deliveries (dedup.max_entries)")
         }
 
         let event = RelayEvent(
@@ -220,6 +260,7 @@ public struct WebhookPipeline: Sendable {
             return Acceptance(
                 deliveryID: webhook.deliveryID,
                 eventType: webhook.eventType,
+                eventLabel: label,
                 status: .published,
                 topic: topic,
                 ack: ack
@@ -229,6 +270,7 @@ public struct WebhookPipeline: Sendable {
             return Acceptance(
                 deliveryID: webhook.deliveryID,
                 eventType: webhook.eventType,
+                eventLabel: label,
                 status: .buffered,
                 topic: topic,
                 ack: nil

@@ -67,6 +67,9 @@ public struct TopicRouter: Sendable, Hashable {
         return topic
     }
 
+    /// Whether the source's `topics:` names `eventType`.
+    public func overrides(_ eventType: String) -> Bool { overrides[eventType] != nil }
+
     /// Why `name` is not a legal Kafka topic name, or `nil` if it is.
     public static func problem(withTopicName name: String) -> String? {
         if name.isEmpty { return "is empty" }

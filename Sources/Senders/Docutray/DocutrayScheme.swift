@@ -19,6 +19,14 @@ public struct DocutrayScheme: WebhookScheme {
 
         var checksBody: Bool { self != .auth }
         var checksAuth: Bool { self != .body }
+
+        var signedParts: SignedParts {
+            switch self {
+            case .body: .body
+            case .auth: [.deliveryID, .eventType, .timestamp]
+            case .both: .all
+            }
+        }
     }
 
     /// The header names Docutray sends.
@@ -53,8 +61,9 @@ public struct DocutrayScheme: WebhookScheme {
         self.webhookURL = webhookURL
         self.policy = policy
         self.timestampTolerance = timestampTolerance
+        // The time counts as verified only where the auth signature signs it.
         self.checks =
-            ["timestamp"] + (policy.checksBody ? ["body-signature"] : [])
+            (policy.checksAuth ? ["timestamp"] : []) + (policy.checksBody ? ["body-signature"] : [])
             + (policy.checksAuth ? ["auth-signature"] : [])
     }
 
@@ -105,7 +114,7 @@ public struct DocutrayScheme: WebhookScheme {
         return VerifiedWebhook(
             eventType: event,
             deliveryID: requestID,
-            signedAt: timestamp,
+            signedAt: policy.checksAuth ? timestamp : nil,
             checks: checks,
             forwardedHeaders: found.forwarded
         )
@@ -117,13 +126,36 @@ public struct DocutrayScheme: WebhookScheme {
 
     public var knownEventTypes: [String] { DocutrayCatalogue.knownEventTypes }
 
-    public var signsTimestamps: Bool { true }
+    /// The body signature covers the body; the auth signature covers the delivery id, time and event
+    /// type (and the URL). `both` covers everything.
+    public var signedParts: SignedParts { policy.signedParts }
+
+    /// The timestamp is checked for freshness under every policy, signed or not.
+    public var checksTimestamps: Bool { true }
 
     public var loggedHeaders: LoggedHeaders {
         LoggedHeaders(deliveryID: [Header.requestID], eventType: [Header.event])
     }
 
     public var signedURL: String? { webhookURL.isEmpty ? nil : webhookURL }
+
+    public var warnings: [String] {
+        switch policy {
+        case .both:
+            []
+        case .body:
+            [
+                "verify=body: the request id, timestamp and event type are not signed; anyone who reads a topic "
+                    + "can re-send a body under a new id or type (the same body is still a duplicate within "
+                    + "replay_window). Use verify=both when Docutray sends both signatures."
+            ]
+        case .auth:
+            [
+                "verify=auth: the body is not signed; a delivery's auth headers could carry another body. "
+                    + "Use verify=both when Docutray sends both signatures."
+            ]
+        }
+    }
 
     public var settingsSummary: String {
         "webhook_url=\(webhookURL.isEmpty ? "none" : webhookURL) verify=\(policy.rawValue)"

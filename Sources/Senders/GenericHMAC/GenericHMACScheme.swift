@@ -160,7 +160,15 @@ public struct GenericHMACScheme: WebhookScheme {
         EventName.describe(eventType, cloudEventTypePrefix: nil, keyField: nil, isKnown: eventType != "unknown")
     }
 
-    public var signsTimestamps: Bool { options.timestampHeader != nil }
+    /// The body, the time when a timestamp header is configured, and the event type and delivery id
+    /// when they are read from the body.
+    public var signedParts: SignedParts {
+        var parts: SignedParts = .body
+        if options.timestampHeader != nil { parts.insert(.timestamp) }
+        if case .body = options.eventType { parts.insert(.eventType) }
+        if case .body = options.deliveryID { parts.insert(.deliveryID) }
+        return parts
+    }
 
     public var loggedHeaders: LoggedHeaders {
         func header(_ field: Field) -> [HTTPField.Name] {

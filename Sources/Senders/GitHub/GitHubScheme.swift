@@ -38,6 +38,26 @@ public struct GitHubScheme: CataloguedScheme {
         "installation.deleted", "repository.created", "repository.deleted", "member.added",
     ]
 
+    /// Every event GitHub documents (the `X-GitHub-Event` values). The header is not signed, so a
+    /// name outside this list is published to the source's overflow topic, not a topic of its own;
+    /// any action (read from the signed body) of a listed event is known.
+    public static let eventNames: Set<String> = [
+        "branch_protection_configuration", "branch_protection_rule", "check_run", "check_suite",
+        "code_scanning_alert", "commit_comment", "create", "custom_property", "custom_property_values", "delete",
+        "dependabot_alert", "deploy_key", "deployment", "deployment_protection_rule", "deployment_review",
+        "deployment_status", "discussion", "discussion_comment", "fork", "github_app_authorization", "gollum",
+        "installation", "installation_repositories", "installation_target", "issue_comment", "issue_dependencies",
+        "issues", "label", "marketplace_purchase", "member", "membership", "merge_group", "meta", "milestone",
+        "org_block", "organization", "package", "page_build", "personal_access_token_request", "ping", "project",
+        "project_card", "project_column", "projects_v2", "projects_v2_item", "projects_v2_status_update", "public",
+        "pull_request", "pull_request_review", "pull_request_review_comment", "pull_request_review_thread", "push",
+        "registry_package", "release", "repository", "repository_advisory", "repository_dispatch",
+        "repository_import", "repository_ruleset", "repository_vulnerability_alert", "secret_scanning_alert",
+        "secret_scanning_alert_location", "secret_scanning_scan", "security_advisory", "security_and_analysis",
+        "sponsorship", "star", "status", "sub_issues", "team", "team_add", "watch", "workflow_dispatch",
+        "workflow_job", "workflow_run",
+    ]
+
     private let keys: [SigningKey]
     private let secrets: [String]
 
@@ -98,7 +118,20 @@ public struct GitHubScheme: CataloguedScheme {
 
     public var bodyFields: [JSONPointer] { [Self.actionField] }
 
-    public var signsTimestamps: Bool { false }
+    /// Known when the event name (before the action) is one GitHub documents.
+    public func describe(eventType: String) -> EventDescriptor {
+        let event = eventType.split(separator: ".", maxSplits: 1).first.map(String.init) ?? eventType
+        return EventName.describe(
+            eventType,
+            cloudEventTypePrefix: Self.cloudEventTypePrefix,
+            keyField: Self.keyField,
+            isKnown: Self.eventNames.contains(event)
+        )
+    }
+
+    /// The body only: `X-GitHub-Event` and `X-GitHub-Delivery` are not signed (the action that
+    /// completes the event type is read from the signed body).
+    public var signedParts: SignedParts { .body }
 
     public var loggedHeaders: LoggedHeaders {
         LoggedHeaders(deliveryID: [Header.delivery], eventType: [Header.event])

@@ -112,7 +112,8 @@ public struct SlackScheme: CataloguedScheme {
         [Self.outerTypeField, Self.eventTypeField, Self.eventIDField, Self.challengeField]
     }
 
-    public var signsTimestamps: Bool { true }
+    /// `v0:{timestamp}:{body}`; the event id and type are read from the signed body.
+    public var signedParts: SignedParts { .all }
 
     public var loggedHeaders: LoggedHeaders { LoggedHeaders() }
 

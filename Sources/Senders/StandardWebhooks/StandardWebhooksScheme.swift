@@ -30,19 +30,24 @@ public struct StandardWebhooksScheme: WebhookScheme {
     /// The body field naming the resource the event is about (the Kafka key).
     public static let keyField: JSONPointer = "/data/id"
 
+    /// The most ed25519 checks (`v1a` entries times `whpk_` keys) one request may ask for: each
+    /// hashes the whole body again, so the list, not only its length, is capped.
+    public static let maximumPublicKeyChecks = 4
+
     private let hmacKeys: [HMACKey]
-    private let publicKeys: [[UInt8]]
+    /// Parsed once at start, never per request.
+    private let publicKeys: [Ed25519PublicKey]
     private let signingKey: HMACKey?
     private let timestampTolerance: Int64
 
     /// - Parameter secrets: parsed secrets (``StandardWebhooksSecret``); a signature under any passes.
     public init(secrets: [StandardWebhooksSecret], timestampTolerance: Int64 = 300) {
         var hmacKeys: [HMACKey] = []
-        var publicKeys: [[UInt8]] = []
+        var publicKeys: [Ed25519PublicKey] = []
         for secret in secrets {
             switch secret {
             case .symmetric(let bytes): hmacKeys.append(HMACKey(bytes: bytes))
-            case .publicKey(let bytes): publicKeys.append(bytes)
+            case .publicKey(let key): publicKeys.append(key)
             }
         }
         self.hmacKeys = hmacKeys
@@ -96,7 +101,7 @@ public struct StandardWebhooksScheme: WebhookScheme {
         var symmetric: [[UInt8]] = []
         var asymmetric: [[UInt8]] = []
         // Entries without a comma, or of another version, are skipped rather than fatal.
-        for entry in header.split(separator: " ") {
+        for entry in try SignatureList.entries(header, separator: " ", name: name, uncounted: \.isEmpty) {
             guard let comma = entry.firstIndex(of: ",") else { continue }
             let version = entry[..<comma]
             guard let bytes = Base64.decode(entry[entry.index(after: comma)...]) else { continue }
@@ -109,10 +114,16 @@ public struct StandardWebhooksScheme: WebhookScheme {
         if content.withUnsafeBytes({ HMACKey.anyMatches(symmetric, message: $0, keys: hmacKeys) }) {
             return "signature"
         }
+        guard asymmetric.count * publicKeys.count <= Self.maximumPublicKeyChecks else {
+            throw .badSignature(
+                header: name,
+                reason: "carries \(asymmetric.count) v1a signatures; at most \(Self.maximumPublicKeyChecks) "
+                    + "ed25519 checks are made (v1a signatures times whpk_ keys)"
+            )
+        }
         var verified = false
         for key in publicKeys {
-            guard let publicKey = try? Curve25519.Signing.PublicKey(rawRepresentation: key) else { continue }
-            for signature in asymmetric where publicKey.isValidSignature(signature, for: content) { verified = true }
+            for signature in asymmetric where key.key.isValidSignature(signature, for: content) { verified = true }
         }
         guard verified else { throw .badSignature(header: name, reason: "does not match under any active secret") }
         return "signature-v1a"
@@ -129,7 +140,8 @@ public struct StandardWebhooksScheme: WebhookScheme {
         )
     }
 
-    public var signsTimestamps: Bool { true }
+    /// `{id}.{timestamp}.{body}`; the event type is read from the signed body.
+    public var signedParts: SignedParts { .all }
 
     public var loggedHeaders: LoggedHeaders {
         LoggedHeaders(deliveryID: [Headers.standard.id, Headers.svix.id])
@@ -151,9 +163,9 @@ public struct StandardWebhooksScheme: WebhookScheme {
 /// A Standard Webhooks secret as an operator pastes it: `whsec_` + base64 of 24 to 64 bytes (the
 /// bare base64, and base64 without its `=` padding, are accepted too), or `whpk_` + base64 of a
 /// 32-byte ed25519 public key. Anything else is refused at start, never silently mangled.
-public enum StandardWebhooksSecret: Sendable, Hashable {
+public enum StandardWebhooksSecret: Sendable {
     case symmetric([UInt8])
-    case publicKey([UInt8])
+    case publicKey(Ed25519PublicKey)
 
     /// Human text of the rule, for error messages.
     public static let rule =
@@ -162,8 +174,10 @@ public enum StandardWebhooksSecret: Sendable, Hashable {
     /// Parses `text` strictly; `nil` if it is not one of the two forms.
     public init?(_ text: String) {
         if text.hasPrefix("whpk_") {
-            guard let bytes = Base64.decode(text.dropFirst(5)), bytes.count == 32 else { return nil }
-            self = .publicKey(bytes)
+            guard let bytes = Base64.decode(text.dropFirst(5)), bytes.count == 32,
+                let key = try? Curve25519.Signing.PublicKey(rawRepresentation: bytes)
+            else { return nil }
+            self = .publicKey(Ed25519PublicKey(key: key))
             return
         }
         var encoded = String(text.hasPrefix("whsec_") ? text.dropFirst(6) : Substring(text))
@@ -172,4 +186,22 @@ public enum StandardWebhooksSecret: Sendable, Hashable {
         guard let bytes = Base64.decode(encoded), (24...64).contains(bytes.count) else { return nil }
         self = .symmetric(bytes)
     }
+}
+
+extension StandardWebhooksSecret: Equatable {
+    public static func == (lhs: Self, rhs: Self) -> Bool {
+        switch (lhs, rhs) {
+        case (.symmetric(let left), .symmetric(let right)): left == right
+        case (.publicKey(let left), .publicKey(let right)): left.key.rawRepresentation == right.key.rawRepresentation
+        default: false
+        }
+    }
+}
+
+/// An ed25519 public key parsed once, at start.
+///
+/// `@unchecked Sendable`: swift-crypto does not mark the key `Sendable`, but it is an immutable
+/// value (its 32 bytes) that verification only reads.
+public struct Ed25519PublicKey: @unchecked Sendable {
+    public let key: Curve25519.Signing.PublicKey
 }
