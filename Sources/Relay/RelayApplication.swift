@@ -146,9 +146,11 @@ public struct RelayApplication: Sendable {
                     operations: operations,
                     monitoring: monitoring,
                     token: configuration.admin.token,
+                    allowedHosts: configuration.admin.allowedHosts,
                     clock: clock,
                     logger: logger
                 ),
+                server: IngressTLS.plainServerBuilder(configuration.http),
                 configuration: ApplicationConfiguration(
                     address: .hostname(configuration.admin.host, port: configuration.admin.port)
                 ),

@@ -70,6 +70,7 @@ struct AdminAPITests {
             let replay = try await HTTPTestClient.send(
                 port: relay.adminPort,
                 path: "/admin/replay",
+                headers: [("content-type", "application/json")],
                 body: Array("{}".utf8)
             )
             #expect(replay.status == 401)
@@ -220,7 +221,7 @@ struct AdminAPITests {
             let response = try await HTTPTestClient.send(
                 port: relay.adminPort,
                 path: "/admin/replay",
-                headers: [("authorization", "Bearer \(Self.token)")],
+                headers: [("authorization", "Bearer \(Self.token)"), ("content-type", "application/json")],
                 body: AdminAPI.encode(
                     AdminAPI.ReplayRequest(filter: RecordFilter(state: .dead), topic: nil, dryRun: false)
                 )

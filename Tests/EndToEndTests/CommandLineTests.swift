@@ -255,6 +255,25 @@ struct CommandLineTests {
             #expect(sent.stdout.contains(#""topic":"\#(topic)""#), "\(line): \(sent.stdout)")
         }
 
+        // dev gives the admin API a token, printed with the exports; the printed buffer command uses it.
+        let token = try #require(exports["RELAY_ADMIN_TOKEN"])
+        #expect(token.utf8.count >= 16 && output.contains("token: \(token)"))
+        let status = try await ChildProcess.run(
+            executable,
+            ["buffer", "status", "--json"],
+            environment: baseEnvironment.merging(exports) { $1 }
+        )
+        #expect(status.status == 0, "\(status.stderr)")
+        var withoutToken = exports
+        withoutToken["RELAY_ADMIN_TOKEN"] = nil
+        let refused = try await ChildProcess.run(
+            executable,
+            ["buffer", "status", "--json"],
+            environment: baseEnvironment.merging(withoutToken) { $1 }
+        )
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("set RELAY_ADMIN_TOKEN"), "\(refused.stderr)")
+
         dev.signal(SIGTERM)
         #expect(await dev.waitForExit(timeout: .seconds(30)) == 0)
     }

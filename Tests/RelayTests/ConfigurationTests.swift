@@ -309,6 +309,23 @@ struct ConfigurationTests {
         )
     }
 
+    @Test("Loopback is decided by parsing the address: a name that starts with 127. needs a token")
+    func adminLoopbackParsed() throws {
+        for host in ["127.evil.example", "127.0.0.1.nip.io", "1.2.3.4", "::", "0.0.0.0", "localhost.example"] {
+            expectError(minimal.merging(["RELAY_ADMIN_HOST": host]) { $1 }, key: "admin.token", mentioning: "loopback")
+        }
+        for host in ["127.0.0.1", "127.1.2.3", "::1", "localhost", "LocalHost"] {
+            let configuration = try RelayConfiguration.load(
+                environment: minimal.merging(["RELAY_ADMIN_HOST": host]) { $1 }
+            )
+            #expect(configuration.admin.host == host && configuration.admin.token == nil)
+        }
+        let listed = try RelayConfiguration.load(
+            environment: minimal.merging(["RELAY_ADMIN_ALLOWED_HOSTS": "relay.internal, admin.example"]) { $1 }
+        )
+        #expect(listed.admin.allowedHosts == ["relay.internal", "admin.example"])
+    }
+
     @Test("Secrets from files: admin token and librdkafka properties (…_FILE)")
     func secretFiles() throws {
         let token = try writeTemporary("admin-token-from-a-file\n")

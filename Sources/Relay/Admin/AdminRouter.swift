@@ -28,11 +28,13 @@ enum AdminRouter {
         operations: BufferOperations,
         monitoring: Monitoring,
         token: String?,
+        allowedHosts: [String],
         clock: any WallClock,
         logger: Logger
     ) -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         router.middlewares.add(ProblemMiddleware(logger: logger))
+        router.middlewares.add(AdminRequestGuard(allowedHosts: allowedHosts))
         router.middlewares.add(BearerTokenMiddleware(token: token))
         router.get("/healthz") { _, _ in json(.ok, ["status": .string("ok")]) }
         router.get("/readyz") { _, _ in monitoring.readiness.response }

@@ -326,14 +326,18 @@ struct ConfigurationLoader {
         if let token, token.utf8.count < 16 {
             throw ConfigurationError(.adminToken, "must be at least 16 characters long")
         }
-        let loopback = ["::1", "localhost"].contains(host) || host.hasPrefix("127.")
-        if !loopback, token == nil {
+        if !HostAddress.isLoopback(host), token == nil {
             throw ConfigurationError(
                 .adminToken,
                 "is required when the admin listener is not on loopback (admin.host is \(host))"
             )
         }
-        return RelayConfiguration.Admin(host: host, port: try integer(.adminPort, in: 0...65535), token: token)
+        return RelayConfiguration.Admin(
+            host: host,
+            port: try integer(.adminPort, in: 0...65535),
+            token: token,
+            allowedHosts: try list(.adminAllowedHosts)
+        )
     }
 
     private mutating func deadLetterTopic(of name: String) throws(ConfigurationError) -> String {

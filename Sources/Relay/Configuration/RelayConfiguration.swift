@@ -53,6 +53,8 @@ public struct RelayConfiguration: Sendable {
         public var port: Int
         /// The bearer token admin calls must present; optional only on a loopback address.
         public var token: String?
+        /// Host names the admin listener answers to besides `localhost` and address literals.
+        public var allowedHosts: [String]
     }
 
     /// The memory of accepted deliveries (dedup).

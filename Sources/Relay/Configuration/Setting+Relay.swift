@@ -161,6 +161,11 @@ extension Setting {
         "RELAY_ADMIN_TOKEN_FILE",
         "File holding the admin token (Kubernetes secret mounts)."
     )
+    public static let adminAllowedHosts = Setting(
+        "admin.allowed_hosts",
+        "RELAY_ADMIN_ALLOWED_HOSTS",
+        "Host names the admin listener answers to besides localhost and IP addresses (comma-separated)."
+    )
 
     public static let sourceScheme = Setting(
         "sources.<source>.scheme",
@@ -266,7 +271,7 @@ extension Setting {
         .kafkaCreateTopics, .kafkaTopicPartitions, .kafkaTopicReplicationFactor, .kafkaProperties,
         .bufferPath, .bufferMaxSize, .bufferSegmentSize, .archiveRetention, .dedupMaxEntries,
         .retryInitialBackoff, .retryMaxBackoff, .retryMaxInFlight,
-        .adminHost, .adminPort, .adminToken, .adminTokenFile,
+        .adminHost, .adminPort, .adminToken, .adminTokenFile, .adminAllowedHosts,
         .sourceScheme, .sourceSecrets, .sourceSecretsFile,
         .sourceTimestampTolerance, .sourceReplayWindow, .sourceRateLimit, .sourceRateLimitBurst,
         .sourceCloudEventSource, .sourceTopicTemplate,

@@ -37,6 +37,14 @@ public struct DevEnvironment: Sendable {
         // The admin listener sits next to the webhook port (8081 beside 8080).
         let adminPort = anyPort || httpPort == 65535 ? try FreePort.find() : httpPort + 1
         devEnvironment[Setting.adminPort.environment] = String(adminPort)
+        // Even on loopback the admin API gets a token: any local process, and a page in the
+        // operator's browser, could otherwise replay the archive.
+        if devEnvironment[Setting.adminToken.environment] == nil,
+            devEnvironment[Setting.adminTokenFile.environment] == nil
+        {
+            devEnvironment[Setting.adminToken.environment] =
+                "dev-" + Hex.encode((0..<16).map { _ in UInt8.random(in: 0...255) })
+        }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
             "webhook-relay-dev-\(UUID().uuidString)"
         )
@@ -100,13 +108,16 @@ public struct DevEnvironment: Sendable {
         }
         exports.append("export \(Setting.httpPort.environment)=\(port)")
         exports.append("export \(Setting.adminPort.environment)=\(configuration.admin.port)")
+        if let token = configuration.admin.token {
+            exports.append("export \(Setting.adminToken.environment)=\(token)")
+        }
         let first = senders.senders.first?.example.topic ?? "TOPIC"
         return """
             webhook-relay dev is running.
               relay:  \(Self.url(source: "{source}", port: port))  (sources: \(senders.names.joined(separator: ", ")))
               kafka:  \(cluster.bootstrapServers) (embedded, in memory; librdkafka \(Librdkafka.version))
               buffer: \(configuration.buffer.path)
-              console: http://\(configuration.admin.host):\(configuration.admin.port)/  (the admin console; token: RELAY_ADMIN_TOKEN if set)
+              console: http://\(configuration.admin.host):\(configuration.admin.port)/  (the admin console; token: \(configuration.admin.token ?? "none"))
 
             In a second shell:
 
