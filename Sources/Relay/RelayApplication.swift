@@ -43,13 +43,8 @@ public struct RelayApplication: Sendable {
         onListening: @escaping @Sendable (Listener, Int) async -> Void = { _, _ in }
     ) async throws {
         logger.info("Starting webhook-relay", metadata: configuration.redactedMetadata)
-        for source in configuration.sources {
-            for warning in source.scheme.warnings {
-                logger.warning(
-                    "Weakened verification",
-                    metadata: [LogKey.source: "\(source.name)", LogKey.reason: "\(warning)"]
-                )
-            }
+        for warning in configuration.warnings {
+            logger.warning("Weakened verification", metadata: [LogKey.reason: "\(warning)"])
         }
         let exporter = MetricsExporter(clock: clock)
         let metrics = exporter.metrics

@@ -31,8 +31,15 @@ struct SignCommand: ParsableCommand {
     @Option(name: .long, help: "Signed Unix timestamp in seconds (default: now).")
     var timestamp: Int64?
 
-    @Option(name: .long, help: "Signing secret (default: the source's first secret).")
+    @Option(
+        name: .long,
+        help:
+            "Signing secret (default: the source's first secret). Visible to other users in the process list: prefer --secret-file."
+    )
     var secret: String?
+
+    @Option(name: .long, help: "File whose first line is the signing secret (instead of --secret).")
+    var secretFile: String?
 
     @Option(name: .long, help: "docutray: the webhook URL as registered in Docutray (default: its webhook_url).")
     var webhookURL: String?
@@ -53,7 +60,13 @@ struct SignCommand: ParsableCommand {
         var environment = ProcessInfo.processInfo.environment
         // The source named, or the one the configuration implies; flags then override its settings.
         let name = try source ?? defaultSourceName(in: try sources(environment))
+        if secret != nil, secretFile != nil { throw ValidationError("pass --secret or --secret-file, not both") }
         if let secret { environment[Setting.sourceSecrets.forSource(name).environment] = secret }
+        if let secretFile {
+            // The file's secrets replace the configured ones, so its first signs.
+            environment[Setting.sourceSecrets.forSource(name).environment] = nil
+            environment[Setting.sourceSecretsFile.forSource(name).environment] = secretFile
+        }
         if let webhookURL {
             environment[DocutraySender.webhookURL.forSource(name).environment] = webhookURL
         }

@@ -191,6 +191,7 @@ struct BufferedDeliveryTests {
             let full = try #require(refused, "the buffer never filled")
             #expect(full.header("retry-after") != nil)
             #expect(full.bodyText.contains("unavailable"))
+            #expect(!full.bodyText.contains(relay.application.configuration.buffer.path), "no file path in the answer")
 
             try relay.cluster.setBrokerUp()
             try await waitFor(timeout: .seconds(60)) { relay.application.buffer.statistics.pendingCount == 0 }

@@ -168,6 +168,44 @@ struct CommandLineTests {
         }
     }
 
+    @Test("sign --secret-file signs with the file's secret, which never appears on the command line")
+    func signWithSecretFile() async throws {
+        let vector = try #require(try SignatureVector.all().first)
+        let directory = FileManager.default.temporaryDirectory
+        let body = directory.appendingPathComponent("sign-file-\(UUID().uuidString).json")
+        try Data(vector.bodyBytes).write(to: body)
+        let secretFile = directory.appendingPathComponent("sign-secret-\(UUID().uuidString)")
+        try Data((vector.secret + "\n").utf8).write(to: secretFile)
+        let arguments = [
+            "sign", "--event", vector.event, "--request-id", vector.requestID, "--timestamp", vector.timestamp,
+            "--format", "headers", "--secret-file", secretFile.path, body.path,
+        ]
+        // A configured secret is replaced by the file's.
+        let result = try await ChildProcess.run(
+            executable,
+            arguments,
+            environment: baseEnvironment.merging(
+                [
+                    "RELAY_DOCUTRAY_SECRETS": "whsec_some_other_secret_entirely",
+                    "RELAY_DOCUTRAY_WEBHOOK_URL": vector.webhookURL,
+                ]
+            ) { $1 }
+        )
+        #expect(result.status == 0, "\(result.stderr)")
+        let lines = result.stdout.split(separator: "\n").map { line -> (String, String) in
+            let parts = line.split(separator: ":", maxSplits: 1)
+            return (String(parts[0]), parts[1].trimmingCharacters(in: .whitespaces))
+        }
+        #expect(Dictionary(uniqueKeysWithValues: lines) == vector.headers)
+        #expect(!arguments.contains(vector.secret))
+        let both = try await ChildProcess.run(
+            executable,
+            arguments + ["--secret", vector.secret],
+            environment: baseEnvironment.merging(["RELAY_DOCUTRAY_WEBHOOK_URL": vector.webhookURL]) { $1 }
+        )
+        #expect(both.status != 0)
+    }
+
     @Test("The curl command printed by sign is accepted by a running relay")
     func signCurlIsAccepted() async throws {
         let vector = try #require(try SignatureVector.all().last)

@@ -173,8 +173,7 @@ struct UnsignedFieldsTests {
         defer { Task { try? await relay.stop() } }
         let warning = relay.logs.entries.first { $0.message == "Weakened verification" }
         #expect(warning?.level == .warning)
-        #expect(warning?.metadata["source"] == "docutray")
-        #expect(warning?.metadata["reason"]?.contains("verify=body") == true)
+        #expect(warning?.metadata["reason"]?.hasPrefix("sources.docutray: verify=body") == true)
         let body = Array(#"{"conversion_id":"conv_body_1","status":"done"}"#.utf8)
         let factory = DeliveryFactory()
         let original = factory.headers(body: body, event: "CONVERSION_COMPLETED", requestID: "req_body_1")

@@ -9,7 +9,7 @@ import Testing
 struct ConfigurationTests {
     let minimal = [
         "RELAY_KAFKA_BOOTSTRAP_SERVERS": "kafka:9092",
-        "RELAY_DOCUTRAY_SECRETS": "whsec_one_12345,whsec_two_12345",
+        "RELAY_DOCUTRAY_SECRETS": "whsec_one_1234567,whsec_two_1234567",
         "RELAY_DOCUTRAY_WEBHOOK_URL": "https://relay.example.com/webhooks/docutray",
     ]
 
@@ -38,7 +38,7 @@ struct ConfigurationTests {
         #expect(configuration.kafka.bootstrapServers == "kafka:9092")
         #expect(configuration.kafka.publishTimeout == .seconds(2))
         let source = try #require(configuration.source(named: "docutray"))
-        #expect(source.secrets == ["whsec_one_12345", "whsec_two_12345"])
+        #expect(source.secrets == ["whsec_one_1234567", "whsec_two_1234567"])
         #expect((source.scheme as? DocutrayScheme)?.policy == .both)
         #expect(source.timestampTolerance == 300)
         #expect(source.replayWindow == 300)
@@ -119,7 +119,7 @@ struct ConfigurationTests {
         #expect(configuration.kafka.publishTimeout == .milliseconds(1500))
         #expect(configuration.kafka.properties == ["compression.type": "lz4", "linger.ms": "20"])
         let source = try #require(configuration.source(named: "docutray"))
-        #expect(source.secrets == ["whsec_one_12345", "whsec_two_12345"])
+        #expect(source.secrets == ["whsec_one_1234567", "whsec_two_1234567"])
         #expect((source.scheme as? DocutrayScheme)?.webhookURL == "https://relay.example.com/webhooks/docutray")
         #expect((source.scheme as? DocutrayScheme)?.policy == .auth)
         #expect(source.timestampTolerance == 120)
@@ -138,12 +138,12 @@ struct ConfigurationTests {
 
     @Test("Secrets can come from a file (Kubernetes secret mounts)")
     func secretsFile() throws {
-        let path = try writeTemporary("whsec_mounted_1\nwhsec_mounted_2\n")
+        let path = try writeTemporary("whsec_mounted_0001\nwhsec_mounted_0002\n")
         var environment = minimal
         environment["RELAY_DOCUTRAY_SECRETS"] = nil
         environment["RELAY_DOCUTRAY_SECRETS_FILE"] = path
         let source = try #require(try RelayConfiguration.load(environment: environment).source(named: "docutray"))
-        #expect(source.secrets == ["whsec_mounted_1", "whsec_mounted_2"])
+        #expect(source.secrets == ["whsec_mounted_0001", "whsec_mounted_0002"])
     }
 
     @Test("Each invalid value is refused with its key and variable named, never quoting a secret")
@@ -186,7 +186,7 @@ struct ConfigurationTests {
         expectError(
             minimal.merging(["RELAY_DOCUTRAY_SECRETS": "short"]) { $1 },
             key: "sources.docutray.secrets",
-            mentioning: "8 characters"
+            mentioning: "secret 1 is shorter than 16 bytes"
         )
         expectError(
             minimal.merging(["RELAY_DOCUTRAY_REPLAY_WINDOW": "10s"]) { $1 },
@@ -309,6 +309,86 @@ struct ConfigurationTests {
         )
     }
 
+    @Test("Signing secrets under 16 bytes and documentation placeholders stop the start; under 32 bytes, a warning")
+    func secretStrength() throws {
+        // 15 bytes: refused, naming its position, never the secret.
+        expectError(
+            minimal.merging(["RELAY_DOCUTRAY_SECRETS": "whsec_long_enough_secret_1,fifteen-bytes-x"]) { $1 },
+            key: "sources.docutray.secrets",
+            mentioning: "secret 2 is shorter than 16 bytes"
+        )
+        for placeholder in [
+            "whsec_replace_me_with_the_docutray_secret", "REPLACE-ME-with-something-long", "changeme-changeme",
+        ] {
+            expectError(
+                minimal.merging(["RELAY_DOCUTRAY_SECRETS": placeholder]) { $1 },
+                key: "sources.docutray.secrets",
+                mentioning: "placeholder"
+            )
+        }
+        expectError(
+            minimal.merging(["RELAY_ADMIN_TOKEN": "replace-me-with-a-long-random-token"]) { $1 },
+            key: "admin.token",
+            mentioning: "placeholder"
+        )
+        // The values shipped in deploy/kubernetes/secret.yaml are all refused.
+        let shipped = try String(
+            contentsOf: Repository.root.appendingPathComponent("deploy/kubernetes/secret.yaml"),
+            encoding: .utf8
+        )
+        let values = shipped.components(separatedBy: "stringData:\n")[1].split(separator: "\n")
+            .map { String($0.split(separator: ": ", maxSplits: 1)[1]) }
+        #expect(values.count == 2)
+        for value in values {
+            expectError(
+                minimal.merging(["RELAY_DOCUTRAY_SECRETS": value]) { $1 },
+                key: "sources.docutray.secrets",
+                mentioning: "placeholder"
+            )
+            if value.utf8.count >= 16 {
+                expectError(
+                    minimal.merging(["RELAY_ADMIN_TOKEN": value]) { $1 },
+                    key: "admin.token",
+                    mentioning: "placeholder"
+                )
+            }
+        }
+        let short = try RelayConfiguration.load(
+            environment: minimal.merging(["RELAY_DOCUTRAY_SECRETS": "sixteen-bytes-ok"]) { $1 }
+        )
+        #expect(
+            short.warnings == [
+                "sources.docutray.secrets: secret 1 is shorter than 32 bytes; prefer a longer one where the sender lets you choose"
+            ]
+        )
+        let long = try RelayConfiguration.load(
+            environment: minimal.merging(["RELAY_DOCUTRAY_SECRETS": String(repeating: "k", count: 32)]) { $1 }
+        )
+        #expect(long.warnings.isEmpty)
+    }
+
+    @Test("A YAML syntax error names the line and column, never the text there (it may hold a secret)")
+    func yamlErrorsHideTheLine() throws {
+        let secret = "whsec_never_print_me_0123456789"
+        let broken = [
+            "sources:\n  docutray:\n    secrets: [\(secret)\n    verify: both\n",
+            "sources:\n  docutray:\n    secrets: \"\(secret)\n",
+            "sources:\n  docutray:\n\tsecrets: \(secret)\n",
+            "sources:\n  docutray:\n    secrets: \(secret)\n    secrets: \(secret)\n",
+        ]
+        for yaml in broken {
+            let path = try writeTemporary(yaml)
+            do {
+                _ = try RelayConfiguration.load(environment: minimal, configPath: path)
+                Issue.record("loaded broken YAML")
+            } catch {
+                #expect(error.description.contains("line "), "\(error)")
+                #expect(error.description.contains("column "), "\(error)")
+                #expect(!error.description.contains("never_print"), "\(error)")
+            }
+        }
+    }
+
     @Test("Loopback is decided by parsing the address: a name that starts with 127. needs a token")
     func adminLoopbackParsed() throws {
         for host in ["127.evil.example", "127.0.0.1.nip.io", "1.2.3.4", "::", "0.0.0.0", "localhost.example"] {
@@ -354,15 +434,22 @@ struct ConfigurationTests {
             "RELAY_KAFKA_PROPERTY_SASL_PASSWORD": "sasl-secret-value",
             "RELAY_KAFKA_PROPERTY_SSL_KEY_PASSWORD": "ssl-key-secret",
             "RELAY_KAFKA_PROPERTY_COMPRESSION_TYPE": "lz4",
+            "RELAY_KAFKA_PROPERTY_SASL_OAUTHBEARER_CONFIG": "principal=relay clientSecret=oauth-client-secret-9",
+            "RELAY_KAFKA_PROPERTY_SASL_OAUTHBEARER_JWKS_ENDPOINT_URL":
+                "https://idp-user:idp-pass-7@idp.example.com/oauth2/keys?client_secret=query-secret-8",
+            "RELAY_DOCUTRAY_WEBHOOK_URL": "https://hooks.example.com/webhooks/docutray?auth=url-secret-6",
         ]) { $1 }
         let metadata = try RelayConfiguration.load(environment: environment).redactedMetadata
         let text = metadata.map { "\($0.key)=\($0.value)" }.joined(separator: "\n")
         for secret in [
-            "whsec_one_12345", "whsec_two_12345", "admin-token-0123456789", "sasl-secret-value", "ssl-key-secret",
+            "whsec_one_1234567", "whsec_two_1234567", "admin-token-0123456789", "sasl-secret-value", "ssl-key-secret",
+            "oauth-client-secret-9", "idp-pass-7", "query-secret-8", "url-secret-6",
         ] {
             #expect(!text.contains(secret), "\(secret) is not redacted")
         }
         #expect(text.contains("compression.type=lz4"))
+        #expect(text.contains("https://<redacted>@idp.example.com/oauth2/keys?<redacted>"))
+        #expect(text.contains("webhook_url=https://hooks.example.com/webhooks/docutray?<redacted>"))
         #expect(text.contains("secrets=<2 redacted>"))
         #expect(text.contains("kafka:9092"))
     }

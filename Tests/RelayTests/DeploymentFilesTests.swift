@@ -85,6 +85,16 @@ struct DeploymentFilesTests {
         for profile in ["kafka-ui", "prometheus", "grafana"] {
             #expect(services[profile] != nil, "\(profile) is offered")
         }
+        // Secrets reach the relay as files (Compose secrets), never as environment values.
+        for name in environment.keys where name.hasSuffix("_SECRETS") || name.hasSuffix("_TOKEN") {
+            Issue.record("\(name) passes a secret in the environment")
+        }
+        let secretFiles = environment.filter { $0.key.hasSuffix("_FILE") }.compactMap { $0.value as? String }
+        #expect(secretFiles.sorted() == ["/run/secrets/admin_token", "/run/secrets/docutray_secrets"])
+        let mounted = try #require(relay["secrets"] as? [String])
+        let declared = try #require(compose["secrets"] as? [String: Any])
+        #expect(Set(mounted) == Set(declared.keys))
+        #expect(secretFiles.allSatisfy { file in mounted.contains { file == "/run/secrets/" + $0 } })
     }
 
     @Test("docker-compose.yml profile ha: three replicas with their own volumes behind deploy/nginx's upstreams")

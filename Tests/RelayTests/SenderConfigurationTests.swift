@@ -40,9 +40,9 @@ struct SenderConfigurationTests {
     @Test("A sender's variables alone make a source named after it, with the sender's defaults")
     func impliedSources() throws {
         let configuration = try load([
-            "RELAY_GITHUB_SECRETS": "gh-secret-1234", "RELAY_STANDARD_WEBHOOKS_SECRETS": swSecret,
-            "RELAY_STRIPE_SECRETS": "whsec_stripe_1234", "RELAY_SHOPIFY_SECRETS": "shopify-1234",
-            "RELAY_SLACK_SECRETS": "slack-1234", "RELAY_GENERIC_HMAC_SECRETS": "generic-1234",
+            "RELAY_GITHUB_SECRETS": "gh-secret-1234-5678", "RELAY_STANDARD_WEBHOOKS_SECRETS": swSecret,
+            "RELAY_STRIPE_SECRETS": "whsec_stripe_1234", "RELAY_SHOPIFY_SECRETS": "shopify-secret-1234",
+            "RELAY_SLACK_SECRETS": "slack-secret-1234", "RELAY_GENERIC_HMAC_SECRETS": "generic-secret-1234",
         ])
         #expect(
             Set(configuration.sources.map(\.name)) == [
@@ -64,14 +64,14 @@ struct SenderConfigurationTests {
     @Test("RELAY_<NAME>_SCHEME makes a source of any name; several sources may share one sender")
     func namedSources() throws {
         let configuration = try load([
-            "RELAY_GITHUB_SECRETS": "gh-secret-org-1", "RELAY_ORG_TWO_SCHEME": "github",
-            "RELAY_ORG_TWO_SECRETS": "gh-secret-org-2", "RELAY_ORG_TWO_REPLAY_WINDOW": "48h",
+            "RELAY_GITHUB_SECRETS": "gh-secret-org-0001", "RELAY_ORG_TWO_SCHEME": "github",
+            "RELAY_ORG_TWO_SECRETS": "gh-secret-org-0002", "RELAY_ORG_TWO_REPLAY_WINDOW": "48h",
         ])
         let two = try #require(configuration.source(named: "org-two"))
         #expect(two.sender.name == "github")
-        #expect(two.secrets == ["gh-secret-org-2"])
+        #expect(two.secrets == ["gh-secret-org-0002"])
         #expect(two.replayWindow == 48 * 3600)
-        #expect(configuration.source(named: "github")?.secrets == ["gh-secret-org-1"])
+        #expect(configuration.source(named: "github")?.secrets == ["gh-secret-org-0001"])
     }
 
     @Test("YAML sources name their sender with scheme:, and every RELAY_DOCUTRAY_* variable still works")
@@ -127,27 +127,30 @@ struct SenderConfigurationTests {
             ),
             (["RELAY_STRIPE_SECRETS": "sk_test_not_a_signing_secret"], "sources.stripe.secrets", "whsec_"),
             (
-                ["RELAY_GITHUB_SECRETS": "gh-secret-1234", "RELAY_GITHUB_TIMESTAMP_TOLERANCE": "60s"],
+                ["RELAY_GITHUB_SECRETS": "gh-secret-1234-5678", "RELAY_GITHUB_TIMESTAMP_TOLERANCE": "60s"],
                 "sources.github.timestamp_tolerance", "no signed timestamp"
             ),
             (
-                ["RELAY_HOOKS_SCHEME": "gitlab", "RELAY_HOOKS_SECRETS": "secret-1234"], "sources.hooks.scheme",
+                ["RELAY_HOOKS_SCHEME": "gitlab", "RELAY_HOOKS_SECRETS": "secret-1234-5678"], "sources.hooks.scheme",
                 "docutray, standard-webhooks, github, stripe, shopify, slack, generic-hmac"
             ),
             (
-                ["RELAY_GITHUB_SECRETS": "gh-secret-1234", "RELAY_GITHUB_KEY": "repository.full_name"],
+                ["RELAY_GITHUB_SECRETS": "gh-secret-1234-5678", "RELAY_GITHUB_KEY": "repository.full_name"],
                 "sources.github.key", "JSON pointer"
             ),
             (
-                ["RELAY_GITHUB_SECRETS": "gh-secret-1234", "RELAY_GITHUB_TOPICS": "PUSH EVENT=x"],
+                ["RELAY_GITHUB_SECRETS": "gh-secret-1234-5678", "RELAY_GITHUB_TOPICS": "PUSH EVENT=x"],
                 "sources.github.topics", "event.action"
             ),
             (
-                ["RELAY_GENERIC_HMAC_SECRETS": "generic-1234", "RELAY_GENERIC_HMAC_ALGORITHM": "md5"],
+                ["RELAY_GENERIC_HMAC_SECRETS": "generic-secret-1234", "RELAY_GENERIC_HMAC_ALGORITHM": "md5"],
                 "sources.generic-hmac.algorithm", "sha1, sha256, sha512"
             ),
             (
-                ["RELAY_GENERIC_HMAC_SECRETS": "generic-1234", "RELAY_GENERIC_HMAC_DELIVERY_ID": "not a header"],
+                [
+                    "RELAY_GENERIC_HMAC_SECRETS": "generic-secret-1234",
+                    "RELAY_GENERIC_HMAC_DELIVERY_ID": "not a header",
+                ],
                 "sources.generic-hmac.delivery_id", "JSON pointer"
             ),
         ]

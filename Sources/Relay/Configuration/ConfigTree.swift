@@ -16,7 +16,7 @@ indirect enum ConfigTree: Sendable {
             throw ConfigurationError(
                 key: "",
                 environment: Setting.configFile.environment,
-                problem: "\(path) is not valid YAML: \(error)"
+                problem: "\(path) is not valid YAML: \(describe(error))"
             )
         }
         guard let node else { return .map([]) }
@@ -29,6 +29,30 @@ indirect enum ConfigTree: Sendable {
             )
         }
         return tree
+    }
+
+    /// What is wrong and where (line and column), never the text there: the offending line may
+    /// hold a secret (Yams' own description quotes it).
+    static func describe(_ error: any Error) -> String {
+        func at(_ mark: Mark) -> String { "line \(mark.line), column \(mark.column)" }
+        switch error as? YamlError {
+        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
+            .composer(let context, let problem, let mark, _):
+            return "\(problem) at \(at(mark))" + (context.map { " (\($0.text) at \(at($0.mark)))" } ?? "")
+        case .reader(let problem, let offset, _, let yaml):
+            guard let offset else { return problem }
+            let before = yaml.utf8.prefix(offset)
+            let line = before.count { $0 == UInt8(ascii: "\n") } + 1
+            let column =
+                before.count
+                - (before.lastIndex(of: UInt8(ascii: "\n")).map { before.distance(from: before.startIndex, to: $0) + 1 }
+                    ?? 0) + 1
+            return "\(problem) at line \(line), column \(column)"
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            return "duplicate keys \(duplicates.joined(separator: ", ")) at \(at(context.mark))"
+        default:
+            return "it cannot be read as YAML"
+        }
     }
 
     private static func convert(_ node: Node, path: String) throws(ConfigurationError) -> ConfigTree {

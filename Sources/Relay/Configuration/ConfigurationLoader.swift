@@ -84,6 +84,8 @@ struct ConfigurationLoader {
     private let senders: SenderRegistry
     /// Keys read through a setting; everything below them is theirs (e.g. `kafka.properties.*`).
     private var consumed: Set<String> = []
+    /// What the loaded configuration allows but an operator should hear about, logged at start.
+    private var warnings: [String] = []
     /// Mappings that are known but may be empty (`sources`, `sources.<name>`); their children are not.
     private var containers: Set<String> = []
 
@@ -134,7 +136,9 @@ struct ConfigurationLoader {
         )
         var sources: [RelayConfiguration.Source] = []
         for name in try sourceNames() {
-            sources.append(try source(named: name))
+            let source = try source(named: name)
+            warnings += source.scheme.warnings.map { "sources.\(name): \($0)" }
+            sources.append(source)
         }
         return RelayConfiguration(
             http: http,
@@ -145,7 +149,8 @@ struct ConfigurationLoader {
             admin: admin,
             sources: sources,
             logging: logging,
-            shutdownTimeout: try duration(.shutdownTimeout, in: .seconds(1)...(.seconds(3600)))
+            shutdownTimeout: try duration(.shutdownTimeout, in: .seconds(1)...(.seconds(3600))),
+            warnings: warnings
         )
     }
 
@@ -326,6 +331,12 @@ struct ConfigurationLoader {
         if let token, token.utf8.count < 16 {
             throw ConfigurationError(.adminToken, "must be at least 16 characters long")
         }
+        if let token, SecretStrength.isPlaceholder(token) {
+            throw ConfigurationError(
+                .adminToken,
+                "is a placeholder from the documentation; generate one (openssl rand -hex 24)"
+            )
+        }
         if !HostAddress.isLoopback(host), token == nil {
             throw ConfigurationError(
                 .adminToken,
@@ -365,9 +376,27 @@ struct ConfigurationLoader {
         guard !secrets.isEmpty else {
             throw ConfigurationError(listSetting, "at least one secret is required (or \(fileSetting.environment))")
         }
-        if let short = secrets.first(where: { $0.utf8.count < 8 }) {
-            _ = short  // never echo a secret, not even a short one
-            throw ConfigurationError(listSetting, "every secret must be at least 8 characters long")
+        // Never echo a secret, not even a short or a placeholder one: name its position.
+        for (index, secret) in secrets.enumerated() {
+            if SecretStrength.isPlaceholder(secret) {
+                throw ConfigurationError(
+                    listSetting,
+                    "secret \(index + 1) is a placeholder from the documentation; use the sender's real secret"
+                )
+            }
+            if secret.utf8.count < SecretStrength.minimumLength {
+                throw ConfigurationError(
+                    listSetting,
+                    "secret \(index + 1) is shorter than \(SecretStrength.minimumLength) bytes; every secret must be at least "
+                        + "\(SecretStrength.minimumLength) (\(SecretStrength.recommendedLength) or more recommended)"
+                )
+            }
+            if secret.utf8.count < SecretStrength.recommendedLength {
+                warnings.append(
+                    "\(listSetting.key): secret \(index + 1) is shorter than \(SecretStrength.recommendedLength) bytes; "
+                        + "prefer a longer one where the sender lets you choose"
+                )
+            }
         }
         return secrets
     }

@@ -29,12 +29,23 @@ extension RelayConfiguration {
                 content_mode=\(source.contentMode.rawValue) dead_letter_topic=\(source.deadLetterTopic)
                 """
         }
-        return metadata
+        return metadata.mapValues { .string(Self.redactingURLSecrets("\($0)")) }
     }
 
-    /// librdkafka properties with the values of secret-looking names hidden.
+    /// `text` with the query string and the user information of every URL in it hidden
+    /// (`https://user:pass@host/hook?token=x` → `https://<redacted>@host/hook?<redacted>`): senders
+    /// and identity providers put credentials there.
+    static func redactingURLSecrets(_ text: String) -> String {
+        text.replacing(/([A-Za-z][A-Za-z0-9+.\-]*:\/\/)([^\/\s,@?#]+@)?([^\s,?#]*)(\?[^\s,#]*)?/) { match in
+            let (_, scheme, userinfo, rest, query) = match.output
+            return scheme + (userinfo == nil ? "" : "<redacted>@") + rest + (query == nil ? "" : "?<redacted>")
+        }
+    }
+
+    /// librdkafka properties with the values of secret-looking names hidden; `sasl.oauthbearer.config`
+    /// holds an OAuth client's secret in its text.
     static func redacted(_ properties: [String: String]) -> String {
-        let secretWords = ["password", "secret", "key", "jaas", "token", "credential"]
+        let secretWords = ["password", "secret", "key", "jaas", "token", "credential", "oauthbearer.config"]
         return properties.sorted { $0.key < $1.key }.map { key, value in
             let secret = secretWords.contains { key.lowercased().contains($0) }
             return "\(key)=\(secret ? "<redacted>" : value)"

@@ -123,6 +123,9 @@ public struct RelayConfiguration: Sendable {
     public var logging: Logging
     /// The longest a graceful shutdown may take before the process gives up.
     public var shutdownTimeout: Duration
+    /// What the configuration allows but weakens (a short secret, a verification policy that checks
+    /// one signature of two), one sentence each; logged as warnings at start and by `config check`.
+    public var warnings: [String]
 
     /// The source served at `/webhooks/{name}`.
     public func source(named name: String) -> Source? {

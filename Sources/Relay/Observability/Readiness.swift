@@ -20,8 +20,6 @@ struct Readiness: Sendable {
     struct Report {
         var ready: Bool
         var kafka: String
-        var bufferWritable: Bool
-        var bufferBytes: Int
     }
 
     func evaluate() -> Report {
@@ -36,23 +34,15 @@ struct Readiness: Sendable {
         case .unreachable: kafka = "unreachable"
         case .unknown: kafka = "unknown"
         }
-        return Report(
-            ready: kafka == "reachable" || writable,
-            kafka: kafka,
-            bufferWritable: writable,
-            bufferBytes: statistics.totalBytes
-        )
+        return Report(ready: kafka == "reachable" || writable, kafka: kafka)
     }
 
+    /// Only ready or not: the answer is open to anyone who reaches a listener (the webhook port
+    /// serves it too), so Kafka's state and the buffer's size stay behind the admin token
+    /// (`/admin/overview`, `/metrics`).
     var response: Response {
         let report = evaluate()
-        let body = JSONText.object([
-            "ready": .bool(report.ready),
-            "kafka": .string(report.kafka),
-            "buffer_writable": .bool(report.bufferWritable),
-            "buffer_bytes": .int(Int64(report.bufferBytes)),
-            "buffer_max_bytes": .int(Int64(buffer.configuration.maximumSize)),
-        ])
+        let body = JSONText.object(["ready": .bool(report.ready)])
         return Response(
             status: report.ready ? .ok : .serviceUnavailable,
             headers: [.contentType: "application/json"],
