@@ -225,6 +225,7 @@ public struct RelayApplication: Sendable {
         let ingress = WebhookIngress(
             pipeline: pipeline,
             maxBodySize: configuration.http.maxBodySize,
+            bodyBudget: BodyBudget(limit: configuration.http.maxBodyBytesInFlight),
             rateLimiter: RateLimiter(
                 limits: Dictionary(
                     uniqueKeysWithValues: configuration.sources.map {

@@ -121,11 +121,14 @@ struct ByteReader {
     }
 
     /// Steps over a blob without copying it; `nil` blobs too.
-    mutating func skipBlob() throws(Malformed) {
+    /// Skips a blob; returns its length (0 for an absent one).
+    @discardableResult
+    mutating func skipBlob() throws(Malformed) -> Int {
         let count = try u32()
-        if count == UInt32.max { return }
+        if count == UInt32.max { return 0 }
         guard Int(count) <= remaining else { throw Malformed() }
         position += Int(count)
+        return Int(count)
     }
 
     mutating func take(_ count: Int) throws(Malformed) -> [UInt8] {

@@ -144,11 +144,12 @@ enum BufferCodec {
         }
     }
 
-    /// Decodes a record frame's payload; without `body`, the value is left empty (not copied).
+    /// Decodes a record frame's payload; without `body`, the value is left empty (not copied) and
+    /// only its size is returned.
     static func decodeRecord(
         _ payload: [UInt8],
         body: Bool = true
-    ) throws(ByteReader.Malformed) -> (RecordID, RecordState, BufferRecord) {
+    ) throws(ByteReader.Malformed) -> (RecordID, RecordState, BufferRecord, valueSize: Int) {
         var reader = ByteReader(payload)
         guard try reader.u8() == version, try reader.u8() == recordKind else { throw ByteReader.Malformed() }
         let id = RecordID(rawValue: try reader.u64())
@@ -165,11 +166,13 @@ enum BufferCodec {
             headers.append(BufferedHeader(name: try reader.string(), value: try reader.blob()))
         }
         let value: [UInt8]
+        let valueSize: Int
         if body {
             guard let bytes = try reader.blob() else { throw ByteReader.Malformed() }
             value = bytes
+            valueSize = bytes.count
         } else {
-            try reader.skipBlob()
+            valueSize = try reader.skipBlob()
             value = []
         }
         let record = BufferRecord(
@@ -183,7 +186,7 @@ enum BufferCodec {
             receivedAt: receivedAt,
             attempts: attempts
         )
-        return (id, state, record)
+        return (id, state, record, valueSize)
     }
 
     /// A state change of one record, appended to its segment's `.state` file.

@@ -17,24 +17,48 @@ public struct StoredRecord: Sendable, Hashable {
     public var state: RecordState
     /// Why it is dead or dead-lettered, when it is.
     public var reason: String
+    /// Without its body when listed without bodies (`value` is then empty; see ``size``).
     public var record: BufferRecord
+    /// The body's size in bytes, read with the body or not.
+    public var size: Int
+
+    public init(id: RecordID, state: RecordState, reason: String, record: BufferRecord, size: Int? = nil) {
+        self.id = id
+        self.state = state
+        self.reason = reason
+        self.record = record
+        self.size = size ?? record.value.count
+    }
+
+    func withSize(_ size: Int) -> StoredRecord {
+        var copy = self
+        copy.size = size
+        return copy
+    }
 }
 
 extension RetryBuffer {
     /// Intact records on disk, oldest first, with their current state: those after `after` (a page
-    /// cursor) that `include` accepts, at most `limit`. Segments wholly before the cursor are not
-    /// read, and the rest only until the page is full, through a bounded window.
+    /// cursor) that `include` accepts, at most `limit`, and no more once their bodies reach
+    /// `maxBytes` (at least one record is returned, whatever its size). Segments wholly before the
+    /// cursor are not read, and the rest only until the page is full, through a bounded window.
+    /// Without `bodies` the records' values are empty and never read into memory.
     public func records(
         after: RecordID? = nil,
         limit: Int = .max,
+        maxBytes: Int = .max,
         bodies: Bool = true,
         where include: (StoredRecord) -> Bool = { _ in true }
     ) throws(BufferError) -> [StoredRecord] {
         var result: [StoredRecord] = []
         guard limit > 0 else { return result }
+        var bytes = 0
         try forEachRecord(after: after, bodies: bodies) { stored in
-            if include(stored) { result.append(stored) }
-            return result.count < limit
+            if include(stored) {
+                result.append(stored)
+                bytes += stored.record.value.count
+            }
+            return result.count < limit && bytes < maxBytes
         }
         return result
     }
@@ -71,10 +95,12 @@ extension RetryBuffer {
                 let frame: (offset: Int, payload: [UInt8])?
                 do { frame = try reader.next() } catch { throw .io(error) }
                 guard let frame else { break }
-                guard let (id, appendedState, record) = try? BufferCodec.decodeRecord(frame.payload, body: bodies)
+                guard
+                    let (id, appendedState, record, size) = try? BufferCodec.decodeRecord(frame.payload, body: bodies)
                 else { continue }
                 if let after, id <= after { continue }
-                guard try visit(current(id: id, appendedState: appendedState, record: record, latest: latest[id]))
+                let stored = current(id: id, appendedState: appendedState, record: record, latest: latest[id])
+                guard try visit(stored.withSize(size))
                 else {
                     let point = (segment: number, offset: reader.offset)
                     resumePoints.withLock { $0.remember(id, at: point) }

@@ -297,7 +297,7 @@ public final class RetryBuffer: Sendable {
             throw .io(error)
         }
         guard case .frame(let payload, _) = RecordFrame.scan(bytes, at: 0),
-            let (_, _, record) = try? BufferCodec.decodeRecord(Array(bytes[payload]))
+            let (_, _, record, _) = try? BufferCodec.decodeRecord(Array(bytes[payload]))
         else { throw .corrupt(id) }
         return record
     }

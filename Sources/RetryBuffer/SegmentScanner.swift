@@ -42,7 +42,7 @@ struct SegmentScanner {
 
     static func scanSegment(_ bytes: [UInt8], number: UInt64) -> Result<FoundRecord> {
         scan(bytes, magic: segmentMagic, number: number) { payload, offset, frameLength in
-            guard let (id, state, record) = try? BufferCodec.decodeRecord(payload) else { return nil }
+            guard let (id, state, record, _) = try? BufferCodec.decodeRecord(payload) else { return nil }
             return FoundRecord(
                 id: id,
                 state: state,

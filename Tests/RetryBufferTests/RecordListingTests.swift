@@ -42,6 +42,30 @@ struct RecordListingTests {
         await buffer.close()
     }
 
+    @Test("Without bodies a listing keeps no value but knows each size; with bodies a page stops at its byte bound")
+    func bodiesOnlyWhenAsked() async throws {
+        let fileSystem = InMemoryFileSystem()
+        let buffer = try openBuffer(fileSystem, configuration: configuration)
+        var ids: [RecordID] = []
+        for number in 0..<12 { ids.append(try await buffer.append(sampleRecord(number, size: 1 << 20))) }
+
+        let metadata = try buffer.records(limit: 100, bodies: false)
+        #expect(metadata.map(\.id) == ids)
+        #expect(metadata.allSatisfy { $0.record.value.isEmpty })
+        let whole = try buffer.records(limit: 3)
+        #expect(metadata.prefix(3).map(\.size) == whole.map(\.record.value.count))
+        #expect(whole.allSatisfy { $0.size == $0.record.value.count && $0.size > 1_000_000 })
+
+        // 12 MiB of bodies, a 3.5 MiB bound: four records (the one that passes the bound ends the page).
+        let page = try buffer.records(limit: 100, maxBytes: 7 << 19)
+        #expect(page.map(\.id) == Array(ids.prefix(4)))
+        let next = try buffer.records(after: page.last?.id, limit: 100, maxBytes: 7 << 19)
+        #expect(next.map(\.id) == Array(ids[4..<8]))
+        // One record larger than the bound still comes back alone.
+        #expect(try buffer.records(limit: 100, maxBytes: 1).map(\.id) == [ids[0]])
+        await buffer.close()
+    }
+
     @Test("A record larger than the window is read whole; damage between frames is stepped over")
     func largeRecordsAndDamage() async throws {
         let fileSystem = InMemoryFileSystem()

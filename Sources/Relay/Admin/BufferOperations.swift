@@ -55,17 +55,30 @@ public struct BufferOperations: Sendable {
         )
     }
 
-    /// One page of matching records, oldest first.
+    /// The most body bytes one listing page or one replay batch holds: a page of 10,000 records of
+    /// 5 MiB would otherwise be 50 GB.
+    static let batchBytes = 16 << 20
+
+    /// One page of matching records, oldest first. Bodies are read from disk only with
+    /// `includeBody`; a page with bodies ends early once they reach ``batchBytes`` (its `next`
+    /// cursor says where the following page starts).
     public func records(
         filter: RecordFilter,
         after: UInt64?,
         limit: Int,
         includeBody: Bool
     ) throws(BufferError) -> AdminAPI.RecordPage {
-        let page = try buffer.records(after: after.map(RecordID.init(rawValue:)), limit: limit, where: filter.matches)
+        let page = try buffer.records(
+            after: after.map(RecordID.init(rawValue:)),
+            limit: limit,
+            maxBytes: Self.batchBytes,
+            bodies: includeBody,
+            where: filter.matches
+        )
+        let full = page.count == limit || page.reduce(0) { $0 + $1.record.value.count } >= Self.batchBytes
         return AdminAPI.RecordPage(
             records: page.map { Self.document($0, includeBody: includeBody) },
-            next: page.count == limit ? page.last?.id.rawValue : nil
+            next: full ? page.last?.id.rawValue : nil
         )
     }
 
@@ -110,8 +123,8 @@ public struct BufferOperations: Sendable {
         return (matched, last)
     }
 
-    /// Records read and replayed at once: bounded, so a replay of a full archive holds a batch, not
-    /// the archive.
+    /// Records read and replayed at once: bounded in count and in bytes (``batchBytes``), so a
+    /// replay of a full archive holds a batch, not the archive.
     static let replayBatch = 512
 
     /// Replays matching records (or counts them, for a dry run), in batches of ``replayBatch`` read
@@ -138,6 +151,7 @@ public struct BufferOperations: Sendable {
             let batch = try buffer.records(
                 after: cursor,
                 limit: min(Self.replayBatch, limit - result.matched),
+                maxBytes: Self.batchBytes,
                 where: { $0.id < end && request.filter.matches($0) }
             )
             guard let last = batch.last else { break }
@@ -151,7 +165,9 @@ public struct BufferOperations: Sendable {
             result.skipped = (result.skipped ?? 0) + outcome.skipped
             result.last = last.id.rawValue
             cursor = last.id
-            if batch.count < min(Self.replayBatch, limit - handled) || last.id.rawValue + 1 >= end.rawValue { break }
+            let cutByBytes = batch.reduce(0) { $0 + $1.record.value.count } >= Self.batchBytes
+            if !cutByBytes, batch.count < min(Self.replayBatch, limit - handled) { break }
+            if last.id.rawValue + 1 >= end.rawValue { break }
         }
         replayer.finished(result)
         return result
@@ -170,7 +186,7 @@ public struct BufferOperations: Sendable {
             receivedAt: RFC3339.format(unixMilliseconds: record.receivedAt),
             attempts: record.attempts,
             reason: stored.reason.isEmpty ? nil : stored.reason,
-            size: record.value.count,
+            size: stored.size,
             headers: includeBody
                 ? record.headers.map {
                     AdminAPI.Header(name: $0.name, value: $0.value.map { String(decoding: $0, as: UTF8.self) })

@@ -100,11 +100,18 @@ struct ConfigurationLoader {
             host: try textOrDefault(.httpHost),
             port: try integer(.httpPort, in: 0...65535),
             maxBodySize: try byteSize(.httpMaxBodySize, in: 1024...(1 << 30)),
+            maxBodyBytesInFlight: try byteSize(.httpMaxBodyBytesInFlight, in: 1024...(1 << 40)),
             idleTimeout: try duration(.httpIdleTimeout, in: .seconds(1)...(.seconds(3600))),
             requestTimeout: try duration(.httpRequestTimeout, in: .seconds(1)...(.seconds(3600))),
             tlsCertificatePath: try readablePath(.httpTLSCertificate),
             tlsKeyPath: try readablePath(.httpTLSKey)
         )
+        guard http.maxBodyBytesInFlight >= http.maxBodySize else {
+            throw ConfigurationError(
+                .httpMaxBodyBytesInFlight,
+                "must be at least http.max_body_size (\(http.maxBodySize) bytes), or no body of that size fits"
+            )
+        }
         if (http.tlsCertificatePath == nil) != (http.tlsKeyPath == nil) {
             throw ConfigurationError(
                 http.tlsKeyPath == nil ? .httpTLSKey : .httpTLSCertificate,

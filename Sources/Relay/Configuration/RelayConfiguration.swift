@@ -10,6 +10,8 @@ public struct RelayConfiguration: Sendable {
         public var port: Int
         /// Largest accepted body in bytes; larger requests get 413.
         public var maxBodySize: Int
+        /// Most request-body bytes held at once; a request that would pass it gets 503.
+        public var maxBodyBytesInFlight: Int
         /// A connection with no traffic for this long is closed.
         public var idleTimeout: Duration
         /// From a request's first byte to its last, at most this long; slower clients are disconnected.

@@ -21,6 +21,12 @@ extension Setting {
         default: "5MiB",
         "Largest accepted request body; larger gets 413."
     )
+    public static let httpMaxBodyBytesInFlight = Setting(
+        "http.max_body_bytes_in_flight",
+        "RELAY_HTTP_MAX_BODY_BYTES_IN_FLIGHT",
+        default: "64MiB",
+        "Most request-body bytes held at once, all connections together; beyond, 503 with Retry-After from the head."
+    )
     public static let httpIdleTimeout = Setting(
         "http.idle_timeout",
         "RELAY_HTTP_IDLE_TIMEOUT",
@@ -265,7 +271,8 @@ extension Setting {
     /// Every setting of the relay itself, in the order the reference lists them (each sender adds
     /// its own: ``Sender/settings``).
     public static let all: [Setting] = [
-        .configFile, .httpHost, .httpPort, .httpMaxBodySize, .httpIdleTimeout, .httpRequestTimeout, .httpTLSCertificate,
+        .configFile, .httpHost, .httpPort, .httpMaxBodySize, .httpMaxBodyBytesInFlight, .httpIdleTimeout,
+        .httpRequestTimeout, .httpTLSCertificate,
         .httpTLSKey,
         .kafkaBootstrapServers, .kafkaPublishTimeout, .kafkaFlushTimeout, .kafkaWarmupTimeout,
         .kafkaCreateTopics, .kafkaTopicPartitions, .kafkaTopicReplicationFactor, .kafkaProperties,

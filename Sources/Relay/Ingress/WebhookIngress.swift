@@ -11,6 +11,7 @@ import SenderKit
 public struct WebhookIngress: Sendable {
     private let pipeline: WebhookPipeline
     private let maxBodySize: Int
+    private let bodyBudget: BodyBudget
     private let rateLimiter: RateLimiter
     private let metrics: RelayMetrics
     private let logger: Logger
@@ -18,12 +19,14 @@ public struct WebhookIngress: Sendable {
     init(
         pipeline: WebhookPipeline,
         maxBodySize: Int,
+        bodyBudget: BodyBudget,
         rateLimiter: RateLimiter,
         metrics: RelayMetrics,
         logger: Logger
     ) {
         self.pipeline = pipeline
         self.maxBodySize = maxBodySize
+        self.bodyBudget = bodyBudget
         self.rateLimiter = rateLimiter
         self.metrics = metrics
         self.logger = logger
@@ -34,14 +37,19 @@ public struct WebhookIngress: Sendable {
         let started = ContinuousClock.now
         // Label values come only from configuration or verified requests (bounded cardinality).
         let sourceLabel = pipeline.serves(source: source) ? source : "unknown"
+        // The body's share of the memory budget: taken whole from Content-Length before the body is
+        // read, or chunk by chunk for a body without one; given back once the request is answered.
+        var reserved = 0
+        defer { bodyBudget.release(reserved) }
         do {
             try admit(request, source: source)
+            reserved = try reserveBody(of: request)
         } catch {
             record(error, request: request, source: source, label: sourceLabel, since: started)
             return error.response(discardingBodyOf: request)
         }
         do {
-            let acceptance = try await accept(request, source: source)
+            let acceptance = try await accept(request, source: source, reserved: &reserved)
             metrics.request(
                 source: sourceLabel,
                 eventType: acceptance.eventLabel,
@@ -89,12 +97,35 @@ public struct WebhookIngress: Sendable {
         }
     }
 
-    private func accept(_ request: Request, source: String) async throws(HTTPProblem) -> WebhookPipeline.Acceptance {
+    /// Takes the budget for a body of known length; 0 for one without `Content-Length`.
+    private func reserveBody(of request: Request) throws(HTTPProblem) -> Int {
+        guard let length = request.headers.value(of: .contentLength).flatMap({ Int($0) }) else { return 0 }
+        guard bodyBudget.reserve(length) else { throw Self.overBudget }
+        return length
+    }
+
+    private static let overBudget = HTTPProblem.overloaded("request bodies in flight (http.max_body_bytes_in_flight)")
+
+    private func accept(
+        _ request: Request,
+        source: String,
+        reserved: inout Int
+    ) async throws(HTTPProblem) -> WebhookPipeline.Acceptance {
         let body: [UInt8]
+        let chunked = request.headers.value(of: .contentLength) == nil
+        var taken = 0
+        defer { reserved += taken }
         do {
-            body = try await request.bodyBytes(upTo: maxBodySize)
+            body = try await request.bodyBytes(upTo: maxBodySize) { size in
+                guard chunked else { return true }
+                guard bodyBudget.reserve(size) else { return false }
+                taken += size
+                return true
+            }
         } catch is NIOTooManyBytesError {
             throw .payloadTooLarge(limit: maxBodySize)
+        } catch is Request.ChunkRefused {
+            throw Self.overBudget
         } catch {
             // The client went away or was cut off (http.request_timeout) before sending it all.
             throw .incompleteBody
