@@ -194,4 +194,35 @@ struct UnsignedFieldsTests {
         #expect(window == RelayConfiguration.Source.untimestampedReplayWindow)
         try await relay.stop()
     }
+
+    @Test("Docutray both: a body spliced onto a fresh delivery's auth headers does not get the real delivery dropped")
+    func docutraySpliceKeepsTheRealDelivery() async throws {
+        let relay = try await TestRelay.start()
+        defer { Task { try? await relay.stop() } }
+        let factory = DeliveryFactory()
+        let old = Array(#"{"conversion_id":"conv_old","status":"SUCCESS"}"#.utf8)
+        let oldHeaders = factory.headers(body: old, event: "CONVERSION_COMPLETED", requestID: "req_splice_old")
+        #expect(try await relay.post(source: "docutray", headers: oldHeaders, body: old).status == 202)
+        // The real next delivery, and its auth headers carrying the old body and its body signature.
+        let real = Array(#"{"conversion_id":"conv_new","status":"FAILED"}"#.utf8)
+        let realHeaders = factory.headers(body: real, event: "CONVERSION_FAILED", requestID: "req_splice_new")
+        let oldSignature = try #require(oldHeaders.first { $0.0 == "x-docutray-signature" })
+        let spliced = realHeaders.map { $0.0 == "x-docutray-signature" ? oldSignature : $0 }
+        #expect(try await relay.post(source: "docutray", headers: spliced, body: old).status == 202, "it wins the race")
+
+        for attempt in 1...2 {
+            let refused = try await relay.post(source: "docutray", headers: realHeaders, body: real)
+            #expect(refused.status == 409, "attempt \(attempt): \(refused.bodyText)")
+            #expect(refused.bodyText.contains("kept in docutray.deadletter"), "\(refused.bodyText)")
+        }
+        let kept = try await relay.consumer().waitForMessages(topic: "docutray.deadletter", count: 1)
+        #expect(kept.count == 1, "kept once, whatever the sender's retries")
+        let letter = try #require(kept.first)
+        #expect(letter.value == real)
+        #expect(letter.header("ce_id") == "req_splice_new")
+        #expect(letter.header("relay_deadletter_reason") == "conflict")
+        #expect(letter.header("relay_original_topic") == "docutray.conversion.failed")
+        #expect(Self.metrics(relay).contains(#"relay_dead_letters_total{outcome="conflict"} 1"#))
+        try await relay.stop()
+    }
 }

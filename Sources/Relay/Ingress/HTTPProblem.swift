@@ -155,11 +155,11 @@ extension WebhookPipeline.Rejection {
             return rejection.problem
         case .invalidJSON(let error):
             return HTTPProblem(.badRequest, "invalid_json", "the body must be one JSON object: \(error)")
-        case .conflict(let id):
+        case .conflict(let id, let topic):
             return HTTPProblem(
                 .conflict,
                 "request_id_conflict",
-                "request id \(id) was already accepted with a different body"
+                "request id \(id) was already accepted with a different body; this one was kept in \(topic)"
             )
         case .inProgress(let id):
             return HTTPProblem(

@@ -37,8 +37,9 @@ public struct WebhookPipeline: Sendable {
         case unknownSource(String)
         case rejected(WebhookRejection)
         case invalidJSON(JSONScanError)
-        /// The delivery id was accepted before with a different body.
-        case conflict(deliveryID: String)
+        /// The delivery id was accepted before with a different body; this body was kept in the
+        /// source's dead-letter topic (`keptIn`), not dropped.
+        case conflict(deliveryID: String, keptIn: String)
         /// The same delivery is being processed right now.
         case inProgress(deliveryID: String)
         /// The event could not be made durable; nothing was acknowledged. The reason is logged,
@@ -61,6 +62,8 @@ public struct WebhookPipeline: Sendable {
         let name: String
         let scheme: any WebhookScheme
         let router: TopicRouter
+        /// Where verified deliveries that cannot be published as they are go (e.g. `github.deadletter`).
+        let deadLetterTopic: String
         let envelope: CloudEventEnvelope
         let dedup: DedupGuard
         /// The source's Kafka key field, when it overrides the sender's.
@@ -84,6 +87,7 @@ public struct WebhookPipeline: Sendable {
             name = source.name
             scheme = source.scheme
             self.router = router
+            deadLetterTopic = source.deadLetterTopic
             envelope = CloudEventEnvelope(cloudEventSource: source.cloudEventSource, mode: source.contentMode)
             dedup = DedupGuard(window: source.replayWindow, store: store, capacity: capacity)
             key = source.key
@@ -227,7 +231,8 @@ public struct WebhookPipeline: Sendable {
             : DedupGuard.Key(source: name, deliveryID: webhook.deliveryID)
         let digest = BodyDigest(of: body)
         let now = clock.unixSeconds
-        switch route.dedup.reserve(key, digest: digest, signedAt: webhook.signedAt ?? now, now: now) {
+        let reservation = route.dedup.reserve(key, digest: digest, signedAt: webhook.signedAt ?? now, now: now)
+        switch reservation {
         case .fresh: break
         case .duplicate:
             return Acceptance(
@@ -238,7 +243,7 @@ public struct WebhookPipeline: Sendable {
                 topic: nil,
                 ack: nil
             )
-        case .conflict: throw .conflict(deliveryID: webhook.deliveryID)
+        case .conflict: break  // kept below, once its record is made
         case .inProgress: throw .inProgress(deliveryID: webhook.deliveryID)
         case .full: throw .overloaded(limit: "remembered deliveries (dedup.max_entries)")
         }
@@ -252,6 +257,10 @@ public struct WebhookPipeline: Sendable {
             receivedAt: receivedAt
         )
         let record = route.envelope.record(for: event, topic: topic)
+        if reservation == .conflict {
+            try await keepConflicting(record, of: event, route: route, digest: digest, now: now)
+            throw .conflict(deliveryID: webhook.deliveryID, keptIn: route.deadLetterTopic)
+        }
         // In binary mode the value is the body, whose checksum the digest already is.
         let valueChecksum = record.value == body ? digest.checksum : nil
         switch await delivery.deliver(record, of: event, valueChecksum: valueChecksum) {
@@ -277,6 +286,37 @@ public struct WebhookPipeline: Sendable {
             )
         case .unavailable(let reason):
             route.dedup.release(key)
+            throw .unavailable(reason: reason)
+        }
+    }
+
+    /// Keeps a verified delivery whose id was accepted before with another body: it is not dropped
+    /// (a spliced delivery may have taken its id first, as with Docutray's independent body and auth
+    /// signatures) but published to the source's dead-letter topic with the reason `conflict`,
+    /// once per body, and counted.
+    private func keepConflicting(
+        _ record: KafkaRecord,
+        of event: RelayEvent,
+        route: Route,
+        digest: BodyDigest,
+        now: Int64
+    ) async throws(Rejection) {
+        var keyed = DedupGuard.Key.body(source: route.name, event.body)
+        keyed.deliveryID = "conflict:" + keyed.deliveryID
+        guard route.dedup.reserve(keyed, digest: digest, signedAt: event.webhook.signedAt ?? now, now: now) == .fresh
+        else { return }
+        var letter = record
+        letter.topic = route.deadLetterTopic
+        letter.headers += [
+            KafkaHeader(Retrier.DeadLetterHeader.reason, "conflict"),
+            KafkaHeader(Retrier.DeadLetterHeader.originalTopic, record.topic),
+        ]
+        switch await delivery.deliver(letter, of: event) {
+        case .published, .buffered:
+            route.dedup.confirm(keyed, digest: digest)
+            metrics.deadLetter(outcome: "conflict")
+        case .unavailable(let reason):
+            route.dedup.release(keyed)
             throw .unavailable(reason: reason)
         }
     }

@@ -73,7 +73,9 @@ public struct RelayMetrics: Sendable {
         handles.counter("relay_retries_total", Names.outcome, (outcome, "", "")).increment()
     }
 
-    /// A permanently refused event: `published` to the dead-letter topic, or `kept_dead`.
+    /// An event sent to its dead-letter topic: `published` (Kafka refused it permanently),
+    /// `kept_dead` (the dead-letter topic refused it too), or `conflict` (a verified delivery whose id
+    /// was accepted before with another body).
     func deadLetter(outcome: String) {
         handles.counter("relay_dead_letters_total", Names.outcome, (outcome, "", "")).increment()
     }
