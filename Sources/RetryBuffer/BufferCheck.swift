@@ -32,17 +32,23 @@ public struct BufferCheckReport: Sendable, Hashable {
 
 extension RetryBuffer {
     /// Verifies every frame of a buffer directory that no relay is using (its lock is taken for the
-    /// duration). With `quarantine`, damaged ranges are copied into `quarantine/` and removed from
-    /// their files, so the next check is clean; intact records are kept.
+    /// duration). Without `quarantine` nothing in the directory changes, not even the lock file. With
+    /// `quarantine`, damaged ranges are copied into new files in `quarantine/` (never through a link,
+    /// never over an existing file) and removed from their files, so the next check is clean; intact
+    /// records are kept; a directory that belongs to another user is refused.
     /// - Parameter progress: told the records and bytes checked so far, and the bytes to check in all,
     ///   after each file.
     public static func check(
         directory: String,
         quarantine: Bool,
-        fileSystem: any BufferFileSystem = POSIXFileSystem(),
+        fileSystem base: any BufferFileSystem = POSIXFileSystem(),
         logger: Logger,
         progress: (_ records: Int, _ bytes: Int, _ totalBytes: Int) -> Void = { _, _, _ in }
     ) throws(BufferError) -> BufferCheckReport {
+        let fileSystem = quarantine ? base : ReadOnlyFileSystem(base: base)
+        if quarantine {
+            do { try base.secure(directory: directory) } catch { throw .io(error) }
+        }
         let lockPath = directory + "/" + SegmentFiles.lockName
         let lock: any BufferLock
         do {
@@ -164,12 +170,14 @@ private struct BufferChecker {
         let folder = directory + "/" + SegmentFiles.quarantineName
         try fileSystem.createDirectory(folder)
         for item in damage {
-            let target = "\(folder)/\(name)-at-\(item.offset).bin"
-            let copy = try fileSystem.open(target, create: true)
-            try copy.truncate(to: 0)
+            let (copy, copyName) = try Self.newQuarantineFile(
+                in: folder,
+                named: "\(name)-at-\(item.offset)",
+                fileSystem
+            )
             try copy.write(Array(bytes[item.offset..<(item.offset + item.length)]), at: 0)
             try copy.synchronize()
-            report.quarantined.append(SegmentFiles.quarantineName + "/\(name)-at-\(item.offset).bin")
+            report.quarantined.append(SegmentFiles.quarantineName + "/" + copyName)
             logger.warning(
                 "Moved damaged bytes to quarantine",
                 metadata: ["file": "\(name)", "offset": "\(item.offset)"]
@@ -183,13 +191,32 @@ private struct BufferChecker {
             var rewritten = Array(bytes.prefix(SegmentScanner.fileHeaderSize))
             for range in found.intact { rewritten += bytes[range] }
             let temporary = path + ".rewrite"
-            let replacement = try fileSystem.open(temporary, create: true)
-            try replacement.truncate(to: 0)
+            // A leftover from an interrupted check goes first; whatever is there is never written through.
+            try fileSystem.remove(temporary)
+            let replacement = try fileSystem.createNew(temporary)
             try replacement.write(rewritten, at: 0)
             try replacement.synchronize()
             try fileSystem.rename(temporary, to: path)
         }
         try fileSystem.synchronizeDirectory(directory)
+    }
+
+    /// A new file for quarantined bytes, `NAME.bin`, or `NAME-2.bin`… when an interrupted check
+    /// left one: an existing file, or a link planted there, is never opened.
+    private static func newQuarantineFile(
+        in folder: String,
+        named name: String,
+        _ fileSystem: any BufferFileSystem
+    ) throws(FileIOError) -> (any BufferFile, String) {
+        var attempt = 1
+        while true {
+            let file = attempt == 1 ? "\(name).bin" : "\(name)-\(attempt).bin"
+            do {
+                return (try fileSystem.createNew(folder + "/" + file), file)
+            } catch  where error.isExisting && attempt < 100 {
+                attempt += 1
+            }
+        }
     }
 
     /// The intact frames and the damage in one file's bytes.

@@ -21,6 +21,12 @@ public struct FileIOError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The device is full (`ENOSPC`) or over quota (`EDQUOT`).
     public var isNoSpace: Bool { code == ENOSPC || code == EDQUOT }
 
+    /// The file does not exist (`ENOENT`).
+    public var isMissing: Bool { code == ENOENT }
+
+    /// The file exists already (`EEXIST`).
+    public var isExisting: Bool { code == EEXIST }
+
     public var description: String { "\(operation) \(path): \(String(cString: strerror(code)))" }
 }
 
@@ -40,6 +46,37 @@ public protocol BufferFileSystem: Sendable {
     func synchronizeDirectory(_ path: String) throws(FileIOError)
     /// Takes an exclusive lock that is released when the process ends; fails if another holds it.
     func lock(_ path: String) throws(FileIOError) -> any BufferLock
+
+    /// Creates a file that must not exist yet (`O_EXCL`): a planted file or link is refused, never
+    /// written through.
+    func createNew(_ path: String) throws(FileIOError) -> any BufferFile
+    /// Opens an existing file for reading only.
+    func openForReading(_ path: String) throws(FileIOError) -> any BufferFile
+    /// A lock that readers share and that excludes ``lock(_:)``, taken without creating or writing
+    /// the lock file (none is needed when it does not exist: no relay has the directory).
+    func sharedLock(_ path: String) throws(FileIOError) -> any BufferLock
+    /// Refuses a buffer directory that belongs to another user (not this one, not root): files
+    /// planted in it could point a privileged process's writes elsewhere. One of this user's own is
+    /// made private (`0700`): it holds event bodies.
+    func secure(directory path: String) throws(FileIOError)
+}
+
+extension BufferFileSystem {
+    public func createNew(_ path: String) throws(FileIOError) -> any BufferFile {
+        guard !fileExists(path) else { throw FileIOError("create", path: path, code: EEXIST) }
+        return try open(path, create: true)
+    }
+
+    public func openForReading(_ path: String) throws(FileIOError) -> any BufferFile {
+        guard fileExists(path) else { throw FileIOError("open", path: path, code: ENOENT) }
+        return try open(path, create: false)
+    }
+
+    public func sharedLock(_ path: String) throws(FileIOError) -> any BufferLock {
+        try lock(path)
+    }
+
+    public func secure(directory path: String) throws(FileIOError) {}
 }
 
 /// An open file; it is closed when the last reference goes away.
@@ -70,11 +107,34 @@ public protocol BufferLock: Sendable {
 public struct POSIXFileSystem: BufferFileSystem {
     public init() {}
 
+    /// Files are created `0600` and directories `0700`: the buffer holds event bodies.
+    static let fileMode: mode_t = 0o600
+    static let directoryMode: mode_t = 0o700
+
     public func createDirectory(_ path: String) throws(FileIOError) {
         var built = path.hasPrefix("/") ? "" : "."
         for component in path.split(separator: "/") {
             built += "/" + component
-            if mkdir(built, 0o750) != 0, errno != EEXIST { throw FileIOError("mkdir", path: built, code: errno) }
+            if mkdir(built, Self.directoryMode) != 0, errno != EEXIST {
+                throw FileIOError("mkdir", path: built, code: errno)
+            }
+        }
+        // The directory itself must be one, not a link to somewhere else (`quarantine -> /root/.ssh`).
+        var status = stat()
+        guard lstat(path, &status) == 0 else { throw FileIOError("lstat", path: path, code: errno) }
+        guard status.st_mode & S_IFMT == S_IFDIR else { throw FileIOError("mkdir", path: path, code: ENOTDIR) }
+    }
+
+    public func secure(directory path: String) throws(FileIOError) {
+        var status = stat()
+        guard lstat(path, &status) == 0 else { throw FileIOError("lstat", path: path, code: errno) }
+        guard status.st_mode & S_IFMT == S_IFDIR else { throw FileIOError("open", path: path, code: ENOTDIR) }
+        // Owned by this user, or by root (a volume's mount point): no one else can plant files in it.
+        guard status.st_uid == geteuid() || status.st_uid == 0 else {
+            throw FileIOError("owner", path: path, code: EPERM)
+        }
+        if status.st_uid == geteuid(), status.st_mode & 0o077 != 0, chmod(path, Self.directoryMode) != 0 {
+            throw FileIOError("chmod", path: path, code: errno)
         }
     }
 
@@ -95,9 +155,21 @@ public struct POSIXFileSystem: BufferFileSystem {
         access(path, F_OK) == 0
     }
 
+    /// Never through a symbolic link (`O_NOFOLLOW`).
     public func open(_ path: String, create: Bool) throws(FileIOError) -> any BufferFile {
-        let flags = O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0)
-        let descriptor = Glibc.open(path, flags, 0o640)
+        try open(path, flags: O_RDWR | (create ? O_CREAT : 0))
+    }
+
+    public func createNew(_ path: String) throws(FileIOError) -> any BufferFile {
+        try open(path, flags: O_RDWR | O_CREAT | O_EXCL)
+    }
+
+    public func openForReading(_ path: String) throws(FileIOError) -> any BufferFile {
+        try open(path, flags: O_RDONLY)
+    }
+
+    private func open(_ path: String, flags: Int32) throws(FileIOError) -> any BufferFile {
+        let descriptor = Glibc.open(path, flags | O_NOFOLLOW | O_CLOEXEC, Self.fileMode)
         guard descriptor >= 0 else { throw FileIOError("open", path: path, code: errno) }
         return POSIXFile(descriptor: descriptor, path: path)
     }
@@ -117,8 +189,20 @@ public struct POSIXFileSystem: BufferFileSystem {
         guard fsync(descriptor) == 0 else { throw FileIOError("fsync", path: path, code: errno) }
     }
 
+    public func sharedLock(_ path: String) throws(FileIOError) -> any BufferLock {
+        let descriptor = Glibc.open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        if descriptor < 0, errno == ENOENT { return POSIXLock(descriptor: -1) }
+        guard descriptor >= 0 else { throw FileIOError("open", path: path, code: errno) }
+        guard flock(descriptor, LOCK_SH | LOCK_NB) == 0 else {
+            let code = errno
+            Glibc.close(descriptor)
+            throw FileIOError("lock", path: path, code: code)
+        }
+        return POSIXLock(descriptor: descriptor)
+    }
+
     public func lock(_ path: String) throws(FileIOError) -> any BufferLock {
-        let descriptor = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o640)
+        let descriptor = Glibc.open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, Self.fileMode)
         guard descriptor >= 0 else { throw FileIOError("open", path: path, code: errno) }
         guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
             let code = errno
@@ -301,6 +385,7 @@ private struct POSIXLock: BufferLock {
     let descriptor: Int32
 
     func release() {
+        guard descriptor >= 0 else { return }
         flock(descriptor, LOCK_UN)
         Glibc.close(descriptor)
     }

@@ -30,19 +30,37 @@ public final class RetryBuffer: Sendable {
     private let clock: @Sendable () -> Int64
 
     /// Opens (creating if needed) and recovers the buffer in `directory`.
-    /// - Parameter clock: the current time in Unix milliseconds.
+    /// - Parameters:
+    ///   - clock: the current time in Unix milliseconds.
+    ///   - readOnly: open it only to look (the tools' `status`, `inspect`, `export`): nothing in the
+    ///     directory is created, changed or deleted, not even the lock file; recovery's repairs and
+    ///     the archive's expiry happen in memory only; a running relay's lock is respected.
     public static func open(
         directory: String,
         configuration: BufferConfiguration = BufferConfiguration(),
-        fileSystem: any BufferFileSystem = POSIXFileSystem(),
+        fileSystem baseFileSystem: any BufferFileSystem = POSIXFileSystem(),
         logger: Logger,
         clock: @escaping @Sendable () -> Int64 = { Date().unixMilliseconds },
-        metricsFactory: any MetricsFactory = MetricsSystem.factory
+        metricsFactory: any MetricsFactory = MetricsSystem.factory,
+        readOnly: Bool = false
     ) throws(BufferError) -> RetryBuffer {
-        do {
-            try fileSystem.createDirectory(directory)
-        } catch {
-            throw .io(error)
+        var configuration = configuration
+        let fileSystem: any BufferFileSystem
+        if readOnly {
+            fileSystem = ReadOnlyFileSystem(base: baseFileSystem)
+            // No maintenance: looking at an archive never expires any of it.
+            configuration.maintenanceInterval = .seconds(100 * 365 * 86_400)
+            guard fileSystem.fileExists(directory) else {
+                throw .io(FileIOError("open", path: directory, code: ENOENT))
+            }
+        } else {
+            fileSystem = baseFileSystem
+            do {
+                try fileSystem.createDirectory(directory)
+                try fileSystem.secure(directory: directory)
+            } catch {
+                throw .io(error)
+            }
         }
         let lockPath = directory + "/" + SegmentFiles.lockName
         let lock: any BufferLock

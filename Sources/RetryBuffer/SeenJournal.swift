@@ -35,6 +35,9 @@ final class SeenJournal {
     private let fileSystem: any BufferFileSystem
     private var files: [Int64: (file: any BufferFile, size: Int)] = [:]
     private var dirty = Set<Int64>()
+    /// The size of every bucket file on disk, those written before this start included; `nil`
+    /// until the folder is first read.
+    private var sizes: [Int64: Int]?
 
     init(bufferDirectory: String, fileSystem: any BufferFileSystem) {
         self.directory = bufferDirectory + "/" + Self.folderName
@@ -133,7 +136,31 @@ final class SeenJournal {
             try files[bucket]!.file.write(bytes, at: files[bucket]!.size)
             files[bucket]!.size += bytes.count
             dirty.insert(bucket)
+            if sizes != nil { sizes![bucket] = files[bucket]!.size }
         }
+    }
+
+    /// Bytes the journal takes on disk (they count toward the buffer's maximum size).
+    var totalBytes: Int {
+        get {
+            if sizes == nil { sizes = scanSizes() }
+            return sizes!.values.reduce(0, +)
+        }
+    }
+
+    private func scanSizes() -> [Int64: Int] {
+        var sizes: [Int64: Int] = [:]
+        for name in (try? fileSystem.contents(ofDirectory: directory)) ?? [] {
+            guard let bucket = Self.bucket(ofFile: name) else { continue }
+            sizes[bucket] =
+                files[bucket]?.size ?? (try? fileSystem.open(directory + "/" + name, create: false).size) ?? 0
+        }
+        return sizes
+    }
+
+    private static func bucket(ofFile name: String) -> Int64? {
+        guard name.hasPrefix("seen-"), name.hasSuffix(".log") else { return nil }
+        return Int64(name.dropFirst("seen-".count).dropLast(".log".count))
     }
 
     /// Makes appended deliveries durable and deletes buckets that have fully expired.
@@ -142,11 +169,9 @@ final class SeenJournal {
         dirty.removeAll()
         guard let names = try? fileSystem.contents(ofDirectory: directory) else { return }
         for name in names {
-            guard name.hasPrefix("seen-"), name.hasSuffix(".log"),
-                let bucket = Int64(name.dropFirst("seen-".count).dropLast(".log".count)),
-                bucket + Self.bucketSeconds <= now
-            else { continue }
+            guard let bucket = Self.bucket(ofFile: name), bucket + Self.bucketSeconds <= now else { continue }
             files[bucket] = nil
+            sizes?[bucket] = nil
             try? fileSystem.remove(directory + "/" + name)
         }
     }

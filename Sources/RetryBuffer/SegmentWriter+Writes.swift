@@ -92,9 +92,11 @@ extension SegmentWriter {
         }
     }
 
-    /// Makes room for `count` more bytes by evicting settled segments, oldest first.
+    /// Makes room for `count` more bytes by evicting settled segments, oldest first. The seen
+    /// journal counts toward the maximum size: it grows with the deliveries accepted, buffered or
+    /// not.
     func ensureCapacity(for count: Int) throws(BufferError) {
-        var total = shared.mutex.withLock { $0.totalBytes }
+        var total = shared.mutex.withLock { $0.totalBytes } + seenJournal.totalBytes
         guard total + count > configuration.maximumSize else { return }
         let evictable = shared.mutex.withLock { index in
             index.segments.values.filter { !$0.isActive && $0.unsettled == 0 }.map(\.number).sorted()

@@ -158,10 +158,17 @@ struct BufferCommand: AsyncParsableCommand {
             let filter = try filters.filter()
             let handle: FileHandle
             if let output {
-                guard FileManager.default.createFile(atPath: output, contents: nil) else {
-                    throw ValidationError("cannot write \(output)")
+                // Bodies are what the export holds: readable by its owner only (0600), and never
+                // written through a link someone planted at the name (O_NOFOLLOW).
+                let descriptor = open(output, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o600)
+                guard descriptor >= 0 else {
+                    throw ValidationError("cannot write \(output): \(String(cString: strerror(errno)))")
                 }
-                handle = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
+                guard fchmod(descriptor, 0o600) == 0 else {
+                    close(descriptor)
+                    throw ValidationError("cannot restrict \(output) to its owner: \(String(cString: strerror(errno)))")
+                }
+                handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
             } else {
                 handle = FileHandle.standardOutput
             }

@@ -171,7 +171,9 @@ struct UnsignedFieldsTests {
     func docutrayBodyMode() async throws {
         let relay = try await TestRelay.start(environment: ["RELAY_DOCUTRAY_VERIFY": "body"])
         defer { Task { try? await relay.stop() } }
-        let warning = relay.logs.entries.first { $0.message == "Weakened verification" }
+        let warning = relay.logs.entries.first {
+            $0.message == "Weakened verification" && $0.metadata["reason"]?.contains("verify=body") == true
+        }
         #expect(warning?.level == .warning)
         #expect(warning?.metadata["reason"]?.hasPrefix("sources.docutray: verify=body") == true)
         let body = Array(#"{"conversion_id":"conv_body_1","status":"done"}"#.utf8)

@@ -66,6 +66,42 @@ struct ChecksumReuseTests {
     }
 }
 
+@Suite("The seen journal's size")
+struct SeenJournalSizeTests {
+    @Test(
+        "The seen journal counts toward the buffer's maximum size: a journal that fills it leaves no room for records"
+    )
+    func journalCountsTowardMaximumSize() async throws {
+        let fileSystem = InMemoryFileSystem()
+        let clock = TestClock()
+        let now = clock.now() / 1000
+        let configuration = BufferConfiguration(
+            maximumSize: 1 << 20,
+            segmentSize: 64 << 10,
+            maintenanceInterval: .milliseconds(20)
+        )
+        let buffer = try openBuffer(fileSystem, configuration: configuration, clock: clock)
+        // About 1.5 MiB of journal: more than the whole buffer may take.
+        let id = String(repeating: "d", count: 150)
+        for number in 0..<10_000 {
+            buffer.rememberSeen(
+                SeenDelivery(source: "github", deliveryID: "\(id)-\(number)", bodyChecksum: 1, expiresAt: now + 3600)
+            )
+        }
+        let journal = bufferDirectory + "/" + SeenJournal.folderName + "/"
+        let deadline = ContinuousClock.now.advanced(by: .seconds(10))
+        while fileSystem.paths.filter({ $0.hasPrefix(journal) }).compactMap({ fileSystem.contents(of: $0)?.count })
+            .reduce(0, +) < 1 << 20, ContinuousClock.now < deadline
+        {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        await #expect(throws: BufferError.full(maximumSize: 1 << 20)) {
+            try await buffer.append(sampleRecord(1, size: 32 << 10))
+        }
+        await buffer.close()
+    }
+}
+
 @Suite("Archive copies under a slow disk", .timeLimit(.minutes(2)))
 struct ArchiveBacklogTests {
     static func record(_ number: Int) -> BufferRecord { sampleRecord(number, size: 1 << 20) }

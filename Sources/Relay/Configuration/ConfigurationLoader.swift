@@ -57,6 +57,20 @@ extension RelayConfiguration {
         return try loader.kafkaSettings()
     }
 
+    /// Only the buffer settings (for the tools that open a stopped relay's buffer with `--path`:
+    /// a replay keeps the configured archive retention, not the default).
+    public static func loadBuffer(
+        environment: [String: String],
+        configPath: String? = nil
+    ) throws(ConfigurationError) -> Buffer {
+        var loader = ConfigurationLoader(
+            tree: try tree(environment: environment, configPath: configPath),
+            environment: environment,
+            senders: SenderRegistry([])
+        )
+        return try loader.bufferSettings()
+    }
+
     /// Only the sources (for tools that sign, such as `webhook-relay sign`).
     public static func loadSources(
         environment: [String: String],
@@ -96,16 +110,20 @@ struct ConfigurationLoader {
     }
 
     mutating func load() throws(ConfigurationError) -> RelayConfiguration {
-        let http = RelayConfiguration.HTTP(
+        var http = RelayConfiguration.HTTP(
             host: try textOrDefault(.httpHost),
             port: try integer(.httpPort, in: 0...65535),
             maxBodySize: try byteSize(.httpMaxBodySize, in: 1024...(1 << 30)),
-            maxBodyBytesInFlight: try byteSize(.httpMaxBodyBytesInFlight, in: 1024...(1 << 40)),
+            maxBodyBytesInFlight: 0,
             idleTimeout: try duration(.httpIdleTimeout, in: .seconds(1)...(.seconds(3600))),
             requestTimeout: try duration(.httpRequestTimeout, in: .seconds(1)...(.seconds(3600))),
             tlsCertificatePath: try readablePath(.httpTLSCertificate),
             tlsKeyPath: try readablePath(.httpTLSKey)
         )
+        // Unset, the budget is 64 MiB, or one body of the largest size if that is more.
+        http.maxBodyBytesInFlight =
+            try text(.httpMaxBodyBytesInFlight) == nil
+            ? max(64 << 20, http.maxBodySize) : try byteSize(.httpMaxBodyBytesInFlight, in: 1024...(1 << 40))
         guard http.maxBodyBytesInFlight >= http.maxBodySize else {
             throw ConfigurationError(
                 .httpMaxBodyBytesInFlight,
@@ -119,15 +137,7 @@ struct ConfigurationLoader {
             )
         }
         let kafka = try kafkaSettings()
-        let buffer = RelayConfiguration.Buffer(
-            path: try textOrDefault(.bufferPath),
-            maximumSize: try byteSize(.bufferMaxSize, in: (1 << 20)...(1 << 50)),
-            segmentSize: try byteSize(.bufferSegmentSize, in: (64 << 10)...(1 << 30)),
-            archiveRetention: try duration(.archiveRetention, in: .zero...(.seconds(90 * 86_400)))
-        )
-        guard buffer.segmentSize <= buffer.maximumSize else {
-            throw ConfigurationError(.bufferSegmentSize, "must not be larger than buffer.max_size")
-        }
+        let buffer = try bufferSettings()
         let retry = RelayConfiguration.Retry(
             initialBackoff: try duration(.retryInitialBackoff, in: .milliseconds(1)...(.seconds(3600))),
             maximumBackoff: try duration(.retryMaxBackoff, in: .milliseconds(1)...(.seconds(86_400))),
@@ -159,6 +169,19 @@ struct ConfigurationLoader {
             shutdownTimeout: try duration(.shutdownTimeout, in: .seconds(1)...(.seconds(3600))),
             warnings: warnings
         )
+    }
+
+    mutating func bufferSettings() throws(ConfigurationError) -> RelayConfiguration.Buffer {
+        let buffer = RelayConfiguration.Buffer(
+            path: try textOrDefault(.bufferPath),
+            maximumSize: try byteSize(.bufferMaxSize, in: (1 << 20)...(1 << 50)),
+            segmentSize: try byteSize(.bufferSegmentSize, in: (64 << 10)...(1 << 30)),
+            archiveRetention: try duration(.archiveRetention, in: .zero...(.seconds(90 * 86_400)))
+        )
+        guard buffer.segmentSize <= buffer.maximumSize else {
+            throw ConfigurationError(.bufferSegmentSize, "must not be larger than buffer.max_size")
+        }
+        return buffer
     }
 
     mutating func kafkaSettings() throws(ConfigurationError) -> RelayConfiguration.Kafka {

@@ -30,8 +30,8 @@ public enum BufferReport {
         guard !records.isEmpty else { return "No matching records.\n" }
         let rows = records.map { record in
             [
-                String(record.id), record.state, record.receivedAt, record.eventType, record.requestID, record.topic,
-                String(record.attempts), bytes(record.size),
+                String(record.id), record.state, record.receivedAt, printable(record.eventType),
+                printable(record.requestID), printable(record.topic), String(record.attempts), bytes(record.size),
             ]
         }
         let header = ["ID", "STATE", "RECEIVED", "EVENT", "REQUEST ID", "TOPIC", "ATTEMPTS", "SIZE"]
@@ -41,20 +41,42 @@ public enum BufferReport {
     public static func record(_ record: AdminAPI.Record) -> String {
         var lines = [
             "Record \(record.id) (\(record.state))",
-            "  request id:  \(record.requestID)",
-            "  source:      \(record.source)",
-            "  event type:  \(record.eventType)",
-            "  topic:       \(record.topic)",
-            "  key:         \(record.key ?? "(none)")",
+            "  request id:  \(printable(record.requestID))",
+            "  source:      \(printable(record.source))",
+            "  event type:  \(printable(record.eventType))",
+            "  topic:       \(printable(record.topic))",
+            "  key:         \(record.key.map { printable($0) } ?? "(none)")",
             "  received at: \(record.receivedAt)",
             "  attempts:    \(record.attempts)",
         ]
-        if let reason = record.reason { lines.append("  reason:      \(reason)") }
+        if let reason = record.reason { lines.append("  reason:      \(printable(reason))") }
         lines.append("Headers:")
-        for header in record.headers ?? [] { lines.append("  \(header.name): \(header.value ?? "(null)")") }
+        for header in record.headers ?? [] {
+            lines.append("  \(printable(header.name)): \(header.value.map { printable($0) } ?? "(null)")")
+        }
         lines.append("Body (\(bytes(record.size))):")
-        lines.append(record.body ?? "")
+        lines.append(printable(record.body ?? "", keepingLines: true))
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// `text` safe to print on a terminal: control characters (escape sequences could rewrite the
+    /// screen or the window title), DEL, C1 controls and bidirectional overrides are written as
+    /// `\u{…}`. A body keeps its line breaks and tabs.
+    static func printable(_ text: String, keepingLines: Bool = false) -> String {
+        var result = ""
+        result.reserveCapacity(text.utf8.count)
+        for scalar in text.unicodeScalars {
+            let value = scalar.value
+            let kept = keepingLines && (scalar == "\n" || scalar == "\t")
+            let control = value < 0x20 || (0x7F...0x9F).contains(value)
+            let bidirectional = (0x202A...0x202E).contains(value) || (0x2066...0x2069).contains(value)
+            if (control || bidirectional) && !kept {
+                result += "\\u{" + String(value, radix: 16) + "}"
+            } else {
+                result.unicodeScalars.append(scalar)
+            }
+        }
+        return result
     }
 
     public static func check(_ report: AdminAPI.CheckReport) -> String {

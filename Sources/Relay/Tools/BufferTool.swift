@@ -51,7 +51,7 @@ public struct BufferTool: Sendable {
     public func status() async throws -> AdminAPI.Status {
         switch target {
         case .adminAPI: return try await call("GET", "/admin/buffer")
-        case .directory: return try await withLocalBuffer(kafka: false) { $0.status() }
+        case .directory: return try await withLocalBuffer(reading: true) { $0.status() }
         }
     }
 
@@ -69,7 +69,7 @@ public struct BufferTool: Sendable {
             if includeBody { items.append(URLQueryItem(name: "body", value: "true")) }
             return try await call("GET", "/admin/buffer/records", query: items)
         case .directory:
-            return try await withLocalBuffer(kafka: false) { operations in
+            return try await withLocalBuffer(reading: true) { operations in
                 try operations.records(filter: filter, after: after, limit: limit, includeBody: includeBody)
             }
         }
@@ -78,7 +78,7 @@ public struct BufferTool: Sendable {
     public func record(id: UInt64) async throws -> AdminAPI.Record {
         switch target {
         case .adminAPI: return try await call("GET", "/admin/buffer/records/\(id)")
-        case .directory: return try await withLocalBuffer(kafka: false) { try $0.record(id: id) }
+        case .directory: return try await withLocalBuffer(reading: true) { try $0.record(id: id) }
         }
     }
 
@@ -139,7 +139,7 @@ public struct BufferTool: Sendable {
                 after = last
             }
         case .directory:
-            return try await withLocalBuffer(kafka: !dryRun) { operations in
+            return try await withLocalBuffer(reading: dryRun) { operations in
                 try await operations.replay(
                     AdminAPI.ReplayRequest(filter: filter, topic: topic, dryRun: dryRun),
                     progress: progress
@@ -150,20 +150,34 @@ public struct BufferTool: Sendable {
 
     // MARK: Local buffer
 
-    private func withLocalBuffer<T>(kafka: Bool, _ body: (BufferOperations) async throws -> T) async throws -> T {
+    /// Opens the buffer at `--path` for `body`. `reading` (status, listings, a dry run) opens it
+    /// read-only: nothing in the directory changes, not even its lock file. Otherwise (a replay) it
+    /// is opened as the relay would, with the configured buffer settings (its archive retention,
+    /// not the default), and a Kafka producer.
+    private func withLocalBuffer<T>(reading: Bool, _ body: (BufferOperations) async throws -> T) async throws -> T {
         guard case .directory(let path) = target else { preconditionFailure("not a directory target") }
         guard FileManager.default.fileExists(atPath: path) else {
             throw Failure(description: "no buffer at \(path)")
         }
         let buffer: RetryBuffer
         do {
-            buffer = try RetryBuffer.open(directory: path, logger: logger)
+            let settings = try RelayConfiguration.loadBuffer(environment: environment, configPath: configPath)
+            buffer = try RetryBuffer.open(
+                directory: path,
+                configuration: BufferConfiguration(
+                    maximumSize: settings.maximumSize,
+                    segmentSize: settings.segmentSize,
+                    archiveRetention: settings.archiveRetention
+                ),
+                logger: logger,
+                readOnly: reading
+            )
         } catch {
             throw Self.explain(error, path: path)
         }
         var producer: KafkaProducer?
         do {
-            if kafka {
+            if !reading {
                 let settings = try RelayConfiguration.loadKafka(environment: environment, configPath: configPath)
                 producer = try KafkaProducer(
                     configuration: KafkaProducerConfiguration(
@@ -187,6 +201,13 @@ public struct BufferTool: Sendable {
     }
 
     private static func explain(_ error: any Error, path: String) -> any Error {
+        if case BufferError.io(let failure) = error, failure.operation == "owner" {
+            return Failure(
+                description:
+                    "the buffer at \(path) belongs to another user; run the command as that user (e.g. sudo -u), "
+                    + "since files planted in it could redirect this process's writes"
+            )
+        }
         guard case BufferError.locked(_, let holder) = error else { return error }
         let pid = holder.map { " (pid \($0))" } ?? ""
         return Failure(
