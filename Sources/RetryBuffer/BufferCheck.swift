@@ -168,7 +168,7 @@ private struct BufferChecker {
         guard quarantine, !damage.isEmpty else { return }
 
         let folder = directory + "/" + SegmentFiles.quarantineName
-        try fileSystem.createDirectory(folder)
+        try fileSystem.createSubdirectory(folder)
         for item in damage {
             let (copy, copyName) = try Self.newQuarantineFile(
                 in: folder,

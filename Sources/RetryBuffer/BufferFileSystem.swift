@@ -34,6 +34,9 @@ public struct FileIOError: Error, Sendable, Hashable, CustomStringConvertible {
 /// system that can fail writes (disk full) and lose unsynced bytes (a crash).
 public protocol BufferFileSystem: Sendable {
     func createDirectory(_ path: String) throws(FileIOError)
+    /// Creates a folder inside the buffer directory (`quarantine/`, `seen/`) if it does not exist;
+    /// one that is a symbolic link is refused, so nothing is written through it.
+    func createSubdirectory(_ path: String) throws(FileIOError)
     /// Names (not paths) of the entries of a directory.
     func contents(ofDirectory path: String) throws(FileIOError) -> [String]
     func fileExists(_ path: String) -> Bool
@@ -62,6 +65,10 @@ public protocol BufferFileSystem: Sendable {
 }
 
 extension BufferFileSystem {
+    public func createSubdirectory(_ path: String) throws(FileIOError) {
+        try createDirectory(path)
+    }
+
     public func createNew(_ path: String) throws(FileIOError) -> any BufferFile {
         guard !fileExists(path) else { throw FileIOError("create", path: path, code: EEXIST) }
         return try open(path, create: true)
@@ -119,15 +126,21 @@ public struct POSIXFileSystem: BufferFileSystem {
                 throw FileIOError("mkdir", path: built, code: errno)
             }
         }
-        // The directory itself must be one, not a link to somewhere else (`quarantine -> /root/.ssh`).
+    }
+
+    public func createSubdirectory(_ path: String) throws(FileIOError) {
+        if mkdir(path, Self.directoryMode) != 0, errno != EEXIST { throw FileIOError("mkdir", path: path, code: errno) }
+        // It must be a directory, not a link to somewhere else (`quarantine -> /root/.ssh`).
         var status = stat()
         guard lstat(path, &status) == 0 else { throw FileIOError("lstat", path: path, code: errno) }
         guard status.st_mode & S_IFMT == S_IFDIR else { throw FileIOError("mkdir", path: path, code: ENOTDIR) }
     }
 
+    /// The configured buffer directory may itself be a link (the operator chose it); what it points
+    /// at is checked.
     public func secure(directory path: String) throws(FileIOError) {
         var status = stat()
-        guard lstat(path, &status) == 0 else { throw FileIOError("lstat", path: path, code: errno) }
+        guard stat(path, &status) == 0 else { throw FileIOError("stat", path: path, code: errno) }
         guard status.st_mode & S_IFMT == S_IFDIR else { throw FileIOError("open", path: path, code: ENOTDIR) }
         // Owned by this user, or by root (a volume's mount point): no one else can plant files in it.
         guard status.st_uid == geteuid() || status.st_uid == 0 else {

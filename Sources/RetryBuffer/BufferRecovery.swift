@@ -89,7 +89,7 @@ struct BufferRecovery {
                     try fileSystem.remove(logPath)
                     try? fileSystem.remove(statePath)
                 } else {
-                    try fileSystem.createDirectory(base + SegmentFiles.quarantineName)
+                    try fileSystem.createSubdirectory(base + SegmentFiles.quarantineName)
                     try fileSystem.rename(
                         logPath,
                         to: base + SegmentFiles.quarantineName + "/" + SegmentFiles.logName(number)

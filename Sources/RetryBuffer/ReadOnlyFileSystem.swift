@@ -10,6 +10,8 @@ struct ReadOnlyFileSystem: BufferFileSystem {
 
     func createDirectory(_ path: String) throws(FileIOError) {}
 
+    func createSubdirectory(_ path: String) throws(FileIOError) {}
+
     func contents(ofDirectory path: String) throws(FileIOError) -> [String] {
         try base.contents(ofDirectory: path)
     }

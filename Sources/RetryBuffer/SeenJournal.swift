@@ -121,7 +121,7 @@ final class SeenJournal {
         }
         for (bucket, bytes) in frames {
             if files[bucket] == nil {
-                try fileSystem.createDirectory(directory)
+                try fileSystem.createSubdirectory(directory)
                 let file = try fileSystem.open(directory + "/" + Self.fileName(bucket), create: true)
                 var size = try file.size
                 if size < SegmentScanner.fileHeaderSize {

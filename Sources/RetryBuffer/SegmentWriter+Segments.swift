@@ -77,11 +77,11 @@ extension SegmentWriter {
     /// Copies damaged byte ranges into `quarantine/` before their segment goes.
     func quarantine(_ ranges: [Range<Int>], of segment: Files) {
         let folder = directory + "/" + SegmentFiles.quarantineName
-        try? fileSystem.createDirectory(folder)
+        try? fileSystem.createSubdirectory(folder)
         for range in ranges {
             let name = "\(folder)/\(SegmentFiles.baseName(segment.number))-at-\(range.lowerBound).bin"
             guard let bytes = try? segment.log.read(at: range.lowerBound, count: range.count),
-                let file = try? fileSystem.open(name, create: true)
+                let file = try? fileSystem.createNew(name)
             else { continue }
             try? file.write(bytes, at: 0)
             try? file.synchronize()

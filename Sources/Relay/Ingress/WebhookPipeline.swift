@@ -1,5 +1,7 @@
+import Foundation
 import HTTPTypes
 import Logging
+import NIOPosix
 import RelayKafka
 import SenderKit
 
@@ -180,10 +182,55 @@ public struct WebhookPipeline: Sendable {
     /// Whether `/webhooks/{name}` is served.
     public func serves(source name: String) -> Bool { routes[name] != nil }
 
-    /// Verifies, deduplicates, wraps and delivers one webhook; returns only once the event is durable.
-    public func process(source name: String, headers: HTTPFields, body: [UInt8]) async throws(Rejection) -> Acceptance {
-        guard let route = routes[name] else { throw .unknownSource(name) }
-        let receivedAt = clock.now()
+    /// What the request path knows of a request once its signature and body are checked.
+    struct Checked: Sendable {
+        var webhook: VerifiedWebhook
+        var descriptor: EventDescriptor
+        var topic: String
+        /// The event type as a metric label (see ``Acceptance/eventLabel``).
+        var label: String
+        /// The value of the Kafka key field, if the body has one.
+        var subject: String?
+        /// What identifies the delivery for dedup: its id, or its body where the id is not signed.
+        var key: DedupGuard.Key
+        var digest: BodyDigest
+    }
+
+    /// Bodies at least this large are checked (signature, JSON, digests) on a thread pool rather
+    /// than on the connection's event loop: an unsigned 5 MiB request costs milliseconds of hashing,
+    /// and requests on other connections of that loop must not wait for it.
+    static let offloadedBodySize = 256 << 10
+
+    /// Checks a request where its size says (see ``offloadedBodySize``).
+    private func check(
+        _ route: Route,
+        headers: HTTPFields,
+        body: [UInt8],
+        receivedAt: Date
+    ) async throws(Rejection) -> Checked {
+        let metrics = self.metrics
+        guard body.count >= Self.offloadedBodySize else {
+            return try Self.check(route, headers: headers, body: body, receivedAt: receivedAt, metrics: metrics)
+        }
+        let check: @Sendable () -> Result<Checked, Rejection> = {
+            Result { () throws(Rejection) in
+                try Self.check(route, headers: headers, body: body, receivedAt: receivedAt, metrics: metrics)
+            }
+        }
+        // `nil` when the pool is shutting down: then it is checked here.
+        let result = try? await NIOThreadPool.singleton.runIfActive(check)
+        return try (result ?? check()).get()
+    }
+
+    /// Verifies the signature, then reads what the body must give (its JSON, the key field) and
+    /// digests it for dedup.
+    private static func check(
+        _ route: Route,
+        headers: HTTPFields,
+        body: [UInt8],
+        receivedAt: Date,
+        metrics: RelayMetrics
+    ) throws(Rejection) -> Checked {
         let fields = BodyFields(body: body, capturing: route.bodyFields)
         let webhook: VerifiedWebhook
         let verifyStarted = ContinuousClock.now
@@ -197,6 +244,47 @@ public struct WebhookPipeline: Sendable {
             throw .rejected(error)
         }
         metrics.verification(duration: ContinuousClock.now - verifyStarted)
+        let (descriptor, topic, label) = route.describe(webhook.eventType)
+        let subject: String?
+        do {
+            if webhook.reply != nil {
+                subject = nil
+            } else if let key = route.key ?? descriptor.keyField {
+                subject = try fields.value(at: key)
+            } else {
+                _ = try fields.values()
+                subject = nil
+            }
+        } catch {
+            guard case .invalidBody(let scanError) = error else { throw .rejected(error) }
+            throw .invalidJSON(scanError)
+        }
+        // An unsigned delivery id is the sender's word only: anyone holding a body from a topic
+        // could re-send it under new ids. Then the body itself is the delivery.
+        let key =
+            route.dedupsOnBody
+            ? DedupGuard.Key.body(source: route.name, body)
+            : DedupGuard.Key(source: route.name, deliveryID: webhook.deliveryID)
+        return Checked(
+            webhook: webhook,
+            descriptor: descriptor,
+            topic: topic,
+            label: label,
+            subject: subject,
+            key: key,
+            digest: BodyDigest(of: body)
+        )
+    }
+
+    /// Verifies, deduplicates, wraps and delivers one webhook; returns only once the event is durable.
+    public func process(source name: String, headers: HTTPFields, body: [UInt8]) async throws(Rejection) -> Acceptance {
+        guard let route = routes[name] else { throw .unknownSource(name) }
+        let receivedAt = clock.now()
+        let checked = try await check(route, headers: headers, body: body, receivedAt: receivedAt)
+        let (webhook, descriptor, topic, label, subject, key, digest) = (
+            checked.webhook, checked.descriptor, checked.topic, checked.label, checked.subject, checked.key,
+            checked.digest
+        )
         if let reply = webhook.reply {
             return Acceptance(
                 deliveryID: webhook.deliveryID,
@@ -208,28 +296,7 @@ public struct WebhookPipeline: Sendable {
                 reply: reply
             )
         }
-        let (descriptor, topic, label) = route.describe(webhook.eventType)
         if !descriptor.isKnown { metrics.unknownEventType(source: name, eventType: label) }
-        let subject: String?
-        do {
-            if let key = route.key ?? descriptor.keyField {
-                subject = try fields.value(at: key)
-            } else {
-                _ = try fields.values()
-                subject = nil
-            }
-        } catch {
-            guard case .invalidBody(let scanError) = error else { throw .rejected(error) }
-            throw .invalidJSON(scanError)
-        }
-
-        // An unsigned delivery id is the sender's word only: anyone holding a body from a topic
-        // could re-send it under new ids. Then the body itself is the delivery.
-        let key =
-            route.dedupsOnBody
-            ? DedupGuard.Key.body(source: name, body)
-            : DedupGuard.Key(source: name, deliveryID: webhook.deliveryID)
-        let digest = BodyDigest(of: body)
         let now = clock.unixSeconds
         let reservation = route.dedup.reserve(key, digest: digest, signedAt: webhook.signedAt ?? now, now: now)
         switch reservation {
