@@ -65,6 +65,7 @@ bench: bench-build
 	Benchmarks/.build/release/relay-bench archive-replay --records 1048576 --size 1024
 	Benchmarks/.build/release/relay-bench instructions --body 1024
 	Benchmarks/.build/release/relay-bench instructions --body 16384
+	python3 Benchmarks/hostile_requests.py .build/release/webhook-relay
 
 ## Instructions per request on each path, counted by callgrind (repeatable on a busy machine).
 instructions: bench-build
