@@ -116,6 +116,33 @@ struct DedupGuardTests {
         }
     }
 
+    @Test(
+        "The bound is shared by every source: at it a new delivery is full, a known one still found, expiry frees room"
+    )
+    func boundedInEntries() {
+        let capacity = DedupCapacity(maximumEntries: 3)
+        let first = DedupGuard(window: 10, capacity: capacity)
+        let second = DedupGuard(window: 10, capacity: capacity)
+        func key(_ id: String) -> DedupGuard.Key { DedupGuard.Key(source: "s", deliveryID: id) }
+        #expect(first.reserve(key("a"), digest: body, signedAt: 0, now: 0) == .fresh)
+        #expect(first.reserve(key("b"), digest: body, signedAt: 0, now: 0) == .fresh)
+        #expect(second.reserve(key("c"), digest: body, signedAt: 0, now: 0) == .fresh)
+        #expect(capacity.count == 3)
+        #expect(second.reserve(key("d"), digest: body, signedAt: 0, now: 0) == .full)
+        #expect(first.reserve(key("e"), digest: body, signedAt: 0, now: 0) == .full)
+        first.confirm(key("a"), digest: body)
+        #expect(
+            first.reserve(key("a"), digest: body, signedAt: 0, now: 1) == .duplicate,
+            "known deliveries still answer"
+        )
+        // A released reservation gives its room back; expired generations give theirs.
+        second.release(key("c"))
+        #expect(capacity.count == 2)
+        #expect(second.reserve(key("d"), digest: body, signedAt: 0, now: 1) == .fresh)
+        #expect(first.reserve(key("f"), digest: body, signedAt: 0, now: 100) == .fresh, "a and b expired")
+        #expect(capacity.count == 2)
+    }
+
     @Test("Expired entries do not accumulate")
     func bounded() {
         let guardian = DedupGuard(window: 10)

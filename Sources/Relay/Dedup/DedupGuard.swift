@@ -87,14 +87,17 @@ public final class DedupGuard: Sendable {
         self.table = Mutex(DedupTable(window: window))
     }
 
-    /// Runs `change` on the table and keeps the shared count of entries in step with it.
+    /// Runs `change` on the table and keeps the shared count of entries in step with it. `change`
+    /// gets the room check for a new entry (see ``DedupTable/findOrInsert(_:_:_:now:hasRoom:)``),
+    /// which counts what the change has freed so far.
     private func changeTable<Result: Sendable>(
-        _ change: (inout DedupTable) throws(DedupTable.Full) -> Result
+        _ change: (inout DedupTable, _ hasRoom: (Int) -> Bool) throws(DedupTable.Full) -> Result
     ) throws(DedupTable.Full) -> Result {
-        try table.withLock { table throws(DedupTable.Full) in
+        let capacity = self.capacity
+        return try table.withLock { table throws(DedupTable.Full) in
             let before = table.entryCount
             defer { capacity.add(table.entryCount - before) }
-            return try change(&table)
+            return try change(&table) { count in capacity.hasRoom(adding: count - before) }
         }
     }
 
@@ -105,10 +108,9 @@ public final class DedupGuard: Sendable {
         let entry = DedupTable.Entry(digest: digest?.checksum ?? 0, expiresAt: expiresAt, accepted: true)
         // Kept if the id is already known (expired or not): the first remembered copy wins. Beyond
         // the bound the rest is forgotten (their timestamps, or the window, still limit replays).
-        let hasRoom = capacity.hasRoom
         let known: DedupTable.Entry??
         do {
-            known = try changeTable { table throws(DedupTable.Full) in
+            known = try changeTable { table, hasRoom throws(DedupTable.Full) in
                 try table.findOrInsert(fingerprint.high, fingerprint.low, entry, now: .min, hasRoom: hasRoom)
             }
         } catch {
@@ -136,10 +138,9 @@ public final class DedupGuard: Sendable {
             expiresAt: max(now + window, signedAt + window),
             accepted: false
         )
-        let hasRoom = capacity.hasRoom
         let found: DedupTable.Entry?
         do {
-            found = try changeTable { table throws(DedupTable.Full) in
+            found = try changeTable { table, hasRoom throws(DedupTable.Full) in
                 try table.findOrInsert(fingerprint.high, fingerprint.low, reserved, now: now, hasRoom: hasRoom)
             }
         } catch {
@@ -175,7 +176,7 @@ public final class DedupGuard: Sendable {
     public func confirm(_ key: Key, digest: BodyDigest) {
         let fingerprint = Fingerprint(key)
         // Accepting writes in place; it can only fail for a table that was copied, which this is not.
-        let expiresAt = try? changeTable { table throws(DedupTable.Full) in
+        let expiresAt = try? changeTable { table, _ throws(DedupTable.Full) in
             try table.accept(fingerprint.high, fingerprint.low)?.expiresAt
         }
         if let expiresAt = expiresAt ?? nil, let store { store.remember(key, digest: digest, expiresAt: expiresAt) }
@@ -185,7 +186,7 @@ public final class DedupGuard: Sendable {
     /// processed normally.
     public func release(_ key: Key) {
         let fingerprint = Fingerprint(key)
-        try? changeTable { table throws(DedupTable.Full) in
+        try? changeTable { table, _ throws(DedupTable.Full) in
             if let entry = table.find(fingerprint.high, fingerprint.low, now: .min), !entry.accepted {
                 try table.remove(fingerprint.high, fingerprint.low)
             }
@@ -214,8 +215,9 @@ public final class DedupCapacity: Sendable {
     /// Entries remembered now, in every source.
     public var count: Int { entries.load(ordering: .relaxed) }
 
-    /// Whether one more entry may be added.
-    var hasRoom: Bool { count < maximumEntries }
+    /// Whether one more entry may be added once `delta` entries (not counted yet) are added to the
+    /// count.
+    func hasRoom(adding delta: Int) -> Bool { count + delta < maximumEntries }
 
     func add(_ delta: Int) {
         if delta != 0 { entries.add(delta, ordering: .relaxed) }

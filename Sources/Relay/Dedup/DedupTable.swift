@@ -55,14 +55,15 @@ struct DedupTable {
     /// The live entry of a fingerprint if there is one; otherwise `entry` is added and `nil`
     /// returned. One search of the generations, where ``find(_:_:now:)`` then
     /// ``set(_:_:_:now:)`` would make two.
-    /// - Parameter hasRoom: whether a new entry may be added; a live entry is found either way.
+    /// - Parameter hasRoom: whether a new entry may be added, asked with ``entryCount`` once the
+    ///   expired generations are gone; a live entry is found either way.
     /// - Throws: ``Full`` when `entry` would be new and there is no room, or no memory, for it.
     mutating func findOrInsert(
         _ high: UInt64,
         _ low: UInt64,
         _ entry: Entry,
         now: Int64,
-        hasRoom: Bool = true
+        hasRoom: (_ entryCount: Int) -> Bool = { _ in true }
     ) throws(Full) -> Entry? {
         generations.removeAll { $0.start + width <= now }
         let existing = locate(high, low)
@@ -70,7 +71,7 @@ struct DedupTable {
             let found = generations[generation].entry(at: slot)
             if found.expiresAt > now { return found }
         }
-        guard hasRoom else { throw Full() }
+        guard hasRoom(entryCount) else { throw Full() }
         try place(high, low, entry, replacing: existing)
         return nil
     }
