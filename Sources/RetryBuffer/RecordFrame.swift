@@ -73,16 +73,32 @@ enum RecordFrame {
         return actual == crc ? .frame(payload: start..<end, next: end) : .invalid
     }
 
-    /// The offset of the next intact frame after `offset`, if any (used to step over damage).
-    static func resynchronize(_ bytes: [UInt8], after offset: Int) -> Int? {
+    /// How many payload bytes the candidate frames met while stepping over damage in a file of
+    /// `fileSize` bytes may have checksummed: eight times the file, and 1 MiB. Each candidate costs
+    /// the length it claims, so a file crafted with a frame magic every few bytes, each claiming a
+    /// payload to the end, would otherwise cost time quadratic in its size. Past the budget the rest
+    /// of the file counts as damage; real damage (a torn write, a bad sector) meets few candidates.
+    static func resynchronizationBudget(fileSize: Int) -> Int { 8 * fileSize + (1 << 20) }
+
+    /// The payload length a frame header at `offset` claims.
+    static func claimedLength(_ header: some Collection<UInt8>) -> Int {
+        header.dropFirst(4).prefix(4).reversed().reduce(0) { $0 << 8 | Int($1) }
+    }
+
+    /// The offset of the next intact frame after `offset`, if any (used to step over damage); `nil`
+    /// too once checking candidates would pass `budget` (see ``resynchronizationBudget(fileSize:)``),
+    /// which each candidate's claimed length is taken from.
+    static func resynchronize(_ bytes: [UInt8], after offset: Int, budget: inout Int) -> Int? {
         let magicBytes: [UInt8] = [0x43, 0x45, 0x52, 0x57]  // "WREC" little-endian
         var position = offset + 1
         while position + headerSize <= bytes.count {
             if bytes[position] == magicBytes[0], bytes[position + 1] == magicBytes[1],
-                bytes[position + 2] == magicBytes[2], bytes[position + 3] == magicBytes[3],
-                case .frame = scan(bytes, at: position)
+                bytes[position + 2] == magicBytes[2], bytes[position + 3] == magicBytes[3]
             {
-                return position
+                let claimed = claimedLength(bytes[position..<position + headerSize])
+                guard claimed <= budget else { return nil }
+                budget -= min(claimed, bytes.count - position)
+                if case .frame = scan(bytes, at: position) { return position }
             }
             position += 1
         }

@@ -11,6 +11,8 @@ struct SegmentFrameReader {
     private var window: [UInt8] = []
     private var windowStart = 0
     private(set) var offset = SegmentScanner.fileHeaderSize
+    /// What is left of the bytes candidate frames may checksum while stepping over damage.
+    private(set) var resynchronizationBudget: Int
 
     /// - Parameter offset: where to start: a frame boundary (the file's first frame by default).
     init(file: any BufferFile, size: Int, windowSize: Int = 1 << 20, offset: Int = SegmentScanner.fileHeaderSize) {
@@ -18,6 +20,7 @@ struct SegmentFrameReader {
         self.size = size
         self.windowSize = windowSize
         self.offset = offset
+        self.resynchronizationBudget = RecordFrame.resynchronizationBudget(fileSize: size)
     }
 
     /// Bytes `range` of the file, from the window when it holds them.
@@ -56,7 +59,8 @@ struct SegmentFrameReader {
         return CRC32C.checksum(payload) == crc ? payload : nil
     }
 
-    /// The offset of the next frame magic after `start` that begins an intact frame.
+    /// The offset of the next frame magic after `start` that begins an intact frame, within what is
+    /// left of the reader's ``RecordFrame/resynchronizationBudget(fileSize:)``.
     private mutating func nextMagic(after start: Int) throws(FileIOError) -> Int? {
         let magic: [UInt8] = [0x43, 0x45, 0x52, 0x57]  // "WREC" little-endian
         var position = start + 1
@@ -65,9 +69,15 @@ struct SegmentFrameReader {
             var index = 0
             while index + magic.count <= chunk.count {
                 if chunk[index] == magic[0], chunk[index + 1] == magic[1], chunk[index + 2] == magic[2],
-                    chunk[index + 3] == magic[3], try frame(at: position + index) != nil
+                    chunk[index + 3] == magic[3], position + index + RecordFrame.headerSize <= size
                 {
-                    return position + index
+                    let candidate = position + index
+                    let claimed = RecordFrame.claimedLength(
+                        try bytes(candidate..<candidate + RecordFrame.headerSize)
+                    )
+                    guard claimed <= resynchronizationBudget else { return nil }
+                    resynchronizationBudget -= min(claimed, size - candidate)
+                    if try frame(at: candidate) != nil { return candidate }
                 }
                 index += 1
             }

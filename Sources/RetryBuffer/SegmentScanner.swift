@@ -30,6 +30,9 @@ struct SegmentScanner {
         var validEnd: Int
         /// Whether the file starts with the right header.
         var headerIsValid: Bool
+        /// Payload bytes checksummed for candidate frames while stepping over damage (bounded by
+        /// ``RecordFrame/resynchronizationBudget(fileSize:)``).
+        var resynchronizationBytes = 0
     }
 
     /// The file header for a segment or state file numbered `number`.
@@ -70,6 +73,9 @@ struct SegmentScanner {
             return Result(validEnd: 0, headerIsValid: false)
         }
         var result = Result<Item>(validEnd: fileHeaderSize, headerIsValid: true)
+        let budget = RecordFrame.resynchronizationBudget(fileSize: bytes.count)
+        var remaining = budget
+        defer { result.resynchronizationBytes = budget - remaining }
         var offset = fileHeaderSize
         while offset < bytes.count {
             switch RecordFrame.scan(bytes, at: offset) {
@@ -84,7 +90,7 @@ struct SegmentScanner {
                 offset = next
                 result.validEnd = next
             case .incomplete, .invalid:
-                guard let next = RecordFrame.resynchronize(bytes, after: offset) else {
+                guard let next = RecordFrame.resynchronize(bytes, after: offset, budget: &remaining) else {
                     // Nothing intact follows: a torn tail (or damage at the very end).
                     return result
                 }
