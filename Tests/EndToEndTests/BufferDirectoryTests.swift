@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import Logging
 import Relay
+import RelayKafka
 import RelayTestSupport
 import RetryBuffer
 import Testing
@@ -94,6 +95,32 @@ struct BufferDirectoryTests {
             #expect(try Self.snapshot(directory) == before, "\(command.prefix(2)) changed the directory")
         }
         #expect(try String(contentsOfFile: output, encoding: .utf8).split(separator: "\n").count == 40)
+    }
+
+    @Test("replay --path keeps the configured archive retention: an archive older than the default 24 h stays")
+    func replayKeepsConfiguredRetention() async throws {
+        let directory = try await Self.stoppedBuffer()
+        // The torn tail is cut by the replay's recovery, as the relay would; the archive must stay.
+        let cluster = try MockKafkaCluster()
+        var environment = self.environment
+        environment["RELAY_KAFKA_BOOTSTRAP_SERVERS"] = cluster.bootstrapServers
+        environment["RELAY_ARCHIVE_RETENTION"] = "72h"
+        let replay = try await ChildProcess.run(
+            executable,
+            ["replay", "--path", directory, "--state", "pending", "--json"],
+            environment: environment
+        )
+        #expect(replay.status == 0, "\(replay.stderr)")
+        let replayed = try #require(try JSONSerialization.jsonObject(with: Data(replay.stdout.utf8)) as? [String: Any])
+        #expect(replayed["replayed"] as? Int == 4)
+        let status = try await ChildProcess.run(
+            executable,
+            ["buffer", "status", "--path", directory, "--json"],
+            environment: environment
+        )
+        let counts = try #require(try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any])
+        #expect(counts["archived"] as? Int == 40, "two-day-old archive kept under a 72 h retention: \(counts)")
+        #expect(counts["pending"] as? Int == 0)
     }
 
     @Test("check --quarantine never writes through a planted link, and refuses a linked quarantine folder")
