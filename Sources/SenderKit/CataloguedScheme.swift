@@ -6,17 +6,22 @@ public protocol CataloguedScheme: WebhookScheme {
     static var cloudEventTypePrefix: String { get }
     /// The body field whose value keys the event on Kafka.
     static var keyField: JSONPointer { get }
-    /// Event types the sender commonly sends; others are published just as well.
+    /// Event types the sender commonly sends (their topics are looked up at start).
     static var catalogue: Set<String> { get }
+    /// Whether the sender documents `eventType` (``EventDescriptor/isKnown``); where the type is not
+    /// signed, an undocumented one goes to the source's overflow topic. The catalogue by default.
+    static func documents(_ eventType: String) -> Bool
 }
 
 extension CataloguedScheme {
+    public static func documents(_ eventType: String) -> Bool { catalogue.contains(eventType) }
+
     public func describe(eventType: String) -> EventDescriptor {
         EventName.describe(
             eventType,
             cloudEventTypePrefix: Self.cloudEventTypePrefix,
             keyField: Self.keyField,
-            isKnown: Self.catalogue.contains(eventType)
+            isKnown: Self.documents(eventType)
         )
     }
 

@@ -160,12 +160,18 @@ struct CommandLineTests {
                 ) { $1 }
             )
             #expect(result.status == 0, "\(result.stderr)")
-            let lines = result.stdout.split(separator: "\n").map { line -> (String, String) in
+            #expect(Self.headers(printedBy: result.stdout) == vector.headers)
+        }
+    }
+
+    /// The `name: value` lines of `sign --format headers`.
+    static func headers(printedBy output: String) -> [String: String] {
+        Dictionary(
+            uniqueKeysWithValues: output.split(separator: "\n").map { line -> (String, String) in
                 let parts = line.split(separator: ":", maxSplits: 1)
                 return (String(parts[0]), parts[1].trimmingCharacters(in: .whitespaces))
             }
-            #expect(Dictionary(uniqueKeysWithValues: lines) == vector.headers)
-        }
+        )
     }
 
     @Test("sign --secret-file signs with the file's secret, which never appears on the command line")
@@ -192,11 +198,7 @@ struct CommandLineTests {
             ) { $1 }
         )
         #expect(result.status == 0, "\(result.stderr)")
-        let lines = result.stdout.split(separator: "\n").map { line -> (String, String) in
-            let parts = line.split(separator: ":", maxSplits: 1)
-            return (String(parts[0]), parts[1].trimmingCharacters(in: .whitespaces))
-        }
-        #expect(Dictionary(uniqueKeysWithValues: lines) == vector.headers)
+        #expect(Self.headers(printedBy: result.stdout) == vector.headers)
         #expect(!arguments.contains(vector.secret))
         let both = try await ChildProcess.run(
             executable,

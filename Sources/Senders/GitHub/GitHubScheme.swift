@@ -118,15 +118,9 @@ public struct GitHubScheme: CataloguedScheme {
 
     public var bodyFields: [JSONPointer] { [Self.actionField] }
 
-    /// Known when the event name (before the action) is one GitHub documents.
-    public func describe(eventType: String) -> EventDescriptor {
-        let event = eventType.split(separator: ".", maxSplits: 1).first.map(String.init) ?? eventType
-        return EventName.describe(
-            eventType,
-            cloudEventTypePrefix: Self.cloudEventTypePrefix,
-            keyField: Self.keyField,
-            isKnown: Self.eventNames.contains(event)
-        )
+    /// Any action of an event GitHub documents (the name before the action).
+    public static func documents(_ eventType: String) -> Bool {
+        eventNames.contains(eventType.split(separator: ".", maxSplits: 1).first.map(String.init) ?? eventType)
     }
 
     /// The body only: `X-GitHub-Event` and `X-GitHub-Delivery` are not signed (the action that

@@ -107,15 +107,7 @@ public struct ShopifyScheme: CataloguedScheme {
 
     private let keys: [HMACKey]
 
-    /// Known when Shopify documents the topic.
-    public func describe(eventType: String) -> EventDescriptor {
-        EventName.describe(
-            eventType,
-            cloudEventTypePrefix: Self.cloudEventTypePrefix,
-            keyField: Self.keyField,
-            isKnown: Self.topics.contains(eventType)
-        )
-    }
+    public static func documents(_ eventType: String) -> Bool { topics.contains(eventType) }
 
     public init(secrets: [String]) {
         self.keys = secrets.map { HMACKey(secret: $0) }
