@@ -28,7 +28,7 @@ struct AdminRequestGuard<Context: RequestContext>: RouterMiddleware {
         next: (Request, Context) async throws -> Response
     ) async throws -> Response {
         let authority = request.head.authority
-        if !["/healthz", "/readyz"].contains(request.uri.path), let authority, !isAllowed(authority: authority) {
+        if !AdminRouter.probePaths.contains(request.uri.path), let authority, !isAllowed(authority: authority) {
             throw HTTPProblem(
                 .misdirectedRequest,
                 "forbidden_host",

@@ -13,6 +13,8 @@ enum AdminRouter {
     static let maximumRequestSize = 64 << 10
     /// The largest page of records.
     static let maximumPageSize = 10_000
+    /// The orchestrators' probes: open without a token and to any `Host`; they say only up or ready.
+    static let probePaths: Set<String> = ["/healthz", "/readyz"]
 
     /// Health, readiness and metrics, served beside the admin calls.
     struct Monitoring: Sendable {
@@ -182,7 +184,7 @@ struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
         next: (Request, Context) async throws -> Response
     ) async throws -> Response {
         // The console's page, script and style hold no data; every call they make needs the token.
-        guard let token, !["/healthz", "/readyz"].contains(request.uri.path),
+        guard let token, !AdminRouter.probePaths.contains(request.uri.path),
             !AdminConsole.paths.contains(request.uri.path)
         else {
             return try await next(request, context)

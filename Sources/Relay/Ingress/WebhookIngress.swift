@@ -112,12 +112,14 @@ public struct WebhookIngress: Sendable {
         reserved: inout Int
     ) async throws(HTTPProblem) -> WebhookPipeline.Acceptance {
         let body: [UInt8]
-        let chunked = request.headers.value(of: .contentLength) == nil
+        // Nothing taken from Content-Length: the body pays as its chunks arrive (a body declared
+        // empty has none).
+        let chargesChunks = reserved == 0
         var taken = 0
         defer { reserved += taken }
         do {
             body = try await request.bodyBytes(upTo: maxBodySize) { size in
-                guard chunked else { return true }
+                guard chargesChunks else { return true }
                 guard bodyBudget.reserve(size) else { return false }
                 taken += size
                 return true
