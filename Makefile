@@ -47,8 +47,10 @@ build: deps
 release: deps
 	$(SWIFT) build -c release --product webhook-relay
 
+## The formatter in strict mode, and every import declared in its target's manifest.
 lint:
 	$(SWIFT) format lint --strict --recursive Sources Tests Package.swift Benchmarks/Sources Benchmarks/Package.swift Fuzz/Sources Fuzz/Package.swift
+	scripts/check-imports.py . Benchmarks Fuzz
 
 format:
 	$(SWIFT) format --in-place --recursive Sources Tests Package.swift Benchmarks/Sources Benchmarks/Package.swift Fuzz/Sources Fuzz/Package.swift

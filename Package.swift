@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "SenderKit", targets: ["SenderKit"]),
         .library(name: "Senders", targets: ["Senders"]),
         .library(name: "RelayKafka", targets: ["RelayKafka"]),
+        .library(name: "RelayPrimitives", targets: ["RelayPrimitives"]),
         .library(name: "RetryBuffer", targets: ["RetryBuffer"]),
         .library(name: "RetryBufferTestKit", targets: ["RetryBufferTestKit"]),
     ],
@@ -32,6 +33,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", exact: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics.git", exact: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio.git", exact: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-nio-extras.git", exact: "1.35.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", exact: "2.37.6"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", exact: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", exact: "2.13.0"),
@@ -49,6 +51,7 @@ let package = Package(
             dependencies: [
                 "CRdKafka",
                 "CSystemShims",
+                "RelayPrimitives",
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -62,12 +65,19 @@ let package = Package(
         .target(name: "CCRC32C"),
         // System calls Swift's Glibc module does not show: O_DIRECT opens, thread names.
         .target(name: "CSystemShims"),
+        // The leaf every module may use: time conversions, RFC 3339, the wall clock, CRC-32C and
+        // constant-time comparison.
+        .target(
+            name: "RelayPrimitives",
+            dependencies: ["CCRC32C"],
+            swiftSettings: strictSettings
+        ),
         // The disk log behind the retry buffer; knows nothing of Kafka or HTTP.
         .target(
             name: "RetryBuffer",
             dependencies: [
-                "CCRC32C",
                 "CSystemShims",
+                "RelayPrimitives",
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "HeapModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
@@ -79,6 +89,7 @@ let package = Package(
         .target(
             name: "SenderKit",
             dependencies: [
+                "RelayPrimitives",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
@@ -99,6 +110,7 @@ let package = Package(
             dependencies: [
                 "CProcessTuning",
                 "RelayKafka",
+                "RelayPrimitives",
                 "RetryBuffer",
                 "SenderKit",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -109,6 +121,7 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
@@ -124,9 +137,11 @@ let package = Package(
             name: "webhook-relay",
             dependencies: [
                 "Relay",
+                "RelayPrimitives",
                 "SenderKit",
                 "Senders",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
         ),
@@ -148,8 +163,10 @@ let package = Package(
             dependencies: [
                 "Relay",
                 "RelayKafka",
+                "RelayPrimitives",
                 "SenderKit",
                 "Senders",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -168,8 +185,14 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(
+            name: "RelayPrimitivesTests",
+            dependencies: ["RelayPrimitives"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
             name: "RetryBufferTests",
             dependencies: [
+                "RelayPrimitives",
                 "RetryBuffer",
                 "RetryBufferTestKit",
                 .product(name: "Logging", package: "swift-log"),
@@ -181,10 +204,13 @@ let package = Package(
             dependencies: [
                 "Relay",
                 "RelayKafka",
+                "RelayPrimitives",
                 "RelayTestSupport",
+                "RetryBuffer",
                 "SenderKit",
                 "Senders",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Yams", package: "Yams"),
             ],

@@ -21,6 +21,7 @@ let package = Package(
             dependencies: [
                 .product(name: "Relay", package: "webhook-relay"),
                 .product(name: "RelayKafka", package: "webhook-relay"),
+                .product(name: "RelayPrimitives", package: "webhook-relay"),
                 .product(name: "RetryBuffer", package: "webhook-relay"),
                 .product(name: "SenderKit", package: "webhook-relay"),
                 .product(name: "Senders", package: "webhook-relay"),

@@ -3,6 +3,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import RelayKafka
+import RelayPrimitives
 import RetryBuffer
 import SenderKit
 import ServiceLifecycle

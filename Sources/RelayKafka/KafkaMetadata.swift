@@ -1,5 +1,6 @@
 import CRdKafka
 import Foundation
+import RelayPrimitives
 
 /// Blocking metadata queries; call them from a ``BlockingThread``.
 enum KafkaMetadata {
@@ -74,7 +75,5 @@ enum KafkaMetadata {
 
 /// Milliseconds left until `deadline`, at least 1, for librdkafka's timeout arguments.
 func milliseconds(until deadline: ContinuousClock.Instant) -> Int32 {
-    let left = deadline - .now
-    let millis = left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000
-    return Int32(clamping: max(1, millis))
+    Int32(clamping: max(1, (deadline - .now).milliseconds))
 }

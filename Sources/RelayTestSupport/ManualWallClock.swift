@@ -1,5 +1,6 @@
 import Foundation
 import Relay
+import RelayPrimitives
 import Synchronization
 
 /// A clock that shows a set time until told otherwise.

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Relay
 import RelayKafka
+import RelayPrimitives
 import SenderKit
 import Senders
 import ServiceLifecycle

@@ -1,3 +1,5 @@
+import RelayPrimitives
+
 /// The on-disk frame around every record and state entry:
 ///
 ///     magic "WREC" (u32) | payload length (u32) | CRC-32C of payload (u32) | payload

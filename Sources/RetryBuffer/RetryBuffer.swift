@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Metrics
+import RelayPrimitives
 import Synchronization
 
 /// A disk-backed, append-only, segmented log of events that Kafka has not acknowledged yet (and,

@@ -1,3 +1,5 @@
+import RelayPrimitives
+
 /// Reads a segment's record frames in file order through a bounded window, so that listing,
 /// counting or replaying records never holds a whole segment (64 MiB by default) in memory: at most
 /// the window and the frame being read.

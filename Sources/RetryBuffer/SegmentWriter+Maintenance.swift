@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Metrics
+import RelayPrimitives
 import Synchronization
 
 /// Periodic upkeep: lazy writes made durable, the seen journal, archive retention.

@@ -2,6 +2,7 @@ import CSystemShims
 import Foundation
 import Logging
 import Metrics
+import RelayPrimitives
 import Synchronization
 
 /// The buffer's single writer: one thread that performs every write, `fsync`, segment roll and

@@ -1,4 +1,5 @@
 import Foundation
+import RelayPrimitives
 import Synchronization
 
 /// A progress line for long work (replay, check, export) on standard error, redrawn at most ten
@@ -37,10 +38,7 @@ final class ProgressLine: Sendable {
             return true
         }
         guard due else { return }
-        let elapsed = max(
-            0.001,
-            Double((now - started).components.attoseconds) / 1e18 + Double((now - started).components.seconds)
-        )
+        let elapsed = max(0.001, (now - started).seconds)
         var parts = [total.map { "\(verb) \(done)/\($0) \(unit)" } ?? "\(verb) \(done) \(unit)"]
         if let bytes { parts.append(Self.size(bytes) + (totalBytes.map { " of \(Self.size($0))" } ?? "")) }
         let fraction: Double? =

@@ -1,7 +1,7 @@
 import Foundation
 import RelayKafka
+import RelayPrimitives
 import RelayTestSupport
-import RetryBuffer
 import Testing
 
 @testable import Relay
@@ -10,15 +10,20 @@ import Testing
 /// minutes, and a bounded list of accepted deliveries, newest first.
 @Suite("Activity log")
 struct ActivityLogTests {
-    static func acceptance(_ id: String, _ status: WebhookPipeline.Acceptance.Status) -> WebhookPipeline.Acceptance {
+    static func accepted(
+        _ id: String,
+        _ status: WebhookPipeline.Acceptance.Status,
+        at clock: ManualWallClock
+    ) -> ActivityLog.Event {
         WebhookPipeline.Acceptance(
             deliveryID: id,
             eventType: "CONVERSION_COMPLETED",
             eventLabel: "CONVERSION_COMPLETED",
             status: status,
             topic: "docutray.conversion.completed",
-            ack: status == .published ? KafkaAck(partition: 2, offset: 7) : nil
-        )
+            ack: status == .published ? KafkaAck(partition: 2, offset: 7) : nil,
+            receivedAt: clock.now()
+        ).activityEvent(source: "docutray")
     }
 
     @Test("Requests are counted per source and outcome in the bucket of their time, and leave after 15 minutes")
@@ -65,16 +70,16 @@ struct ActivityLogTests {
     func events() {
         let clock = ManualWallClock(unixSeconds: 1_700_000_000)
         let log = ActivityLog(clock: clock)
-        log.accepted(Self.acceptance("req_1", .published), source: "docutray")
+        log.record(Self.accepted("req_1", .published, at: clock))
         clock.advance(by: 1)
-        log.accepted(Self.acceptance("req_2", .buffered), source: "docutray")
+        log.record(Self.accepted("req_2", .buffered, at: clock))
         let listed = log.events(limit: 10)
         #expect(listed.map(\.id) == ["req_2", "req_1"])
         #expect(listed[1].partition == 2 && listed[1].offset == 7 && listed[1].receivedAt == 1_700_000_000_000)
         #expect(log.events(status: "buffered", limit: 10).map(\.id) == ["req_2"])
         #expect(log.events(source: "github", limit: 10).isEmpty)
         for number in 3...(ActivityLog.eventCapacity + 20) {
-            log.accepted(Self.acceptance("req_\(number)", .published), source: "docutray")
+            log.record(Self.accepted("req_\(number)", .published, at: clock))
         }
         let all = log.events(limit: 10_000)
         #expect(all.count == ActivityLog.eventCapacity)

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Relay
 import RelayKafka
+import RelayPrimitives
 import RelayTestSupport
 import SenderKit
 import Senders

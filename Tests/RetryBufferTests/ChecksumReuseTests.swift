@@ -1,4 +1,5 @@
 import Foundation
+import RelayPrimitives
 import RetryBufferTestKit
 import Synchronization
 import Testing

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import RelayPrimitives
 import RetryBuffer
 
 /// Appends pending records from many concurrent tasks, each append waiting for its fsync (group
@@ -45,7 +46,7 @@ struct BufferAppendBenchmark: AsyncParsableCommand {
         let elapsed = ContinuousClock.now - started
         let statistics = buffer.statistics
         await buffer.close()
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let seconds = elapsed.seconds
         print(
             "buffer-append | records \(records) | keys \(keys > 0 ? String(keys) : "one per record") | concurrency \(concurrency) | size \(size) B | "
                 + "\(Int(Double(records) / seconds)) appends/s | \(String(format: "%.1f", Double(statistics.totalBytes) / seconds / 1e6)) MB/s | "

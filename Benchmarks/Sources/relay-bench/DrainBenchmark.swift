@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import Relay
 import RelayKafka
+import RelayPrimitives
 import RetryBuffer
 import SenderKit
 import Senders
@@ -33,7 +34,7 @@ struct DrainBenchmark: AsyncParsableCommand {
             copy.deliveryID = "req_\(number)"
             copy.key = Array("doc-\(number % keys)".utf8)
         }
-        let fillSeconds = (ContinuousClock.now - fillStarted).secondsValue
+        let fillSeconds = (ContinuousClock.now - fillStarted).seconds
         let backlogBytes = filler.statistics.totalBytes
         await filler.close()
 
@@ -60,7 +61,7 @@ struct DrainBenchmark: AsyncParsableCommand {
         while relay.buffer.statistics.pendingCount > 0 {
             try await Task.sleep(for: .milliseconds(20))
         }
-        let drainSeconds = (ContinuousClock.now - started).secondsValue
+        let drainSeconds = (ContinuousClock.now - started).seconds
         await group.triggerGracefulShutdown()
         try await running.value
         print(
@@ -71,8 +72,4 @@ struct DrainBenchmark: AsyncParsableCommand {
         )
         try? FileManager.default.removeItem(atPath: directory)
     }
-}
-
-extension Duration {
-    var secondsValue: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import RelayKafka
+import RelayPrimitives
 import RetryBuffer
 import SenderKit
 
@@ -192,7 +193,7 @@ struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
         let presented = request.headers[.authorization].flatMap { value -> Substring? in
             value.hasPrefix("Bearer ") ? value.dropFirst("Bearer ".count) : nil
         }
-        guard let presented, HMACSignature.constantTimeEquals(Array(presented.utf8), Array(token.utf8)) else {
+        guard let presented, ConstantTime.equals(Array(presented.utf8), Array(token.utf8)) else {
             throw HTTPProblem(
                 .unauthorized,
                 "unauthorized",

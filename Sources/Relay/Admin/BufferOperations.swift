@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Metrics
 import RelayKafka
+import RelayPrimitives
 import RetryBuffer
 
 /// What an operator can do with a buffer: status, listings, single records, checks and replays.
@@ -146,7 +147,8 @@ public struct BufferOperations: Sendable {
         let end = buffer.nextRecordID
         let limit = request.limit ?? .max
         var cursor = request.after.map(RecordID.init(rawValue:))
-        var result = AdminAPI.ReplayResult(matched: 0, replayed: 0, failed: 0, skipped: 0)
+        var result = AdminAPI.ReplayResult(matched: 0)
+        var outcomes = Replayer.Outcome()
         while result.matched < limit {
             let batch = try buffer.records(
                 after: cursor,
@@ -160,16 +162,17 @@ public struct BufferOperations: Sendable {
                 progress(handled + $0, max(total, handled + $0))
             }
             result.matched += batch.count
-            result.replayed = (result.replayed ?? 0) + outcome.replayed
-            result.failed = (result.failed ?? 0) + outcome.failed
-            result.skipped = (result.skipped ?? 0) + outcome.skipped
+            outcomes.replayed += outcome.replayed
+            outcomes.failed += outcome.failed
+            outcomes.skipped += outcome.skipped
             result.last = last.id.rawValue
             cursor = last.id
             let cutByBytes = batch.reduce(0) { $0 + $1.record.value.count } >= Self.batchBytes
             if !cutByBytes, batch.count < min(Self.replayBatch, limit - handled) { break }
             if last.id.rawValue + 1 >= end.rawValue { break }
         }
-        replayer.finished(result)
+        replayer.finished(matched: result.matched, outcomes)
+        (result.replayed, result.failed, result.skipped) = (outcomes.replayed, outcomes.failed, outcomes.skipped)
         return result
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import RelayPrimitives
 import RetryBuffer
 
 /// Which buffered records an inspect, export or replay is about. Every criterion is optional; a

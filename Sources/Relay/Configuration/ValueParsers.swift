@@ -1,5 +1,5 @@
 import Foundation
-import RetryBuffer
+import RelayPrimitives
 
 /// Parsers for the value formats used in configuration: durations, byte sizes, booleans.
 enum ValueParsers {

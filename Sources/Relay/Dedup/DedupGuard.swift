@@ -1,5 +1,5 @@
 import Crypto
-import RetryBuffer
+import RelayPrimitives
 import SenderKit
 import Synchronization
 

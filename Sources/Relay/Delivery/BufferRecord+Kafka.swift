@@ -1,5 +1,6 @@
 import Foundation
 import RelayKafka
+import RelayPrimitives
 import RetryBuffer
 import SenderKit
 

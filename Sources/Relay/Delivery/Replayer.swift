@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import RelayKafka
+import RelayPrimitives
 import RetryBuffer
 
 /// Publishes buffered records again, on an operator's request: dead records after a fix, archived
@@ -59,17 +60,16 @@ struct Replayer: Sendable {
             handled += batch.count
             progress(handled)
         }
-        metrics.replayed(outcome.replayed)
         return outcome
     }
 
     /// Logs the result of a whole replay (made of one or more ``replay(_:topic:progress:)`` calls).
-    func finished(_ result: AdminAPI.ReplayResult) {
+    func finished(matched: Int, _ outcome: Outcome) {
         logger.notice(
             "Replay finished",
             metadata: [
-                "matched": "\(result.matched)", "replayed": "\(result.replayed ?? 0)",
-                "failed": "\(result.failed ?? 0)", "skipped": "\(result.skipped ?? 0)",
+                "matched": "\(matched)", "replayed": "\(outcome.replayed)",
+                "failed": "\(outcome.failed)", "skipped": "\(outcome.skipped)",
             ]
         )
     }
@@ -92,7 +92,18 @@ struct Replayer: Sendable {
         switch result {
         case .success(let ack)?:
             if changesState { buffer.markDelivered(stored.id, attempts: stored.record.attempts + 1) }
-            metrics.activity.replayed(stored.record, topic: record.topic, ack: ack)
+            metrics.replayed(
+                ActivityLog.Event(
+                    id: stored.record.deliveryID,
+                    source: stored.record.source,
+                    eventType: stored.record.eventType,
+                    status: "replayed",
+                    topic: record.topic,
+                    partition: ack.partition,
+                    offset: ack.offset,
+                    receivedAt: clock.unixMilliseconds
+                )
+            )
             return true
         case .failure(let error)?:
             if changesState { buffer.releaseInFlight(stored.id, attempts: stored.record.attempts + 1) }

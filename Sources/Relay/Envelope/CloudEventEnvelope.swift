@@ -1,6 +1,6 @@
 import Foundation
 import RelayKafka
-import RetryBuffer
+import RelayPrimitives
 import SenderKit
 
 /// Wraps events in CloudEvents 1.0 for Kafka (the CloudEvents Kafka protocol binding).

@@ -1,3 +1,4 @@
+import RelayPrimitives
 import Synchronization
 
 /// Token buckets, one per limited source: on average `rate` requests per second, with bursts of up
@@ -36,8 +37,7 @@ final class RateLimiter: Sendable {
         return buckets.withLock { buckets -> Int? in
             guard var bucket = buckets[source] else { return nil }
             let instant = now()
-            let elapsed = bucket.updated.duration(to: instant)
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+            let seconds = bucket.updated.duration(to: instant).seconds
             bucket.tokens = min(Double(limit.burst), bucket.tokens + seconds * Double(limit.rate))
             bucket.updated = instant
             defer { buckets[source] = bucket }

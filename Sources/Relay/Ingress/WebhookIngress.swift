@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import RelayKafka
+import RelayPrimitives
 import SenderKit
 
 /// The HTTP face of the pipeline: framing checks (size, media type), then the pipeline, then the
@@ -35,30 +36,31 @@ public struct WebhookIngress: Sendable {
     /// Answers `POST /webhooks/{source}`.
     public func handle(_ request: Request, source: String) async -> Response {
         let started = ContinuousClock.now
+        let route = pipeline.route(source)
         // Label values come only from configuration or verified requests (bounded cardinality).
-        let sourceLabel = pipeline.serves(source: source) ? source : "unknown"
+        let sourceLabel = route == nil ? "unknown" : source
         // The body's share of the memory budget: taken whole from Content-Length before the body is
         // read, or chunk by chunk for a body without one; given back once the request is answered.
         var reserved = 0
         defer { bodyBudget.release(reserved) }
+        let admitted: WebhookPipeline.Route
         do {
-            try admit(request, source: source)
+            admitted = try admit(request, to: route, source: source)
             reserved = try reserveBody(of: request)
         } catch {
-            record(error, request: request, source: source, label: sourceLabel, since: started)
+            record(error, request: request, route: route, source: source, label: sourceLabel, since: started)
             return error.response(discardingBodyOf: request)
         }
         do {
-            let acceptance = try await accept(request, source: source, reserved: &reserved)
+            let acceptance = try await accept(request, route: admitted, reserved: &reserved)
+            let isKept = acceptance.status == .published || acceptance.status == .buffered
             metrics.request(
                 source: sourceLabel,
                 eventType: acceptance.eventLabel,
                 outcome: acceptance.status.rawValue,
-                duration: ContinuousClock.now - started
+                duration: ContinuousClock.now - started,
+                accepted: isKept ? acceptance.activityEvent(source: source) : nil
             )
-            if acceptance.status == .published || acceptance.status == .buffered {
-                metrics.activity.accepted(acceptance, source: source)
-            }
             logger.debug(
                 "Accepted webhook",
                 metadata: [
@@ -68,7 +70,7 @@ public struct WebhookIngress: Sendable {
             )
             return Self.response(for: acceptance)
         } catch {
-            record(error, request: request, source: source, label: sourceLabel, since: started)
+            record(error, request: request, route: admitted, source: source, label: sourceLabel, since: started)
             return error.response
         }
     }
@@ -76,25 +78,32 @@ public struct WebhookIngress: Sendable {
     private func record(
         _ problem: HTTPProblem,
         request: Request,
+        route: WebhookPipeline.Route?,
         source: String,
         label: String,
         since: ContinuousClock.Instant
     ) {
-        logRejection(problem, request: request, source: source)
+        logRejection(problem, request: request, route: route, source: source)
         metrics.request(source: label, eventType: nil, outcome: problem.code, duration: ContinuousClock.now - since)
     }
 
-    /// The checks decided from the head alone, before any of the body is read.
-    private func admit(_ request: Request, source: String) throws(HTTPProblem) {
-        guard pipeline.serves(source: source) else { throw WebhookPipeline.Rejection.unknownSource(source).problem }
+    /// The checks decided from the head alone, before any of the body is read; the route of a
+    /// source that is served.
+    private func admit(
+        _ request: Request,
+        to route: WebhookPipeline.Route?,
+        source: String
+    ) throws(HTTPProblem) -> WebhookPipeline.Route {
+        guard let route else { throw WebhookPipeline.Rejection.unknownSource(source).problem }
         if let wait = rateLimiter.admit(source) { throw .rateLimited(source: source, retryAfter: wait) }
         if let length = request.headers.value(of: .contentLength).flatMap({ Int($0) }), length > maxBodySize {
             throw .payloadTooLarge(limit: maxBodySize)
         }
         let contentType = request.headers.value(of: .contentType)
         guard Self.isJSON(contentType) else {
-            throw .unsupportedMediaType(contentType, hint: pipeline.mediaTypeHint(source: source))
+            throw .unsupportedMediaType(contentType, hint: route.scheme.mediaTypeHint)
         }
+        return route
     }
 
     /// Takes the budget for a body of known length; 0 for one without `Content-Length`.
@@ -108,7 +117,7 @@ public struct WebhookIngress: Sendable {
 
     private func accept(
         _ request: Request,
-        source: String,
+        route: WebhookPipeline.Route,
         reserved: inout Int
     ) async throws(HTTPProblem) -> WebhookPipeline.Acceptance {
         let body: [UInt8]
@@ -133,7 +142,7 @@ public struct WebhookIngress: Sendable {
             throw .incompleteBody
         }
         do {
-            return try await pipeline.process(source: source, headers: request.headers, body: body)
+            return try await pipeline.process(route, headers: request.headers, body: body)
         } catch {
             throw error.problem
         }
@@ -189,14 +198,19 @@ public struct WebhookIngress: Sendable {
     /// The headers of every JSON answer, made once.
     private static let jsonHeaders: HTTPFields = [.contentType: "application/json"]
 
-    private func logRejection(_ problem: HTTPProblem, request: Request, source: String) {
+    private func logRejection(
+        _ problem: HTTPProblem,
+        request: Request,
+        route: WebhookPipeline.Route?,
+        source: String
+    ) {
         var metadata: Logger.Metadata = [
             LogKey.source: "\(source.prefix(100))",
             LogKey.status: "\(problem.status.code)",
             LogKey.error: "\(problem.code)",
             LogKey.reason: "\(problem.message)\(problem.detail.map { " (\($0))" } ?? "")",
         ]
-        let named = pipeline.loggedHeaders(source: source) ?? LoggedHeaders()
+        let named = route?.scheme.loggedHeaders ?? LoggedHeaders()
         if let id = named.deliveryID.lazy.compactMap({ request.headers[$0] }).first {
             metadata[LogKey.requestID] = "\(id.prefix(DeliveryID.maximumLength))"
         }
@@ -204,5 +218,21 @@ public struct WebhookIngress: Sendable {
             metadata[LogKey.eventType] = "\(event.prefix(100))"
         }
         logger.notice("Rejected webhook", metadata: metadata)
+    }
+}
+
+extension WebhookPipeline.Acceptance {
+    /// This delivery as the console's Events page lists it.
+    func activityEvent(source: String) -> ActivityLog.Event {
+        ActivityLog.Event(
+            id: deliveryID,
+            source: source,
+            eventType: eventType,
+            status: status.rawValue,
+            topic: topic,
+            partition: ack?.partition,
+            offset: ack?.offset,
+            receivedAt: receivedAt.unixMilliseconds
+        )
     }
 }

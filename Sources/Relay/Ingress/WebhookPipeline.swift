@@ -3,6 +3,7 @@ import HTTPTypes
 import Logging
 import NIOPosix
 import RelayKafka
+import RelayPrimitives
 import SenderKit
 
 /// The request path once HTTP framing is dealt with: verify → dedup → envelope → route → deliver.
@@ -32,6 +33,8 @@ public struct WebhookPipeline: Sendable {
         public var ack: KafkaAck?
         /// The body of an `answered` acceptance.
         public var reply: [UInt8]? = nil
+        /// When the request was received (the pipeline's clock).
+        public var receivedAt: Date
     }
 
     /// Why the pipeline did not accept a request.
@@ -168,19 +171,13 @@ public struct WebhookPipeline: Sendable {
         self.metrics = metrics
     }
 
-    /// The names of the headers that identify a delivery of `source`, for the rejection log.
-    func loggedHeaders(source name: String) -> LoggedHeaders? { routes[name]?.scheme.loggedHeaders }
-
-    /// What to add when `source` gets a request that is not JSON.
-    func mediaTypeHint(source name: String) -> String? { routes[name]?.scheme.mediaTypeHint }
-
     /// The topics of every known event type of every source, sorted.
     public var knownTopics: [String] {
         Set(routes.values.flatMap(\.knownTopics)).sorted()
     }
 
-    /// Whether `/webhooks/{name}` is served.
-    public func serves(source name: String) -> Bool { routes[name] != nil }
+    /// The route of `/webhooks/{name}`, if it is served: a request resolves it once and hands it on.
+    func route(_ name: String) -> Route? { routes[name] }
 
     /// What the request path knows of a request once its signature and body are checked.
     struct Checked: Sendable {
@@ -277,8 +274,8 @@ public struct WebhookPipeline: Sendable {
     }
 
     /// Verifies, deduplicates, wraps and delivers one webhook; returns only once the event is durable.
-    public func process(source name: String, headers: HTTPFields, body: [UInt8]) async throws(Rejection) -> Acceptance {
-        guard let route = routes[name] else { throw .unknownSource(name) }
+    func process(_ route: Route, headers: HTTPFields, body: [UInt8]) async throws(Rejection) -> Acceptance {
+        let name = route.name
         let receivedAt = clock.now()
         let checked = try await check(route, headers: headers, body: body, receivedAt: receivedAt)
         let (webhook, descriptor, topic, label, subject, key, digest) = (
@@ -293,7 +290,8 @@ public struct WebhookPipeline: Sendable {
                 status: .answered,
                 topic: nil,
                 ack: nil,
-                reply: reply
+                reply: reply,
+                receivedAt: receivedAt
             )
         }
         if !descriptor.isKnown { metrics.unknownEventType(source: name, eventType: label) }
@@ -308,7 +306,8 @@ public struct WebhookPipeline: Sendable {
                 eventLabel: label,
                 status: .duplicate,
                 topic: nil,
-                ack: nil
+                ack: nil,
+                receivedAt: receivedAt
             )
         case .conflict: break  // kept below, once its record is made
         case .inProgress: throw .inProgress(deliveryID: webhook.deliveryID)
@@ -339,7 +338,8 @@ public struct WebhookPipeline: Sendable {
                 eventLabel: label,
                 status: .published,
                 topic: topic,
-                ack: ack
+                ack: ack,
+                receivedAt: receivedAt
             )
         case .buffered:
             route.dedup.confirm(key, digest: digest)
@@ -349,7 +349,8 @@ public struct WebhookPipeline: Sendable {
                 eventLabel: label,
                 status: .buffered,
                 topic: topic,
-                ack: nil
+                ack: nil,
+                receivedAt: receivedAt
             )
         case .unavailable(let reason):
             route.dedup.release(key)

@@ -1,6 +1,5 @@
 import Foundation
-import RelayKafka
-import RetryBuffer
+import RelayPrimitives
 import Synchronization
 
 /// What the admin console shows of the recent past: requests per source and outcome in 10-second
@@ -84,39 +83,8 @@ public final class ActivityLog: Sendable {
         state.withLock { $0.latencies.append(sample) }
     }
 
-    /// A delivery the relay took responsibility for, received now.
-    func accepted(_ acceptance: WebhookPipeline.Acceptance, source: String) {
-        append(
-            Event(
-                id: acceptance.deliveryID,
-                source: source,
-                eventType: acceptance.eventType,
-                status: acceptance.status.rawValue,
-                topic: acceptance.topic,
-                partition: acceptance.ack?.partition,
-                offset: acceptance.ack?.offset,
-                receivedAt: clock.unixMilliseconds
-            )
-        )
-    }
-
-    /// A buffered record published again by a replay (it keeps its delivery id, the `ce_id`).
-    func replayed(_ record: BufferRecord, topic: String, ack: KafkaAck) {
-        append(
-            Event(
-                id: record.deliveryID,
-                source: record.source,
-                eventType: record.eventType,
-                status: "replayed",
-                topic: topic,
-                partition: ack.partition,
-                offset: ack.offset,
-                receivedAt: clock.unixMilliseconds
-            )
-        )
-    }
-
-    private func append(_ event: Event) {
+    /// A delivery the relay took responsibility for, or published again by a replay.
+    func record(_ event: Event) {
         state.withLock { $0.events.append(event) }
     }
 

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import RelayKafka
+import RelayPrimitives
 import RetryBuffer
 
 /// `/readyz`: the relay can make a new event durable, because Kafka is reachable or the buffer can

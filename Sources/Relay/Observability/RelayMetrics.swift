@@ -2,6 +2,7 @@ import CoreMetrics
 import Metrics
 import Prometheus
 import RelayKafka
+import RelayPrimitives
 import RetryBuffer
 import Synchronization
 
@@ -36,14 +37,21 @@ public struct RelayMetrics: Sendable {
 
     /// One answered webhook request. `eventType` is only set once the request is verified (an
     /// unverified header must not create label values); `outcome` is `published`, `buffered`,
-    /// `duplicate` or the error code.
-    func request(source: String, eventType: String?, outcome: String, duration: Duration) {
+    /// `duplicate` or the error code; `accepted` is the delivery the relay took responsibility for.
+    func request(
+        source: String,
+        eventType: String?,
+        outcome: String,
+        duration: Duration,
+        accepted: ActivityLog.Event? = nil
+    ) {
         handles.counter("relay_requests_total", Names.sourceTypeOutcome, (source, eventType ?? "unverified", outcome))
             .increment()
         handles.timer("relay_request_duration_seconds", Names.source, (source, "", "")).recordNanoseconds(
             duration.nanoseconds
         )
         activity.request(source: source, outcome: outcome)
+        if let accepted { activity.record(accepted) }
     }
 
     func verification(duration: Duration) {
@@ -80,8 +88,10 @@ public struct RelayMetrics: Sendable {
         handles.counter("relay_dead_letters_total", Names.outcome, (outcome, "", "")).increment()
     }
 
-    func replayed(_ count: Int) {
-        handles.counter("relay_replayed_total", [], ("", "", "")).increment(by: count)
+    /// A record Kafka acknowledged again on an operator's replay.
+    func replayed(_ event: ActivityLog.Event) {
+        handles.counter("relay_replayed_total", [], ("", "", "")).increment()
+        activity.record(event)
     }
 
     // MARK: State, sampled when scraped

@@ -1,6 +1,6 @@
 import Foundation
 import Logging
-import RetryBuffer
+import RelayPrimitives
 
 /// Process-wide logging set-up for the executable.
 public enum RelayLogging {

@@ -1,4 +1,5 @@
 import Crypto
+import RelayPrimitives
 
 /// The hash functions a sender may sign with.
 public enum HMACAlgorithm: String, Sendable, CaseIterable {
@@ -64,7 +65,7 @@ public struct HMACKey: Sendable {
         for key in keys {
             let code = key.code(for: message)
             for candidate in candidates {
-                matched = HMACSignature.constantTimeEquals(candidate, code) || matched
+                matched = ConstantTime.equals(candidate, code) || matched
             }
         }
         return matched

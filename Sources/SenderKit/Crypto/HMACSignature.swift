@@ -50,17 +50,6 @@ public enum HMACSignature {
         var text = text
         return text.withUTF8(body)
     }
-
-    /// Compares two byte sequences in time that depends only on their lengths.
-    public static func constantTimeEquals(_ lhs: some Sequence<UInt8>, _ rhs: [UInt8]) -> Bool {
-        var difference: UInt8 = 0
-        var count = 0
-        for (index, byte) in lhs.enumerated() {
-            difference |= byte ^ (index < rhs.count ? rhs[index] : 0)
-            count += 1
-        }
-        return difference == 0 && count == rhs.count
-    }
 }
 
 /// A secret prepared for HMAC-SHA256 (RFC 2104).

@@ -2,6 +2,7 @@ import Foundation
 import Histogram
 import NIOCore
 import NIOPosix
+import RelayPrimitives
 
 /// An HTTP/1.1 load generator on keep-alive connections, confined to one event loop.
 ///
@@ -81,7 +82,7 @@ final class LoadGenerator: @unchecked Sendable {
             generator.running = false
             var result = generator.result
             let elapsed = ContinuousClock.now - started
-            result.seconds = elapsed.secondsValue
+            result.seconds = elapsed.seconds
             return result
         }.get()
         for channel in channels { try? await channel.close() }
@@ -118,7 +119,7 @@ final class LoadGenerator: @unchecked Sendable {
         return try await eventLoop.submit {
             var result = generator.result
             let elapsed = ContinuousClock.now - started
-            result.seconds = elapsed.secondsValue
+            result.seconds = elapsed.seconds
             return result
         }.get()
     }

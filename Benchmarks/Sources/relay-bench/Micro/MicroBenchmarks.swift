@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import HTTPTypes
 import Relay
+import RelayPrimitives
 import RetryBuffer
 import SenderKit
 import Senders
@@ -69,7 +70,7 @@ struct MicroBenchmarks: AsyncParsableCommand {
             for _ in 0..<count { body() }
             best = min(best, ContinuousClock.now - started)
         }
-        let nanoseconds = Double(best.components.seconds) * 1e9 + Double(best.components.attoseconds) / 1e9
+        let nanoseconds = best.seconds * 1e9
         let perOperation = nanoseconds / Double(count)
         let text =
             perOperation >= 1_000_000

@@ -1,6 +1,6 @@
 import Testing
 
-@testable import RetryBuffer
+@testable import RelayPrimitives
 
 @Suite("CRC-32C of record frames")
 struct CRC32CTests {

@@ -1,5 +1,4 @@
 import Foundation
-import RetryBuffer
 
 /// The current calendar time. Passed in, never global, so tests can set the time (signature
 /// vectors are dated 2024) and move it (replay windows).
@@ -16,8 +15,8 @@ public struct SystemWallClock: WallClock {
 
 extension WallClock {
     /// Now in whole Unix seconds.
-    var unixSeconds: Int64 { Int64(now().timeIntervalSince1970.rounded(.down)) }
+    public var unixSeconds: Int64 { Int64(now().timeIntervalSince1970.rounded(.down)) }
 
     /// The current time in whole Unix milliseconds (rounded down).
-    var unixMilliseconds: Int64 { now().unixMilliseconds }
+    public var unixMilliseconds: Int64 { now().unixMilliseconds }
 }
