@@ -207,6 +207,7 @@ let package = Package(
                 "RelayPrimitives",
                 "RelayTestSupport",
                 "RetryBuffer",
+                "RetryBufferTestKit",
                 "SenderKit",
                 "Senders",
                 .product(name: "HTTPTypes", package: "swift-http-types"),

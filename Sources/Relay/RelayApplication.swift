@@ -71,9 +71,9 @@ public struct RelayApplication: Sendable {
                 logger: logger,
                 reportsOn: EventLoopResumer.reportLoop
             )
-            let health = BrokerHealth(producer: producer)
+            let health = BrokerHealth(publisher: producer)
             let delivery = EventDelivery(
-                producer: producer,
+                publisher: producer,
                 buffer: buffer,
                 health: health,
                 publishTimeout: configuration.kafka.publishTimeout,
@@ -95,7 +95,7 @@ public struct RelayApplication: Sendable {
             )
             self.retrier = Retrier(
                 buffer: buffer,
-                producer: producer,
+                publisher: producer,
                 health: health,
                 configuration: Retrier.Configuration(
                     maximumInFlight: configuration.retry.maximumInFlight,
@@ -119,7 +119,7 @@ public struct RelayApplication: Sendable {
             )
             let operations = BufferOperations(
                 buffer: buffer,
-                producer: producer,
+                publisher: producer,
                 clock: clock,
                 metrics: metrics,
                 logger: logger

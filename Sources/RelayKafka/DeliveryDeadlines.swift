@@ -7,7 +7,7 @@ import Synchronization
 /// Waits almost always share one timeout (the relay's publish timeout), so deadlines arrive in
 /// order: they are kept in a queue sorted by deadline, and an insertion walks back from the end
 /// only past later deadlines (none, in the common case).
-final class DeliveryDeadlines: Sendable {
+package final class DeliveryDeadlines: Sendable {
     private struct Entry {
         var deadline: ContinuousClock.Instant
         var waiterID: UInt64
@@ -15,6 +15,8 @@ final class DeliveryDeadlines: Sendable {
     }
 
     private let queue = Mutex(Deque<Entry>())
+
+    package init() {}
 
     /// Ends the wait `waiterID` of `future` at `deadline` if its report has not come by then.
     func add(_ deadline: ContinuousClock.Instant, future: DeliveryFuture, waiterID: UInt64) {
@@ -27,12 +29,12 @@ final class DeliveryDeadlines: Sendable {
     }
 
     /// The earliest deadline, if any.
-    var next: ContinuousClock.Instant? {
+    package var next: ContinuousClock.Instant? {
         queue.withLock { $0.first?.deadline }
     }
 
     /// Ends every wait whose deadline has passed (waits already answered are left as they are).
-    func expireDue(now: ContinuousClock.Instant) {
+    package func expireDue(now: ContinuousClock.Instant) {
         let due = queue.withLock { queue -> [Entry] in
             var due: [Entry] = []
             while let first = queue.first, first.deadline <= now { due.append(queue.removeFirst()) }

@@ -48,7 +48,9 @@ public final class DeliveryFuture: Sendable {
     /// no task or timer of its own.
     private let deadlines: DeliveryDeadlines
 
-    init(deadlines: DeliveryDeadlines) {
+    /// A future whose timed waits end when `deadlines` expires them (the producer's poll thread does;
+    /// a test's publisher does it by hand).
+    package init(deadlines: DeliveryDeadlines) {
         self.deadlines = deadlines
     }
 
@@ -120,7 +122,7 @@ public final class DeliveryFuture: Sendable {
     }
 
     /// Records the outcome and wakes every waiter. Later calls are ignored.
-    func complete(_ result: DeliveryResult) {
+    package func complete(_ result: DeliveryResult) {
         var batch = ResumeBatch()
         complete(result, into: &batch)
         batch.resume()

@@ -10,21 +10,21 @@ import RetryBuffer
 /// a stopped relay's buffer. Both produce the same ``AdminAPI`` documents.
 public struct BufferOperations: Sendable {
     public let buffer: RetryBuffer
-    private let producer: KafkaProducer?
+    private let publisher: (any EventPublisher)?
     private let clock: any WallClock
     private let metrics: RelayMetrics
     private let logger: Logger
 
-    /// - Parameter producer: needed for replays; without one, a replay fails with a clear message.
+    /// - Parameter publisher: needed for replays; without one, a replay fails with a clear message.
     public init(
         buffer: RetryBuffer,
-        producer: KafkaProducer?,
+        publisher: (any EventPublisher)?,
         clock: any WallClock = SystemWallClock(),
         metrics: RelayMetrics = RelayMetrics(factory: MetricsSystem.factory),
         logger: Logger
     ) {
         self.buffer = buffer
-        self.producer = producer
+        self.publisher = publisher
         self.clock = clock
         self.metrics = metrics
         self.logger = logger
@@ -138,12 +138,12 @@ public struct BufferOperations: Sendable {
             let counted = try count(request.filter, after: request.after, limit: request.limit)
             return AdminAPI.ReplayResult(matched: counted.matched, last: counted.last)
         }
-        guard let producer else { throw ReplayUnavailable() }
+        guard let publisher else { throw ReplayUnavailable() }
         // A whole replay counts first, for its progress; a page of one is its limit at most.
         let total =
             request.after == nil && request.limit == nil
             ? try count(request.filter).matched : (request.limit ?? 0)
-        let replayer = Replayer(buffer: buffer, producer: producer, clock: clock, metrics: metrics, logger: logger)
+        let replayer = Replayer(buffer: buffer, publisher: publisher, clock: clock, metrics: metrics, logger: logger)
         let end = buffer.nextRecordID
         let limit = request.limit ?? .max
         var cursor = request.after.map(RecordID.init(rawValue:))

@@ -11,12 +11,12 @@ final class BrokerHealth: Sendable {
     }
 
     private let state = Mutex(State())
-    private let producer: KafkaProducer
+    private let publisher: any EventPublisher
     /// How long one failure keeps Kafka "down" without news; then a request probes it again.
     private let memory: Duration
 
-    init(producer: KafkaProducer, memory: Duration = .seconds(5)) {
-        self.producer = producer
+    init(publisher: any EventPublisher, memory: Duration = .seconds(5)) {
+        self.publisher = publisher
         self.memory = memory
     }
 
@@ -31,7 +31,7 @@ final class BrokerHealth: Sendable {
     /// True after a recent failure that no success has followed, or while librdkafka reports every
     /// broker down.
     var isKnownDown: Bool {
-        if case .unreachable = producer.connectivity { return true }
+        if case .unreachable = publisher.connectivity { return true }
         return state.withLock { state in
             guard let failure = state.lastFailure, ContinuousClock.now - failure < memory else { return false }
             return (state.lastSuccess.map { $0 < failure }) ?? true

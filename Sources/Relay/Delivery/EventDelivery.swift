@@ -23,7 +23,7 @@ public struct EventDelivery: Sendable {
         case unavailable(reason: String)
     }
 
-    private let producer: KafkaProducer
+    private let publisher: any EventPublisher
     private let buffer: RetryBuffer
     private let health: BrokerHealth
     private let publishTimeout: Duration
@@ -31,14 +31,14 @@ public struct EventDelivery: Sendable {
     private let logger: Logger
 
     init(
-        producer: KafkaProducer,
+        publisher: any EventPublisher,
         buffer: RetryBuffer,
         health: BrokerHealth,
         publishTimeout: Duration,
         metrics: RelayMetrics,
         logger: Logger
     ) {
-        self.producer = producer
+        self.publisher = publisher
         self.buffer = buffer
         self.health = health
         self.publishTimeout = publishTimeout
@@ -59,7 +59,7 @@ public struct EventDelivery: Sendable {
         }
         let future: DeliveryFuture
         do {
-            future = try producer.send(record)
+            future = try publisher.send(record)
         } catch {
             return await append(buffered, inFlight: nil, valueChecksum: valueChecksum, because: "send_refused")
         }

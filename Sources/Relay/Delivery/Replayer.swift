@@ -15,7 +15,7 @@ struct Replayer: Sendable {
     static let markerHeader = "ce_relayreplay"
 
     let buffer: RetryBuffer
-    let producer: KafkaProducer
+    let publisher: any EventPublisher
     /// When replays happen (the `ce_relayreplay` header).
     let clock: any WallClock
     let metrics: RelayMetrics
@@ -85,7 +85,7 @@ struct Replayer: Sendable {
         )
         let result: DeliveryResult?
         do {
-            result = try await producer.send(record).value()
+            result = try await publisher.send(record).value()
         } catch {
             result = .failure(error)
         }

@@ -47,7 +47,7 @@ public final class Retrier: Service, Sendable {
     }
 
     private let buffer: RetryBuffer
-    private let producer: KafkaProducer
+    private let publisher: any EventPublisher
     private let health: BrokerHealth
     private let configuration: Configuration
     private let metrics: RelayMetrics
@@ -56,14 +56,14 @@ public final class Retrier: Service, Sendable {
 
     init(
         buffer: RetryBuffer,
-        producer: KafkaProducer,
+        publisher: any EventPublisher,
         health: BrokerHealth,
         configuration: Configuration,
         metrics: RelayMetrics,
         logger: Logger
     ) {
         self.buffer = buffer
-        self.producer = producer
+        self.publisher = publisher
         self.health = health
         self.configuration = configuration
         self.metrics = metrics
@@ -97,6 +97,17 @@ public final class Retrier: Service, Sendable {
         }
     }
 
+    /// One publish of a buffered record. Its report is handled on the publisher's report thread
+    /// (see ``EventPublisher``): ``reported(_:for:)`` marks the buffer there and, when Kafka refused
+    /// the record for good, sends its dead letter from there too; ``letterReported(_:for:topic:because:)``
+    /// handles the letter's own report.
+    struct Attempt: Sendable {
+        var id: RecordID
+        var record: BufferRecord
+        /// 1 for the first publish (on the request path or by the retrier).
+        var number: UInt32
+    }
+
     private func publish(_ pending: PendingRecord) {
         let record: BufferRecord
         do {
@@ -106,17 +117,19 @@ public final class Retrier: Service, Sendable {
             buffer.markDead(pending.id, reason: "unreadable: \(error)", attempts: pending.attempts)
             return
         }
-        let attempt = pending.attempts + 1
+        let attempt = Attempt(id: pending.id, record: record, number: pending.attempts + 1)
         state.withLock { $0.inFlight += 1 }
-        send(record.kafkaRecord(attempt: attempt)) { result in
-            self.handle(result, id: pending.id, record: record, attempt: attempt)
+        send(record.kafkaRecord(attempt: attempt.number)) { result in
+            self.reported(result, for: attempt)
         }
     }
 
-    private func handle(_ result: DeliveryResult, id: RecordID, record: BufferRecord, attempt: UInt32) {
+    /// On the report thread: delivered, to retry after a backoff, or refused for good (then its
+    /// dead letter is sent from here).
+    private func reported(_ result: DeliveryResult, for attempt: Attempt) {
         switch result {
         case .success:
-            buffer.markDelivered(id, attempts: attempt)
+            buffer.markDelivered(attempt.id, attempts: attempt.number)
             health.recordSuccess()
             state.withLock { state in
                 state.inFlight -= 1
@@ -126,31 +139,32 @@ public final class Retrier: Service, Sendable {
             metrics.retry(outcome: "delivered")
         case .failure(let error) where error.isPermanent:
             metrics.retry(outcome: "rejected")
-            deadLetter(record, id: id, attempt: attempt, because: error)
+            deadLetter(attempt, because: error)
         case .failure(let error):
-            buffer.releaseInFlight(id, attempts: attempt)
+            buffer.releaseInFlight(attempt.id, attempts: attempt.number)
             health.recordFailure()
             state.withLock { $0.inFlight -= 1 }
             backOff()
             metrics.retry(outcome: "failed")
             logger.debug(
                 "Retry failed",
-                metadata: [LogKey.requestID: "\(record.deliveryID)", LogKey.error: "\(error)"]
+                metadata: [LogKey.requestID: "\(attempt.record.deliveryID)", LogKey.error: "\(error)"]
             )
         }
     }
 
     /// Publishes a permanently refused record to its dead-letter topic, with the reason in headers.
-    private func deadLetter(_ record: BufferRecord, id: RecordID, attempt: UInt32, because error: KafkaError) {
+    private func deadLetter(_ attempt: Attempt, because error: KafkaError) {
+        let record = attempt.record
         let topic = configuration.deadLetterTopics[record.source] ?? "\(record.source).deadletter"
         let letter = record.kafkaRecord(
-            attempt: attempt,
+            attempt: attempt.number,
             topic: topic,
             extraHeaders: [
                 KafkaHeader(DeadLetterHeader.reason, error.message),
                 KafkaHeader(DeadLetterHeader.error, error.code.name),
                 KafkaHeader(DeadLetterHeader.originalTopic, record.topic),
-                KafkaHeader(DeadLetterHeader.attempts, String(attempt)),
+                KafkaHeader(DeadLetterHeader.attempts, String(attempt.number)),
             ]
         )
         logger.warning(
@@ -160,32 +174,43 @@ public final class Retrier: Service, Sendable {
             ]
         )
         send(letter) { result in
-            self.state.withLock { $0.inFlight -= 1 }
-            switch result {
-            case .success:
-                self.buffer.markDeadLettered(id, reason: error.description)
-                self.metrics.deadLetter(outcome: "published")
-            case .failure(let letterError) where letterError.isPermanent:
-                self.buffer.markDead(
-                    id,
-                    reason: "\(error); dead-letter topic \(topic): \(letterError)",
-                    attempts: attempt
-                )
-                self.metrics.deadLetter(outcome: "kept_dead")
-                self.logger.error(
-                    "The dead-letter topic refused the event too; it stays in the buffer as dead",
-                    metadata: [LogKey.requestID: "\(record.deliveryID)", LogKey.error: "\(letterError)"]
-                )
-            case .failure:
-                self.buffer.releaseInFlight(id, attempts: attempt)
-                self.backOff()
-            }
+            self.letterReported(result, for: attempt, topic: topic, because: error)
+        }
+    }
+
+    /// On the report thread: the dead letter is published (the record is settled), refused too (the
+    /// record stays in the buffer as dead), or to retry (the record is pending again).
+    private func letterReported(
+        _ result: DeliveryResult,
+        for attempt: Attempt,
+        topic: String,
+        because error: KafkaError
+    ) {
+        state.withLock { $0.inFlight -= 1 }
+        switch result {
+        case .success:
+            buffer.markDeadLettered(attempt.id, reason: error.description)
+            metrics.deadLetter(outcome: "published")
+        case .failure(let letterError) where letterError.isPermanent:
+            buffer.markDead(
+                attempt.id,
+                reason: "\(error); dead-letter topic \(topic): \(letterError)",
+                attempts: attempt.number
+            )
+            metrics.deadLetter(outcome: "kept_dead")
+            logger.error(
+                "The dead-letter topic refused the event too; it stays in the buffer as dead",
+                metadata: [LogKey.requestID: "\(attempt.record.deliveryID)", LogKey.error: "\(letterError)"]
+            )
+        case .failure:
+            buffer.releaseInFlight(attempt.id, attempts: attempt.number)
+            backOff()
         }
     }
 
     private func send(_ record: KafkaRecord, completion: @escaping @Sendable (DeliveryResult) -> Void) {
         do {
-            try producer.send(record).whenComplete(completion)
+            try publisher.send(record).whenComplete(completion)
         } catch {
             completion(.failure(error))
         }

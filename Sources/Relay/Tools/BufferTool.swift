@@ -189,7 +189,7 @@ public struct BufferTool: Sendable {
                     logger: logger
                 )
             }
-            let result = try await body(BufferOperations(buffer: buffer, producer: producer, logger: logger))
+            let result = try await body(BufferOperations(buffer: buffer, publisher: producer, logger: logger))
             await producer?.shutdown()
             await buffer.close()
             return result
