@@ -1,7 +1,7 @@
 # webhook-relay: the two commands are `make run` and `make test`; both install what is missing first.
 SWIFT ?= swift
 
-.PHONY: run test test-compat deps deps-test deps-bench build release lint format bench bench-build instructions soak fuzz chaos
+.PHONY: run test unit test-compat deps deps-test deps-bench build release lint format bench bench-build instructions soak fuzz chaos
 
 ## Run the relay with an embedded Kafka broker (webhook-relay dev).
 run: deps
@@ -13,6 +13,12 @@ test: deps-test
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	scripts/fuzz.sh 20
+
+## The unit tests alone, for day-to-day work: no nginx, HAProxy, chromium, Go or JDK needed (the
+## end-to-end suite is what they need).
+unit: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build --skip EndToEndTests
 
 ## The whole test suite again with a current librdkafka (the confluent-kafka wheel's), not Debian's 2.0.2, and the Tansu broker tests.
 test-compat: deps-test

@@ -3,7 +3,8 @@ import Glibc
 import Synchronization
 
 /// An in-process Kafka cluster speaking the real wire protocol on loopback (librdkafka's mock
-/// cluster), with fault injection. Used by `webhook-relay dev` and by the tests; any Kafka client,
+/// cluster). Used by `webhook-relay dev` and by the tests, which alone may inject faults (`package`
+/// access: broker down and up, latency, produce and topic errors); any Kafka client,
 /// in this process or another, can connect to ``bootstrapServers``.
 ///
 /// Like a broker with a small retention, each partition keeps only its newest 5 MiB of records
@@ -17,8 +18,6 @@ public final class MockKafkaCluster: @unchecked Sendable {
 
     /// The cluster's `host:port` list, for `bootstrap.servers`.
     public let bootstrapServers: String
-    /// Broker ids are 1 through `brokerCount`.
-    public let brokerCount: Int
     /// Brokers set down and not up since, each with the socket that holds its port meanwhile (-1 if
     /// the port could not be held).
     private let down = Mutex([Int32: Int32]())
@@ -36,7 +35,6 @@ public final class MockKafkaCluster: @unchecked Sendable {
         self.owner = owner
         self.cluster = cluster
         self.bootstrapServers = String(cString: rd_kafka_mock_cluster_bootstraps(cluster))
-        self.brokerCount = brokers
         Self.disableNagle(
             listeningOn: Set(
                 bootstrapServers.split(separator: ",").compactMap {
@@ -100,7 +98,7 @@ public final class MockKafkaCluster: @unchecked Sendable {
     /// source port (a TCP self-connect). So a socket holds the port meanwhile: bound with
     /// SO_REUSEADDR and not listening, it keeps the kernel from handing the port out, and the
     /// broker's own listener (SO_REUSEADDR too) binds and listens beside it.
-    public func setBrokerDown(_ broker: Int32 = 1) throws(KafkaError) {
+    package func setBrokerDown(_ broker: Int32 = 1) throws(KafkaError) {
         try check(rd_kafka_mock_broker_set_down(cluster, broker))
         let ports = Self.ports(of: bootstrapServers)
         guard Int(broker) >= 1, Int(broker) <= ports.count else { return }
@@ -121,7 +119,7 @@ public final class MockKafkaCluster: @unchecked Sendable {
     ///
     /// If its port could not be held while it was down, this waits up to 5 s for the port to be
     /// free, and throws rather than let librdkafka abort the whole process.
-    public func setBrokerUp(_ broker: Int32 = 1) throws(KafkaError) {
+    package func setBrokerUp(_ broker: Int32 = 1) throws(KafkaError) {
         let ports = Self.ports(of: bootstrapServers)
         let placeholder = down.withLock { $0.removeValue(forKey: broker) }
         defer { if let placeholder, placeholder >= 0 { close(placeholder) } }
@@ -172,12 +170,12 @@ public final class MockKafkaCluster: @unchecked Sendable {
     }
 
     /// Delays every response of a broker by `milliseconds` (0 removes the delay).
-    public func setRoundTripTime(_ milliseconds: Int, broker: Int32 = 1) throws(KafkaError) {
+    package func setRoundTripTime(_ milliseconds: Int, broker: Int32 = 1) throws(KafkaError) {
         try check(rd_kafka_mock_broker_set_rtt(cluster, broker, Int32(milliseconds)))
     }
 
     /// Makes the next produce requests fail, one per code, in order.
-    public func pushProduceErrors(_ codes: [KafkaError.Code]) {
+    package func pushProduceErrors(_ codes: [KafkaError.Code]) {
         let errors = codes.map(\.cValue)
         errors.withUnsafeBufferPointer { buffer in
             rd_kafka_mock_push_request_errors_array(cluster, Self.produceAPIKey, buffer.count, buffer.baseAddress)
@@ -185,7 +183,7 @@ public final class MockKafkaCluster: @unchecked Sendable {
     }
 
     /// Makes every request for `topic` fail with `code` (`nil` clears it).
-    public func setTopicError(_ topic: String, _ code: KafkaError.Code?) {
+    package func setTopicError(_ topic: String, _ code: KafkaError.Code?) {
         rd_kafka_mock_topic_set_error(cluster, topic, (code ?? KafkaError.Code(rawValue: 0)).cValue)
     }
 

@@ -1,7 +1,7 @@
 import Foundation
 
 /// The current calendar time. Passed in, never global, so tests can set the time (signature
-/// vectors are dated 2024) and move it (replay windows).
+/// vectors are dated 2024) and move it (dedup windows).
 public protocol WallClock: Sendable {
     /// Now.
     func now() -> Date

@@ -6,14 +6,14 @@ public struct SignatureVector: Decodable, Sendable {
     public var secret: String
     public var webhookURL: String
     public var timestamp: String
-    public var requestID: String
+    public var deliveryID: String
     public var body: String
     public var headers: [String: String]
 
     enum CodingKeys: String, CodingKey {
         case event, secret, timestamp, body, headers
         case webhookURL = "webhook_url"
-        case requestID = "request_id"
+        case deliveryID = "request_id"
     }
 
     /// The body's bytes.

@@ -185,7 +185,9 @@ public struct DeliveryFactory: Sendable {
     public init() {}
 
     /// Headers of a correctly signed delivery.
-    public func headers(body: [UInt8], event: String, requestID: String) -> [(String, String)] {
-        signer.headers(body: body, event: event, requestID: requestID, timestamp: timestamp).map { ($0.name, $0.value) }
+    public func headers(body: [UInt8], event: String, deliveryID: String) -> [(String, String)] {
+        signer.headers(body: body, event: event, requestID: deliveryID, timestamp: timestamp).map {
+            ($0.name, $0.value)
+        }
     }
 }

@@ -20,7 +20,7 @@ import Synchronization
 public final class RetryBuffer: Sendable {
     public let directory: String
     public let configuration: BufferConfiguration
-    /// Deliveries accepted before the last stop whose replay window has not ended.
+    /// Deliveries accepted before the last stop whose dedup window has not ended.
     public let recoveredSeenDeliveries: [SeenDelivery]
     let shared: SharedIndex
     let fileSystemForReading: any BufferFileSystem

@@ -45,8 +45,8 @@ struct FilterOptions: ParsableArguments {
     @Option(help: "Received before: an RFC 3339 time, or a duration back from now.")
     var until: String?
 
-    @Option(help: "One request id (ce_id).")
-    var requestID: String?
+    @Option(name: .customLong("request-id"), help: "One delivery id (ce_id).")
+    var deliveryID: String?
 
     func filter() throws -> RecordFilter {
         let now = Date()
@@ -63,7 +63,7 @@ struct FilterOptions: ParsableArguments {
             state: state,
             source: source,
             eventType: eventType,
-            requestID: requestID,
+            deliveryID: deliveryID,
             since: try time(since, "since"),
             until: try time(until, "until")
         )
@@ -225,7 +225,7 @@ struct ReplayCommand: AsyncParsableCommand {
 
     func run() async throws {
         let filter = try filters.filter()
-        guard filter.state != nil || filter.requestID != nil else {
+        guard filter.state != nil || filter.deliveryID != nil else {
             throw ValidationError("choose what to replay: --state pending|dead|archived, or --request-id ID")
         }
         let line = ProgressLine("replayed")

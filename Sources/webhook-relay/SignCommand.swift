@@ -25,8 +25,11 @@ struct SignCommand: ParsableCommand {
     @Option(name: .long, help: "Event type, e.g. CONVERSION_COMPLETED, push, orders/create.")
     var event: String?
 
-    @Option(name: .long, help: "Delivery id (default: a new random id; senders that carry it in the body ignore it).")
-    var requestID: String?
+    @Option(
+        name: .customLong("request-id"),
+        help: "Delivery id (default: a new random id; senders that carry it in the body ignore it)."
+    )
+    var deliveryID: String?
 
     @Option(name: .long, help: "Signed Unix timestamp in seconds (default: now).")
     var timestamp: Int64?
@@ -90,7 +93,7 @@ struct SignCommand: ParsableCommand {
         let delivery = OutgoingDelivery(
             body: body,
             eventType: event,
-            deliveryID: requestID,
+            deliveryID: deliveryID,
             timestamp: timestamp ?? Int64(Date().timeIntervalSince1970)
         )
         let host = Setting.httpHost.value(in: environment).flatMap { $0 == "0.0.0.0" ? nil : $0 }

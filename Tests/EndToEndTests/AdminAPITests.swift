@@ -115,8 +115,8 @@ struct AdminAPITests {
             #expect(try await list("state=dead").records.isEmpty)
             let completed = try await list("event_type=CONVERSION_COMPLETED")
             #expect(
-                Set(completed.records.map(\.requestID))
-                    == Set(vectors.filter { $0.event == "CONVERSION_COMPLETED" }.map(\.requestID))
+                Set(completed.records.map(\.deliveryID))
+                    == Set(vectors.filter { $0.event == "CONVERSION_COMPLETED" }.map(\.deliveryID))
             )
             let one = try await list("request_id=req_0004_7f3a9c")
             #expect(one.records.map(\.eventType) == ["IDENTIFICATION_COMPLETED"])
@@ -154,7 +154,7 @@ struct AdminAPITests {
             )
             let id = try #require(page.records.first?.id)
             let record = try Self.decode(AdminAPI.Record.self, try await Self.get(relay, "/admin/buffer/records/\(id)"))
-            let vector = try #require(vectors.first { $0.requestID == "req_unicode" })
+            let vector = try #require(vectors.first { $0.deliveryID == "req_unicode" })
             #expect(record.body == vector.body)
             #expect(record.state == "archived")
             #expect(record.headers?.first { $0.name == "ce_id" }?.value == "req_unicode")
@@ -190,7 +190,7 @@ struct AdminAPITests {
 
             let copy = try await replay(
                 AdminAPI.ReplayRequest(
-                    filter: RecordFilter(requestID: "req_0000_7f3a9c"),
+                    filter: RecordFilter(deliveryID: "req_0000_7f3a9c"),
                     topic: "audit.copy",
                     dryRun: false
                 )
@@ -212,7 +212,7 @@ struct AdminAPITests {
             relay.cluster.pushProduceErrors([.messageSizeTooLarge, .messageSizeTooLarge, .messageSizeTooLarge])
             let body = Array(#"{"conversion_id":"doc-dead-1"}"#.utf8)
             let dead = try await relay.post(
-                headers: DeliveryFactory().headers(body: body, event: "CONVERSION_FAILED", requestID: "req_dead_1"),
+                headers: DeliveryFactory().headers(body: body, event: "CONVERSION_FAILED", deliveryID: "req_dead_1"),
                 body: body
             )
             #expect(dead.status == 202)
@@ -255,7 +255,7 @@ struct AdminAPITests {
                 let headers = factory.headers(
                     body: body,
                     event: step ? "STEP_FAILED" : "CONVERSION_COMPLETED",
-                    requestID: "req_batch_\(number)"
+                    deliveryID: "req_batch_\(number)"
                 )
                 #expect(try await relay.post(headers: headers, body: body).status == 202)
             }

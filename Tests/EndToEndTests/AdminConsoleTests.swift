@@ -41,7 +41,7 @@ struct AdminConsoleTests {
             func post(_ id: String, _ event: String, _ body: String) async throws -> TestResponse {
                 let bytes = Array(body.utf8)
                 return try await relay.post(
-                    headers: factory.headers(body: bytes, event: event, requestID: id),
+                    headers: factory.headers(body: bytes, event: event, deliveryID: id),
                     body: bytes
                 )
             }

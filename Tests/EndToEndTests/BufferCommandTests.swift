@@ -59,9 +59,9 @@ struct BufferCommandTests {
         #expect(lines.count == 6)
         for line in lines {
             let record = try JSONDecoder().decode(AdminAPI.Record.self, from: Data(line.utf8))
-            #expect(pending.contains(record.requestID))
-            #expect(record.body == #"{"conversion_id":"\#(record.key ?? "")","request":"\#(record.requestID)"}"#)
-            #expect(record.headers?.contains { $0.name == "ce_id" && $0.value == record.requestID } == true)
+            #expect(pending.contains(record.deliveryID))
+            #expect(record.body == #"{"conversion_id":"\#(record.key ?? "")","request":"\#(record.deliveryID)"}"#)
+            #expect(record.headers?.contains { $0.name == "ce_id" && $0.value == record.deliveryID } == true)
         }
 
         try cluster.setBrokerUp()
@@ -165,7 +165,7 @@ struct BufferCommandTests {
         #expect(again["records"] as? Int == 3)
         let listed = try await run(["buffer", "inspect", "--path", buffer, "--json"], environment: relay.environment)
         let page = try JSONDecoder().decode(AdminAPI.RecordPage.self, from: Data(listed.stdout.utf8))
-        #expect(Set(page.records.map(\.requestID)) == ["req_chk_0", "req_chk_1", "req_chk_3"])
+        #expect(Set(page.records.map(\.deliveryID)) == ["req_chk_0", "req_chk_1", "req_chk_3"])
     }
 
     @Test("Against a running relay: status, inspect, replay of one archived event by request id; --path is refused")

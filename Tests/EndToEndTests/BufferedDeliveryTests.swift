@@ -30,7 +30,7 @@ struct BufferedDeliveryTests {
         let id = "req_buf_\(number)_\(UUID().uuidString.prefix(6))"
         let pad = String(repeating: "x", count: padding)
         let body = Array(#"{"conversion_id":"\#(document)","status":"PROCESSING","n":\#(number),"pad":"\#(pad)"}"#.utf8)
-        return (DeliveryFactory().headers(body: body, event: event, requestID: id), body, id)
+        return (DeliveryFactory().headers(body: body, event: event, deliveryID: id), body, id)
     }
 
     static func status(_ response: TestResponse) -> String? {
@@ -200,7 +200,7 @@ struct BufferedDeliveryTests {
         }
     }
 
-    @Test("Replay protection survives a restart on the same buffer directory")
+    @Test("Deduplication survives a restart on the same buffer directory")
     func dedupSurvivesRestart() async throws {
         let vector = try #require(try SignatureVector.all().first)
         let cluster = try MockKafkaCluster()
@@ -217,11 +217,11 @@ struct BufferedDeliveryTests {
             let conflicting = DeliveryFactory().headers(
                 body: otherBody,
                 event: vector.event,
-                requestID: vector.requestID
+                deliveryID: vector.deliveryID
             )
             #expect(try await relay.post(headers: conflicting, body: otherBody).status == 409)
             let messages = try await relay.consumer().readAll(topic: "docutray.conversion.started")
-            #expect(messages.filter { $0.header("ce_id") == vector.requestID }.count == 1)
+            #expect(messages.filter { $0.header("ce_id") == vector.deliveryID }.count == 1)
         }
     }
 

@@ -147,12 +147,12 @@ struct CommandLineTests {
     @Test("sign --format headers reproduces every known-answer vector")
     func signHeaders() async throws {
         for vector in try SignatureVector.all() {
-            let file = FileManager.default.temporaryDirectory.appendingPathComponent("\(vector.requestID).json")
+            let file = FileManager.default.temporaryDirectory.appendingPathComponent("\(vector.deliveryID).json")
             try Data(vector.bodyBytes).write(to: file)
             let result = try await ChildProcess.run(
                 executable,
                 [
-                    "sign", "--event", vector.event, "--request-id", vector.requestID, "--timestamp", vector.timestamp,
+                    "sign", "--event", vector.event, "--request-id", vector.deliveryID, "--timestamp", vector.timestamp,
                     "--format", "headers", file.path,
                 ],
                 environment: baseEnvironment.merging(
@@ -183,7 +183,7 @@ struct CommandLineTests {
         let secretFile = directory.appendingPathComponent("sign-secret-\(UUID().uuidString)")
         try Data((vector.secret + "\n").utf8).write(to: secretFile)
         let arguments = [
-            "sign", "--event", vector.event, "--request-id", vector.requestID, "--timestamp", vector.timestamp,
+            "sign", "--event", vector.event, "--request-id", vector.deliveryID, "--timestamp", vector.timestamp,
             "--format", "headers", "--secret-file", secretFile.path, body.path,
         ]
         // A configured secret is replaced by the file's.

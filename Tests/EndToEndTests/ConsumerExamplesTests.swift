@@ -22,7 +22,7 @@ struct ConsumerExamplesTests {
         where vector.event.hasPrefix("STEP_") || vector.event == "CONVERSION_COMPLETED" {
             let response = try await relay.post(headers: vector.headerList, body: vector.bodyBytes)
             #expect(response.status == 202)
-            ids.append(vector.requestID)
+            ids.append(vector.deliveryID)
             let answer = try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any]
             if let topic = answer?["topic"] as? String { topics.insert(topic) }
         }
@@ -31,7 +31,7 @@ struct ConsumerExamplesTests {
                 .utf8
         )
         let response = try await relay.post(
-            headers: DeliveryFactory().headers(body: body, event: "STEP_COMPLETED", requestID: "req_qc_errors"),
+            headers: DeliveryFactory().headers(body: body, event: "STEP_COMPLETED", deliveryID: "req_qc_errors"),
             body: body
         )
         #expect(response.status == 202)

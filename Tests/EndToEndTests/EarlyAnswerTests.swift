@@ -105,7 +105,7 @@ struct EarlyAnswerTests {
         let accepted = try await HTTPTestClient.send(
             port: relay.port,
             path: "/webhooks/docutray",
-            headers: factory.headers(body: event, event: "CONVERSION_COMPLETED", requestID: "req_after_413"),
+            headers: factory.headers(body: event, event: "CONVERSION_COMPLETED", deliveryID: "req_after_413"),
             body: event
         )
         #expect(accepted.status == 202, "\(accepted.bodyText)")

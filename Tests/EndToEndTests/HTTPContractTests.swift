@@ -37,7 +37,7 @@ struct HTTPContractTests {
         event: String = "CONVERSION_STARTED"
     ) -> (headers: [(String, String)], body: [UInt8]) {
         let bytes = Array(body.utf8)
-        return (factory.headers(body: bytes, event: event, requestID: "req_\(UUID().uuidString.prefix(8))"), bytes)
+        return (factory.headers(body: bytes, event: event, deliveryID: "req_\(UUID().uuidString.prefix(8))"), bytes)
     }
 
     static let cases: [Case] = {

@@ -31,10 +31,10 @@ struct HostileInputTests {
     static func signedLines(
         body: [UInt8],
         event: String = "CONVERSION_STARTED",
-        requestID: String = "req_\(UUID().uuidString)"
+        deliveryID: String = "req_\(UUID().uuidString)"
     ) -> [String] {
         ["POST /webhooks/docutray HTTP/1.1", "host: relay.test"]
-            + factory.headers(body: body, event: event, requestID: requestID).map { "\($0.0): \($0.1)" }
+            + factory.headers(body: body, event: event, deliveryID: deliveryID).map { "\($0.0): \($0.1)" }
     }
 
     static let validBody = Array(#"{"conversion_id":"doc-1","status":"PROCESSING"}"#.utf8)
@@ -175,7 +175,7 @@ struct HostileInputTests {
             )
                 -> [(String, String)]
             {
-                factory.headers(body: body, event: event, requestID: id)
+                factory.headers(body: body, event: event, deliveryID: id)
             }
             func replacing(_ name: String, with value: String, body: [UInt8] = validBody) -> [(String, String)] {
                 signed(body).map { $0.0 == name ? ($0.0, value) : $0 }
@@ -446,7 +446,7 @@ struct HostileInputTests {
             for _ in 0..<10 {
                 let id = "req_\(UUID().uuidString)"
                 let answer = try await relay.post(
-                    headers: Self.factory.headers(body: Self.validBody, event: "CONVERSION_STARTED", requestID: id),
+                    headers: Self.factory.headers(body: Self.validBody, event: "CONVERSION_STARTED", deliveryID: id),
                     body: Self.validBody
                 )
                 if answer.status == 202 { accepted += 1 } else if refused == nil { refused = answer }

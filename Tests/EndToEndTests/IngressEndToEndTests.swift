@@ -17,9 +17,9 @@ struct IngressEndToEndTests {
         try await withTestRelay { relay in
             for vector in vectors {
                 let response = try await relay.post(headers: vector.headerList, body: vector.bodyBytes)
-                #expect(response.status == 202, "\(vector.requestID): \(response.bodyText)")
+                #expect(response.status == 202, "\(vector.deliveryID): \(response.bodyText)")
                 let answer = try Self.json(response)
-                #expect(answer["id"] as? String == vector.requestID)
+                #expect(answer["id"] as? String == vector.deliveryID)
                 #expect(answer["status"] as? String == "published")
                 #expect(answer["topic"] as? String == Self.topic(of: vector.event))
             }
@@ -29,7 +29,7 @@ struct IngressEndToEndTests {
                 let expectedCount = vectors.filter { $0.event == vector.event }.count
                 let messages = try await consumer.waitForMessages(topic: topic, count: expectedCount)
                 #expect(messages.count == expectedCount, "\(topic)")
-                let message = try #require(messages.first { $0.header("ce_id") == vector.requestID })
+                let message = try #require(messages.first { $0.header("ce_id") == vector.deliveryID })
                 let documentID = try Self.documentID(of: vector)
                 let (family, action) = Self.familyAndAction(vector.event)
                 #expect(message.topic == topic)
@@ -94,14 +94,14 @@ struct IngressEndToEndTests {
             let conflicting = DeliveryFactory().headers(
                 body: otherBody,
                 event: vector.event,
-                requestID: vector.requestID
+                deliveryID: vector.deliveryID
             )
             let conflict = try await relay.post(headers: conflicting, body: otherBody)
             #expect(conflict.status == 409)
             #expect(try Self.json(conflict)["error"] as? String == "request_id_conflict")
 
             let messages = try await relay.consumer().readAll(topic: "docutray.conversion.started")
-            #expect(messages.filter { $0.header("ce_id") == vector.requestID }.count == 1)
+            #expect(messages.filter { $0.header("ce_id") == vector.deliveryID }.count == 1)
         }
     }
 
@@ -110,7 +110,7 @@ struct IngressEndToEndTests {
         let body = Array(#"{"batch_id":"batch_42","status":"DONE"}"#.utf8)
         try await withTestRelay { relay in
             let response = try await relay.post(
-                headers: DeliveryFactory().headers(body: body, event: "BATCH_FINISHED", requestID: "req_batch"),
+                headers: DeliveryFactory().headers(body: body, event: "BATCH_FINISHED", deliveryID: "req_batch"),
                 body: body
             )
             #expect(response.status == 202)
@@ -135,7 +135,7 @@ struct IngressEndToEndTests {
             let document = try #require(
                 try JSONSerialization.jsonObject(with: Data(message.value ?? [])) as? [String: Any]
             )
-            #expect(document["id"] as? String == vector.requestID)
+            #expect(document["id"] as? String == vector.deliveryID)
             #expect(document["type"] as? String == "com.docutray.step.failed")
             #expect((document["data"] as? [String: Any])?["step_execution_id"] as? String == "step_exec_xyz123")
         }

@@ -132,7 +132,7 @@ struct ObservabilityTests {
                 let headers = DeliveryFactory().headers(
                     body: body,
                     event: "CONVERSION_STARTED",
-                    requestID: "req_ready_\(number)"
+                    deliveryID: "req_ready_\(number)"
                 )
                 _ = try await relay.post(headers: headers, body: body)
             }

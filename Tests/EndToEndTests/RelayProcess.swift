@@ -82,7 +82,7 @@ struct RelayProcess {
         return try await HTTPTestClient.send(
             port: port,
             path: "/webhooks/docutray",
-            headers: factory.headers(body: body, event: event, requestID: id),
+            headers: factory.headers(body: body, event: event, deliveryID: id),
             body: body
         )
     }

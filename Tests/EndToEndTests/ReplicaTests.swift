@@ -261,7 +261,7 @@ struct ReplicaTests {
                 let answer = try await HTTPTestClient.send(
                     port: port,
                     path: "/webhooks/docutray",
-                    headers: factory.headers(body: body, event: "CONVERSION_COMPLETED", requestID: id),
+                    headers: factory.headers(body: body, event: "CONVERSION_COMPLETED", deliveryID: id),
                     body: body
                 )
                 guard answer.status == 202 else {

@@ -35,7 +35,7 @@ struct SecretsTests {
         var impostor = DeliveryFactory()
         impostor.signer = DocutraySigner(secret: "not-the-secret-0000", webhookURL: SignatureVector.webhookURL)
         impostor.timestamp = Int64(Date().timeIntervalSince1970)
-        let forged = impostor.headers(body: body, event: "CONVERSION_COMPLETED", requestID: "req_secret_forged")
+        let forged = impostor.headers(body: body, event: "CONVERSION_COMPLETED", deliveryID: "req_secret_forged")
         // A confused sender that puts the secret itself where the signature belongs.
         let confused = forged.map { $0.0 == "x-docutray-signature" ? ($0.0, "sha256=\(SignatureVector.secret)") : $0 }
         for headers in [forged, confused] {

@@ -178,7 +178,7 @@ struct UnsignedFieldsTests {
         #expect(warning?.metadata["reason"]?.hasPrefix("sources.docutray: verify=body") == true)
         let body = Array(#"{"conversion_id":"conv_body_1","status":"done"}"#.utf8)
         let factory = DeliveryFactory()
-        let original = factory.headers(body: body, event: "CONVERSION_COMPLETED", requestID: "req_body_1")
+        let original = factory.headers(body: body, event: "CONVERSION_COMPLETED", deliveryID: "req_body_1")
         #expect(try await relay.post(source: "docutray", headers: original, body: body).status == 202)
         // The request id and event type are unsigned under `body`: a new id is the same delivery.
         let forged = Self.replacing(
@@ -192,8 +192,8 @@ struct UnsignedFieldsTests {
             try await relay.consumer().waitForMessages(topic: "docutray.conversion.completed", count: 1).first
         )
         #expect(message.header("ce_relaychecks") == "body-signature")
-        let window = try #require(relay.application.configuration.source(named: "docutray")).replayWindow
-        #expect(window == RelayConfiguration.Source.untimestampedReplayWindow)
+        let window = try #require(relay.application.configuration.source(named: "docutray")).dedupWindow
+        #expect(window == RelayConfiguration.Source.untimestampedDedupWindow)
         try await relay.stop()
     }
 
@@ -203,11 +203,11 @@ struct UnsignedFieldsTests {
         defer { Task { try? await relay.stop() } }
         let factory = DeliveryFactory()
         let old = Array(#"{"conversion_id":"conv_old","status":"SUCCESS"}"#.utf8)
-        let oldHeaders = factory.headers(body: old, event: "CONVERSION_COMPLETED", requestID: "req_splice_old")
+        let oldHeaders = factory.headers(body: old, event: "CONVERSION_COMPLETED", deliveryID: "req_splice_old")
         #expect(try await relay.post(source: "docutray", headers: oldHeaders, body: old).status == 202)
         // The real next delivery, and its auth headers carrying the old body and its body signature.
         let real = Array(#"{"conversion_id":"conv_new","status":"FAILED"}"#.utf8)
-        let realHeaders = factory.headers(body: real, event: "CONVERSION_FAILED", requestID: "req_splice_new")
+        let realHeaders = factory.headers(body: real, event: "CONVERSION_FAILED", deliveryID: "req_splice_new")
         let oldSignature = try #require(oldHeaders.first { $0.0 == "x-docutray-signature" })
         let spliced = realHeaders.map { $0.0 == "x-docutray-signature" ? oldSignature : $0 }
         #expect(try await relay.post(source: "docutray", headers: spliced, body: old).status == 202, "it wins the race")

@@ -44,7 +44,7 @@ struct CloudEventEnvelopeTests {
         #expect(record.value == vector.bodyBytes)
         #expect(record.key == Array(expectedKey.utf8))
         #expect(headers["ce_specversion"] == "1.0")
-        #expect(headers["ce_id"] == vector.requestID)
+        #expect(headers["ce_id"] == vector.deliveryID)
         #expect(headers["ce_source"] == "https://app.docutray.com")
         #expect(headers["ce_type"] == "com.docutray.\(family).\(action)")
         #expect(headers["ce_time"] == "2024-01-15T10:30:00Z")
@@ -61,7 +61,7 @@ struct CloudEventEnvelopeTests {
 
     @Test("Structured mode: one CloudEvents JSON document whose data is the body, spliced byte for byte")
     func structuredMode() throws {
-        let vector = try #require(Self.vectors.first { $0.requestID == "req_unicode" })
+        let vector = try #require(Self.vectors.first { $0.deliveryID == "req_unicode" })
         let record = CloudEventEnvelope(cloudEventSource: "https://app.docutray.com", mode: .structured)
             .record(for: try event(vector), topic: "t")
         #expect(

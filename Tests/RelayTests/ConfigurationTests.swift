@@ -41,7 +41,7 @@ struct ConfigurationTests {
         #expect(source.secrets == ["whsec_one_1234567", "whsec_two_1234567"])
         #expect((source.scheme as? DocutrayScheme)?.policy == .both)
         #expect(source.timestampTolerance == 300)
-        #expect(source.replayWindow == 300)
+        #expect(source.dedupWindow == 300)
         #expect(source.topicTemplate == "{source}.{family}.{action}")
         #expect(source.contentMode == .binary)
         #expect(source.cloudEventSource == "https://app.docutray.com")
@@ -103,7 +103,7 @@ struct ConfigurationTests {
                 webhook_url: https://file.example.com/webhooks/docutray
                 verify: auth
                 timestamp_tolerance: 2m
-                replay_window: 1h
+                dedup_window: 1h
                 topics:
                   STEP_FAILED: alerts.steps
                 content_mode: structured
@@ -123,7 +123,7 @@ struct ConfigurationTests {
         #expect((source.scheme as? DocutrayScheme)?.webhookURL == "https://relay.example.com/webhooks/docutray")
         #expect((source.scheme as? DocutrayScheme)?.policy == .auth)
         #expect(source.timestampTolerance == 120)
-        #expect(source.replayWindow == 3600)
+        #expect(source.dedupWindow == 3600)
         #expect(source.topicOverrides == ["STEP_FAILED": "alerts.steps"])
         #expect(source.contentMode == .structured)
     }
@@ -189,8 +189,8 @@ struct ConfigurationTests {
             mentioning: "secret 1 is shorter than 16 bytes"
         )
         expectError(
-            minimal.merging(["RELAY_DOCUTRAY_REPLAY_WINDOW": "10s"]) { $1 },
-            key: "sources.docutray.replay_window",
+            minimal.merging(["RELAY_DOCUTRAY_DEDUP_WINDOW": "10s"]) { $1 },
+            key: "sources.docutray.dedup_window",
             mentioning: "tolerance"
         )
         expectError(
@@ -477,9 +477,26 @@ struct ConfigurationTests {
             #expect(configuration.kafka.flushTimeout == expected, "\(text)")
         }
         let window = try RelayConfiguration.load(
-            environment: minimal.merging(["RELAY_DOCUTRAY_REPLAY_WINDOW": "1h30m"]) { $1 }
+            environment: minimal.merging(["RELAY_DOCUTRAY_DEDUP_WINDOW": "1h30m"]) { $1 }
         )
-        #expect(window.source(named: "docutray")?.replayWindow == 5400)
+        #expect(window.source(named: "docutray")?.dedupWindow == 5400)
+        #expect(window.warnings.allSatisfy { !$0.contains("deprecated") })
+        // The former name still works, with a deprecation warning; the new name wins when both are set.
+        let former = try RelayConfiguration.load(
+            environment: minimal.merging(["RELAY_DOCUTRAY_REPLAY_WINDOW": "2h"]) { $1 }
+        )
+        #expect(former.source(named: "docutray")?.dedupWindow == 7200)
+        #expect(
+            former.warnings.contains(
+                "sources.docutray.replay_window is deprecated: call it sources.docutray.dedup_window"
+            )
+        )
+        let both = try RelayConfiguration.load(
+            environment: minimal.merging([
+                "RELAY_DOCUTRAY_REPLAY_WINDOW": "2h", "RELAY_DOCUTRAY_DEDUP_WINDOW": "3h",
+            ]) { $1 }
+        )
+        #expect(both.source(named: "docutray")?.dedupWindow == 10_800)
         for (text, expected) in [("64KiB", 65536), ("10MB", 10_000_000), ("2048", 2048), ("1GiB", 1 << 30)] {
             let configuration = try RelayConfiguration.load(
                 environment: minimal.merging(["RELAY_HTTP_MAX_BODY_SIZE": text]) { $1 }

@@ -5,7 +5,7 @@ import Testing
 
 @testable import Relay
 
-@Suite("Replay protection")
+@Suite("Dedup guard")
 struct DedupGuardTests {
     let key = DedupGuard.Key(source: "docutray", deliveryID: "req_1")
     let body = BodyDigest(of: Array(#"{"a":1}"#.utf8))
@@ -156,7 +156,7 @@ struct DedupGuardTests {
         #expect(guardian.storageSlots <= 4096, "expired ids are dropped, not kept: \(guardian.storageSlots) slots")
     }
 
-    @Test("A full replay window takes at most 32 bytes an id, growth included")
+    @Test("A full dedup window takes at most 32 bytes an id, growth included")
     func compact() {
         let guardian = DedupGuard(window: 300)
         let ids = 240_000
@@ -174,20 +174,21 @@ struct DedupGuardTests {
     }
 }
 
-/// The replay table next to a plain dictionary with the same operations.
+/// The dedup table next to a plain dictionary with the same operations.
 struct DedupTableModel {
     var table = DedupTable(width: 16)
     var model: [UInt64: (digest: UInt32, expiresAt: Int64)] = [:]
     /// The keys of `model` whose entries are accepted (not only reserved).
     var accepted: Set<UInt64> = []
 
+    /// As the guard releases a delivery, then reserves and confirms it again: the key's entry is
+    /// replaced by an accepted one.
     mutating func set(_ key: UInt64, _ entry: (digest: UInt32, expiresAt: Int64), now: Int64) throws {
-        try table.set(
-            key &* 0x9E37_79B9_7F4A_7C15,
-            key,
-            DedupTable.Entry(digest: entry.digest, expiresAt: entry.expiresAt, accepted: true),
-            now: now
-        )
+        let (high, low) = (key &* 0x9E37_79B9_7F4A_7C15, key)
+        try table.remove(high, low)
+        let reserved = DedupTable.Entry(digest: entry.digest, expiresAt: entry.expiresAt, accepted: false)
+        _ = try table.findOrInsert(high, low, reserved, now: now)
+        _ = try table.accept(high, low)
         model[key] = entry
         accepted.insert(key)
     }

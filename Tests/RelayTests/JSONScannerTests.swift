@@ -14,7 +14,7 @@ struct JSONScannerTests {
                 vector.bodyBytes,
                 capturing: ["conversion_id", "identification_id", "step_execution_id"]
             )
-            #expect(fields.count == 1, "\(vector.requestID)")
+            #expect(fields.count == 1, "\(vector.deliveryID)")
         }
     }
 

@@ -52,25 +52,25 @@ struct SenderConfigurationTests {
         let github = try #require(configuration.source(named: "github"))
         #expect(github.sender.name == "github")
         #expect(github.scheme is GitHubScheme)
-        #expect(github.replayWindow == 6 * 3600, "no signed time: hours of dedup, not minutes")
+        #expect(github.dedupWindow == 6 * 3600, "no signed time: hours of dedup, not minutes")
         #expect(github.topicTemplate == "{source}.{event}")
         #expect(github.cloudEventSource == "https://github.com")
-        #expect(configuration.source(named: "stripe")?.replayWindow == 300)
-        let hours = RelayConfiguration.Source.untimestampedReplayWindow
-        #expect(configuration.source(named: "shopify")?.replayWindow == hours)
-        #expect(configuration.source(named: "generic-hmac")?.replayWindow == hours)
+        #expect(configuration.source(named: "stripe")?.dedupWindow == 300)
+        let hours = RelayConfiguration.Source.untimestampedDedupWindow
+        #expect(configuration.source(named: "shopify")?.dedupWindow == hours)
+        #expect(configuration.source(named: "generic-hmac")?.dedupWindow == hours)
     }
 
     @Test("RELAY_<NAME>_SCHEME makes a source of any name; several sources may share one sender")
     func namedSources() throws {
         let configuration = try load([
             "RELAY_GITHUB_SECRETS": "gh-secret-org-0001", "RELAY_ORG_TWO_SCHEME": "github",
-            "RELAY_ORG_TWO_SECRETS": "gh-secret-org-0002", "RELAY_ORG_TWO_REPLAY_WINDOW": "48h",
+            "RELAY_ORG_TWO_SECRETS": "gh-secret-org-0002", "RELAY_ORG_TWO_DEDUP_WINDOW": "48h",
         ])
         let two = try #require(configuration.source(named: "org-two"))
         #expect(two.sender.name == "github")
         #expect(two.secrets == ["gh-secret-org-0002"])
-        #expect(two.replayWindow == 48 * 3600)
+        #expect(two.dedupWindow == 48 * 3600)
         #expect(configuration.source(named: "github")?.secrets == ["gh-secret-org-0001"])
     }
 
@@ -105,7 +105,7 @@ struct SenderConfigurationTests {
         #expect(payments.topicOverrides == ["invoice.paid": "billing.invoices"])
         #expect(payments.secrets.count == 2)
         #expect(configuration.source(named: "tools")?.timestampTolerance == 120)
-        #expect(configuration.source(named: "tools")?.replayWindow == 120)
+        #expect(configuration.source(named: "tools")?.dedupWindow == 120)
         let partners = try #require(configuration.source(named: "partners")?.scheme as? GenericHMACScheme)
         #expect(partners.options.algorithm == .sha512)
         #expect(partners.options.eventType == .header(.init("x-partner-event")!))
@@ -114,7 +114,7 @@ struct SenderConfigurationTests {
         // Under `body` nothing signs the time: dedup is the only replay defence, so its window is the
         // untimed senders' hours, not the tolerance.
         #expect(
-            configuration.source(named: "docutray")?.replayWindow == RelayConfiguration.Source.untimestampedReplayWindow
+            configuration.source(named: "docutray")?.dedupWindow == RelayConfiguration.Source.untimestampedDedupWindow
         )
     }
 

@@ -41,7 +41,7 @@ struct DocutraySchemeTests {
         for policy in DocutrayScheme.Policy.allCases {
             let verified = try scheme(policy: policy).verify(request(vector), now: signedAt)
             #expect(verified.eventType == vector.event)
-            #expect(verified.deliveryID == vector.requestID)
+            #expect(verified.deliveryID == vector.deliveryID)
             // Under `body` the timestamp header is not signed: it is checked for freshness but is not
             // the event's signed time, and not reported as verified.
             #expect(verified.signedAt == (policy == .body ? nil : SignatureVector.signedAt))
@@ -62,7 +62,7 @@ struct DocutraySchemeTests {
         let headers = signer.headers(
             body: vector.bodyBytes,
             event: vector.event,
-            requestID: vector.requestID,
+            requestID: vector.deliveryID,
             timestamp: Int64(vector.timestamp)!
         )
         #expect(Dictionary(uniqueKeysWithValues: headers.map { ($0.name, $0.value) }) == vector.headers)
@@ -270,5 +270,5 @@ struct DocutraySchemeTests {
 }
 
 extension SignatureVector: CustomTestStringConvertible {
-    public var testDescription: String { "\(event) \(requestID)" }
+    public var testDescription: String { "\(event) \(deliveryID)" }
 }

@@ -37,7 +37,7 @@ public enum AdminAPI {
         /// dead-letter topic).
         public var state: String
         public var source: String
-        public var requestID: String
+        public var deliveryID: String
         public var eventType: String
         public var topic: String
         public var key: String?
@@ -51,7 +51,7 @@ public enum AdminAPI {
 
         enum CodingKeys: String, CodingKey {
             case id, state, source, topic, key, attempts, reason, size, headers, body
-            case requestID = "request_id"
+            case deliveryID = "request_id"
             case eventType = "event_type"
             case receivedAt = "received_at"
         }

@@ -130,7 +130,7 @@ enum AdminRouter {
         }
         filter.source = query.get("source")
         filter.eventType = query.get("event_type")
-        filter.requestID = query.get("request_id")
+        filter.deliveryID = query.get("request_id")
         for (name, keyPath) in [("since", \RecordFilter.since), ("until", \RecordFilter.until)] {
             guard let text = query.get(name) else { continue }
             guard let time = RecordFilter.parseTime(text, now: now) else {

@@ -182,7 +182,7 @@ public struct BufferOperations: Sendable {
             id: stored.id.rawValue,
             state: stored.state == .delivered ? "archived" : stored.state.description,
             source: record.source,
-            requestID: record.deliveryID,
+            deliveryID: record.deliveryID,
             eventType: record.eventType,
             topic: record.topic,
             key: record.key.map { String(decoding: $0, as: UTF8.self) },

@@ -23,7 +23,7 @@ public struct RecordFilter: Codable, Sendable, Hashable {
     public var state: State?
     public var source: String?
     public var eventType: String?
-    public var requestID: String?
+    public var deliveryID: String?
     /// Received at or after (Unix milliseconds).
     public var since: Int64?
     /// Received before (Unix milliseconds).
@@ -32,28 +32,28 @@ public struct RecordFilter: Codable, Sendable, Hashable {
     enum CodingKeys: String, CodingKey {
         case state, source, since, until
         case eventType = "event_type"
-        case requestID = "request_id"
+        case deliveryID = "request_id"
     }
 
     public init(
         state: State? = nil,
         source: String? = nil,
         eventType: String? = nil,
-        requestID: String? = nil,
+        deliveryID: String? = nil,
         since: Int64? = nil,
         until: Int64? = nil
     ) {
         self.state = state
         self.source = source
         self.eventType = eventType
-        self.requestID = requestID
+        self.deliveryID = deliveryID
         self.since = since
         self.until = until
     }
 
     /// Whether the filter says nothing but (perhaps) a state, so the index's counts answer it.
     var namesAtMostAState: Bool {
-        source == nil && eventType == nil && requestID == nil && since == nil && until == nil
+        source == nil && eventType == nil && deliveryID == nil && since == nil && until == nil
     }
 
     /// Whether `stored` meets every criterion.
@@ -61,7 +61,7 @@ public struct RecordFilter: Codable, Sendable, Hashable {
         if let state, !state.contains(stored.state) { return false }
         if let source, stored.record.source != source { return false }
         if let eventType, stored.record.eventType != eventType { return false }
-        if let requestID, stored.record.deliveryID != requestID { return false }
+        if let deliveryID, stored.record.deliveryID != deliveryID { return false }
         if let since, stored.record.receivedAt < since { return false }
         if let until, stored.record.receivedAt >= until { return false }
         return true
@@ -87,7 +87,7 @@ public struct RecordFilter: Codable, Sendable, Hashable {
         if let state { items.append(URLQueryItem(name: "state", value: state.rawValue)) }
         if let source { items.append(URLQueryItem(name: "source", value: source)) }
         if let eventType { items.append(URLQueryItem(name: "event_type", value: eventType)) }
-        if let requestID { items.append(URLQueryItem(name: "request_id", value: requestID)) }
+        if let deliveryID { items.append(URLQueryItem(name: "request_id", value: deliveryID)) }
         if let since { items.append(URLQueryItem(name: "since", value: RFC3339.format(unixMilliseconds: since))) }
         if let until { items.append(URLQueryItem(name: "until", value: RFC3339.format(unixMilliseconds: until))) }
         return items

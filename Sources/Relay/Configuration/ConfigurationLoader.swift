@@ -292,16 +292,22 @@ struct ConfigurationLoader {
         if toleranceIsSet, !scheme.checksTimestamps {
             throw ConfigurationError(
                 toleranceSetting,
-                "has no effect: \(sender.name) deliveries carry no signed timestamp (set replay_window instead)"
+                "has no effect: \(sender.name) deliveries carry no signed timestamp (set dedup_window instead)"
             )
         }
-        let windowSetting = Setting.sourceReplayWindow.forSource(name)
-        let defaultWindow = scheme.signsTimestamps ? tolerance : RelayConfiguration.Source.untimestampedReplayWindow
-        let window = try optionalDuration(windowSetting)?.wholeSeconds ?? defaultWindow
-        guard window >= tolerance || !scheme.signsTimestamps else {
-            throw ConfigurationError(windowSetting, "must be at least the timestamp tolerance (\(tolerance)s)")
+        let windowSetting = Setting.sourceDedupWindow.forSource(name)
+        let formerWindowSetting = Setting.sourceReplayWindow.forSource(name)
+        let defaultWindow = scheme.signsTimestamps ? tolerance : RelayConfiguration.Source.untimestampedDedupWindow
+        var (configuredWindow, usedWindowSetting) = (try optionalDuration(windowSetting), windowSetting)
+        if let former = try optionalDuration(formerWindowSetting) {
+            warnings.append("\(formerWindowSetting.key) is deprecated: call it \(windowSetting.key)")
+            if configuredWindow == nil { (configuredWindow, usedWindowSetting) = (former, formerWindowSetting) }
         }
-        guard window > 0 else { throw ConfigurationError(windowSetting, "must be at least 1s") }
+        let window = configuredWindow?.wholeSeconds ?? defaultWindow
+        guard window >= tolerance || !scheme.signsTimestamps else {
+            throw ConfigurationError(usedWindowSetting, "must be at least the timestamp tolerance (\(tolerance)s)")
+        }
+        guard window > 0 else { throw ConfigurationError(usedWindowSetting, "must be at least 1s") }
         let rateLimit = try integer(.sourceRateLimit.forSource(name), in: 0...1_000_000)
         let burstSetting = Setting.sourceRateLimitBurst.forSource(name)
         let burst = try text(burstSetting) == nil ? rateLimit : try integer(burstSetting, in: 1...10_000_000)
@@ -334,7 +340,7 @@ struct ConfigurationLoader {
             scheme: scheme,
             secrets: secrets,
             timestampTolerance: tolerance,
-            replayWindow: window,
+            dedupWindow: window,
             rateLimit: rateLimit,
             rateLimitBurst: burst,
             cloudEventSource: try text(.sourceCloudEventSource.forSource(name)) ?? sender.defaults.cloudEventSource,

@@ -23,7 +23,7 @@ extension RelayConfiguration {
             let tolerance = source.scheme.checksTimestamps ? "tolerance=\(source.timestampTolerance)s " : ""
             metadata["config.sources.\(source.name)"] = """
                 scheme=\(source.sender.name) secrets=<\(source.secrets.count) redacted> \(own.isEmpty ? "" : own + " ")\
-                \(tolerance)replay_window=\(source.replayWindow)s \
+                \(tolerance)dedup_window=\(source.dedupWindow)s \
                 rate_limit=\(source.rateLimit)/s burst=\(source.rateLimitBurst) \
                 topic_template=\(source.topicTemplate) key=\(source.key?.description ?? "default") \
                 content_mode=\(source.contentMode.rawValue) dead_letter_topic=\(source.deadLetterTopic)

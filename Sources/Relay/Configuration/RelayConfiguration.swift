@@ -85,7 +85,7 @@ public struct RelayConfiguration: Sendable {
         /// sign one).
         public var timestampTolerance: Int64
         /// Seconds an accepted delivery id is remembered (at least the tolerance).
-        public var replayWindow: Int64
+        public var dedupWindow: Int64
         /// Requests per second accepted on average (0: no limit) and at once.
         public var rateLimit: Int
         public var rateLimitBurst: Int
@@ -101,7 +101,7 @@ public struct RelayConfiguration: Sendable {
         public var deadLetterTopic: String
 
         /// How long deliveries of senders that sign no timestamp are remembered by default.
-        public static let untimestampedReplayWindow: Int64 = 6 * 3600
+        public static let untimestampedDedupWindow: Int64 = 6 * 3600
     }
 
     /// How the relay logs.

@@ -195,10 +195,16 @@ extension Setting {
         default: "300s",
         "How far the signed timestamp may be from now, either way (schemes that sign one)."
     )
-    public static let sourceReplayWindow = Setting(
+    public static let sourceDedupWindow = Setting(
+        "sources.<source>.dedup_window",
+        "RELAY_<SOURCE>_DEDUP_WINDOW",
+        "How long accepted deliveries are remembered, so a retry is a duplicate: at least the tolerance, which is the default; 6h for schemes that sign no timestamp."
+    )
+    /// The former name of ``sourceDedupWindow``, still read (with a deprecation warning); not listed.
+    static let sourceReplayWindow = Setting(
         "sources.<source>.replay_window",
         "RELAY_<SOURCE>_REPLAY_WINDOW",
-        "How long accepted delivery ids are remembered: at least the tolerance, which is the default; 6h for schemes that sign no timestamp."
+        "Deprecated: the former name of dedup_window."
     )
     public static let sourceRateLimit = Setting(
         "sources.<source>.rate_limit",
@@ -280,7 +286,7 @@ extension Setting {
         .retryInitialBackoff, .retryMaxBackoff, .retryMaxInFlight,
         .adminHost, .adminPort, .adminToken, .adminTokenFile, .adminAllowedHosts,
         .sourceScheme, .sourceSecrets, .sourceSecretsFile,
-        .sourceTimestampTolerance, .sourceReplayWindow, .sourceRateLimit, .sourceRateLimitBurst,
+        .sourceTimestampTolerance, .sourceDedupWindow, .sourceRateLimit, .sourceRateLimitBurst,
         .sourceCloudEventSource, .sourceTopicTemplate,
         .sourceTopics, .sourceKey, .sourceContentMode, .sourceDeadLetterTopic, .shutdownTimeout, .logLevel, .logFormat,
     ]

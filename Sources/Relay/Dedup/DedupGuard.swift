@@ -226,7 +226,7 @@ public final class DedupCapacity: Sendable {
 
 /// The CRC-32C of a body: enough to tell a sender's retry (the same body) from a different payload
 /// under the same delivery id. It need not be cryptographic: only a sender holding the signing
-/// secret gets this far, and the replay table keeps 32 bits of whatever digest it is given. CRC-32C
+/// secret gets this far, and the dedup table keeps 32 bits of whatever digest it is given. CRC-32C
 /// runs in hardware (about 0.1 ms a MiB, SHA-256 0.75 ms), and the archive frame reuses it for the
 /// body's share of its own checksum, so the body is read once for both.
 public struct BodyDigest: Hashable, Sendable {

@@ -46,15 +46,8 @@ struct DedupTable {
         return entry.expiresAt > now ? entry : nil
     }
 
-    /// Adds or replaces the entry of a fingerprint. Generations whose span ended by `now` are dropped.
-    mutating func set(_ high: UInt64, _ low: UInt64, _ entry: Entry, now: Int64) throws(Full) {
-        generations.removeAll { $0.start + width <= now }
-        try place(high, low, entry, replacing: locate(high, low))
-    }
-
     /// The live entry of a fingerprint if there is one; otherwise `entry` is added and `nil`
-    /// returned. One search of the generations, where ``find(_:_:now:)`` then
-    /// ``set(_:_:_:now:)`` would make two.
+    /// returned, in one search of the generations.
     /// - Parameter hasRoom: whether a new entry may be added, asked with ``entryCount`` once the
     ///   expired generations are gone; a live entry is found either way.
     /// - Throws: ``Full`` when `entry` would be new and there is no room, or no memory, for it.
@@ -77,8 +70,7 @@ struct DedupTable {
     }
 
     /// Marks the entry of a fingerprint accepted, live or not, where it is (its expiry, and so its
-    /// generation, stay the same); returns it. One search, where ``find(_:_:now:)`` then
-    /// ``set(_:_:_:now:)`` would make two.
+    /// generation, stay the same); returns it, in one search.
     mutating func accept(_ high: UInt64, _ low: UInt64) throws(Full) -> Entry? {
         guard let (generation, slot) = locate(high, low) else { return nil }
         var entry = generations[generation].entry(at: slot)

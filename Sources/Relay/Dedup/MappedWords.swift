@@ -8,7 +8,7 @@
 
 /// Zero-filled 64-bit words in a memory mapping of their own, unmapped when the last reference goes.
 ///
-/// The replay table's generations are megabytes each at high rates and live for minutes. Below
+/// The dedup table's generations are megabytes each at high rates and live for minutes. Below
 /// glibc's mmap threshold (pinned at 8 MiB, see ``ProcessTuning/fixMallocThreshold()``) they would
 /// come from malloc's heap, where one freed between younger blocks leaves a hole the heap cannot
 /// give back, and the resident size creeps up. A mapping of their own is returned whole.
@@ -19,7 +19,7 @@ final class MappedWords: @unchecked Sendable {
 
     /// - Parameter count: the number of words, all zero.
     /// - Returns: `nil` when the kernel refuses the mapping (out of memory, or a limit on mappings):
-    ///   the replay table then refuses the delivery with an answer the sender retries, never a crash.
+    ///   the dedup table then refuses the delivery with an answer the sender retries, never a crash.
     init?(count: Int) {
         self.count = count
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))

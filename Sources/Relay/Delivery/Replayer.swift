@@ -109,7 +109,7 @@ struct Replayer: Sendable {
             if changesState { buffer.releaseInFlight(stored.id, attempts: stored.record.attempts + 1) }
             logger.warning(
                 "Replay of a record failed",
-                metadata: [LogKey.requestID: "\(stored.record.deliveryID)", LogKey.error: "\(error)"]
+                metadata: [LogKey.deliveryID: "\(stored.record.deliveryID)", LogKey.error: "\(error)"]
             )
             return false
         case nil:

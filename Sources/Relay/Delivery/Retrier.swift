@@ -148,7 +148,7 @@ public final class Retrier: Service, Sendable {
             metrics.retry(outcome: "failed")
             logger.debug(
                 "Retry failed",
-                metadata: [LogKey.requestID: "\(attempt.record.deliveryID)", LogKey.error: "\(error)"]
+                metadata: [LogKey.deliveryID: "\(attempt.record.deliveryID)", LogKey.error: "\(error)"]
             )
         }
     }
@@ -170,7 +170,7 @@ public final class Retrier: Service, Sendable {
         logger.warning(
             "Kafka refused an event permanently; sending it to the dead-letter topic",
             metadata: [
-                LogKey.requestID: "\(record.deliveryID)", LogKey.topic: "\(record.topic)", LogKey.error: "\(error)",
+                LogKey.deliveryID: "\(record.deliveryID)", LogKey.topic: "\(record.topic)", LogKey.error: "\(error)",
             ]
         )
         send(letter) { result in
@@ -200,7 +200,7 @@ public final class Retrier: Service, Sendable {
             metrics.deadLetter(outcome: "kept_dead")
             logger.error(
                 "The dead-letter topic refused the event too; it stays in the buffer as dead",
-                metadata: [LogKey.requestID: "\(attempt.record.deliveryID)", LogKey.error: "\(letterError)"]
+                metadata: [LogKey.deliveryID: "\(attempt.record.deliveryID)", LogKey.error: "\(letterError)"]
             )
         case .failure:
             buffer.releaseInFlight(attempt.id, attempts: attempt.number)

@@ -64,7 +64,7 @@ public struct WebhookIngress: Sendable {
             logger.debug(
                 "Accepted webhook",
                 metadata: [
-                    LogKey.source: "\(source)", LogKey.requestID: "\(acceptance.deliveryID)",
+                    LogKey.source: "\(source)", LogKey.deliveryID: "\(acceptance.deliveryID)",
                     LogKey.eventType: "\(acceptance.eventType)", LogKey.status: "\(acceptance.status.rawValue)",
                 ]
             )
@@ -212,7 +212,7 @@ public struct WebhookIngress: Sendable {
         ]
         let named = route?.scheme.loggedHeaders ?? LoggedHeaders()
         if let id = named.deliveryID.lazy.compactMap({ request.headers[$0] }).first {
-            metadata[LogKey.requestID] = "\(id.prefix(DeliveryID.maximumLength))"
+            metadata[LogKey.deliveryID] = "\(id.prefix(DeliveryID.maximumLength))"
         }
         if let event = named.eventType.lazy.compactMap({ request.headers[$0] }).first {
             metadata[LogKey.eventType] = "\(event.prefix(100))"

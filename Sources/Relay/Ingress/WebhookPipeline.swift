@@ -94,7 +94,7 @@ public struct WebhookPipeline: Sendable {
             self.router = router
             deadLetterTopic = source.deadLetterTopic
             envelope = CloudEventEnvelope(cloudEventSource: source.cloudEventSource, mode: source.contentMode)
-            dedup = DedupGuard(window: source.replayWindow, store: store, capacity: capacity)
+            dedup = DedupGuard(window: source.dedupWindow, store: store, capacity: capacity)
             key = source.key
             bodyFields = Route.bodyFields(of: source)
             let signed = source.scheme.signedParts

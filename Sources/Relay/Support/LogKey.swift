@@ -1,7 +1,7 @@
 /// Structured log metadata keys, in one place so log queries stay stable.
 public enum LogKey {
     public static let source = "source"
-    public static let requestID = "request_id"
+    public static let deliveryID = "request_id"
     public static let eventType = "event_type"
     public static let topic = "topic"
     public static let status = "status"

@@ -8,7 +8,7 @@ public enum ProcessTuning {
     /// 8 MiB, above the default body limit (5 MiB), bodies and archive frames come from the heap and
     /// are reused: a fresh mapping for each costs a 1 MiB request about 15% of its time in page
     /// faults and unmapping. Blocks of 8 MiB and more still get mappings of their own. The only
-    /// large blocks that live long, the replay table's generations, are mapped by the table itself
+    /// large blocks that live long, the dedup table's generations, are mapped by the table itself
     /// (``MappedWords``), so they never leave holes in the heap.
     ///
     /// The trim threshold is pinned too, at 2 MiB. At glibc's default, 128 KiB, each time the blocks

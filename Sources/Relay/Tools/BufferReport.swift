@@ -31,7 +31,7 @@ public enum BufferReport {
         let rows = records.map { record in
             [
                 String(record.id), record.state, record.receivedAt, printable(record.eventType),
-                printable(record.requestID), printable(record.topic), String(record.attempts), bytes(record.size),
+                printable(record.deliveryID), printable(record.topic), String(record.attempts), bytes(record.size),
             ]
         }
         let header = ["ID", "STATE", "RECEIVED", "EVENT", "REQUEST ID", "TOPIC", "ATTEMPTS", "SIZE"]
@@ -41,7 +41,7 @@ public enum BufferReport {
     public static func record(_ record: AdminAPI.Record) -> String {
         var lines = [
             "Record \(record.id) (\(record.state))",
-            "  request id:  \(printable(record.requestID))",
+            "  request id:  \(printable(record.deliveryID))",
             "  source:      \(printable(record.source))",
             "  event type:  \(printable(record.eventType))",
             "  topic:       \(printable(record.topic))",

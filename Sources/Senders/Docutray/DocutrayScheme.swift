@@ -147,7 +147,7 @@ public struct DocutrayScheme: WebhookScheme {
             [
                 "verify=body: the request id, timestamp and event type are not signed; anyone who reads a topic "
                     + "can re-send a body under a new id or type (the same body is still a duplicate within "
-                    + "replay_window). Use verify=both when Docutray sends both signatures."
+                    + "dedup_window). Use verify=both when Docutray sends both signatures."
             ]
         case .auth:
             [
