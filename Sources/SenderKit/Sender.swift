@@ -23,13 +23,16 @@ public protocol Sender: Sendable {
     func makeScheme(for source: inout some SourceSettings) throws(ConfigurationError) -> any WebhookScheme
 
     /// Why `eventType` cannot be one of this sender's event types (for topic overrides), or `nil`.
+    /// By default the rule of ``EventName``, which most senders' event types follow.
     func eventTypeProblem(_ eventType: String) -> String?
+}
 
-    /// A new secret in the form this sender issues them, for `webhook-relay dev`.
-    func generateSecret() -> String
+extension Sender {
+    public var settings: [Setting] { [] }
 
-    /// A delivery to try the relay with, for `webhook-relay dev`.
-    var example: SenderExample { get }
+    public func eventTypeProblem(_ eventType: String) -> String? {
+        EventName.isValid(eventType) ? nil : EventName.rule
+    }
 }
 
 /// Defaults of the per-source settings every sender has.
@@ -42,25 +45,6 @@ public struct SenderDefaults: Sendable, Hashable {
     public init(cloudEventSource: String, topicTemplate: String) {
         self.cloudEventSource = cloudEventSource
         self.topicTemplate = topicTemplate
-    }
-}
-
-/// A sample delivery: what `webhook-relay dev` suggests sending.
-public struct SenderExample: Sendable, Hashable {
-    /// For senders with the type in a header (`--event`); `nil` when it is in the body.
-    public var eventType: String?
-    public var body: String
-    /// The topic it lands on with the default template of a source named after the sender.
-    public var topic: String
-    /// Settings (by per-source setting) a dev source needs beyond a secret, e.g. a signed URL;
-    /// `{url}` in a value stands for the source's URL.
-    public var settings: [Setting: String]
-
-    public init(eventType: String?, body: String, topic: String, settings: [Setting: String] = [:]) {
-        self.eventType = eventType
-        self.body = body
-        self.topic = topic
-        self.settings = settings
     }
 }
 

@@ -41,20 +41,12 @@ public protocol WebhookScheme: Sendable {
     /// (GitHub: set the hook's content type).
     var mediaTypeHint: String? { get }
 
-    /// The URL the sender signs as part of each delivery, if it signs one (the default target of
-    /// `webhook-relay sign`).
-    var signedURL: String? { get }
-
     /// The sender's own settings as `key=value` words for the start-up log, never a secret.
     var settingsSummary: String { get }
 
     /// What the operator chose that weakens verification, one sentence each, logged as warnings at
     /// start (e.g. a policy that checks only one of two signatures).
     var warnings: [String] { get }
-
-    /// The headers this sender would put on `delivery`, signed with the first active secret, in
-    /// the order the sender sends them. Used by `webhook-relay sign`, `dev` and the tests.
-    func sign(_ delivery: OutgoingDelivery) throws(SigningError) -> [(name: String, value: String)]
 }
 
 extension WebhookScheme {
@@ -64,7 +56,6 @@ extension WebhookScheme {
     public var bodyFields: [JSONPointer] { [] }
     public var knownEventTypes: [String] { [] }
     public var mediaTypeHint: String? { nil }
-    public var signedURL: String? { nil }
     public var settingsSummary: String { "" }
     public var warnings: [String] { [] }
 }
@@ -211,36 +202,6 @@ public enum WebhookRejection: Error, Sendable, Hashable {
     case invalidBody(JSONScanError)
     /// A body field the sender always sends is absent or malformed (after the signature passed).
     case invalidField(JSONPointer, reason: String)
-}
-
-/// A delivery to sign, for tooling and tests.
-public struct OutgoingDelivery: Sendable {
-    public var body: [UInt8]
-    /// For senders that carry the type in a header; body-typed senders take it from the body.
-    public var eventType: String?
-    /// For senders that carry the id in a header; `nil` makes a new one.
-    public var deliveryID: String?
-    /// The signed time (Unix seconds), for senders that sign one.
-    public var timestamp: Int64
-
-    public init(body: [UInt8], eventType: String? = nil, deliveryID: String? = nil, timestamp: Int64) {
-        self.body = body
-        self.eventType = eventType
-        self.deliveryID = deliveryID
-        self.timestamp = timestamp
-    }
-
-    /// The delivery id, or a new random one made of `prefix` and 24 hex digits.
-    public func deliveryID(orNew prefix: String) -> String {
-        deliveryID ?? prefix + Hex.encode((0..<12).map { _ in UInt8.random(in: 0...255) })
-    }
-}
-
-/// Why a delivery cannot be signed (e.g. the event type is required but missing).
-public struct SigningError: Error, Sendable, Hashable, CustomStringConvertible {
-    public var description: String
-
-    public init(_ description: String) { self.description = description }
 }
 
 extension WebhookScheme {

@@ -11,11 +11,11 @@ struct BufferLocationOptions: ParsableArguments {
     )
     var path: String?
 
-    @Option(help: "YAML configuration (for Kafka settings of an offline replay).")
+    @Option(help: "YAML configuration (the admin API's address and token; Kafka settings of an offline replay).")
     var config: String?
 
-    func tool() -> BufferTool {
-        BufferTool(
+    func tool() throws -> BufferTool {
+        try BufferTool(
             path: path,
             environment: ProcessInfo.processInfo.environment,
             configPath: config,
@@ -105,7 +105,7 @@ struct BufferCommand: AsyncParsableCommand {
         @Flag(help: "Print JSON.") var json = false
 
         func run() async throws {
-            let tool = location.tool()
+            let tool = try location.tool()
             if let id {
                 let record = try await tool.record(id: id)
                 if json { printJSON(record) } else { print(BufferReport.record(record), terminator: "") }
@@ -154,7 +154,7 @@ struct BufferCommand: AsyncParsableCommand {
         @Option(help: "Write to this file instead of standard output.") var output: String?
 
         func run() async throws {
-            let tool = location.tool()
+            let tool = try location.tool()
             let filter = try filters.filter()
             let handle: FileHandle
             if let output {

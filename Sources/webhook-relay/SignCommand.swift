@@ -99,12 +99,18 @@ struct SignCommand: ParsableCommand {
         let host = Setting.httpHost.value(in: environment).flatMap { $0 == "0.0.0.0" ? nil : $0 }
         let port = Setting.httpPort.value(in: environment) ?? ""
         let listener = "http://\(host ?? "127.0.0.1"):\(port)/webhooks/\(name)"
+        guard let signer = chosen.scheme as? any WebhookSigner else {
+            throw ValidationError(
+                "\(name): \(chosen.sender.name) deliveries are signed with a key only the sender holds; "
+                    + "the relay can verify them but not sign them"
+            )
+        }
         do {
             let request = try SignedRequest(
                 delivery,
                 bodySource: bodySource,
-                scheme: chosen.scheme,
-                targetURL: target ?? chosen.scheme.signedURL ?? listener
+                signer: signer,
+                targetURL: target ?? signer.signedURL ?? listener
             )
             print(request.rendered(as: format), terminator: "")
         } catch {

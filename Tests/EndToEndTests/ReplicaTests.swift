@@ -56,7 +56,7 @@ struct ReplicaTests {
                     .utf8
             )
             for _ in 0..<2 {
-                let headers = try stripe.sign(
+                let headers = try stripe.signedHeaders(
                     OutgoingDelivery(body: body, timestamp: Int64(Date().timeIntervalSince1970))
                 )
                 let answer = try await HTTPTestClient.send(

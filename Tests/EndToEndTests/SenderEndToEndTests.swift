@@ -143,7 +143,7 @@ struct SenderEndToEndTests {
             deliveryID: testCase.deliveryID,
             timestamp: timestamp
         )
-        return try scheme(testCase.source, secret: secret).sign(delivery).map { ($0.name, $0.value) }
+        return try scheme(testCase.source, secret: secret).signedHeaders(delivery).map { ($0.name, $0.value) }
     }
 
     @Test("Each sender's delivery lands on its topic with its key, its ce_ headers and its exact body")
@@ -269,7 +269,7 @@ struct SenderEndToEndTests {
         defer { Task { try? await relay.stop() } }
         let body = Array(#"{"ref":"refs/heads/main","repository":{"full_name":"org-two/app"}}"#.utf8)
         let delivery = OutgoingDelivery(body: body, eventType: "push", deliveryID: "d-org-two-1", timestamp: Self.now)
-        let signedByTwo = try Self.scheme("github-org-two").sign(delivery).map { ($0.name, $0.value) }
+        let signedByTwo = try Self.scheme("github-org-two").signedHeaders(delivery).map { ($0.name, $0.value) }
         #expect(try await relay.post(source: "github", headers: signedByTwo, body: body).status == 401)
         let accepted = try await relay.post(source: "github-org-two", headers: signedByTwo, body: body)
         #expect(accepted.status == 202, "\(accepted.bodyText)")
@@ -288,7 +288,7 @@ struct SenderEndToEndTests {
         defer { Task { try? await relay.stop() } }
         let body = Array(#"{"zen":"Design for failure.","hook_id":42,"hook":{"type":"Repository"}}"#.utf8)
         let delivery = OutgoingDelivery(body: body, eventType: "ping", deliveryID: "ping-1", timestamp: Self.now)
-        let headers = try Self.scheme("github").sign(delivery).map { ($0.name, $0.value) }
+        let headers = try Self.scheme("github").signedHeaders(delivery).map { ($0.name, $0.value) }
         let response = try await relay.post(source: "github", headers: headers, body: body)
         #expect(response.status == 202, "\(response.bodyText)")
         let message = try #require(try await relay.consumer().waitForMessages(topic: "github.ping", count: 1).first)
@@ -313,7 +313,7 @@ struct SenderEndToEndTests {
             #"{"id":"evt_pay_1","type":"invoice.paid","data":{"object":{"id":"in_9","customer":"cus_42"}}}"#.utf8
         )
         let scheme = try #require(relay.application.configuration.source(named: "payments")).scheme
-        let headers = try scheme.sign(OutgoingDelivery(body: body, timestamp: Self.now)).map { ($0.name, $0.value) }
+        let headers = try scheme.signedHeaders(OutgoingDelivery(body: body, timestamp: Self.now)).map { ($0.name, $0.value) }
         let response = try await relay.post(source: "payments", headers: headers, body: body)
         #expect(response.status == 202, "\(response.bodyText)")
         let message = try #require(

@@ -31,7 +31,7 @@ struct UnsignedFieldsTests {
     ) throws -> [(String, String)] {
         let scheme = try #require(relay.application.configuration.source(named: source)).scheme
         let delivery = OutgoingDelivery(body: body, eventType: eventType, deliveryID: id, timestamp: now)
-        return try scheme.sign(delivery).map { ($0.name, $0.value) }
+        return try scheme.signedHeaders(delivery).map { ($0.name, $0.value) }
     }
 
     /// The headers with `name` set to `value` (the signature stays valid: the header is not signed).

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Relay
 import RelayTestSupport
 import SenderKit
@@ -502,6 +503,41 @@ struct ConfigurationTests {
                 environment: minimal.merging(["RELAY_HTTP_MAX_BODY_SIZE": text]) { $1 }
             )
             #expect(configuration.http.maxBodySize == expected, "\(text)")
+        }
+    }
+}
+
+/// The buffer commands find the running relay's admin API as the relay configures it.
+@Suite("Buffer tool settings")
+struct BufferToolSettingsTests {
+    static let quiet = Logger(label: "test.buffer-tool") { _ in SwiftLogNoOpLogHandler() }
+
+    @Test("The admin token file wins over the token, as in the relay; the YAML file is read too")
+    func tokenPrecedenceMatchesTheRelay() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tool-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let tokenFile = directory.appendingPathComponent("token").path
+        try "token-from-the-file-0123456789\n".write(toFile: tokenFile, atomically: true, encoding: .utf8)
+        let tool = try BufferTool(
+            path: nil,
+            environment: [
+                "RELAY_ADMIN_TOKEN": "token-from-the-variable-012345", "RELAY_ADMIN_TOKEN_FILE": tokenFile,
+                "RELAY_ADMIN_HOST": "0.0.0.0", "RELAY_ADMIN_PORT": "9191",
+            ],
+            logger: Self.quiet
+        )
+        #expect(tool.target == .adminAPI(host: "127.0.0.1", port: 9191, token: "token-from-the-file-0123456789"))
+        let yaml = directory.appendingPathComponent("relay.yaml").path
+        try "admin:\n  port: 9292\n  token: token-from-the-yaml-file-0123\n".write(
+            toFile: yaml,
+            atomically: true,
+            encoding: .utf8
+        )
+        let configured = try BufferTool(path: nil, environment: [:], configPath: yaml, logger: Self.quiet)
+        #expect(configured.target == .adminAPI(host: "127.0.0.1", port: 9292, token: "token-from-the-yaml-file-0123"))
+        #expect(throws: ConfigurationError.self) {
+            try BufferTool(path: nil, environment: ["RELAY_ADMIN_TOKEN": "short"], logger: Self.quiet)
         }
     }
 }

@@ -32,9 +32,9 @@ struct GenericHMACTests {
         }
     }
 
-    func scheme(values: [String: String]) throws -> any WebhookScheme {
+    func scheme(values: [String: String]) throws -> GenericHMACScheme {
         var settings = StubSourceSettings(secrets: ["generic-secret-1"], values: values)
-        return try GenericHMACSender().makeScheme(for: &settings)
+        return try #require(try GenericHMACSender().makeScheme(for: &settings) as? GenericHMACScheme)
     }
 
     func request(_ headers: [(name: String, value: String)], body: [UInt8]) -> WebhookRequest {

@@ -45,13 +45,19 @@ struct SenderTests {
     static let now: Int64 = 1_767_225_600
 
     func scheme(
-        _ sender: any Sender,
+        _ sender: any SenderTooling,
         secrets: [String]? = nil,
         values: [String: String] = [:]
-    ) throws -> any WebhookScheme {
+    ) throws -> any WebhookScheme & WebhookSigner {
         var settings = StubSourceSettings(secrets: secrets ?? [sender.generateSecret()], values: values)
         if sender.name == "docutray" { settings.values["sources.test.webhook_url"] = "https://relay.example.com/w" }
-        return try sender.makeScheme(for: &settings)
+        let scheme = try sender.makeScheme(for: &settings)
+        return try #require(scheme as? any WebhookScheme & WebhookSigner, "every registered scheme signs")
+    }
+
+    /// The registered sender `name`, with its tooling (every one registered today has it).
+    func sender(named name: String) throws -> any SenderTooling {
+        try #require(TestSenders.registry.sender(named: name) as? any SenderTooling)
     }
 
     func request(_ headers: [(name: String, value: String)], body: [UInt8]) -> WebhookRequest {
@@ -60,7 +66,7 @@ struct SenderTests {
         return WebhookRequest(headers: fields, body: body)
     }
 
-    func delivery(_ sender: any Sender, id: String? = "dlv_0001") -> OutgoingDelivery {
+    func delivery(_ sender: any SenderTooling, id: String? = "dlv_0001") -> OutgoingDelivery {
         OutgoingDelivery(
             body: Array(sender.example.body.utf8),
             eventType: sender.example.eventType,
@@ -74,7 +80,7 @@ struct SenderTests {
         arguments: senders.map(\.name)
     )
     func signerRoundTrip(_ name: String) throws {
-        let sender = try #require(TestSenders.registry.sender(named: name))
+        let sender = try self.sender(named: name)
         let secret = sender.generateSecret()
         let scheme = try scheme(sender, secrets: [sender.generateSecret(), secret])
         let signer = try self.scheme(sender, secrets: [secret])
@@ -99,7 +105,7 @@ struct SenderTests {
         arguments: senders.map(\.name)
     )
     func freshness(_ name: String) throws {
-        let sender = try #require(TestSenders.registry.sender(named: name))
+        let sender = try self.sender(named: name)
         let secret = sender.generateSecret()
         let scheme = try scheme(sender, secrets: [secret])
         let headers = try scheme.sign(delivery(sender))

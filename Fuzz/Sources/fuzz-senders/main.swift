@@ -35,18 +35,12 @@ struct FuzzSettings: SourceSettings {
     }
 }
 
-func secret(for sender: any Sender) -> String {
-    switch sender.name {
-    case "standard-webhooks": "whsec_" + Base64.encode([UInt8](repeating: 0x42, count: 32))
-    case "stripe": "whsec_" + String(repeating: "5a", count: 32)
-    default: "fuzz-secret-0123456789"
-    }
-}
-
-let senders = SenderRegistry.all.senders
-let schemes: [any WebhookScheme] = senders.map { sender in
-    var settings = FuzzSettings(secrets: [secret(for: sender)])
-    return try! sender.makeScheme(for: &settings)
+// Every sender the relay can sign for, each with a secret of its own form (the properties hold
+// whatever the secret).
+let senders = SenderRegistry.all.senders.compactMap { $0 as? any SenderTooling }
+let schemes: [any WebhookScheme & WebhookSigner] = senders.map { sender in
+    var settings = FuzzSettings(secrets: [sender.generateSecret()])
+    return try! sender.makeScheme(for: &settings) as! any WebhookScheme & WebhookSigner
 }
 let now = Date(timeIntervalSince1970: 1_767_225_600)
 

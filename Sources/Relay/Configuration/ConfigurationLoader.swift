@@ -71,6 +71,20 @@ extension RelayConfiguration {
         return try loader.bufferSettings()
     }
 
+    /// Only the admin settings (for the tools that call a running relay's admin API), read as the
+    /// relay reads them: `admin.token_file` wins over `admin.token`.
+    public static func loadAdmin(
+        environment: [String: String],
+        configPath: String? = nil
+    ) throws(ConfigurationError) -> Admin {
+        var loader = ConfigurationLoader(
+            tree: try tree(environment: environment, configPath: configPath),
+            environment: environment,
+            senders: SenderRegistry([])
+        )
+        return try loader.adminSettings()
+    }
+
     /// Only the sources (for tools that sign, such as `webhook-relay sign`).
     public static func loadSources(
         environment: [String: String],
@@ -352,7 +366,7 @@ struct ConfigurationLoader {
         )
     }
 
-    private mutating func adminSettings() throws(ConfigurationError) -> RelayConfiguration.Admin {
+    fileprivate mutating func adminSettings() throws(ConfigurationError) -> RelayConfiguration.Admin {
         let host = try textOrDefault(.adminHost)
         var token = try text(.adminToken)
         if let file = try text(.adminTokenFile) {

@@ -26,22 +26,22 @@ public struct BufferTool: Sendable {
     private let configPath: String?
     private let logger: Logger
 
-    /// `--path DIR` wins; otherwise the admin API at `RELAY_ADMIN_HOST`:`RELAY_ADMIN_PORT`
-    /// (127.0.0.1:8081) with `RELAY_ADMIN_TOKEN` (or `RELAY_ADMIN_TOKEN_FILE`).
-    public init(path: String?, environment: [String: String], configPath: String? = nil, logger: Logger) {
+    /// `--path DIR` wins; otherwise the admin API at `admin.host`:`admin.port` (127.0.0.1:8081) with
+    /// `admin.token` or `admin.token_file`, read from the environment and `configPath` as the relay
+    /// reads them.
+    /// - Throws: ``ConfigurationError`` when the admin settings are wrong (as the relay would refuse them).
+    public init(
+        path: String?,
+        environment: [String: String],
+        configPath: String? = nil,
+        logger: Logger
+    ) throws(ConfigurationError) {
         if let path {
             target = .directory(path)
         } else {
-            var host = Setting.adminHost.value(in: environment) ?? ""
-            if host == "0.0.0.0" || host == "::" { host = "127.0.0.1" }
-            let port = Setting.adminPort.value(in: environment).flatMap { Int($0) } ?? 0
-            var token = environment[Setting.adminToken.environment].flatMap { $0.isEmpty ? nil : $0 }
-            if token == nil, let file = environment[Setting.adminTokenFile.environment],
-                let contents = try? String(contentsOfFile: file, encoding: .utf8)
-            {
-                token = contents.trimmingCharacters(in: .whitespacesAndNewlines)
-            }
-            target = .adminAPI(host: host, port: port, token: token)
+            let admin = try RelayConfiguration.loadAdmin(environment: environment, configPath: configPath)
+            let host = admin.host == "0.0.0.0" || admin.host == "::" ? "127.0.0.1" : admin.host
+            target = .adminAPI(host: host, port: admin.port, token: admin.token)
         }
         self.environment = environment
         self.configPath = configPath

@@ -3,7 +3,7 @@ import RelayKafka
 import SenderKit
 
 /// `webhook-relay dev`: an embedded Kafka broker (librdkafka's mock cluster, in memory), a source
-/// for every registered sender with a generated secret, and a relay configured for them, plus the
+/// for every registered sender that has tooling (``SenderTooling``), with a generated secret, and a relay configured for them, plus the
 /// lines a user pastes into a second shell.
 public struct DevEnvironment: Sendable {
     public let cluster: MockKafkaCluster
@@ -14,7 +14,8 @@ public struct DevEnvironment: Sendable {
     public let exampleFiles: [String: String]
     /// The relay's port.
     public var httpPort: Int { configuration.http.port }
-    private let senders: SenderRegistry
+    /// The senders with a dev source, in registration order.
+    private let tooled: [any SenderTooling]
 
     /// Starts the embedded broker and builds the configuration.
     /// - Parameters:
@@ -54,7 +55,8 @@ public struct DevEnvironment: Sendable {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var secrets: [(source: String, secret: String)] = []
         var files: [String: String] = [:]
-        for sender in senders.senders {
+        let tooled = senders.senders.compactMap { $0 as? any SenderTooling }
+        for sender in tooled {
             let secret = sender.generateSecret()
             secrets.append((sender.name, secret))
             devEnvironment[Setting.sourceSecrets.forSource(sender.name).environment] = secret
@@ -72,7 +74,7 @@ public struct DevEnvironment: Sendable {
         self.cluster = cluster
         self.secrets = secrets
         self.exampleFiles = files
-        self.senders = senders
+        self.tooled = tooled
         self.configuration = try RelayConfiguration.load(environment: devEnvironment, senders: senders)
     }
 
@@ -93,7 +95,7 @@ public struct DevEnvironment: Sendable {
     public func instructions(port: Int, executable: String) -> String {
         var exports = ["export RELAY_KAFKA_BOOTSTRAP_SERVERS=\(cluster.bootstrapServers)"]
         var tries: [String] = []
-        for (sender, (source, secret)) in zip(senders.senders, secrets) {
+        for (sender, (source, secret)) in zip(tooled, secrets) {
             exports.append("export \(Setting.sourceSecrets.forSource(source).environment)=\(secret)")
             for (setting, value) in sender.example.settings.sorted(by: { $0.key.key < $1.key.key }) {
                 exports.append(
@@ -111,10 +113,10 @@ public struct DevEnvironment: Sendable {
         if let token = configuration.admin.token {
             exports.append("export \(Setting.adminToken.environment)=\(token)")
         }
-        let first = senders.senders.first?.example.topic ?? "TOPIC"
+        let first = tooled.first?.example.topic ?? "TOPIC"
         return """
             webhook-relay dev is running.
-              relay:  \(Self.url(source: "{source}", port: port))  (sources: \(senders.names.joined(separator: ", ")))
+              relay:  \(Self.url(source: "{source}", port: port))  (sources: \(tooled.map(\.name).joined(separator: ", ")))
               kafka:  \(cluster.bootstrapServers) (embedded, in memory; librdkafka \(Librdkafka.version))
               buffer: \(configuration.buffer.path)
               console: http://\(configuration.admin.host):\(configuration.admin.port)/  (the admin console; token: \(configuration.admin.token ?? "none"))

@@ -25,16 +25,16 @@ public struct SignedRequest: Sendable {
     public var body: [UInt8]
     public var bodySource: BodySource
 
-    /// Signs `delivery` with the first secret of `scheme`.
-    /// - Parameter targetURL: where to send it; by default the URL the scheme signs, if any.
+    /// Signs `delivery` with the first secret of `signer`.
+    /// - Parameter targetURL: where to send it (the command's default: the URL the signer signs, if any).
     public init(
         _ delivery: OutgoingDelivery,
         bodySource: BodySource,
-        scheme: any WebhookScheme,
+        signer: any WebhookSigner,
         targetURL: String
     ) throws(SigningError) {
         self.targetURL = targetURL
-        self.headers = try scheme.sign(delivery)
+        self.headers = try signer.sign(delivery)
         self.body = delivery.body
         self.bodySource = bodySource
     }

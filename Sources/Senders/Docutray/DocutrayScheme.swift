@@ -7,7 +7,7 @@ import SenderKit
 /// - `x-docutray-signature`: HMAC(secret, raw body) proves the payload.
 /// - `x-docutray-auth-signature`: HMAC(secret, `request_id|timestamp|webhook_url|event`) binds the
 ///   delivery id, time, endpoint and event type, so a captured delivery cannot be re-targeted.
-public struct DocutrayScheme: WebhookScheme {
+public struct DocutrayScheme: WebhookScheme, WebhookSigner {
     /// Which signatures must be present and valid.
     public enum Policy: String, Sendable, CaseIterable {
         /// Only the body signature.

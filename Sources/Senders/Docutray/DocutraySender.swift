@@ -3,7 +3,7 @@ import SenderKit
 
 /// Docutray: HMAC-SHA256 over the body and over `request_id|timestamp|webhook_url|event`, with a
 /// signed Unix timestamp (see ``DocutrayScheme``).
-public struct DocutraySender: Sender {
+public struct DocutraySender: SenderTooling {
     public init() {}
 
     public var name: String { "docutray" }

@@ -5,7 +5,7 @@ import SenderKit
 /// A configurable HMAC scheme for senders without a scheme of their own: one signature header,
 /// SHA-1/256/512, hex or base64 with an exact prefix, optionally over `{timestamp}.{body}` with a
 /// timestamp header; the event type and delivery id come from a header or a body field.
-public struct GenericHMACScheme: WebhookScheme {
+public struct GenericHMACScheme: WebhookScheme, WebhookSigner {
     /// How the signature is written after its prefix.
     public enum Encoding: String, Sendable, CaseIterable {
         /// Hex digits, either case, twice the digest length.

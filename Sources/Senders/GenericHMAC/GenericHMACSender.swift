@@ -3,7 +3,7 @@ import SenderKit
 
 /// Any sender that signs with one HMAC header: its header, algorithm, encoding, prefix, optional
 /// timestamp header and where the event type and delivery id are, all configured per source.
-public struct GenericHMACSender: Sender {
+public struct GenericHMACSender: SenderTooling {
     public init() {}
 
     public var name: String { "generic-hmac" }
@@ -93,10 +93,6 @@ public struct GenericHMACSender: Sender {
             deliveryID: try field(Self.deliveryID)
         )
         return GenericHMACScheme(secrets: source.secrets, options: options)
-    }
-
-    public func eventTypeProblem(_ eventType: String) -> String? {
-        EventName.isValid(eventType) ? nil : EventName.rule
     }
 
     public func generateSecret() -> String {

@@ -5,7 +5,7 @@ import SenderKit
 /// GitHub webhooks: `X-Hub-Signature-256: sha256=<hex>` over the raw body, keyed with the UTF-8 of
 /// the secret. The legacy SHA-1 `X-Hub-Signature` is never accepted. GitHub signs no time, so the
 /// dedup window on `X-GitHub-Delivery` alone stops replays.
-public struct GitHubScheme: CataloguedScheme {
+public struct GitHubScheme: CataloguedScheme, WebhookSigner {
     /// CloudEvents types are `com.github.<event type>`.
     public static let cloudEventTypePrefix = "com.github"
 

@@ -1,7 +1,7 @@
 import SenderKit
 
 /// GitHub repository, organisation and app webhooks.
-public struct GitHubSender: Sender {
+public struct GitHubSender: SenderTooling {
     public init() {}
 
     public var name: String { "github" }

@@ -7,7 +7,7 @@ import SenderKit
 /// keyed with the UTF-8 of the app's client secret. Newer event deliveries use the same names
 /// without `X-` (`shopify-hmac-sha256`). Shopify signs no time: the dedup window on
 /// `X-Shopify-Webhook-Id` alone stops replays.
-public struct ShopifyScheme: CataloguedScheme {
+public struct ShopifyScheme: CataloguedScheme, WebhookSigner {
     /// CloudEvents types are `com.shopify.<event type>`.
     public static let cloudEventTypePrefix = "com.shopify"
 

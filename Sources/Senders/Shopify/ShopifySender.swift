@@ -1,7 +1,7 @@
 import SenderKit
 
 /// Shopify app webhooks (subscriptions made in the app's configuration or through the Admin API).
-public struct ShopifySender: Sender {
+public struct ShopifySender: SenderTooling {
     public init() {}
 
     public var name: String { "shopify" }
@@ -16,10 +16,6 @@ public struct ShopifySender: Sender {
 
     public func makeScheme(for source: inout some SourceSettings) throws(ConfigurationError) -> any WebhookScheme {
         ShopifyScheme(secrets: source.secrets)
-    }
-
-    public func eventTypeProblem(_ eventType: String) -> String? {
-        EventName.isValid(eventType) ? nil : EventName.rule
     }
 
     public func generateSecret() -> String {

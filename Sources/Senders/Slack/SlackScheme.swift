@@ -7,7 +7,7 @@ import SenderKit
 /// keyed with the UTF-8 of the app's signing secret. The URL check (`url_verification`) is answered
 /// with its challenge and not published; every other event is named by `event.type` and identified
 /// by `event_id`, which Slack keeps on its retries (`X-Slack-Retry-Num`).
-public struct SlackScheme: CataloguedScheme {
+public struct SlackScheme: CataloguedScheme, WebhookSigner {
     /// CloudEvents types are `com.slack.<event type>`.
     public static let cloudEventTypePrefix = "com.slack"
 

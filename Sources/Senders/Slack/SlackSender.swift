@@ -1,7 +1,7 @@
 import SenderKit
 
 /// Slack apps' Events API (the Request URL under Event Subscriptions).
-public struct SlackSender: Sender {
+public struct SlackSender: SenderTooling {
     public init() {}
 
     public var name: String { "slack" }
@@ -16,10 +16,6 @@ public struct SlackSender: Sender {
 
     public func makeScheme(for source: inout some SourceSettings) throws(ConfigurationError) -> any WebhookScheme {
         SlackScheme(secrets: source.secrets, timestampTolerance: source.timestampTolerance)
-    }
-
-    public func eventTypeProblem(_ eventType: String) -> String? {
-        EventName.isValid(eventType) ? nil : EventName.rule
     }
 
     public func generateSecret() -> String {

@@ -6,7 +6,7 @@ import SenderKit
 /// Standard Webhooks (the scheme Svix uses): `v1,` + base64 HMAC-SHA256 over
 /// `{webhook-id}.{webhook-timestamp}.{body}`, keyed with the base64-decoded `whsec_` secret; `v1a,`
 /// ed25519 signatures checked against `whpk_` public keys. Svix's `svix-*` headers are read too.
-public struct StandardWebhooksScheme: WebhookScheme {
+public struct StandardWebhooksScheme: WebhookScheme, WebhookSigner {
     /// One family of header names (`webhook-*` or `svix-*`).
     public struct Headers: Sendable {
         public let id: HTTPField.Name

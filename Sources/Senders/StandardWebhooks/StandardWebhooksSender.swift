@@ -1,7 +1,7 @@
 import SenderKit
 
 /// Standard Webhooks (standardwebhooks.com) and Svix: many SaaS senders sign this way.
-public struct StandardWebhooksSender: Sender {
+public struct StandardWebhooksSender: SenderTooling {
     public init() {}
 
     public var name: String { "standard-webhooks" }
@@ -26,10 +26,6 @@ public struct StandardWebhooksSender: Sender {
             secrets.append(secret)
         }
         return StandardWebhooksScheme(secrets: secrets, timestampTolerance: source.timestampTolerance)
-    }
-
-    public func eventTypeProblem(_ eventType: String) -> String? {
-        EventName.isValid(eventType) ? nil : EventName.rule
     }
 
     public func generateSecret() -> String {

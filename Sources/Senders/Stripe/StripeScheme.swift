@@ -5,7 +5,7 @@ import SenderKit
 
 /// Stripe: `Stripe-Signature: t=<unix>,v1=<hex>[,v1=…]`, HMAC-SHA256 over `{t}.{body}` keyed with the
 /// UTF-8 of the whole `whsec_…` secret (not base64-decoded). The event's type and id are in the body.
-public struct StripeScheme: CataloguedScheme {
+public struct StripeScheme: CataloguedScheme, WebhookSigner {
     /// CloudEvents types are `com.stripe.<event type>`.
     public static let cloudEventTypePrefix = "com.stripe"
 

@@ -1,7 +1,7 @@
 import SenderKit
 
 /// Stripe webhook endpoints (Dashboard or `stripe listen`).
-public struct StripeSender: Sender {
+public struct StripeSender: SenderTooling {
     public init() {}
 
     public var name: String { "stripe" }
@@ -22,10 +22,6 @@ public struct StripeSender: Sender {
             )
         }
         return StripeScheme(secrets: source.secrets, timestampTolerance: source.timestampTolerance)
-    }
-
-    public func eventTypeProblem(_ eventType: String) -> String? {
-        EventName.isValid(eventType) ? nil : EventName.rule
     }
 
     public func generateSecret() -> String {

@@ -1,0 +1,77 @@
+import Foundation
+
+/// What the tools need of a sender beyond verifying it: `webhook-relay dev` makes it a secret and
+/// suggests a delivery. Kept apart from ``Sender``, so a sender the relay can verify but not imitate
+/// (one that signs with a private key only it holds) is a plain ``Sender``.
+public protocol SenderTooling: Sender {
+    /// A new secret in the form this sender issues them, for `webhook-relay dev`.
+    func generateSecret() -> String
+
+    /// A delivery to try the relay with, for `webhook-relay dev`.
+    var example: SenderExample { get }
+}
+
+/// What `webhook-relay sign`, `dev` and the tests need of a scheme: signing a delivery as the sender
+/// would. Kept apart from ``WebhookScheme`` for the same reason as ``SenderTooling``.
+public protocol WebhookSigner: Sendable {
+    /// The headers this sender would put on `delivery`, signed with the first active secret, in
+    /// the order the sender sends them.
+    func sign(_ delivery: OutgoingDelivery) throws(SigningError) -> [(name: String, value: String)]
+
+    /// The URL the sender signs as part of each delivery, if it signs one (the default target of
+    /// `webhook-relay sign`).
+    var signedURL: String? { get }
+}
+
+extension WebhookSigner {
+    public var signedURL: String? { nil }
+}
+
+/// A sample delivery: what `webhook-relay dev` suggests sending.
+public struct SenderExample: Sendable, Hashable {
+    /// For senders with the type in a header (`--event`); `nil` when it is in the body.
+    public var eventType: String?
+    public var body: String
+    /// The topic it lands on with the default template of a source named after the sender.
+    public var topic: String
+    /// Settings (by per-source setting) a dev source needs beyond a secret, e.g. a signed URL;
+    /// `{url}` in a value stands for the source's URL.
+    public var settings: [Setting: String]
+
+    public init(eventType: String?, body: String, topic: String, settings: [Setting: String] = [:]) {
+        self.eventType = eventType
+        self.body = body
+        self.topic = topic
+        self.settings = settings
+    }
+}
+
+/// A delivery to sign, for tooling and tests.
+public struct OutgoingDelivery: Sendable {
+    public var body: [UInt8]
+    /// For senders that carry the type in a header; body-typed senders take it from the body.
+    public var eventType: String?
+    /// For senders that carry the id in a header; `nil` makes a new one.
+    public var deliveryID: String?
+    /// The signed time (Unix seconds), for senders that sign one.
+    public var timestamp: Int64
+
+    public init(body: [UInt8], eventType: String? = nil, deliveryID: String? = nil, timestamp: Int64) {
+        self.body = body
+        self.eventType = eventType
+        self.deliveryID = deliveryID
+        self.timestamp = timestamp
+    }
+
+    /// The delivery id, or a new random one made of `prefix` and 24 hex digits.
+    public func deliveryID(orNew prefix: String) -> String {
+        deliveryID ?? prefix + Hex.encode((0..<12).map { _ in UInt8.random(in: 0...255) })
+    }
+}
+
+/// Why a delivery cannot be signed (e.g. the event type is required but missing).
+public struct SigningError: Error, Sendable, Hashable, CustomStringConvertible {
+    public var description: String
+
+    public init(_ description: String) { self.description = description }
+}
