@@ -53,10 +53,12 @@ build: deps
 release: deps
 	$(SWIFT) build -c release --product webhook-relay
 
-## The formatter in strict mode, and every import declared in its target's manifest.
+## The formatter in strict mode, every import declared in its target's manifest, and the console's
+## JavaScript parsed by node.
 lint:
 	$(SWIFT) format lint --strict --recursive Sources Tests Package.swift Benchmarks/Sources Benchmarks/Package.swift Fuzz/Sources Fuzz/Package.swift
 	scripts/check-imports.py . Benchmarks Fuzz
+	node --check Sources/Relay/Admin/Console/console.js
 
 format:
 	$(SWIFT) format --in-place --recursive Sources Tests Package.swift Benchmarks/Sources Benchmarks/Package.swift Fuzz/Sources Fuzz/Package.swift

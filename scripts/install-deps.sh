@@ -7,8 +7,9 @@
 #                          HAProxy (the replica tests), chromium and chromium-driver with Python
 #                          selenium (the admin console's browser test), Go with confluent-kafka-go
 #                          and a JDK (the consumer examples), confluent-kafka for the Python one,
-#                          and the senders' own Python libraries that sign deliveries in the tests
-#                          (`make test`).
+#                          the senders' own Python libraries that sign deliveries in the tests
+#                          (`make test`), and Node.js, whose `node --check` reads the admin
+#                          console's script (`make lint`).
 #   install-deps.sh bench  the above, and valgrind and strip for the instruction counts (`make bench`).
 #
 # Python packages are installed from pinned requirements files. Safe to run repeatedly; uses sudo
@@ -40,6 +41,7 @@ if [ "$purpose" != run ]; then
     [ -d /usr/share/gocode/src/github.com/confluentinc/confluent-kafka-go ] \
         || packages+=(golang-github-confluentinc-confluent-kafka-go-dev)
     command -v javac >/dev/null 2>&1 || packages+=(default-jdk-headless)
+    command -v node >/dev/null 2>&1 || packages+=(nodejs)
     command -v python3 >/dev/null 2>&1 || packages+=(python3)
     python3 -m pip --version >/dev/null 2>&1 || packages+=(python3-pip)
 fi

@@ -1,3 +1,5 @@
+// Generated from console.js by scripts/embed-console.py: edit the JavaScript, then run the script.
+
 extension AdminConsole {
     /// The console's script. Every value from the relay reaches the page through `textContent` or an
     /// attribute, never as markup; the token lives in this tab's session storage and travels only
