@@ -313,7 +313,9 @@ struct SenderEndToEndTests {
             #"{"id":"evt_pay_1","type":"invoice.paid","data":{"object":{"id":"in_9","customer":"cus_42"}}}"#.utf8
         )
         let scheme = try #require(relay.application.configuration.source(named: "payments")).scheme
-        let headers = try scheme.signedHeaders(OutgoingDelivery(body: body, timestamp: Self.now)).map { ($0.name, $0.value) }
+        let headers = try scheme.signedHeaders(OutgoingDelivery(body: body, timestamp: Self.now)).map {
+            ($0.name, $0.value)
+        }
         let response = try await relay.post(source: "payments", headers: headers, body: body)
         #expect(response.status == 202, "\(response.bodyText)")
         let message = try #require(

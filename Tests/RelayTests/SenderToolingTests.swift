@@ -10,7 +10,11 @@ import Testing
 /// plain `Sender` whose scheme is no `WebhookSigner`.
 struct VerifyOnlySender: Sender {
     struct Scheme: WebhookScheme {
-        func verify(_ request: WebhookRequest, now: Date, fields: BodyFields) throws(WebhookRejection) -> VerifiedWebhook {
+        func verify(
+            _ request: WebhookRequest,
+            now: Date,
+            fields: BodyFields
+        ) throws(WebhookRejection) -> VerifiedWebhook {
             throw .missingSignature(header: "x-verify-only-signature")
         }
 
@@ -32,7 +36,9 @@ struct VerifyOnlySender: Sender {
 
     var name: String { "verify-only" }
     var summary: String { "A sender that signs with a private key" }
-    var defaults: SenderDefaults { SenderDefaults(cloudEventSource: "https://example.com", topicTemplate: "{source}.{event}") }
+    var defaults: SenderDefaults {
+        SenderDefaults(cloudEventSource: "https://example.com", topicTemplate: "{source}.{event}")
+    }
 
     func makeScheme(for source: inout some SourceSettings) throws(ConfigurationError) -> any WebhookScheme {
         Scheme()
@@ -53,7 +59,8 @@ struct SenderToolingTests {
         let configuration = try RelayConfiguration.load(
             environment: [
                 "RELAY_KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9092",
-                "RELAY_VERIFY_ONLY_SCHEME": "verify-only", "RELAY_VERIFY_ONLY_SECRETS": "a-secret-of-32-bytes-0123456789ab",
+                "RELAY_VERIFY_ONLY_SCHEME": "verify-only",
+                "RELAY_VERIFY_ONLY_SECRETS": "a-secret-of-32-bytes-0123456789ab",
             ],
             senders: registry
         )
