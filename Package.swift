@@ -17,6 +17,7 @@ let package = Package(
     products: [
         .executable(name: "webhook-relay", targets: ["webhook-relay"]),
         .library(name: "Relay", targets: ["Relay"]),
+        .library(name: "RelayTools", targets: ["RelayTools"]),
         .library(name: "SenderKit", targets: ["SenderKit"]),
         .library(name: "Senders", targets: ["Senders"]),
         .library(name: "RelayKafka", targets: ["RelayKafka"]),
@@ -135,10 +136,25 @@ let package = Package(
             exclude: ["Admin/Console/console.js"],
             swiftSettings: strictSettings
         ),
+        // Operator tooling over the core: the buffer commands (admin API or a stopped relay's
+        // directory), `dev`, `sign`.
+        .target(
+            name: "RelayTools",
+            dependencies: [
+                "Relay",
+                "RelayKafka",
+                "RelayPrimitives",
+                "RetryBuffer",
+                "SenderKit",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .executableTarget(
             name: "webhook-relay",
             dependencies: [
                 "Relay",
+                "RelayTools",
                 "RelayPrimitives",
                 "SenderKit",
                 "Senders",
@@ -208,6 +224,7 @@ let package = Package(
                 "RelayKafka",
                 "RelayPrimitives",
                 "RelayTestSupport",
+                "RelayTools",
                 "RetryBuffer",
                 "RetryBufferTestKit",
                 "SenderKit",

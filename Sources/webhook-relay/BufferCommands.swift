@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import Relay
+import RelayTools
 
 /// Where the buffer commands act.
 struct BufferLocationOptions: ParsableArguments {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import Relay
+import RelayTools
 
 struct DevCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

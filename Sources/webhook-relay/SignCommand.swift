@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Relay
+import RelayTools
 import SenderKit
 import Senders
 

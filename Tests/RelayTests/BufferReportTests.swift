@@ -1,3 +1,4 @@
+import RelayTools
 import RetryBuffer
 import Testing
 

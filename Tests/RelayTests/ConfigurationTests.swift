@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Relay
 import RelayTestSupport
+import RelayTools
 import SenderKit
 import Senders
 import Testing

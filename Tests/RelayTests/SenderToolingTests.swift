@@ -1,5 +1,6 @@
 import Foundation
 import RelayTestSupport
+import RelayTools
 import SenderKit
 import Senders
 import Testing

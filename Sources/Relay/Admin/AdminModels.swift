@@ -101,6 +101,14 @@ public enum AdminAPI {
         public var skipped: Int?
         /// The id of the last record considered, to continue with `after`.
         public var last: UInt64?
+
+        package init(matched: Int, replayed: Int? = nil, failed: Int? = nil, skipped: Int? = nil, last: UInt64? = nil) {
+            self.matched = matched
+            self.replayed = replayed
+            self.failed = failed
+            self.skipped = skipped
+            self.last = last
+        }
     }
 
     /// `GET /admin/buffer/check`, `buffer check --json`.

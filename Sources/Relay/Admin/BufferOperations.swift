@@ -176,7 +176,7 @@ public struct BufferOperations: Sendable {
         return result
     }
 
-    static func document(_ stored: StoredRecord, includeBody: Bool) -> AdminAPI.Record {
+    package static func document(_ stored: StoredRecord, includeBody: Bool) -> AdminAPI.Record {
         let record = stored.record
         return AdminAPI.Record(
             id: stored.id.rawValue,
@@ -198,7 +198,7 @@ public struct BufferOperations: Sendable {
         )
     }
 
-    static func document(_ report: BufferCheckReport) -> AdminAPI.CheckReport {
+    package static func document(_ report: BufferCheckReport) -> AdminAPI.CheckReport {
         AdminAPI.CheckReport(
             clean: report.isClean,
             segments: report.segments,

@@ -82,7 +82,7 @@ public struct RecordFilter: Codable, Sendable, Hashable {
     }
 
     /// The filter as URL query items (for the admin API).
-    var queryItems: [URLQueryItem] {
+    package var queryItems: [URLQueryItem] {
         var items: [URLQueryItem] = []
         if let state { items.append(URLQueryItem(name: "state", value: state.rawValue)) }
         if let source { items.append(URLQueryItem(name: "source", value: source)) }

@@ -1,4 +1,5 @@
 import Foundation
+import Relay
 
 /// Human-readable output of the buffer commands (tables an operator reads at a glance). The
 /// `--json` output is the ``AdminAPI`` documents instead.

@@ -1,4 +1,5 @@
 import Foundation
+import Relay
 import SenderKit
 
 /// A delivery signed as its sender signs it, printed as a ready-to-run curl command or as header

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Relay
 import RelayKafka
 import RetryBuffer
 import SenderKit
