@@ -27,7 +27,7 @@ public struct RelayApplication: Sendable {
     public let producer: KafkaProducer
     public let buffer: RetryBuffer
     /// The relay's metrics (exported at the admin listener's `/metrics`).
-    public let exporter: MetricsExporter
+    package let exporter: MetricsExporter
     private let retrier: Retrier
     private let ingress: any Service
     private let admin: any Service

@@ -37,7 +37,9 @@ struct DeliveryTests {
                 fileSystem: fileSystem,
                 logger: logger
             )
-            health = BrokerHealth(publisher: publisher)
+            // Kafka stays "known down" after a failure for an hour, not 5 s: a test's steps may be
+            // seconds apart on a busy machine (`brokerHealthForgets` checks the forgetting).
+            health = BrokerHealth(publisher: publisher, memory: .seconds(3600))
             delivery = EventDelivery(
                 publisher: publisher,
                 buffer: buffer,
@@ -173,6 +175,23 @@ struct DeliveryTests {
         #expect(core.counter("relay_publish_total", ["outcome": "buffered", "reason": "publish_failed"]) == 1)
         #expect(core.counter("relay_publish_total", ["outcome": "buffered", "reason": "kafka_down"]) == 1)
         await core.close()
+    }
+
+    @Test("A failure keeps Kafka known down for the health's memory; a later success, or time, ends it")
+    func brokerHealthForgets() async throws {
+        let publisher = ScriptedPublisher()
+        let health = BrokerHealth(publisher: publisher, memory: .milliseconds(500))
+        #expect(!health.isKnownDown)
+        health.recordFailure()
+        #expect(health.isKnownDown)
+        try await Task.sleep(for: .milliseconds(600))
+        #expect(!health.isKnownDown, "a failure older than the memory: probe Kafka again")
+        let remembering = BrokerHealth(publisher: publisher, memory: .seconds(3600))
+        remembering.recordFailure()
+        remembering.recordSuccess()
+        #expect(!remembering.isKnownDown, "a success after the failure")
+        publisher.connectivity = .unreachable(reason: "all brokers down")
+        #expect(remembering.isKnownDown, "librdkafka reports every broker down")
     }
 
     @Test("A permanent refusal is buffered (the retrier dead-letters it) without marking Kafka down")

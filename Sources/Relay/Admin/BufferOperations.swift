@@ -8,7 +8,7 @@ import RetryBuffer
 /// What an operator can do with a buffer: status, listings, single records, checks and replays.
 /// The admin API serves these from the running relay; the CLI with `--path` runs them directly on
 /// a stopped relay's buffer. Both produce the same ``AdminAPI`` documents.
-public struct BufferOperations: Sendable {
+package struct BufferOperations: Sendable {
     public let buffer: RetryBuffer
     private let publisher: (any EventPublisher)?
     private let clock: any WallClock

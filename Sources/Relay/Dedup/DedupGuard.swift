@@ -10,13 +10,13 @@ import Synchronization
 /// the same id with the same body is a retry (answered 200 as if accepted again); the same id with
 /// a different body is a conflict (409). An id is reserved while its event is being made durable,
 /// so two copies arriving together cannot both be published.
-public final class DedupGuard: Sendable {
+final class DedupGuard: Sendable {
     /// Identifies one delivery.
-    public struct Key: Hashable, Sendable {
-        public var source: String
-        public var deliveryID: String
+    struct Key: Hashable, Sendable {
+        var source: String
+        var deliveryID: String
 
-        public init(source: String, deliveryID: String) {
+        init(source: String, deliveryID: String) {
             self.source = source
             self.deliveryID = deliveryID
         }
@@ -25,13 +25,13 @@ public final class DedupGuard: Sendable {
         /// SHA-256 in hex), so that a captured body re-sent under any id is the same delivery.
         /// SHA-256, not the CRC of ``BodyDigest``: two different bodies sharing a key would make
         /// the second a duplicate, never published.
-        public static func body(source: String, _ body: [UInt8]) -> Key {
+        static func body(source: String, _ body: [UInt8]) -> Key {
             Key(source: source, deliveryID: "sha256:" + Hex.encode(Array(SHA256.hash(data: body))))
         }
     }
 
     /// The outcome of ``reserve(_:digest:signedAt:now:)``.
-    public enum Reservation: Sendable, Hashable {
+    enum Reservation: Sendable, Hashable {
         /// Not seen: go on, then ``confirm(_:)`` or ``release(_:)``.
         case fresh
         /// Already accepted with the same body.
@@ -80,7 +80,7 @@ public final class DedupGuard: Sendable {
     ///     refused as stale anyway.
     ///   - store: persists confirmed deliveries, so the memory survives a restart.
     ///   - capacity: the bound on remembered deliveries, shared by every source of a relay.
-    public init(window: Int64, store: (any SeenDeliveryStore)? = nil, capacity: DedupCapacity = DedupCapacity()) {
+    init(window: Int64, store: (any SeenDeliveryStore)? = nil, capacity: DedupCapacity = DedupCapacity()) {
         self.window = window
         self.store = store
         self.capacity = capacity
@@ -103,7 +103,7 @@ public final class DedupGuard: Sendable {
 
     /// Remembers deliveries accepted before a restart; `digest` is `nil` for one remembered by an
     /// older relay without a comparable digest.
-    public func restore(_ key: Key, digest: BodyDigest?, expiresAt: Int64) {
+    func restore(_ key: Key, digest: BodyDigest?, expiresAt: Int64) {
         let fingerprint = Fingerprint(key)
         let entry = DedupTable.Entry(digest: digest?.checksum ?? 0, expiresAt: expiresAt, accepted: true)
         // Kept if the id is already known (expired or not): the first remembered copy wins. Beyond
@@ -122,16 +122,16 @@ public final class DedupGuard: Sendable {
     }
 
     /// The number of remembered deliveries (accepted or in flight) at `now`.
-    public func count(now: Int64) -> Int { table.withLock { $0.count(now: now) } }
+    func count(now: Int64) -> Int { table.withLock { $0.count(now: now) } }
 
     /// Slots the table holds, live or not (16 bytes each).
-    public var storageSlots: Int { table.withLock { $0.capacity } }
+    var storageSlots: Int { table.withLock { $0.capacity } }
 
     /// Reserves a delivery id, or says why it must not be published again.
     /// - Parameters:
     ///   - signedAt: the delivery's signed time (Unix seconds).
     ///   - now: the current time (Unix seconds).
-    public func reserve(_ key: Key, digest: BodyDigest, signedAt: Int64, now: Int64) -> Reservation {
+    func reserve(_ key: Key, digest: BodyDigest, signedAt: Int64, now: Int64) -> Reservation {
         let fingerprint = Fingerprint(key)
         let reserved = DedupTable.Entry(
             digest: digest.checksum,
@@ -173,7 +173,7 @@ public final class DedupGuard: Sendable {
     }
 
     /// Marks a reserved delivery as accepted (its event is durable).
-    public func confirm(_ key: Key, digest: BodyDigest) {
+    func confirm(_ key: Key, digest: BodyDigest) {
         let fingerprint = Fingerprint(key)
         // Accepting writes in place; it can only fail for a table that was copied, which this is not.
         let expiresAt = try? changeTable { table, _ throws(DedupTable.Full) in
@@ -184,7 +184,7 @@ public final class DedupGuard: Sendable {
 
     /// Forgets a reserved delivery whose event could not be made durable, so the sender's retry is
     /// processed normally.
-    public func release(_ key: Key) {
+    func release(_ key: Key) {
         let fingerprint = Fingerprint(key)
         try? changeTable { table, _ throws(DedupTable.Full) in
             if let entry = table.find(fingerprint.high, fingerprint.low, now: .min), !entry.accepted {
@@ -201,19 +201,19 @@ public final class DedupGuard: Sendable {
 ///
 /// Several sources' tables add to the count under their own locks, so the bound may be passed by
 /// one entry per source at most.
-public final class DedupCapacity: Sendable {
+final class DedupCapacity: Sendable {
     /// The default bound, `dedup.max_entries`.
-    public static let defaultMaximumEntries = 2_000_000
+    static let defaultMaximumEntries = 2_000_000
 
-    public let maximumEntries: Int
+    let maximumEntries: Int
     private let entries = Atomic<Int>(0)
 
-    public init(maximumEntries: Int = DedupCapacity.defaultMaximumEntries) {
+    init(maximumEntries: Int = DedupCapacity.defaultMaximumEntries) {
         self.maximumEntries = maximumEntries
     }
 
     /// Entries remembered now, in every source.
-    public var count: Int { entries.load(ordering: .relaxed) }
+    var count: Int { entries.load(ordering: .relaxed) }
 
     /// Whether one more entry may be added once `delta` entries (not counted yet) are added to the
     /// count.

@@ -3,7 +3,7 @@ import RetryBuffer
 /// Where the dedup memory lives across restarts: every confirmed delivery is remembered until it
 /// expires, and what was remembered is handed back at start. The retry buffer is the store (its
 /// seen journal); tests may use another.
-public protocol SeenDeliveryStore: Sendable {
+protocol SeenDeliveryStore: Sendable {
     /// Persists one confirmed delivery (it may be written lazily: a crash may forget the last ones).
     func remember(_ key: DedupGuard.Key, digest: BodyDigest, expiresAt: Int64)
 
@@ -14,7 +14,7 @@ public protocol SeenDeliveryStore: Sendable {
 }
 
 extension RetryBuffer: SeenDeliveryStore {
-    public func remember(_ key: DedupGuard.Key, digest: BodyDigest, expiresAt: Int64) {
+    func remember(_ key: DedupGuard.Key, digest: BodyDigest, expiresAt: Int64) {
         rememberSeen(
             SeenDelivery(
                 source: key.source,
@@ -25,7 +25,7 @@ extension RetryBuffer: SeenDeliveryStore {
         )
     }
 
-    public var rememberedDeliveries: [(key: DedupGuard.Key, digest: BodyDigest?, expiresAt: Int64)] {
+    var rememberedDeliveries: [(key: DedupGuard.Key, digest: BodyDigest?, expiresAt: Int64)] {
         recoveredSeenDeliveries.map { seen in
             (
                 DedupGuard.Key(source: seen.source, deliveryID: seen.deliveryID),

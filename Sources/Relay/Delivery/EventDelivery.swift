@@ -12,9 +12,9 @@ import RetryBuffer
 /// - Publish timeout: the event is buffered while its first copy is still in flight; if that copy is
 ///   acknowledged after all, the buffered record is marked delivered instead of being sent twice.
 /// - Delivered events are also archived (without an fsync) when the archive is on.
-public struct EventDelivery: Sendable {
+struct EventDelivery: Sendable {
     /// What became of one event.
-    public enum Outcome: Sendable, Hashable {
+    enum Outcome: Sendable, Hashable {
         /// Kafka acknowledged the record.
         case published(KafkaAck)
         /// The record is in the retry buffer, fsynced; the retrier will publish it.
@@ -49,7 +49,7 @@ public struct EventDelivery: Sendable {
     /// Publishes `record` (the envelope of `event`) or buffers it; returns once it is durable.
     /// - Parameter valueChecksum: the CRC-32C of `record.value` if the caller has it (the dedup
     ///   digest of a body that is the value), so the buffer does not read a large value again.
-    public func deliver(_ record: KafkaRecord, of event: RelayEvent, valueChecksum: UInt32? = nil) async -> Outcome {
+    func deliver(_ record: KafkaRecord, of event: RelayEvent, valueChecksum: UInt32? = nil) async -> Outcome {
         var buffered = BufferRecord(record, event: event, attempts: 0)
         if health.isKnownDown {
             return await append(buffered, inFlight: nil, valueChecksum: valueChecksum, because: "kafka_down")

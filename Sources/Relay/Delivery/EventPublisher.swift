@@ -7,7 +7,7 @@ import RelayKafka
 /// Callbacks registered with `DeliveryFuture.whenComplete` run there: they must not block, and they
 /// may send again (the retrier sends a dead letter from the report of a refused record), so a
 /// publisher must accept `send` from inside a report.
-public protocol EventPublisher: Sendable {
+package protocol EventPublisher: Sendable {
     /// Hands `record` over; its future completes with the broker's report. Throws when the record is
     /// refused at once (the queue is full, the producer is closing).
     func send(_ record: KafkaRecord) throws(KafkaError) -> DeliveryFuture

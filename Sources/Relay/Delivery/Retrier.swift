@@ -8,7 +8,7 @@ import Synchronization
 /// keeps its order), many keys in parallel; exponential backoff with jitter while Kafka fails.
 /// A record is marked delivered only on Kafka's acknowledgement. Records Kafka refuses
 /// permanently go to the source's dead-letter topic, or stay in the buffer as dead.
-public final class Retrier: Service, Sendable {
+package final class Retrier: Service, Sendable {
     /// How the retrier paces itself.
     public struct Configuration: Sendable, Hashable {
         /// Records being published at once.

@@ -4,17 +4,17 @@ import SenderKit
 
 /// An error answer: a status, a stable machine-readable code and a human message, always sent as
 /// `{"error": code, "message": message}`. Messages never contain a secret or a request body.
-public struct HTTPProblem: Error, Sendable, Hashable {
-    public var status: HTTPResponse.Status
-    public var code: String
-    public var message: String
+struct HTTPProblem: Error, Sendable, Hashable {
+    var status: HTTPResponse.Status
+    var code: String
+    var message: String
     /// Extra headers, e.g. `Retry-After` or `Allow`.
-    public var headers: HTTPFields
+    var headers: HTTPFields
     /// What the log says beyond the message, never the answer: a file path, an errno, a Kafka
     /// error are of use to the operator, and to an attacker mapping the host.
-    public var detail: String?
+    var detail: String?
 
-    public init(
+    init(
         _ status: HTTPResponse.Status,
         _ code: String,
         _ message: String,
@@ -29,7 +29,7 @@ public struct HTTPProblem: Error, Sendable, Hashable {
     }
 
     /// The answer to send.
-    public var response: Response {
+    var response: Response {
         var headers = headers
         headers[.contentType] = "application/json"
         let body = JSONText.object(["error": .string(code), "message": .string(message)])
@@ -42,7 +42,7 @@ public struct HTTPProblem: Error, Sendable, Hashable {
     /// read it instead of blocking on a write the relay no longer reads. At most
     /// ``discardLimit`` bytes are read, for at most ``discardTime``; past either the connection is
     /// closed. Nothing discarded is kept, so memory does not grow with the body.
-    public func response(discardingBodyOf request: Request) -> Response {
+    func response(discardingBodyOf request: Request) -> Response {
         let body = request.body
         let json = ByteBuffer(bytes: JSONText.object(["error": .string(code), "message": .string(message)]))
         var headers = headers

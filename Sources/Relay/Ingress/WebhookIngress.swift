@@ -9,7 +9,7 @@ import SenderKit
 
 /// The HTTP face of the pipeline: framing checks (size, media type), then the pipeline, then the
 /// answer. Every rejection is logged once, with its reason and request id.
-public struct WebhookIngress: Sendable {
+struct WebhookIngress: Sendable {
     private let pipeline: WebhookPipeline
     private let maxBodySize: Int
     private let bodyBudget: BodyBudget
@@ -34,7 +34,7 @@ public struct WebhookIngress: Sendable {
     }
 
     /// Answers `POST /webhooks/{source}`.
-    public func handle(_ request: Request, source: String) async -> Response {
+    func handle(_ request: Request, source: String) async -> Response {
         let started = ContinuousClock.now
         let route = pipeline.route(source)
         // Label values come only from configuration or verified requests (bounded cardinality).

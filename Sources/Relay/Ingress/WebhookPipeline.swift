@@ -8,10 +8,10 @@ import SenderKit
 
 /// The request path once HTTP framing is dealt with: verify → dedup → envelope → route → deliver.
 /// It knows nothing of HTTP statuses; ``WebhookIngress`` maps its results and rejections to answers.
-public struct WebhookPipeline: Sendable {
+struct WebhookPipeline: Sendable {
     /// An event the relay took responsibility for.
-    public struct Acceptance: Sendable, Hashable {
-        public enum Status: String, Sendable {
+    struct Acceptance: Sendable, Hashable {
+        enum Status: String, Sendable {
             /// Kafka acknowledged it.
             case published
             /// It is in the retry buffer (fsynced); the retrier will publish it.
@@ -22,23 +22,23 @@ public struct WebhookPipeline: Sendable {
             case answered
         }
 
-        public var deliveryID: String
+        var deliveryID: String
         /// The verified event type.
-        public var eventType: String
+        var eventType: String
         /// The event type as a metric label: `unrecognized` for a type outside the sender's
         /// catalogue that only an unsigned header names (so no request can invent label values).
-        public var eventLabel: String
-        public var status: Status
-        public var topic: String?
-        public var ack: KafkaAck?
+        var eventLabel: String
+        var status: Status
+        var topic: String?
+        var ack: KafkaAck?
         /// The body of an `answered` acceptance.
-        public var reply: [UInt8]? = nil
+        var reply: [UInt8]? = nil
         /// When the request was received (the pipeline's clock).
-        public var receivedAt: Date
+        var receivedAt: Date
     }
 
     /// Why the pipeline did not accept a request.
-    public enum Rejection: Error, Sendable, Hashable {
+    enum Rejection: Error, Sendable, Hashable {
         case unknownSource(String)
         case rejected(WebhookRejection)
         case invalidJSON(JSONScanError)
@@ -138,7 +138,7 @@ public struct WebhookPipeline: Sendable {
     private let clock: any WallClock
     private let metrics: RelayMetrics
 
-    public init(
+    init(
         configuration: RelayConfiguration,
         delivery: EventDelivery,
         clock: any WallClock,
@@ -172,7 +172,7 @@ public struct WebhookPipeline: Sendable {
     }
 
     /// The topics of every known event type of every source, sorted.
-    public var knownTopics: [String] {
+    var knownTopics: [String] {
         Set(routes.values.flatMap(\.knownTopics)).sorted()
     }
 

@@ -209,7 +209,7 @@ private final class MetricHandles: Sendable {
 }
 
 /// The Prometheus registry behind a relay's metrics, and its text exposition.
-public struct MetricsExporter: Sendable {
+package struct MetricsExporter: Sendable {
     public let registry: PrometheusCollectorRegistry
     public let metrics: RelayMetrics
 

@@ -66,7 +66,7 @@ public struct TextLogHandler: LogHandler {
 
 /// Writes each log entry as one JSON object on one line: `time`, `level`, `label`, `message`, and
 /// the metadata as string members — the shape log shippers (Loki, Elasticsearch, CloudWatch) expect.
-public struct JSONLogHandler: LogHandler {
+package struct JSONLogHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
     public var logLevel: Logger.Level = .info
     private let label: String
