@@ -41,9 +41,6 @@ public protocol WebhookScheme: Sendable {
     /// (GitHub: set the hook's content type).
     var mediaTypeHint: String? { get }
 
-    /// The sender's own settings as `key=value` words for the start-up log, never a secret.
-    var settingsSummary: String { get }
-
     /// What the operator chose that weakens verification, one sentence each, logged as warnings at
     /// start (e.g. a policy that checks only one of two signatures).
     var warnings: [String] { get }
@@ -56,7 +53,6 @@ extension WebhookScheme {
     public var bodyFields: [JSONPointer] { [] }
     public var knownEventTypes: [String] { [] }
     public var mediaTypeHint: String? { nil }
-    public var settingsSummary: String { "" }
     public var warnings: [String] { [] }
 }
 

@@ -48,7 +48,8 @@ struct CommandLineTests {
         let valid = try await ChildProcess.run(executable, ["config", "check"], environment: environment)
         #expect(valid.status == 0, "\(valid.stderr)")
         #expect(valid.stdout.contains("The configuration is valid."))
-        #expect(valid.stdout.contains("secrets=<1 redacted>"))
+        #expect(valid.stdout.contains("  sources.docutray.secrets: <1 redacted>"))
+        #expect(valid.stdout.contains("  sources.docutray.webhook_url: https://relay.example.com/webhooks/docutray"))
         #expect(!valid.stdout.contains("whsec_config_check_1"))
         environment["RELAY_HTTP_PORT"] = "eighty"
         let invalid = try await ChildProcess.run(executable, ["config", "check"], environment: environment)

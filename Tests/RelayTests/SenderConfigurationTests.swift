@@ -173,9 +173,11 @@ struct SenderConfigurationTests {
             "RELAY_PARTNERS_TIMESTAMP_HEADER": "X-Time",
         ])
         let text = configuration.redactedMetadata.map { "\($0.key)=\($0.value)" }.joined(separator: "\n")
-        #expect(text.contains("scheme=generic-hmac"))
-        #expect(text.contains("timestamp_header=x-time"))
-        #expect(text.contains("tolerance=300s"))
+        #expect(text.contains("config.sources.partners.scheme=generic-hmac"), "derived from the variables")
+        #expect(text.contains("config.sources.partners.timestamp_header=X-Time"), "a sender's own setting")
+        #expect(text.contains("config.sources.partners.algorithm=sha256"), "a sender's default")
+        #expect(text.contains("config.sources.partners.dedup_window=300s"), "derived from the tolerance")
+        #expect(text.contains("config.sources.partners.secrets=<1 redacted>"), "secret by the settings table")
         #expect(!text.contains("partner-secret-1"))
     }
 }

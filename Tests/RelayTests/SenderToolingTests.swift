@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import RelayTestSupport
 import RelayTools
 import SenderKit
@@ -35,14 +36,24 @@ struct VerifyOnlySender: Sender {
         var loggedHeaders: LoggedHeaders { LoggedHeaders() }
     }
 
+    /// A credential the sender needs besides its secrets (as PayPal's API does): secret by the table.
+    static let apiKey = Setting(
+        "sources.<source>.api_key",
+        "RELAY_<SOURCE>_API_KEY",
+        secret: true,
+        "The sender's API key."
+    )
+
     var name: String { "verify-only" }
+    var settings: [Setting] { [Self.apiKey] }
     var summary: String { "A sender that signs with a private key" }
     var defaults: SenderDefaults {
         SenderDefaults(cloudEventSource: "https://example.com", topicTemplate: "{source}.{event}")
     }
 
     func makeScheme(for source: inout some SourceSettings) throws(ConfigurationError) -> any WebhookScheme {
-        Scheme()
+        _ = try source.text(Self.apiKey)
+        return Scheme()
     }
 }
 
@@ -53,7 +64,6 @@ struct SenderToolingTests {
     @Test("A verify-only sender needs only what verification needs; the common event-type rule is the default")
     func verifyOnlySenderIsASender() throws {
         let sender = VerifyOnlySender()
-        #expect(sender.settings.isEmpty)
         #expect(sender.eventTypeProblem("orders/create") == nil)
         #expect(sender.eventTypeProblem("no spaces") == EventName.rule)
         let registry = SenderRegistry([sender, GitHubSender()])
@@ -67,6 +77,25 @@ struct SenderToolingTests {
         )
         #expect(configuration.sources.map(\.name) == ["verify-only"])
         #expect(!(configuration.sources[0].scheme is any WebhookSigner))
+    }
+
+    @Test(
+        "A sender's own setting marked secret in its table is redacted from the start-up log, with no code of its own"
+    )
+    func senderSecretSettingIsRedacted() throws {
+        let configuration = try RelayConfiguration.load(
+            environment: [
+                "RELAY_KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9092",
+                "RELAY_VERIFY_ONLY_SCHEME": "verify-only",
+                "RELAY_VERIFY_ONLY_SECRETS": "a-secret-of-32-bytes-0123456789ab",
+                "RELAY_VERIFY_ONLY_API_KEY": "api-key-that-must-not-leak",
+            ],
+            senders: SenderRegistry([VerifyOnlySender()])
+        )
+        let logged = configuration.redactedMetadata
+        #expect(logged["config.sources.verify-only.api_key"] == "<redacted>")
+        #expect(logged["config.sources.verify-only.scheme"] == "verify-only")
+        #expect(!logged.values.contains { "\($0)".contains("api-key-that-must-not-leak") })
     }
 
     @Test("webhook-relay dev makes sources for the senders with tooling and leaves the others out")

@@ -116,6 +116,10 @@ struct ConfigurationLoader {
     private var warnings: [String] = []
     /// Mappings that are known but may be empty (`sources`, `sources.<name>`); their children are not.
     private var containers: Set<String> = []
+    /// Every setting read, with its value (see ``RelayConfiguration/settingValues``), by key; the
+    /// order of first reading in `readOrder`.
+    private var values: [String: RelayConfiguration.SettingValue] = [:]
+    private var readOrder: [String] = []
 
     init(tree: ConfigTree, environment: [String: String], senders: SenderRegistry) {
         self.tree = tree
@@ -138,6 +142,7 @@ struct ConfigurationLoader {
         http.maxBodyBytesInFlight =
             try text(.httpMaxBodyBytesInFlight) == nil
             ? max(64 << 20, http.maxBodySize) : try byteSize(.httpMaxBodyBytesInFlight, in: 1024...(1 << 40))
+        noteDerived(.httpMaxBodyBytesInFlight, String(http.maxBodyBytesInFlight))
         guard http.maxBodyBytesInFlight >= http.maxBodySize else {
             throw ConfigurationError(
                 .httpMaxBodyBytesInFlight,
@@ -181,8 +186,30 @@ struct ConfigurationLoader {
             sources: sources,
             logging: logging,
             shutdownTimeout: try duration(.shutdownTimeout, in: .seconds(1)...(.seconds(3600))),
-            warnings: warnings
+            warnings: warnings,
+            settingValues: readOrder.compactMap { values[$0] }
         )
+    }
+
+    /// Records what `setting` was read as.
+    private mutating func note(_ setting: Setting, _ value: RelayConfiguration.SettingValue.Value?) {
+        guard let value else { return }
+        if values[setting.key] == nil { readOrder.append(setting.key) }
+        values[setting.key] = RelayConfiguration.SettingValue(setting: setting, value: value)
+    }
+
+    /// The raw text of a setting, or its default from the table, which is then recorded as its value.
+    private mutating func textOrNotedDefault(_ setting: Setting) throws(ConfigurationError) -> String {
+        if let text = try text(setting) { return text }
+        let value = setting.defaultValue ?? ""
+        note(setting, .text(value))
+        return value
+    }
+
+    /// Records a value the relay derived for a setting that was not set (e.g. a sender's dedup window).
+    private mutating func noteDerived(_ setting: Setting, _ text: String) {
+        guard values[setting.key] == nil else { return }
+        note(setting, .text(text))
     }
 
     mutating func bufferSettings() throws(ConfigurationError) -> RelayConfiguration.Buffer {
@@ -290,6 +317,7 @@ struct ConfigurationLoader {
             )
         }
 
+        noteDerived(schemeSetting, sender.name)
         let secrets = try secrets(of: name)
         let toleranceSetting = Setting.sourceTimestampTolerance.forSource(name)
         let toleranceIsSet = try text(toleranceSetting) != nil
@@ -322,11 +350,13 @@ struct ConfigurationLoader {
             throw ConfigurationError(usedWindowSetting, "must be at least the timestamp tolerance (\(tolerance)s)")
         }
         guard window > 0 else { throw ConfigurationError(usedWindowSetting, "must be at least 1s") }
+        noteDerived(windowSetting, "\(window)s")
         let rateLimit = try integer(.sourceRateLimit.forSource(name), in: 0...1_000_000)
         let burstSetting = Setting.sourceRateLimitBurst.forSource(name)
         let burst = try text(burstSetting) == nil ? rateLimit : try integer(burstSetting, in: 1...10_000_000)
         let templateSetting = Setting.sourceTopicTemplate.forSource(name)
         let template = try text(templateSetting) ?? sender.defaults.topicTemplate
+        noteDerived(templateSetting, template)
         let overridesSetting = Setting.sourceTopics.forSource(name)
         let overrides = try stringMap(overridesSetting)
         for eventType in overrides.keys.sorted() {
@@ -357,7 +387,7 @@ struct ConfigurationLoader {
             dedupWindow: window,
             rateLimit: rateLimit,
             rateLimitBurst: burst,
-            cloudEventSource: try text(.sourceCloudEventSource.forSource(name)) ?? sender.defaults.cloudEventSource,
+            cloudEventSource: try cloudEventSource(of: name, default: sender.defaults.cloudEventSource),
             topicTemplate: template,
             topicOverrides: overrides,
             key: key,
@@ -401,9 +431,17 @@ struct ConfigurationLoader {
         )
     }
 
+    private mutating func cloudEventSource(of name: String, default: String) throws(ConfigurationError) -> String {
+        let setting = Setting.sourceCloudEventSource.forSource(name)
+        let value = try text(setting) ?? `default`
+        noteDerived(setting, value)
+        return value
+    }
+
     private mutating func deadLetterTopic(of name: String) throws(ConfigurationError) -> String {
         let setting = Setting.sourceDeadLetterTopic.forSource(name)
         let topic = try text(setting) ?? "\(name).deadletter"
+        noteDerived(setting, topic)
         if let problem = TopicRouter.problem(withTopicName: topic) {
             throw ConfigurationError(setting, "'\(topic)' \(problem)")
         }
@@ -426,6 +464,7 @@ struct ConfigurationLoader {
         guard !secrets.isEmpty else {
             throw ConfigurationError(listSetting, "at least one secret is required (or \(fileSetting.environment))")
         }
+        note(listSetting, .list(secrets))
         // Never echo a secret, not even a short or a placeholder one: name its position.
         for (index, secret) in secrets.enumerated() {
             if SecretStrength.isPlaceholder(secret) {
@@ -477,6 +516,7 @@ struct ConfigurationLoader {
             }
             properties[name.lowercased().replacingOccurrences(of: "_", with: ".")] = value
         }
+        if !properties.isEmpty { note(.kafkaProperties, .map(properties)) }
         if let (key, value) = KafkaProducerConfiguration.weakenedProperty(in: properties) {
             throw ConfigurationError(
                 key: "kafka.properties.\(key)",
@@ -492,21 +532,27 @@ struct ConfigurationLoader {
     /// The raw text of a setting: the environment variable if set and non-empty, else the YAML scalar.
     mutating func text(_ setting: Setting) throws(ConfigurationError) -> String? {
         consumed.insert(setting.key)
-        if let value = environment[setting.environment], !value.isEmpty { return value }
-        switch tree.node(at: setting.key) {
-        case nil: return nil
-        case .scalar(let value)?: return value
-        default: throw ConfigurationError(setting, "must be a single value")
+        let value: String?
+        if let variable = environment[setting.environment], !variable.isEmpty {
+            value = variable
+        } else {
+            switch tree.node(at: setting.key) {
+            case nil: value = nil
+            case .scalar(let scalar)?: value = scalar
+            default: throw ConfigurationError(setting, "must be a single value")
+            }
         }
+        note(setting, value.map { .text($0) })
+        return value
     }
 
     /// The raw text of a setting, or its default from the table.
     private mutating func textOrDefault(_ setting: Setting) throws(ConfigurationError) -> String {
-        try text(setting) ?? setting.defaultValue ?? ""
+        try textOrNotedDefault(setting)
     }
 
     mutating func integer(_ setting: Setting, in range: ClosedRange<Int>) throws(ConfigurationError) -> Int {
-        let raw = try text(setting) ?? setting.defaultValue ?? ""
+        let raw = try textOrNotedDefault(setting)
         guard let value = Int(raw.trimmingCharacters(in: .whitespaces)), range.contains(value) else {
             throw ConfigurationError(
                 setting,
@@ -517,7 +563,7 @@ struct ConfigurationLoader {
     }
 
     private mutating func boolean(_ setting: Setting) throws(ConfigurationError) -> Bool {
-        let raw = try text(setting) ?? setting.defaultValue ?? ""
+        let raw = try textOrNotedDefault(setting)
         guard let value = ValueParsers.bool(raw) else {
             throw ConfigurationError(setting, "'\(raw)' is not true or false")
         }
@@ -534,7 +580,7 @@ struct ConfigurationLoader {
     }
 
     private mutating func byteSize(_ setting: Setting, in range: ClosedRange<Int>) throws(ConfigurationError) -> Int {
-        let raw = try text(setting) ?? setting.defaultValue ?? ""
+        let raw = try textOrNotedDefault(setting)
         guard let value = ValueParsers.byteSize(raw) else {
             throw ConfigurationError(setting, "'\(raw)' is not a size (e.g. 512KiB, 5MiB, 1GiB)")
         }
@@ -548,7 +594,7 @@ struct ConfigurationLoader {
         _ setting: Setting,
         in range: ClosedRange<Duration>
     ) throws(ConfigurationError) -> Duration {
-        let raw = try text(setting) ?? setting.defaultValue ?? ""
+        let raw = try textOrNotedDefault(setting)
         guard let value = ValueParsers.duration(raw) else {
             throw ConfigurationError(setting, "'\(raw)' is not a duration (e.g. 500ms, 2s, 5m, 24h)")
         }
@@ -573,7 +619,7 @@ struct ConfigurationLoader {
         _ setting: Setting,
         _ type: Choice.Type
     ) throws(ConfigurationError) -> Choice where Choice.RawValue == String {
-        let raw = try text(setting) ?? setting.defaultValue ?? ""
+        let raw = try textOrNotedDefault(setting)
         guard let value = Choice(rawValue: raw.lowercased()) else {
             let options = Choice.allCases.map(\.rawValue).joined(separator: ", ")
             throw ConfigurationError(setting, "'\(raw)' is not one of \(options)")
@@ -583,6 +629,12 @@ struct ConfigurationLoader {
 
     /// A list: a YAML sequence, or comma-separated text (the environment's form).
     private mutating func list(_ setting: Setting) throws(ConfigurationError) -> [String] {
+        let values = try readList(setting)
+        if !values.isEmpty { note(setting, .list(values)) }
+        return values
+    }
+
+    private mutating func readList(_ setting: Setting) throws(ConfigurationError) -> [String] {
         consumed.insert(setting.key)
         if let value = environment[setting.environment], !value.isEmpty {
             return Self.splitList(value, separators: [","])
@@ -607,6 +659,15 @@ struct ConfigurationLoader {
     private mutating func stringMap(
         _ setting: Setting,
         fromEnvironment: Bool = true
+    ) throws(ConfigurationError) -> [String: String] {
+        let map = try readMap(setting, fromEnvironment: fromEnvironment)
+        if !map.isEmpty { note(setting, .map(map)) }
+        return map
+    }
+
+    private mutating func readMap(
+        _ setting: Setting,
+        fromEnvironment: Bool
     ) throws(ConfigurationError) -> [String: String] {
         consumed.insert(setting.key)
         if fromEnvironment, let value = environment[setting.environment], !value.isEmpty {

@@ -2,34 +2,27 @@ import Logging
 import SenderKit
 
 extension RelayConfiguration {
-    /// The effective configuration as log metadata, with every secret replaced by `<redacted>`:
-    /// logged once at start so an operator sees what the relay actually runs with.
+    /// The effective configuration as log metadata, one entry per setting read (`config.` and its
+    /// key), logged once at start so an operator sees what the relay actually runs with. The table
+    /// decides what is secret (``Setting/isSecret``): a secret is `<redacted>` (a list of them
+    /// `<N redacted>`), a secret map such as `kafka.properties` shows its names and hides the values
+    /// of secret-looking ones; credentials in any URL are hidden too.
     public var redactedMetadata: Logger.Metadata {
-        var metadata: Logger.Metadata = [
-            "config.http":
-                "\(http.host):\(http.port) max_body_size=\(http.maxBodySize) idle_timeout=\(http.idleTimeout.configText) request_timeout=\(http.requestTimeout.configText) tls=\(http.tlsCertificatePath != nil)",
-            "config.kafka.bootstrap_servers": "\(kafka.bootstrapServers)",
-            "config.kafka.publish_timeout": "\(kafka.publishTimeout.configText)",
-            "config.kafka.create_topics": "\(kafka.createTopics)",
-            "config.kafka.properties": "\(Self.redacted(kafka.properties))",
-            "config.buffer":
-                "\(buffer.path) max_size=\(buffer.maximumSize) archive_retention=\(buffer.archiveRetention.configText)",
-            "config.retry":
-                "initial=\(retry.initialBackoff.configText) max=\(retry.maximumBackoff.configText) in_flight=\(retry.maximumInFlight)",
-            "config.admin": "\(admin.host):\(admin.port) token=\(admin.token == nil ? "none" : "<redacted>")",
-        ]
-        for source in sources {
-            let own = source.scheme.settingsSummary
-            let tolerance = source.scheme.checksTimestamps ? "tolerance=\(source.timestampTolerance)s " : ""
-            metadata["config.sources.\(source.name)"] = """
-                scheme=\(source.sender.name) secrets=<\(source.secrets.count) redacted> \(own.isEmpty ? "" : own + " ")\
-                \(tolerance)dedup_window=\(source.dedupWindow)s \
-                rate_limit=\(source.rateLimit)/s burst=\(source.rateLimitBurst) \
-                topic_template=\(source.topicTemplate) key=\(source.key?.description ?? "default") \
-                content_mode=\(source.contentMode.rawValue) dead_letter_topic=\(source.deadLetterTopic)
-                """
+        var metadata: Logger.Metadata = [:]
+        for read in settingValues {
+            let text: String
+            switch (read.value, read.setting.isSecret) {
+            case (.text, true): text = "<redacted>"
+            case (.list(let items), true): text = "<\(items.count) redacted>"
+            case (.map(let map), true): text = Self.redacted(map)
+            case (.text(let value), false): text = value
+            case (.list(let items), false): text = items.joined(separator: ",")
+            case (.map(let map), false):
+                text = map.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+            }
+            metadata["config." + read.setting.key] = .string(Self.redactingURLSecrets(text))
         }
-        return metadata.mapValues { .string(Self.redactingURLSecrets("\($0)")) }
+        return metadata
     }
 
     /// `text` with the query string and the user information of every URL in it hidden

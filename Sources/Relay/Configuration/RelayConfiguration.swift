@@ -128,6 +128,22 @@ public struct RelayConfiguration: Sendable {
     /// What the configuration allows but weakens (a short secret, a verification policy that checks
     /// one signature of two), one sentence each; logged as warnings at start and by `config check`.
     public var warnings: [String]
+    /// Every setting the loader read, with the value it used (set, or the default), in reading
+    /// order: what the start-up log and `config check` show, secrets redacted by the table
+    /// (``Setting/isSecret``).
+    public var settingValues: [SettingValue] = []
+
+    /// One setting as read: its key (with the source's name for per-source settings) and value.
+    public struct SettingValue: Sendable, Hashable {
+        public enum Value: Sendable, Hashable {
+            case text(String)
+            case list([String])
+            case map([String: String])
+        }
+
+        public var setting: Setting
+        public var value: Value
+    }
 
     /// The source served at `/webhooks/{name}`.
     public func source(named name: String) -> Source? {

@@ -157,10 +157,6 @@ public struct DocutrayScheme: WebhookScheme, WebhookSigner {
         }
     }
 
-    public var settingsSummary: String {
-        "webhook_url=\(webhookURL.isEmpty ? "none" : webhookURL) verify=\(policy.rawValue)"
-    }
-
     public func sign(_ delivery: OutgoingDelivery) throws(SigningError) -> [(name: String, value: String)] {
         guard let event = delivery.eventType else {
             throw SigningError("Docutray deliveries name their event type: pass --event, e.g. CONVERSION_COMPLETED")

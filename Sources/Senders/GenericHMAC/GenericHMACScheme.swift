@@ -177,13 +177,6 @@ public struct GenericHMACScheme: WebhookScheme, WebhookSigner {
         return LoggedHeaders(deliveryID: header(options.deliveryID), eventType: header(options.eventType))
     }
 
-    public var settingsSummary: String {
-        "signature_header=\(options.signatureHeader.canonicalName) algorithm=\(options.algorithm.rawValue) "
-            + "encoding=\(options.encoding.rawValue) prefix='\(options.prefix)' "
-            + "timestamp_header=\(options.timestampHeader?.canonicalName ?? "none") "
-            + "event_type=\(options.eventType) delivery_id=\(options.deliveryID)"
-    }
-
     public func sign(_ delivery: OutgoingDelivery) throws(SigningError) -> [(name: String, value: String)] {
         guard let key = keys.first else { throw SigningError("no secret is configured") }
         var headers: [(name: String, value: String)] = [("content-type", "application/json")]
