@@ -62,8 +62,8 @@ public protocol SourceSettings {
 
     /// The raw text of a per-source setting, or `nil` when it is not set.
     mutating func text(_ setting: Setting) throws(ConfigurationError) -> String?
-    /// A whole number, the setting's default when not set.
-    mutating func integer(_ setting: Setting, in range: ClosedRange<Int>) throws(ConfigurationError) -> Int
+    /// A whole number within the setting's range (``Setting/Kind/integer(_:)``), its default when not set.
+    mutating func integer(_ setting: Setting) throws(ConfigurationError) -> Int
     /// One of a closed set of words, the setting's default when not set.
     mutating func choice<Choice: RawRepresentable & CaseIterable>(
         _ setting: Setting,

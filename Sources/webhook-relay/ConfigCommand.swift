@@ -45,7 +45,12 @@ struct ConfigCommand: ParsableCommand {
 
         private static func entry(_ setting: Setting) -> String {
             let key = setting.key.isEmpty ? "(file)" : setting.key
-            return "\(key)\n  \(setting.environment)  default: \(setting.defaultValue ?? "none")\n  \(setting.summary)"
+            let secret = setting.isSecret ? "  (secret: never logged)" : ""
+            return """
+                \(key)
+                  \(setting.environment)  default: \(setting.defaultValue ?? "none")  (\(setting.kind))\(secret)
+                  \(setting.summary)
+                """
         }
     }
 }

@@ -31,6 +31,37 @@ struct ConfigurationTests {
         }
     }
 
+    @Test(
+        "Every number, size and duration setting is bounded by the table: its default loads, past its bound is refused"
+    )
+    func rangesComeFromTheTable() throws {
+        let bounded = Setting.all.filter { setting in
+            switch setting.kind {
+            case .integer, .byteSize, .duration: true
+            case .text, .boolean: false
+            }
+        }
+        #expect(bounded.count >= 20)
+        _ = try RelayConfiguration.load(environment: minimal)  // every default within its bounds
+        for setting in bounded {
+            let setting = setting.forSource("docutray")
+            let (beyond, named): (String, String)
+            switch setting.kind {
+            case .integer(let range):
+                (beyond, named) = (String(range.upperBound + 1), "in \(range.lowerBound)...\(range.upperBound)")
+            case .byteSize(let range):
+                (beyond, named) = (String(range.upperBound + 1), "and \(range.upperBound) bytes")
+            case .duration(let range):
+                (beyond, named) = ("\(range.upperBound.components.seconds + 1)s", "must be between")
+            case .text, .boolean: continue
+            }
+            // A bound that also depends on another setting (the burst on the rate) is checked after it.
+            var environment = minimal.merging([setting.environment: beyond]) { $1 }
+            if setting.key == "retry.initial_backoff" { environment["RELAY_RETRY_MAX_BACKOFF"] = "86400s" }
+            expectError(environment, key: setting.key, mentioning: named)
+        }
+    }
+
     @Test("The environment alone configures the Docutray source, with documented defaults")
     func environmentOnly() throws {
         let configuration = try RelayConfiguration.load(environment: minimal)

@@ -18,7 +18,7 @@ struct StubSourceSettings: SourceSettings {
         values[setting.forSource(name).key]
     }
 
-    mutating func integer(_ setting: Setting, in range: ClosedRange<Int>) throws(ConfigurationError) -> Int {
+    mutating func integer(_ setting: Setting) throws(ConfigurationError) -> Int {
         Int(values[setting.forSource(name).key] ?? setting.defaultValue ?? "") ?? 0
     }
 

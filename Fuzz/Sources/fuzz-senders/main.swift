@@ -23,8 +23,8 @@ struct FuzzSettings: SourceSettings {
         setting.key.hasSuffix(".webhook_url") ? "https://relay.example.com/webhooks/fuzz" : nil
     }
 
-    mutating func integer(_ setting: Setting, in range: ClosedRange<Int>) throws(ConfigurationError) -> Int {
-        Int(setting.defaultValue ?? "") ?? range.lowerBound
+    mutating func integer(_ setting: Setting) throws(ConfigurationError) -> Int {
+        Int(setting.defaultValue ?? "") ?? 0
     }
 
     mutating func choice<Choice: RawRepresentable & CaseIterable>(

@@ -130,18 +130,18 @@ struct ConfigurationLoader {
     mutating func load() throws(ConfigurationError) -> RelayConfiguration {
         var http = RelayConfiguration.HTTP(
             host: try textOrDefault(.httpHost),
-            port: try integer(.httpPort, in: 0...65535),
-            maxBodySize: try byteSize(.httpMaxBodySize, in: 1024...(1 << 30)),
+            port: try integer(.httpPort),
+            maxBodySize: try byteSize(.httpMaxBodySize),
             maxBodyBytesInFlight: 0,
-            idleTimeout: try duration(.httpIdleTimeout, in: .seconds(1)...(.seconds(3600))),
-            requestTimeout: try duration(.httpRequestTimeout, in: .seconds(1)...(.seconds(3600))),
+            idleTimeout: try duration(.httpIdleTimeout),
+            requestTimeout: try duration(.httpRequestTimeout),
             tlsCertificatePath: try readablePath(.httpTLSCertificate),
             tlsKeyPath: try readablePath(.httpTLSKey)
         )
         // Unset, the budget is 64 MiB, or one body of the largest size if that is more.
         http.maxBodyBytesInFlight =
             try text(.httpMaxBodyBytesInFlight) == nil
-            ? max(64 << 20, http.maxBodySize) : try byteSize(.httpMaxBodyBytesInFlight, in: 1024...(1 << 40))
+            ? max(64 << 20, http.maxBodySize) : try byteSize(.httpMaxBodyBytesInFlight)
         noteDerived(.httpMaxBodyBytesInFlight, String(http.maxBodyBytesInFlight))
         guard http.maxBodyBytesInFlight >= http.maxBodySize else {
             throw ConfigurationError(
@@ -158,9 +158,9 @@ struct ConfigurationLoader {
         let kafka = try kafkaSettings()
         let buffer = try bufferSettings()
         let retry = RelayConfiguration.Retry(
-            initialBackoff: try duration(.retryInitialBackoff, in: .milliseconds(1)...(.seconds(3600))),
-            maximumBackoff: try duration(.retryMaxBackoff, in: .milliseconds(1)...(.seconds(86_400))),
-            maximumInFlight: try integer(.retryMaxInFlight, in: 1...100_000)
+            initialBackoff: try duration(.retryInitialBackoff),
+            maximumBackoff: try duration(.retryMaxBackoff),
+            maximumInFlight: try integer(.retryMaxInFlight)
         )
         guard retry.initialBackoff <= retry.maximumBackoff else {
             throw ConfigurationError(.retryMaxBackoff, "must be at least retry.initial_backoff")
@@ -180,12 +180,12 @@ struct ConfigurationLoader {
             http: http,
             kafka: kafka,
             buffer: buffer,
-            dedup: RelayConfiguration.Dedup(maximumEntries: try integer(.dedupMaxEntries, in: 1...1_000_000_000)),
+            dedup: RelayConfiguration.Dedup(maximumEntries: try integer(.dedupMaxEntries)),
             retry: retry,
             admin: admin,
             sources: sources,
             logging: logging,
-            shutdownTimeout: try duration(.shutdownTimeout, in: .seconds(1)...(.seconds(3600))),
+            shutdownTimeout: try duration(.shutdownTimeout),
             warnings: warnings,
             settingValues: readOrder.compactMap { values[$0] }
         )
@@ -215,9 +215,9 @@ struct ConfigurationLoader {
     mutating func bufferSettings() throws(ConfigurationError) -> RelayConfiguration.Buffer {
         let buffer = RelayConfiguration.Buffer(
             path: try textOrDefault(.bufferPath),
-            maximumSize: try byteSize(.bufferMaxSize, in: (1 << 20)...(1 << 50)),
-            segmentSize: try byteSize(.bufferSegmentSize, in: (64 << 10)...(1 << 30)),
-            archiveRetention: try duration(.archiveRetention, in: .zero...(.seconds(90 * 86_400)))
+            maximumSize: try byteSize(.bufferMaxSize),
+            segmentSize: try byteSize(.bufferSegmentSize),
+            archiveRetention: try duration(.archiveRetention)
         )
         guard buffer.segmentSize <= buffer.maximumSize else {
             throw ConfigurationError(.bufferSegmentSize, "must not be larger than buffer.max_size")
@@ -231,13 +231,13 @@ struct ConfigurationLoader {
         }
         return RelayConfiguration.Kafka(
             bootstrapServers: bootstrap,
-            publishTimeout: try duration(.kafkaPublishTimeout, in: .milliseconds(10)...(.seconds(25))),
-            flushTimeout: try duration(.kafkaFlushTimeout, in: .zero...(.seconds(600))),
-            warmupTimeout: try duration(.kafkaWarmupTimeout, in: .zero...(.seconds(300))),
+            publishTimeout: try duration(.kafkaPublishTimeout),
+            flushTimeout: try duration(.kafkaFlushTimeout),
+            warmupTimeout: try duration(.kafkaWarmupTimeout),
             properties: try kafkaProperties(),
             createTopics: try boolean(.kafkaCreateTopics),
-            topicPartitions: try integer(.kafkaTopicPartitions, in: 1...10_000),
-            topicReplicationFactor: try integer(.kafkaTopicReplicationFactor, in: -1...100)
+            topicPartitions: try integer(.kafkaTopicPartitions),
+            topicReplicationFactor: try integer(.kafkaTopicReplicationFactor)
         )
     }
 
@@ -321,7 +321,7 @@ struct ConfigurationLoader {
         let secrets = try secrets(of: name)
         let toleranceSetting = Setting.sourceTimestampTolerance.forSource(name)
         let toleranceIsSet = try text(toleranceSetting) != nil
-        let tolerance = try duration(toleranceSetting, in: .seconds(1)...(.seconds(86_400))).wholeSeconds
+        let tolerance = try duration(toleranceSetting).wholeSeconds
         var settings = LoadedSourceSettings(
             name: name,
             secrets: secrets,
@@ -351,9 +351,9 @@ struct ConfigurationLoader {
         }
         guard window > 0 else { throw ConfigurationError(usedWindowSetting, "must be at least 1s") }
         noteDerived(windowSetting, "\(window)s")
-        let rateLimit = try integer(.sourceRateLimit.forSource(name), in: 0...1_000_000)
+        let rateLimit = try integer(.sourceRateLimit.forSource(name))
         let burstSetting = Setting.sourceRateLimitBurst.forSource(name)
-        let burst = try text(burstSetting) == nil ? rateLimit : try integer(burstSetting, in: 1...10_000_000)
+        let burst = try text(burstSetting) == nil ? rateLimit : try integer(burstSetting)
         let templateSetting = Setting.sourceTopicTemplate.forSource(name)
         let template = try text(templateSetting) ?? sender.defaults.topicTemplate
         noteDerived(templateSetting, template)
@@ -425,7 +425,7 @@ struct ConfigurationLoader {
         }
         return RelayConfiguration.Admin(
             host: host,
-            port: try integer(.adminPort, in: 0...65535),
+            port: try integer(.adminPort),
             token: token,
             allowedHosts: try list(.adminAllowedHosts)
         )
@@ -551,7 +551,9 @@ struct ConfigurationLoader {
         try textOrNotedDefault(setting)
     }
 
-    mutating func integer(_ setting: Setting, in range: ClosedRange<Int>) throws(ConfigurationError) -> Int {
+    /// A whole number within the range the table gives (``Setting/Kind/integer(_:)``).
+    mutating func integer(_ setting: Setting) throws(ConfigurationError) -> Int {
+        guard case .integer(let range) = setting.kind else { preconditionFailure("\(setting.key): not a number") }
         let raw = try textOrNotedDefault(setting)
         guard let value = Int(raw.trimmingCharacters(in: .whitespaces)), range.contains(value) else {
             throw ConfigurationError(
@@ -579,7 +581,9 @@ struct ConfigurationLoader {
         return path
     }
 
-    private mutating func byteSize(_ setting: Setting, in range: ClosedRange<Int>) throws(ConfigurationError) -> Int {
+    /// A size within the range the table gives (``Setting/Kind/byteSize(_:)``).
+    private mutating func byteSize(_ setting: Setting) throws(ConfigurationError) -> Int {
+        guard case .byteSize(let range) = setting.kind else { preconditionFailure("\(setting.key): not a size") }
         let raw = try textOrNotedDefault(setting)
         guard let value = ValueParsers.byteSize(raw) else {
             throw ConfigurationError(setting, "'\(raw)' is not a size (e.g. 512KiB, 5MiB, 1GiB)")
@@ -590,11 +594,19 @@ struct ConfigurationLoader {
         return value
     }
 
-    private mutating func duration(
-        _ setting: Setting,
-        in range: ClosedRange<Duration>
-    ) throws(ConfigurationError) -> Duration {
-        let raw = try textOrNotedDefault(setting)
+    /// A duration within the range the table gives (``Setting/Kind/duration(_:)``).
+    private mutating func duration(_ setting: Setting) throws(ConfigurationError) -> Duration {
+        try checkedDuration(setting, raw: try textOrNotedDefault(setting))
+    }
+
+    /// A duration within the table's range, or `nil` when the setting is not set.
+    private mutating func optionalDuration(_ setting: Setting) throws(ConfigurationError) -> Duration? {
+        guard let raw = try text(setting) else { return nil }
+        return try checkedDuration(setting, raw: raw)
+    }
+
+    private func checkedDuration(_ setting: Setting, raw: String) throws(ConfigurationError) -> Duration {
+        guard case .duration(let range) = setting.kind else { preconditionFailure("\(setting.key): not a duration") }
         guard let value = ValueParsers.duration(raw) else {
             throw ConfigurationError(setting, "'\(raw)' is not a duration (e.g. 500ms, 2s, 5m, 24h)")
         }
@@ -603,14 +615,6 @@ struct ConfigurationLoader {
                 setting,
                 "must be between \(range.lowerBound.configText) and \(range.upperBound.configText)"
             )
-        }
-        return value
-    }
-
-    private mutating func optionalDuration(_ setting: Setting) throws(ConfigurationError) -> Duration? {
-        guard let raw = try text(setting) else { return nil }
-        guard let value = ValueParsers.duration(raw) else {
-            throw ConfigurationError(setting, "'\(raw)' is not a duration (e.g. 500ms, 2s, 5m, 24h)")
         }
         return value
     }
@@ -721,8 +725,8 @@ private struct LoadedSourceSettings: SourceSettings {
         try text(setting) ?? setting.defaultValue ?? ""
     }
 
-    mutating func integer(_ setting: Setting, in range: ClosedRange<Int>) throws(ConfigurationError) -> Int {
-        try loader.integer(setting.forSource(name), in: range)
+    mutating func integer(_ setting: Setting) throws(ConfigurationError) -> Int {
+        try loader.integer(setting.forSource(name))
     }
 
     mutating func choice<Choice: RawRepresentable & CaseIterable>(

@@ -13,30 +13,35 @@ extension Setting {
         "http.port",
         "RELAY_HTTP_PORT",
         default: "8080",
+        kind: .integer(0...65535),
         "Port of the webhook listener."
     )
     public static let httpMaxBodySize = Setting(
         "http.max_body_size",
         "RELAY_HTTP_MAX_BODY_SIZE",
         default: "5MiB",
+        kind: .byteSize(1024...(1 << 30)),
         "Largest accepted request body; larger gets 413."
     )
     public static let httpMaxBodyBytesInFlight = Setting(
         "http.max_body_bytes_in_flight",
         "RELAY_HTTP_MAX_BODY_BYTES_IN_FLIGHT",
         default: "64MiB",
+        kind: .byteSize(1024...(1 << 40)),
         "Most request-body bytes held at once, all connections together; beyond, 503 with Retry-After from the head."
     )
     public static let httpIdleTimeout = Setting(
         "http.idle_timeout",
         "RELAY_HTTP_IDLE_TIMEOUT",
         default: "30s",
+        kind: .duration(.seconds(1)...(.seconds(3600))),
         "Close connections silent for this long (slow or stalled clients)."
     )
     public static let httpRequestTimeout = Setting(
         "http.request_timeout",
         "RELAY_HTTP_REQUEST_TIMEOUT",
         default: "30s",
+        kind: .duration(.seconds(1)...(.seconds(3600))),
         "A request must arrive completely within this time of its first byte; slower clients are cut off."
     )
 
@@ -56,36 +61,42 @@ extension Setting {
         "kafka.publish_timeout",
         "RELAY_KAFKA_PUBLISH_TIMEOUT",
         default: "2s",
+        kind: .duration(.milliseconds(10)...(.seconds(25))),
         "How long a request waits for Kafka's acknowledgement."
     )
     public static let kafkaFlushTimeout = Setting(
         "kafka.flush_timeout",
         "RELAY_KAFKA_FLUSH_TIMEOUT",
         default: "10s",
+        kind: .duration(.zero...(.seconds(600))),
         "How long shutdown keeps delivering queued events."
     )
     public static let kafkaWarmupTimeout = Setting(
         "kafka.warmup_timeout",
         "RELAY_KAFKA_WARMUP_TIMEOUT",
         default: "10s",
+        kind: .duration(.zero...(.seconds(300))),
         "How long start-up waits for the known topics' metadata before listening anyway (0 skips it)."
     )
     public static let kafkaCreateTopics = Setting(
         "kafka.create_topics",
         "RELAY_KAFKA_CREATE_TOPICS",
         default: "false",
+        kind: .boolean,
         "Create missing topics (known event types, dead-letter topics) at start through the Kafka admin API."
     )
     public static let kafkaTopicPartitions = Setting(
         "kafka.topic_partitions",
         "RELAY_KAFKA_TOPIC_PARTITIONS",
         default: "6",
+        kind: .integer(1...10_000),
         "Partitions of topics the relay creates."
     )
     public static let kafkaTopicReplicationFactor = Setting(
         "kafka.topic_replication_factor",
         "RELAY_KAFKA_TOPIC_REPLICATION_FACTOR",
         default: "-1",
+        kind: .integer(-1...100),
         "Replication factor of topics the relay creates (-1: the broker's default)."
     )
     public static let kafkaProperties = Setting(
@@ -105,42 +116,49 @@ extension Setting {
         "buffer.max_size",
         "RELAY_BUFFER_MAX_SIZE",
         default: "1GiB",
+        kind: .byteSize((1 << 20)...(1 << 50)),
         "Most disk the buffer and archive may use; when full, requests Kafka cannot take get 503."
     )
     public static let dedupMaxEntries = Setting(
         "dedup.max_entries",
         "RELAY_DEDUP_MAX_ENTRIES",
         default: "2000000",
+        kind: .integer(1...1_000_000_000),
         "Most deliveries remembered for dedup across all sources (16 to 43 bytes each); beyond, 503."
     )
     public static let bufferSegmentSize = Setting(
         "buffer.segment_size",
         "RELAY_BUFFER_SEGMENT_SIZE",
         default: "64MiB",
+        kind: .byteSize((64 << 10)...(1 << 30)),
         "Size at which a buffer segment file is closed and a new one started."
     )
     public static let archiveRetention = Setting(
         "archive.retention",
         "RELAY_ARCHIVE_RETENTION",
         default: "24h",
+        kind: .duration(.zero...(.seconds(90 * 86_400))),
         "How long delivered events stay replayable (0 turns the archive off)."
     )
     public static let retryInitialBackoff = Setting(
         "retry.initial_backoff",
         "RELAY_RETRY_INITIAL_BACKOFF",
         default: "250ms",
+        kind: .duration(.milliseconds(1)...(.seconds(3600))),
         "First wait after a failed retry; doubles per failure, with jitter."
     )
     public static let retryMaxBackoff = Setting(
         "retry.max_backoff",
         "RELAY_RETRY_MAX_BACKOFF",
         default: "30s",
+        kind: .duration(.milliseconds(1)...(.seconds(86_400))),
         "Longest wait between retries."
     )
     public static let retryMaxInFlight = Setting(
         "retry.max_in_flight",
         "RELAY_RETRY_MAX_IN_FLIGHT",
         default: "1000",
+        kind: .integer(1...100_000),
         "Buffered events published at once while draining (one per key at a time)."
     )
 
@@ -154,6 +172,7 @@ extension Setting {
         "admin.port",
         "RELAY_ADMIN_PORT",
         default: "8081",
+        kind: .integer(0...65535),
         "Port of the admin listener."
     )
     public static let adminToken = Setting(
@@ -193,28 +212,33 @@ extension Setting {
         "sources.<source>.timestamp_tolerance",
         "RELAY_<SOURCE>_TIMESTAMP_TOLERANCE",
         default: "300s",
+        kind: .duration(.seconds(1)...(.seconds(86_400))),
         "How far the signed timestamp may be from now, either way (schemes that sign one)."
     )
     public static let sourceDedupWindow = Setting(
         "sources.<source>.dedup_window",
         "RELAY_<SOURCE>_DEDUP_WINDOW",
+        kind: .duration(.seconds(1)...(.seconds(366 * 86_400))),
         "How long accepted deliveries are remembered, so a retry is a duplicate: at least the tolerance, which is the default; 6h for schemes that sign no timestamp."
     )
     /// The former name of ``sourceDedupWindow``, still read (with a deprecation warning); not listed.
     static let sourceReplayWindow = Setting(
         "sources.<source>.replay_window",
         "RELAY_<SOURCE>_REPLAY_WINDOW",
+        kind: .duration(.seconds(1)...(.seconds(366 * 86_400))),
         "Deprecated: the former name of dedup_window."
     )
     public static let sourceRateLimit = Setting(
         "sources.<source>.rate_limit",
         "RELAY_<SOURCE>_RATE_LIMIT",
         default: "0",
+        kind: .integer(0...1_000_000),
         "Requests per second accepted on average; more get 429 with Retry-After (0: no limit)."
     )
     public static let sourceRateLimitBurst = Setting(
         "sources.<source>.rate_limit_burst",
         "RELAY_<SOURCE>_RATE_LIMIT_BURST",
+        kind: .integer(1...10_000_000),
         "Requests accepted at once above the average; defaults to one second's worth (the rate)."
     )
     public static let sourceCloudEventSource = Setting(
@@ -258,6 +282,7 @@ extension Setting {
         "shutdown.timeout",
         "RELAY_SHUTDOWN_TIMEOUT",
         default: "30s",
+        kind: .duration(.seconds(1)...(.seconds(3600))),
         "The longest a graceful shutdown (finish requests, flush Kafka, sync the buffer) may take."
     )
 

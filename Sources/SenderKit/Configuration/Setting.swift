@@ -16,11 +16,50 @@ public struct Setting: Sendable, Hashable {
     public let summary: String
     /// Secret values are never logged or echoed.
     public let isSecret: Bool
+    /// What its value is and the values allowed: the loader parses by it, the reference prints it.
+    public let kind: Kind
+
+    /// The form of a setting's value, with its bounds.
+    public enum Kind: Sendable, Hashable, CustomStringConvertible {
+        /// Free text: a host, a path, a template, a URL.
+        case text
+        /// A whole number within the range.
+        case integer(ClosedRange<Int>)
+        /// A size in bytes (`512KiB`, `5MiB`, `1GiB`, or a number) within the range.
+        case byteSize(ClosedRange<Int>)
+        /// A duration (`500ms`, `2s`, `5m`, `24h`) within the range.
+        case duration(ClosedRange<Duration>)
+        /// `true` or `false`.
+        case boolean
+
+        public var description: String {
+            switch self {
+            case .text: "text"
+            case .integer(let range): "a whole number, \(range.lowerBound) to \(range.upperBound)"
+            case .byteSize(let range): "a size, \(range.lowerBound) to \(range.upperBound) bytes"
+            case .duration(let range):
+                "a duration, \(Self.text(range.lowerBound)) to \(Self.text(range.upperBound))"
+            case .boolean: "true or false"
+            }
+        }
+
+        /// `500ms`, `25s`, `90d`: the largest whole unit.
+        private static func text(_ duration: Duration) -> String {
+            let milliseconds =
+                duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
+            for (unit, size) in [("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000)] as [(String, Int64)]
+            where milliseconds >= size && milliseconds % size == 0 {
+                return "\(milliseconds / size)\(unit)"
+            }
+            return "\(milliseconds)ms"
+        }
+    }
 
     public init(
         _ key: String,
         _ environment: String,
         default defaultValue: String? = nil,
+        kind: Kind = .text,
         secret: Bool = false,
         _ summary: String
     ) {
@@ -29,6 +68,7 @@ public struct Setting: Sendable, Hashable {
         self.defaultValue = defaultValue
         self.summary = summary
         self.isSecret = secret
+        self.kind = kind
     }
 
     /// This per-source setting for one source: `github` → `RELAY_GITHUB_…`, `org-two` → `RELAY_ORG_TWO_…`.
@@ -38,6 +78,7 @@ public struct Setting: Sendable, Hashable {
             key.replacingOccurrences(of: "<source>", with: name),
             environment.replacingOccurrences(of: "<SOURCE>", with: upper),
             default: defaultValue,
+            kind: kind,
             secret: isSecret,
             summary
         )
