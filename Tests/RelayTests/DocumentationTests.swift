@@ -27,6 +27,29 @@ struct DocumentationTests {
         }
     }
 
+    @Test("The README's module table names every module of Package.swift, and only those")
+    func moduleTableMatchesThePackage() throws {
+        let manifest = try String(contentsOf: Self.root.appendingPathComponent("Package.swift"), encoding: .utf8)
+        let readme = try String(contentsOf: Self.root.appendingPathComponent("README.md"), encoding: .utf8)
+        // Every library, system and executable target (test targets are listed in the tree below it).
+        let modules = manifest.matches(of: /\.(?:target|systemLibrary|executableTarget)\(\s*name: "([^"]+)"/).map {
+            String($0.output.1)
+        }
+        #expect(modules.count >= 14)
+        let start = try #require(readme.range(of: "### Modules and what each may import"))
+        let end = try #require(readme.range(of: "### One request", range: start.upperBound..<readme.endIndex))
+        let table = readme[start.upperBound..<end.lowerBound].split(separator: "\n").filter { $0.hasPrefix("| `") }
+        let listed = Set(
+            table.flatMap { row in
+                (row.split(separator: "|").first ?? "").matches(of: /`([^`]+)`/).map { String($0.output.1) }
+            }
+        )
+        #expect(
+            Set(modules) == listed,
+            "in Package.swift only: \(Set(modules).subtracting(listed)); in the README only: \(listed.subtracting(modules))"
+        )
+    }
+
     @Test("The README starts with the two commands, and CI runs the test command")
     func twoCommands() throws {
         let readme = try String(contentsOf: Self.root.appendingPathComponent("README.md"), encoding: .utf8)
