@@ -86,6 +86,21 @@ struct DeliveryTests {
 
         var statistics: BufferStatistics { buffer.statistics }
 
+        /// Delivers `id` while librdkafka reports every broker down, so it is buffered unsent; then
+        /// Kafka is reachable again. The record's buffer id, or `nil` (an issue recorded) if it was not
+        /// buffered.
+        @discardableResult
+        func bufferWhileDown(_ id: String, key: String? = nil) async -> RecordID? {
+            publisher.connectivity = .unreachable(reason: "down")
+            defer { publisher.connectivity = .reachable }
+            let (record, event) = DeliveryTests.event(id, key: key)
+            guard case .buffered(let recordID) = await delivery.deliver(record, of: event) else {
+                Issue.record("\(id) was not buffered")
+                return nil
+            }
+            return recordID
+        }
+
         func close() async { await buffer.close() }
     }
 
@@ -237,10 +252,7 @@ struct DeliveryTests {
     @Test("An event whose key has records waiting queues behind them, unsent, to keep the key's order")
     func keyWaitingQueuesBehind() async throws {
         let core = try Core()
-        core.publisher.connectivity = .unreachable(reason: "down")
-        let (first, firstEvent) = Self.event("d1", key: "order-7")
-        _ = await core.delivery.deliver(first, of: firstEvent)
-        core.publisher.connectivity = .reachable
+        await core.bufferWhileDown("d1", key: "order-7")
         core.publisher.answer { _ in .success(Self.ack) }
         let (second, secondEvent) = Self.event("d2", key: "order-7")
         guard case .buffered = await core.delivery.deliver(second, of: secondEvent) else {
@@ -309,11 +321,8 @@ struct DeliveryTests {
     @Test("The retrier publishes buffered records, retries failures after a backoff, and brings Kafka back")
     func retrierRetriesUntilDelivered() async throws {
         let core = try Core()
-        core.publisher.connectivity = .unreachable(reason: "down")
-        let (record, event) = Self.event("d1")
-        _ = await core.delivery.deliver(record, of: event)
+        await core.bufferWhileDown("d1")
         core.health.recordFailure()
-        core.publisher.connectivity = .reachable
         let failures = Mutex(2)
         core.publisher.answer { _ in
             failures.withLock { left in
@@ -339,12 +348,7 @@ struct DeliveryTests {
     @Test("The retrier sends one record per key at a time, oldest first")
     func retrierKeepsKeyOrder() async throws {
         let core = try Core()
-        core.publisher.connectivity = .unreachable(reason: "down")
-        for number in 1...3 {
-            let (record, event) = Self.event("d\(number)", key: "order-7")
-            _ = await core.delivery.deliver(record, of: event)
-        }
-        core.publisher.connectivity = .reachable
+        for number in 1...3 { await core.bufferWhileDown("d\(number)", key: "order-7") }
         try await core.withRetrier {
             for number in 0..<3 {
                 let sent = try await core.publisher.waitForSends(number + 1)
@@ -361,10 +365,7 @@ struct DeliveryTests {
     @Test("A permanent refusal sends the dead letter from inside the refusal's report, with the reason")
     func deadLetterFromTheReport() async throws {
         let core = try Core()
-        core.publisher.connectivity = .unreachable(reason: "down")
-        let (record, event) = Self.event("d1")
-        _ = await core.delivery.deliver(record, of: event)
-        core.publisher.connectivity = .reachable
+        await core.bufferWhileDown("d1")
         try await core.withRetrier {
             try await core.publisher.waitForSends(1)
             core.publisher.report(0, .failure(Self.permanent))
@@ -374,7 +375,7 @@ struct DeliveryTests {
             let letter = sent[1]
             #expect(letter.fromReport)
             #expect(letter.record.topic == "shop.letters", "the source's configured dead-letter topic")
-            #expect(letter.record.value == record.value)
+            #expect(letter.record.value == Self.event("d1").0.value)
             #expect(letter.record.headers.contains(KafkaHeader(Retrier.DeadLetterHeader.reason, "too large")))
             #expect(
                 letter.record.headers.contains(
@@ -392,13 +393,7 @@ struct DeliveryTests {
     @Test("A dead letter refused too keeps the record in the buffer as dead, with both reasons")
     func deadLetterRefusedKeepsItDead() async throws {
         let core = try Core()
-        core.publisher.connectivity = .unreachable(reason: "down")
-        let (record, event) = Self.event("d1")
-        guard case .buffered(let id) = await core.delivery.deliver(record, of: event) else {
-            Issue.record("not buffered")
-            return
-        }
-        core.publisher.connectivity = .reachable
+        guard let id = await core.bufferWhileDown("d1") else { return }
         core.publisher.answer { _ in .failure(Self.permanent) }
         try await core.withRetrier {
             try await Self.eventually("kept dead") { core.statistics.deadCount == 1 }
@@ -413,10 +408,7 @@ struct DeliveryTests {
     @Test("A dead letter that fails for now leaves the record pending, to be refused and lettered again")
     func deadLetterFailingForNowRetries() async throws {
         let core = try Core()
-        core.publisher.connectivity = .unreachable(reason: "down")
-        let (record, event) = Self.event("d1")
-        _ = await core.delivery.deliver(record, of: event)
-        core.publisher.connectivity = .reachable
+        await core.bufferWhileDown("d1")
         try await core.withRetrier {
             try await core.publisher.waitForSends(1)
             core.publisher.report(0, .failure(Self.permanent))
@@ -436,14 +428,8 @@ struct DeliveryTests {
     @Test("A replay publishes a dead record again to its topic and settles it; with another topic it is a copy")
     func replaySettlesOrCopies() async throws {
         let core = try Core()
-        core.publisher.connectivity = .unreachable(reason: "down")
-        let (record, event) = Self.event("d1")
-        guard case .buffered(let id) = await core.delivery.deliver(record, of: event) else {
-            Issue.record("not buffered")
-            return
-        }
+        guard let id = await core.bufferWhileDown("d1") else { return }
         core.buffer.markDead(id, reason: "test", attempts: 1)
-        core.publisher.connectivity = .reachable
         core.publisher.answer { _ in .success(Self.ack) }
         let replayer = Replayer(
             buffer: core.buffer,
@@ -468,13 +454,7 @@ struct DeliveryTests {
     @Test("A replay that Kafka refuses leaves the record as it was, and one the retrier holds is skipped")
     func replayFailureAndSkip() async throws {
         let core = try Core()
-        core.publisher.connectivity = .unreachable(reason: "down")
-        let (record, event) = Self.event("d1")
-        guard case .buffered(let id) = await core.delivery.deliver(record, of: event) else {
-            Issue.record("not buffered")
-            return
-        }
-        core.publisher.connectivity = .reachable
+        guard let id = await core.bufferWhileDown("d1") else { return }
         core.publisher.answer { _ in .failure(Self.transient) }
         let replayer = Replayer(
             buffer: core.buffer,

@@ -14,14 +14,23 @@ extension RelayConfiguration {
         configPath: String? = nil,
         senders: SenderRegistry
     ) throws(ConfigurationError) -> RelayConfiguration {
-        var loader = ConfigurationLoader(
+        var loader = try makeLoader(environment: environment, configPath: configPath, senders: senders)
+        let configuration = try loader.load()
+        try loader.rejectUnknownKeys()
+        return configuration
+    }
+
+    /// A loader over the environment and the YAML file named by `configPath` or `RELAY_CONFIG`.
+    private static func makeLoader(
+        environment: [String: String],
+        configPath: String?,
+        senders: SenderRegistry
+    ) throws(ConfigurationError) -> ConfigurationLoader {
+        ConfigurationLoader(
             tree: try tree(environment: environment, configPath: configPath),
             environment: environment,
             senders: senders
         )
-        let configuration = try loader.load()
-        try loader.rejectUnknownKeys()
-        return configuration
     }
 
     /// The YAML file named by `configPath` or `RELAY_CONFIG`, parsed; empty without one.
@@ -49,11 +58,7 @@ extension RelayConfiguration {
         environment: [String: String],
         configPath: String? = nil
     ) throws(ConfigurationError) -> Kafka {
-        var loader = ConfigurationLoader(
-            tree: try tree(environment: environment, configPath: configPath),
-            environment: environment,
-            senders: SenderRegistry([])
-        )
+        var loader = try makeLoader(environment: environment, configPath: configPath, senders: SenderRegistry([]))
         return try loader.kafkaSettings()
     }
 
@@ -63,11 +68,7 @@ extension RelayConfiguration {
         environment: [String: String],
         configPath: String? = nil
     ) throws(ConfigurationError) -> Buffer {
-        var loader = ConfigurationLoader(
-            tree: try tree(environment: environment, configPath: configPath),
-            environment: environment,
-            senders: SenderRegistry([])
-        )
+        var loader = try makeLoader(environment: environment, configPath: configPath, senders: SenderRegistry([]))
         return try loader.bufferSettings()
     }
 
@@ -77,11 +78,7 @@ extension RelayConfiguration {
         environment: [String: String],
         configPath: String? = nil
     ) throws(ConfigurationError) -> Admin {
-        var loader = ConfigurationLoader(
-            tree: try tree(environment: environment, configPath: configPath),
-            environment: environment,
-            senders: SenderRegistry([])
-        )
+        var loader = try makeLoader(environment: environment, configPath: configPath, senders: SenderRegistry([]))
         return try loader.adminSettings()
     }
 
@@ -91,11 +88,7 @@ extension RelayConfiguration {
         configPath: String? = nil,
         senders: SenderRegistry
     ) throws(ConfigurationError) -> [Source] {
-        var loader = ConfigurationLoader(
-            tree: try tree(environment: environment, configPath: configPath),
-            environment: environment,
-            senders: senders
-        )
+        var loader = try makeLoader(environment: environment, configPath: configPath, senders: senders)
         var sources: [Source] = []
         for name in try loader.sourceNames() {
             sources.append(try loader.source(named: name))
