@@ -1,7 +1,7 @@
 # webhook-relay: the two commands are `make run` and `make test`; both install what is missing first.
 SWIFT ?= swift
 
-.PHONY: run test unit test-compat deps deps-test deps-bench build release lint format bench bench-build instructions soak fuzz chaos
+.PHONY: run test unit tsan test-compat deps deps-test deps-bench build release lint format bench bench-build instructions soak fuzz chaos
 
 ## Run the relay with an embedded Kafka broker (webhook-relay dev).
 run: deps
@@ -19,6 +19,12 @@ test: deps-test
 unit: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --skip EndToEndTests
+
+## The unit tests again under the thread sanitizer, in a build of their own (.build-tsan; about 8
+## minutes the first time, 1 to 2 after). Any race it sees fails the run.
+tsan: deps
+	$(SWIFT) build --build-tests --sanitize=thread --scratch-path .build-tsan
+	$(SWIFT) test --skip-build --sanitize=thread --scratch-path .build-tsan --skip EndToEndTests
 
 ## The whole test suite again with a current librdkafka (the confluent-kafka wheel's), not Debian's 2.0.2, and the Tansu broker tests.
 test-compat: deps-test

@@ -199,7 +199,7 @@ let package = Package(
         // An in-memory file system that can fill up and lose unsynced data, for the buffer's tests.
         .target(
             name: "RetryBufferTestKit",
-            dependencies: ["RetryBuffer"],
+            dependencies: ["RelayPrimitives", "RetryBuffer"],
             swiftSettings: strictSettings
         ),
         .testTarget(
@@ -241,6 +241,7 @@ let package = Package(
             dependencies: [
                 "Relay",
                 "RelayKafka",
+                "RelayPrimitives",
                 "RetryBuffer",
                 "RelayTestSupport",
                 "SenderKit",
@@ -266,6 +267,7 @@ let package = Package(
             name: "RelayKafkaTests",
             dependencies: [
                 "RelayKafka",
+                "RelayPrimitives",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings

@@ -1,5 +1,5 @@
 import DequeModule
-import Synchronization
+import RelayPrimitives
 
 /// The deadlines of callers waiting for delivery reports with a timeout, expired by the producer's
 /// poll thread: a wait costs one queue entry, not a task and a timer each.
@@ -14,7 +14,7 @@ package final class DeliveryDeadlines: Sendable {
         var future: DeliveryFuture
     }
 
-    private let queue = Mutex(Deque<Entry>())
+    private let queue = Locked(Deque<Entry>())
 
     package init() {}
 

@@ -1,4 +1,4 @@
-import Synchronization
+import RelayPrimitives
 
 /// The outcome of producing one record: where the broker stored it, or why it was not stored.
 public typealias DeliveryResult = Result<KafkaAck, KafkaError>
@@ -43,7 +43,7 @@ public final class DeliveryFuture: Sendable {
         case completed(DeliveryResult)
     }
 
-    private let state = Mutex(State.pending(Pending()))
+    private let state = Locked(State.pending(Pending()))
     /// Where timed waits register their deadlines: the producer's one timer thread, so a wait costs
     /// no task or timer of its own.
     private let deadlines: DeliveryDeadlines

@@ -1,8 +1,8 @@
 import CRdKafka
 import Foundation
 import Logging
+import RelayPrimitives
 import ServiceLifecycle
-import Synchronization
 
 /// An idempotent (`acks=all`) Kafka producer whose every record reports its own delivery.
 ///
@@ -153,10 +153,10 @@ final class ProducerCore: @unchecked Sendable {
     let client: KafkaClient
     private let queue: OpaquePointer
     private let logger: Logger
-    private let control = Mutex(Control())
-    private let inFlight = Mutex(InFlight())
+    private let control = Locked(Control())
+    private let inFlight = Locked(InFlight())
     let deadlines = DeliveryDeadlines()
-    let connectivity = Mutex(KafkaConnectivity.unknown)
+    let connectivity = Locked(KafkaConnectivity.unknown)
     /// What librdkafka's wake-up callback holds while the reporter serves the queue.
     private let wakeUp: Unmanaged<ReportWakeUp>?
 
@@ -423,7 +423,7 @@ final class ProducerCore: @unchecked Sendable {
 private final class ReportWakeUp: Sendable {
     let reporter: any DeliveryResumer
     /// Set once polling starts (the core does not exist yet when the wake-up is made).
-    let core = Mutex<ProducerCore?>(nil)
+    let core = Locked<ProducerCore?>(nil)
 
     init(reporter: any DeliveryResumer) {
         self.reporter = reporter

@@ -1,6 +1,6 @@
 import CRdKafka
 import Glibc
-import Synchronization
+import RelayPrimitives
 
 /// An in-process Kafka cluster speaking the real wire protocol on loopback (librdkafka's mock
 /// cluster). Used by `webhook-relay dev` and by the tests, which alone may inject faults (`package`
@@ -20,7 +20,7 @@ public final class MockKafkaCluster: @unchecked Sendable {
     public let bootstrapServers: String
     /// Brokers set down and not up since, each with the socket that holds its port meanwhile (-1 if
     /// the port could not be held).
-    private let down = Mutex([Int32: Int32]())
+    private let down = Locked([Int32: Int32]())
 
     /// Starts a cluster of `brokers` brokers on random loopback ports.
     public init(brokers: Int = 1) throws(KafkaError) {

@@ -1,5 +1,5 @@
 import Logging
-import Synchronization
+import RelayPrimitives
 
 /// Log entries kept in memory, so tests can assert what was logged (and what never was).
 public final class LogCapture: Sendable {
@@ -14,7 +14,7 @@ public final class LogCapture: Sendable {
         }
     }
 
-    private let storage = Mutex<[Entry]>([])
+    private let storage = Locked<[Entry]>([])
 
     public init() {}
 

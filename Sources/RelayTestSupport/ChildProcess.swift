@@ -1,6 +1,6 @@
 import Foundation
 import Relay
-import Synchronization
+import RelayPrimitives
 
 /// The built `webhook-relay` binary, for tests that exercise the command line as a user would.
 public enum RelayExecutable {
@@ -159,5 +159,5 @@ private final class CollectedOutput: Sendable {
         var openStreams = 2
     }
 
-    let bytes = Mutex(Streams())
+    let bytes = Locked(Streams())
 }

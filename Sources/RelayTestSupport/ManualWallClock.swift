@@ -1,14 +1,13 @@
 import Foundation
 import Relay
 import RelayPrimitives
-import Synchronization
 
 /// A clock that shows a set time until told otherwise.
 public final class ManualWallClock: WallClock {
-    private let current: Mutex<Date>
+    private let current: Locked<Date>
 
     public init(_ start: Date) {
-        current = Mutex(start)
+        current = Locked(start)
     }
 
     /// Starts at a Unix time in seconds.

@@ -1,7 +1,7 @@
 import Foundation
 import Relay
 import RelayKafka
-import Synchronization
+import RelayPrimitives
 
 /// A publisher whose reports the test gives: it keeps what the delivery core sent, in order, and
 /// completes each record's future, or lets its wait time out, when the test says. Reports run on the
@@ -22,7 +22,7 @@ public final class ScriptedPublisher: EventPublisher {
         var answer: (@Sendable (KafkaRecord) -> DeliveryResult?)?
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
     private let deadlines = DeliveryDeadlines()
     private static let reportingKey = "ScriptedPublisher.reporting"
 

@@ -1,5 +1,5 @@
 import Logging
-import Synchronization
+import RelayPrimitives
 
 /// What `buffer check` found: every frame's checksum verified, damage listed by file and offset.
 public struct BufferCheckReport: Sendable, Hashable {

@@ -1,3 +1,4 @@
+import RelayPrimitives
 import Synchronization
 
 #if canImport(Glibc)
@@ -242,7 +243,7 @@ final class POSIXFile: BufferFile, @unchecked Sendable {
     private let descriptor: Int32
     private let path: String
     /// A second descriptor for large gathered writes (see ``DirectWrites``), opened at the first.
-    private let direct = Mutex(DirectDescriptor.untried)
+    private let direct = Locked(DirectDescriptor.untried)
     /// How many bytes went to the device past the page cache.
     let bytesWrittenDirectly = Atomic<Int>(0)
 

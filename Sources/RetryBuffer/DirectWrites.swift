@@ -1,5 +1,5 @@
 import CSystemShims
-import Synchronization
+import RelayPrimitives
 
 #if canImport(Glibc)
     import Glibc
@@ -31,7 +31,7 @@ enum DirectWrites {
     /// cost this avoids. Only the buffer's writer thread writes, so the lock is never contended.
     private final class Scratch: @unchecked Sendable {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: scratchSize, alignment: alignment)
-        let lock = Mutex(())
+        let lock = Locked(())
     }
 
     private static let scratch = Scratch()

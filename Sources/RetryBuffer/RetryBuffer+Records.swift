@@ -1,4 +1,4 @@
-import Synchronization
+import RelayPrimitives
 
 /// Where listings that stopped early stopped, so that the next page starts there.
 struct ResumePoints {

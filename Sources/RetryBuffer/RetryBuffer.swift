@@ -2,7 +2,6 @@ import Foundation
 import Logging
 import Metrics
 import RelayPrimitives
-import Synchronization
 
 /// A disk-backed, append-only, segmented log of events that Kafka has not acknowledged yet (and,
 /// optionally, an archive of those it has).
@@ -25,7 +24,7 @@ public final class RetryBuffer: Sendable {
     let shared: SharedIndex
     let fileSystemForReading: any BufferFileSystem
     /// Where paged listings stopped (``forEachRecord(after:bodies:_:)``).
-    let resumePoints = Mutex(ResumePoints())
+    let resumePoints = Locked(ResumePoints())
     private let writer: SegmentWriter
     private let directoryLock: any BufferLock
     private let clock: @Sendable () -> Int64
@@ -356,9 +355,9 @@ public struct PendingRecord: Sendable, Hashable {
 
 /// The index behind its mutex, shared by the facade and the writer thread.
 final class SharedIndex: Sendable {
-    let mutex: Mutex<BufferIndex>
+    let mutex: Locked<BufferIndex>
 
     init(_ index: BufferIndex) {
-        mutex = Mutex(index)
+        mutex = Locked(index)
     }
 }

@@ -2,7 +2,6 @@ import Foundation
 import Logging
 import Metrics
 import RelayPrimitives
-import Synchronization
 
 /// Periodic upkeep: lazy writes made durable, the seen journal, archive retention.
 extension SegmentWriter {

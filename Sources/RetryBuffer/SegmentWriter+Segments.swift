@@ -1,7 +1,7 @@
 import Foundation
 import Logging
 import Metrics
-import Synchronization
+import RelayPrimitives
 
 /// Segment files: starting one, rolling to the next, deleting settled ones (quarantining damage).
 extension SegmentWriter {

@@ -1,7 +1,7 @@
 import Foundation
 import Logging
 import Metrics
-import Synchronization
+import RelayPrimitives
 
 /// The append path: frames written with one gathered write per segment, state changes, capacity.
 extension SegmentWriter {

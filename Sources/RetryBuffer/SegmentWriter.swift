@@ -3,7 +3,6 @@ import Foundation
 import Logging
 import Metrics
 import RelayPrimitives
-import Synchronization
 
 /// The buffer's single writer: one thread that performs every write, `fsync`, segment roll and
 /// segment deletion, in submission order. Appends that arrive together share one `fsync`.

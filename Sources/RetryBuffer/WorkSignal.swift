@@ -1,9 +1,9 @@
-import Synchronization
+import RelayPrimitives
 
 /// Tells whoever drains the buffer that there may be new work (records appended, or the buffer
 /// stopping); a signal sent while nobody waits is kept for the next wait.
 final class WorkSignal: Sendable {
-    private let state = Mutex<(signalled: Bool, waiters: [UInt64: CheckedContinuation<Void, Never>], next: UInt64)>(
+    private let state = Locked<(signalled: Bool, waiters: [UInt64: CheckedContinuation<Void, Never>], next: UInt64)>(
         (false, [:], 0)
     )
 

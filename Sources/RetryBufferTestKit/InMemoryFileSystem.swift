@@ -1,5 +1,5 @@
+import RelayPrimitives
 import RetryBuffer
-import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -32,7 +32,7 @@ public final class InMemoryFileSystem: BufferFileSystem {
         var bytesRead = 0
     }
 
-    let state = Mutex(State())
+    let state = Locked(State())
 
     public init() {}
 

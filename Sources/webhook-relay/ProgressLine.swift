@@ -1,6 +1,5 @@
 import Foundation
 import RelayPrimitives
-import Synchronization
 
 /// A progress line for long work (replay, check, export) on standard error, redrawn at most ten
 /// times a second: done of total, bytes, rate and time left. Only when standard error is a terminal,
@@ -15,7 +14,7 @@ final class ProgressLine: Sendable {
     private let unit: String
     private let started = ContinuousClock.now
     private let enabled: Bool
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     /// - Parameters:
     ///   - verb: what is done, e.g. `replayed`.

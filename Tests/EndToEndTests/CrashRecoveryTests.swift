@@ -1,10 +1,10 @@
 import Foundation
 import Relay
 import RelayKafka
+import RelayPrimitives
 import RelayTestSupport
 import SenderKit
 import Senders
-import Synchronization
 import Testing
 
 /// The relay as a real process, killed with SIGKILL while holding buffered events: after a restart on
@@ -142,6 +142,6 @@ struct CrashRecoveryTests {
 
 /// What the chaos test's senders did, shared between them.
 private final class ChaosTally: Sendable {
-    let acknowledged = Mutex<Set<String>>([])
-    let attempts = Mutex(0)
+    let acknowledged = Locked<Set<String>>([])
+    let attempts = Locked(0)
 }

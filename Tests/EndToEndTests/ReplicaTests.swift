@@ -1,6 +1,7 @@
 import Foundation
 import Relay
 import RelayKafka
+import RelayPrimitives
 import RelayTestSupport
 import SenderKit
 import Senders
@@ -278,11 +279,11 @@ struct ReplicaTests {
 /// Three `webhook-relay serve` processes on one cluster, each with its own buffer directory.
 final class ReplicaGroup: Sendable {
     let buffers: [String]
-    private let running: Mutex<[RelayProcess]>
+    private let running: Locked<[RelayProcess]>
 
     private init(buffers: [String], relays: [RelayProcess]) {
         self.buffers = buffers
-        self.running = Mutex(relays)
+        self.running = Locked(relays)
     }
 
     static func start(
@@ -430,7 +431,7 @@ struct LoadBalancer {
 
 /// What the senders of the kill test did, shared between them.
 private final class SenderTally: Sendable {
-    let acknowledged = Mutex<Set<String>>([])
+    let acknowledged = Locked<Set<String>>([])
     let sent = Atomic(0)
     let attempts = Atomic(0)
     let refused = Atomic(0)

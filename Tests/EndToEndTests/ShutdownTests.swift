@@ -1,10 +1,10 @@
 import Foundation
 import Relay
 import RelayKafka
+import RelayPrimitives
 import RelayTestSupport
 import SenderKit
 import Senders
-import Synchronization
 import Testing
 
 /// SIGTERM while requests are arriving: the relay stops accepting, finishes what it started, keeps
@@ -72,7 +72,7 @@ struct ShutdownTests {
 
 /// Ids answered 2xx, collected from several tasks.
 final class AcknowledgedIDs: Sendable {
-    private let ids = Mutex<[String]>([])
+    private let ids = Locked<[String]>([])
     func add(_ id: String) { ids.withLock { $0.append(id) } }
     var all: [String] { ids.withLock { $0 } }
 }

@@ -1,7 +1,7 @@
 import Foundation
 import Logging
 import RelayKafka
-import Synchronization
+import RelayPrimitives
 import Testing
 
 @Suite("Kafka producer against the mock cluster", .serialized, .timeLimit(.minutes(2)))
@@ -307,7 +307,7 @@ extension KafkaProducerTests {
 /// Handles delivery reports on a serial queue of its own, as an event loop would.
 final class QueueReporter: DeliveryResumer {
     private let queue = DispatchQueue(label: "test-reporter")
-    private let count = Mutex(0)
+    private let count = Locked(0)
 
     /// How often librdkafka woke the reporter.
     var wakeUps: Int { count.withLock { $0 } }
@@ -320,7 +320,7 @@ final class QueueReporter: DeliveryResumer {
 
 /// Runs what it is handed on a global queue, counting the hand-overs.
 final class CountingResumer: DeliveryResumer {
-    private let count = Mutex(0)
+    private let count = Locked(0)
 
     var executions: Int { count.withLock { $0 } }
 

@@ -6,7 +6,6 @@ import RelayTestSupport
 import RetryBuffer
 import RetryBufferTestKit
 import SenderKit
-import Synchronization
 import Testing
 
 @testable import Relay
@@ -323,7 +322,7 @@ struct DeliveryTests {
         let core = try Core()
         await core.bufferWhileDown("d1")
         core.health.recordFailure()
-        let failures = Mutex(2)
+        let failures = Locked(2)
         core.publisher.answer { _ in
             failures.withLock { left in
                 defer { left -= 1 }

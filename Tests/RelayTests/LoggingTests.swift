@@ -1,17 +1,17 @@
 import Foundation
 import Logging
 import Relay
+import RelayPrimitives
 import RelayTestSupport
 import SenderKit
 import Senders
-import Synchronization
 import Testing
 
 @Suite("Log lines")
 struct LoggingTests {
     @Test("Each entry is one parseable JSON object with level, message and metadata")
     func jsonLines() throws {
-        let lines = Mutex<[[UInt8]]>([])
+        let lines = Locked<[[UInt8]]>([])
         var handler = JSONLogHandler(label: "relay") { line in lines.withLock { $0.append(line) } }
         handler.logLevel = .debug
         let logger = Logger(label: "relay") { _ in handler }
@@ -32,7 +32,7 @@ struct LoggingTests {
 
     /// Collects what a `StreamLogHandler` writes.
     final class Lines: TextOutputStream, @unchecked Sendable {
-        private let lines = Mutex<[String]>([])
+        private let lines = Locked<[String]>([])
         func write(_ string: String) { lines.withLock { $0.append(string) } }
         var all: [String] { lines.withLock { $0 } }
     }

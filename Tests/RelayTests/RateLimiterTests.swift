@@ -1,7 +1,7 @@
+import RelayPrimitives
 import RelayTestSupport
 import SenderKit
 import Senders
-import Synchronization
 import Testing
 
 @testable import Relay
@@ -10,7 +10,7 @@ import Testing
 struct RateLimiterTests {
     /// A clock the test moves by hand.
     final class ManualClock: Sendable {
-        private let instant = Mutex(ContinuousClock.now)
+        private let instant = Locked(ContinuousClock.now)
         var now: ContinuousClock.Instant { instant.withLock { $0 } }
         func advance(_ duration: Duration) { instant.withLock { $0 = $0.advanced(by: duration) } }
     }

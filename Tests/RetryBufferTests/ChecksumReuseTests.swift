@@ -1,7 +1,6 @@
 import Foundation
 import RelayPrimitives
 import RetryBufferTestKit
-import Synchronization
 import Testing
 
 @testable import RetryBuffer
@@ -115,7 +114,7 @@ struct ArchiveBacklogTests {
         // The writer takes the first copy and stalls on the disk; the rest queue behind it.
         await buffer.archive(Self.record(0))
         try await Task.sleep(for: .milliseconds(100))
-        let archived = Mutex(1)
+        let archived = Locked(1)
         let archiving = Task {
             for number in 1..<80 {
                 await buffer.archive(Self.record(number))
@@ -143,7 +142,7 @@ struct ArchiveBacklogTests {
 final class GatedFileSystem: BufferFileSystem {
     private let base = InMemoryFileSystem()
     private let gate = NSCondition()
-    private let closed = Mutex(false)
+    private let closed = Locked(false)
 
     func closeGate() { closed.withLock { $0 = true } }
 

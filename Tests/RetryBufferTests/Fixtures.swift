@@ -1,7 +1,7 @@
 import Logging
+import RelayPrimitives
 import RetryBuffer
 import RetryBufferTestKit
-import Synchronization
 
 let quietLogger = Logger(label: "test.buffer") { _ in SwiftLogNoOpLogHandler() }
 let bufferDirectory = "/buffer"
@@ -26,7 +26,7 @@ func sampleRecord(_ number: Int, key: String? = nil, size: Int = 64) -> BufferRe
 
 /// A settable clock in Unix milliseconds.
 final class TestClock: Sendable {
-    let millis = Mutex<Int64>(1_705_314_600_000)
+    let millis = Locked<Int64>(1_705_314_600_000)
     var now: @Sendable () -> Int64 { { [self] in millis.withLock { $0 } } }
     func advance(seconds: Int64) { millis.withLock { $0 += seconds * 1000 } }
 }

@@ -65,11 +65,11 @@ final class DedupGuard: Sendable {
         }
     }
 
-    private let table: Mutex<DedupTable>
+    private let table: Locked<DedupTable>
     /// Deliveries remembered by an older relay without a digest this one can compare, with their
     /// expiry: until then any body under their id is a retry, never a conflict. Filled only at
     /// start, from such a relay's journal, and read only when digests differ.
-    private let undigested = Mutex(Undigested())
+    private let undigested = Locked(Undigested())
     private let window: Int64
     private let store: (any SeenDeliveryStore)?
     private let capacity: DedupCapacity
@@ -84,7 +84,7 @@ final class DedupGuard: Sendable {
         self.window = window
         self.store = store
         self.capacity = capacity
-        self.table = Mutex(DedupTable(window: window))
+        self.table = Locked(DedupTable(window: window))
     }
 
     /// Runs `change` on the table and keeps the shared count of entries in step with it. `change`

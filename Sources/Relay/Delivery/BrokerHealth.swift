@@ -1,5 +1,5 @@
 import RelayKafka
-import Synchronization
+import RelayPrimitives
 
 /// Whether Kafka is known to be down, judged from recent publish outcomes and librdkafka's own
 /// connection events. While it is, requests skip the publish wait and go straight to the buffer,
@@ -10,7 +10,7 @@ final class BrokerHealth: Sendable {
         var lastSuccess: ContinuousClock.Instant?
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
     private let publisher: any EventPublisher
     /// How long one failure keeps Kafka "down" without news; then a request probes it again.
     private let memory: Duration

@@ -1,8 +1,8 @@
 import Logging
 import RelayKafka
+import RelayPrimitives
 import RetryBuffer
 import ServiceLifecycle
-import Synchronization
 
 /// Drains the retry buffer into Kafka: oldest first, one record per key at a time (so each key
 /// keeps its order), many keys in parallel; exponential backoff with jitter while Kafka fails.
@@ -52,7 +52,7 @@ package final class Retrier: Service, Sendable {
     private let configuration: Configuration
     private let metrics: RelayMetrics
     private let logger: Logger
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     init(
         buffer: RetryBuffer,

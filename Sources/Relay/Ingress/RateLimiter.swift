@@ -1,5 +1,4 @@
 import RelayPrimitives
-import Synchronization
 
 /// Token buckets, one per limited source: on average `rate` requests per second, with bursts of up
 /// to `burst` at once. A refused request costs nothing and learns how long to wait.
@@ -17,14 +16,14 @@ final class RateLimiter: Sendable {
     }
 
     private let limits: [String: Limit]
-    private let buckets: Mutex<[String: Bucket]>
+    private let buckets: Locked<[String: Bucket]>
     private let now: @Sendable () -> ContinuousClock.Instant
 
     /// - Parameter limits: by source name; sources without an entry are not limited.
     init(limits: [String: Limit], now: @escaping @Sendable () -> ContinuousClock.Instant = { .now }) {
         self.limits = limits.filter { $0.value.rate > 0 }
         let start = now()
-        buckets = Mutex(
+        buckets = Locked(
             self.limits.mapValues { Bucket(tokens: Double($0.burst), updated: start) }
         )
         self.now = now

@@ -1,6 +1,5 @@
 import Foundation
 import RelayPrimitives
-import Synchronization
 
 /// What the admin console shows of the recent past: requests per source and outcome in 10-second
 /// buckets over the last 15 minutes, the latest publish latencies, and the most recent accepted
@@ -58,7 +57,7 @@ public final class ActivityLog: Sendable {
         var events = BoundedRing<Event>(capacity: ActivityLog.eventCapacity)
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
     private let clock: any WallClock
 
     public init(clock: any WallClock) {

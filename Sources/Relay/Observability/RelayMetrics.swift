@@ -4,7 +4,6 @@ import Prometheus
 import RelayKafka
 import RelayPrimitives
 import RetryBuffer
-import Synchronization
 
 /// Every metric the relay exports, named in one place, recorded through a per-relay
 /// `MetricsFactory` (so several relays in one process, as in tests, never mix their figures).
@@ -163,10 +162,10 @@ private final class MetricHandles: Sendable {
         acked.withLock { $0 = counter }
         return counter
     }
-    private let acked = Mutex<CoreMetrics.Counter?>(nil)
-    private let counters = Mutex<[Key: CoreMetrics.Counter]>([:])
-    private let timers = Mutex<[Key: CoreMetrics.Timer]>([:])
-    private let gauges = Mutex<[String: CoreMetrics.Gauge]>([:])
+    private let acked = Locked<CoreMetrics.Counter?>(nil)
+    private let counters = Locked<[Key: CoreMetrics.Counter]>([:])
+    private let timers = Locked<[Key: CoreMetrics.Timer]>([:])
+    private let gauges = Locked<[String: CoreMetrics.Gauge]>([:])
 
     init(factory: any MetricsFactory) {
         self.factory = factory
