@@ -59,6 +59,9 @@ public protocol SourceSettings {
     var secretsSetting: Setting { get }
     /// Seconds a signed timestamp may differ from now, in either direction.
     var timestampTolerance: Int64 { get }
+    /// The source's `public_url`: the URL the sender calls, for senders that sign it (a scheme that
+    /// needs one refuses to start without it).
+    var publicURL: String? { get }
 
     /// The raw text of a per-source setting, or `nil` when it is not set.
     mutating func text(_ setting: Setting) throws(ConfigurationError) -> String?

@@ -37,13 +37,21 @@ public protocol WebhookScheme: Sendable {
     /// read before verification, so they are logged shortened and never trusted).
     var loggedHeaders: LoggedHeaders { get }
 
-    /// What to tell a sender whose request is not `application/json`, if there is something to add
-    /// (GitHub: set the hook's content type).
+    /// What to tell a sender whose request has a media type outside ``bodyKinds``, if there is
+    /// something to add (GitHub: set the hook's content type).
     var mediaTypeHint: String? { get }
 
     /// What the operator chose that weakens verification, one sentence each, logged as warnings at
     /// start (e.g. a policy that checks only one of two signatures).
     var warnings: [String] { get }
+
+    /// The bodies this sender posts; others are refused before verification (415, or 400 for a
+    /// body that is not what its `Content-Type` says). By default one JSON object.
+    var bodyKinds: BodyKinds { get }
+
+    /// The answer the sender requires when an event is accepted (published, buffered or a
+    /// duplicate), in place of the relay's JSON summary: Adyen's `[accepted]`. By default none.
+    var successReply: WebhookReply? { get }
 }
 
 extension WebhookScheme {
@@ -54,6 +62,8 @@ extension WebhookScheme {
     public var knownEventTypes: [String] { [] }
     public var mediaTypeHint: String? { nil }
     public var warnings: [String] { [] }
+    public var bodyKinds: BodyKinds { .jsonObject }
+    public var successReply: WebhookReply? { nil }
 }
 
 /// Parts of a delivery a signature can cover.
@@ -92,17 +102,6 @@ public struct LoggedHeaders: Sendable, Hashable {
     }
 }
 
-/// One inbound webhook as the scheme sees it: the raw headers and the raw body bytes.
-public struct WebhookRequest: Sendable {
-    public var headers: HTTPFields
-    public var body: [UInt8]
-
-    public init(headers: HTTPFields, body: [UInt8]) {
-        self.headers = headers
-        self.body = body
-    }
-}
-
 /// A request header the relay forwards to Kafka unchanged.
 public struct ForwardedHeader: Sendable, Hashable {
     public var name: String
@@ -126,8 +125,16 @@ public struct VerifiedWebhook: Sendable, Hashable {
     public var checks: [String]
     /// The sender's headers to forward to Kafka unchanged, so consumers can verify again.
     public var forwardedHeaders: [ForwardedHeader]
-    /// Set when the sender expects an answer instead of a published event (Slack's URL check).
-    public var reply: [UInt8]?
+    /// Set when the sender expects an answer instead of a published event: a handshake such as
+    /// Slack's URL check or Zoom's endpoint validation. Nothing is published.
+    public var reply: WebhookReply?
+    /// The Kafka key the scheme read, for bodies the source's JSON key field cannot address (form
+    /// fields); a key field in the body wins over it.
+    public var subject: String?
+    /// Set for a delivery that carries several events (HubSpot, Adyen): each becomes a record of its
+    /// own, with its own id, type, key and body (the item's JSON). `eventType` and `deliveryID`
+    /// above then name the delivery as a whole, for logs. `nil`: the delivery is one event.
+    public var events: [BatchEvent]?
 
     public init(
         eventType: String,
@@ -135,7 +142,9 @@ public struct VerifiedWebhook: Sendable, Hashable {
         signedAt: Int64?,
         checks: [String],
         forwardedHeaders: [ForwardedHeader],
-        reply: [UInt8]? = nil
+        reply: WebhookReply? = nil,
+        subject: String? = nil,
+        events: [BatchEvent]? = nil
     ) {
         self.eventType = eventType
         self.deliveryID = deliveryID
@@ -143,6 +152,49 @@ public struct VerifiedWebhook: Sendable, Hashable {
         self.checks = checks
         self.forwardedHeaders = forwardedHeaders
         self.reply = reply
+        self.subject = subject
+        self.events = events
+    }
+}
+
+/// One event of a delivery that carries several.
+public struct BatchEvent: Sendable, Hashable {
+    /// The event's type, e.g. `contact.creation`.
+    public var eventType: String
+    /// The event's own id; becomes its `ce_id` and its dedup key.
+    public var deliveryID: String
+    /// The event's JSON, exactly as it appears in the delivery; the record's value.
+    public var body: [UInt8]
+
+    public init(eventType: String, deliveryID: String, body: [UInt8]) {
+        self.eventType = eventType
+        self.deliveryID = deliveryID
+        self.body = body
+    }
+}
+
+/// An answer a sender requires: to a handshake, or instead of the relay's own on success.
+public struct WebhookReply: Sendable, Hashable {
+    /// The HTTP status code, e.g. 200.
+    public var status: Int
+    /// The `Content-Type` of `body`.
+    public var contentType: String
+    public var body: [UInt8]
+
+    public init(status: Int = 200, contentType: String, body: [UInt8]) {
+        self.status = status
+        self.contentType = contentType
+        self.body = body
+    }
+
+    /// A JSON answer (`body` must be JSON text).
+    public static func json(_ body: [UInt8], status: Int = 200) -> WebhookReply {
+        WebhookReply(status: status, contentType: "application/json", body: body)
+    }
+
+    /// A plain-text answer.
+    public static func text(_ text: String, status: Int = 200) -> WebhookReply {
+        WebhookReply(status: status, contentType: "text/plain; charset=utf-8", body: Array(text.utf8))
     }
 }
 
@@ -194,8 +246,11 @@ public enum WebhookRejection: Error, Sendable, Hashable {
     case badSignature(header: String, reason: String)
     /// The signed timestamp is outside the tolerance; `age` is negative for a timestamp in the future.
     case staleTimestamp(age: Int64, tolerance: Int64)
-    /// The body is not one JSON object.
+    /// The body is not the JSON document the scheme takes (``BodyKinds``).
     case invalidBody(JSONScanError)
+    /// A body that is not JSON is not what its media type says (form fields that do not decode,
+    /// text that is not UTF-8); `reason` says how.
+    case malformedBody(reason: String)
     /// A body field the sender always sends is absent or malformed (after the signature passed).
     case invalidField(JSONPointer, reason: String)
 }

@@ -1,4 +1,5 @@
 import HTTPTypes
+import SenderKit
 import Testing
 
 @testable import Relay

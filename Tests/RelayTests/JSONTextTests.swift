@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import SenderKit
 import Testing
 
 @testable import Relay

@@ -1,9 +1,10 @@
 import HTTPTypes
+import SenderKit
 import Testing
 
 @testable import Relay
 
-@Suite("The webhook media type")
+@Suite("The webhook media types")
 struct MediaTypeTests {
     @Test(
         "application/json in any case, with blanks and parameters, is JSON",
@@ -13,24 +14,36 @@ struct MediaTypeTests {
         ]
     )
     func json(_ contentType: String) {
-        #expect(WebhookIngress.isJSON(contentType))
+        #expect(BodyMediaType(contentType: contentType) == .json)
     }
 
     @Test(
-        "Anything else is not",
+        "Form and text are read the same way",
         arguments: [
-            "", "text/plain", "application/jsonx", "application/json-patch+json", "application/x-www-form-urlencoded",
-            "text/json", "application/js", "application\u{0F}json", "application/json\u{00A0}", "applicatioN/jsoN x",
-            ";application/json",
+            ("application/x-www-form-urlencoded", BodyMediaType.form),
+            ("Application/X-WWW-Form-Urlencoded; charset=UTF-8", .form), ("text/plain", .text),
+            (" TEXT/PLAIN ;charset=utf-8", .text),
         ]
     )
-    func notJSON(_ contentType: String) {
-        #expect(!WebhookIngress.isJSON(contentType))
+    func formAndText(_ contentType: String, _ expected: BodyMediaType) {
+        #expect(BodyMediaType(contentType: contentType) == expected)
     }
 
-    @Test("No content type is not JSON")
+    @Test(
+        "Anything else is none of them",
+        arguments: [
+            "", "application/jsonx", "application/json-patch+json", "multipart/form-data", "text/html",
+            "text/json", "application/js", "application\u{0F}json", "application/json\u{00A0}", "applicatioN/jsoN x",
+            ";application/json", "text/plainx",
+        ]
+    )
+    func unknown(_ contentType: String) {
+        #expect(BodyMediaType(contentType: contentType) == nil)
+    }
+
+    @Test("No content type is none of them")
     func missing() {
-        #expect(!WebhookIngress.isJSON(nil))
+        #expect(BodyMediaType(contentType: nil) == nil)
     }
 
     @Test(

@@ -12,6 +12,7 @@ struct StubSourceSettings: SourceSettings {
     var secrets: [String]
     var secretsSetting = Setting("sources.<source>.secrets", "RELAY_<SOURCE>_SECRETS", "").forSource("test")
     var timestampTolerance: Int64 = 300
+    var publicURL: String?
     var values: [String: String] = [:]
 
     mutating func text(_ setting: Setting) throws(ConfigurationError) -> String? {
@@ -322,7 +323,8 @@ struct SenderTests {
             now: Date(timeIntervalSince1970: TimeInterval(Self.now))
         )
         let reply = try #require(verified.reply)
-        #expect(String(decoding: reply, as: UTF8.self) == #"{"challenge":"a\"b\\c"}"#)
-        #expect(try JSONScanner.scan(reply, capturing: ["/challenge"]) == [#"a"b\c"#])
+        #expect(reply.status == 200 && reply.contentType == "application/json")
+        #expect(String(decoding: reply.body, as: UTF8.self) == #"{"challenge":"a\"b\\c"}"#)
+        #expect(try JSONScanner.scan(reply.body, capturing: ["/challenge"]) == [#"a"b\c"#])
     }
 }

@@ -73,7 +73,7 @@ struct SenderVectorTests {
         if vector.name == "pos-url-verification" {
             let reply = try #require(verified?.reply)
             let challenge = try JSONScanner.scan(vector.bodyBytes, capturing: ["/challenge"])[0]
-            #expect(try JSONScanner.scan(reply, capturing: ["/challenge"])[0] == challenge)
+            #expect(try JSONScanner.scan(reply.body, capturing: ["/challenge"])[0] == challenge)
         }
     }
 

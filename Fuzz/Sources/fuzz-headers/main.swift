@@ -42,7 +42,7 @@ func fuzzHeaders(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
         case .invalidHeader, .missingHeader, .staleTimestamp: break
         case .missingSignature, .badSignature:
             fatalError("a correctly signed request was refused: \(error) for \(event) \(requestID)")
-        case .invalidBody, .invalidField:
+        case .invalidBody, .malformedBody, .invalidField:
             fatalError("the Docutray scheme read the body: \(error)")
         }
     }

@@ -1,5 +1,6 @@
 import HTTPTypes
 import Hummingbird
+import SenderKit
 
 /// Refuses what a web page in the operator's browser could make it send to the admin listener,
 /// token or not (there is none by default on loopback):
@@ -46,7 +47,9 @@ struct AdminRequestGuard<Context: RequestContext>: RouterMiddleware {
                 )
             }
         }
-        if request.method != .get, request.method != .head, !WebhookIngress.isJSON(request.headers[.contentType]) {
+        if request.method != .get, request.method != .head,
+            BodyMediaType(contentType: request.headers[.contentType]) != .json
+        {
             throw HTTPProblem(
                 .unsupportedMediaType,
                 "unsupported_media_type",

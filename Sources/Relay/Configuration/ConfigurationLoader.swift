@@ -315,11 +315,13 @@ struct ConfigurationLoader {
         let toleranceSetting = Setting.sourceTimestampTolerance.forSource(name)
         let toleranceIsSet = try text(toleranceSetting) != nil
         let tolerance = try duration(toleranceSetting).wholeSeconds
+        let publicURL = try publicURL(of: name)
         var settings = LoadedSourceSettings(
             name: name,
             secrets: secrets,
             secretsSetting: .sourceSecrets.forSource(name),
             timestampTolerance: tolerance,
+            publicURL: publicURL,
             loader: self
         )
         let scheme = try sender.makeScheme(for: &settings)
@@ -377,6 +379,7 @@ struct ConfigurationLoader {
             scheme: scheme,
             secrets: secrets,
             timestampTolerance: tolerance,
+            publicURL: publicURL,
             dedupWindow: window,
             rateLimit: rateLimit,
             rateLimitBurst: burst,
@@ -429,6 +432,28 @@ struct ConfigurationLoader {
         let value = try text(setting) ?? `default`
         noteDerived(setting, value)
         return value
+    }
+
+    /// An absolute http(s) URL without a query or fragment: the relay appends the query each
+    /// request arrives with, as the sender signed it.
+    private mutating func publicURL(of name: String) throws(ConfigurationError) -> String? {
+        let setting = Setting.sourcePublicURL.forSource(name)
+        guard let text = try text(setting) else { return nil }
+        guard let url = URLComponents(string: text), let scheme = url.scheme?.lowercased(),
+            scheme == "https" || scheme == "http", url.host?.isEmpty == false
+        else {
+            throw ConfigurationError(
+                setting,
+                "must be an absolute http or https URL, e.g. https://hooks.example.com/webhooks/\(name)"
+            )
+        }
+        guard url.query == nil, url.fragment == nil else {
+            throw ConfigurationError(
+                setting,
+                "must not have a query or fragment: the relay appends the query each request arrives with"
+            )
+        }
+        return text
     }
 
     private mutating func deadLetterTopic(of name: String) throws(ConfigurationError) -> String {
@@ -707,6 +732,7 @@ private struct LoadedSourceSettings: SourceSettings {
     let secrets: [String]
     let secretsSetting: Setting
     let timestampTolerance: Int64
+    let publicURL: String?
     var loader: ConfigurationLoader
 
     mutating func text(_ setting: Setting) throws(ConfigurationError) -> String? {

@@ -84,6 +84,8 @@ public struct RelayConfiguration: Sendable {
         /// Seconds the signed timestamp may differ from now, in either direction (for senders that
         /// sign one).
         public var timestampTolerance: Int64
+        /// The URL the sender calls (`public_url`), without a query; `nil` when not configured.
+        public var publicURL: String?
         /// Seconds an accepted delivery id is remembered (at least the tolerance).
         public var dedupWindow: Int64
         /// Requests per second accepted on average (0: no limit) and at once.

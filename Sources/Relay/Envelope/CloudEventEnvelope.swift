@@ -48,7 +48,25 @@ public struct CloudEventEnvelope: Sendable, Hashable {
     }
 
     private static let specVersion = Array("1.0".utf8)
-    private static let jsonContentType = KafkaHeader(Attribute.contentType, "application/json")
+    /// The `content-type` of a value of `mediaType`. Form and text bodies are UTF-8 (the relay
+    /// refuses them otherwise), which `charset` says for text.
+    public static func valueContentType(_ mediaType: BodyMediaType) -> String {
+        mediaType == .text ? "text/plain; charset=utf-8" : mediaType.rawValue
+    }
+
+    /// The `content-type` headers of binary-mode values, made once.
+    private static let jsonContentType = KafkaHeader(Attribute.contentType, valueContentType(.json))
+    private static let formContentType = KafkaHeader(Attribute.contentType, valueContentType(.form))
+    private static let textContentType = KafkaHeader(Attribute.contentType, valueContentType(.text))
+
+    private static func contentTypeHeader(_ mediaType: BodyMediaType) -> KafkaHeader {
+        switch mediaType {
+        case .json: jsonContentType
+        case .form: formContentType
+        case .text: textContentType
+        }
+    }
+
     private static let structuredContentType = KafkaHeader(
         Attribute.contentType,
         "application/cloudevents+json; charset=UTF-8"
@@ -66,11 +84,11 @@ public struct CloudEventEnvelope: Sendable, Hashable {
         switch mode {
         case .binary:
             for attribute in attributes { headers.append(KafkaHeader(name: attribute.header, value: attribute.value)) }
-            headers.append(Self.jsonContentType)
+            headers.append(Self.contentTypeHeader(event.mediaType))
             value = event.body
         case .structured:
             headers.append(Self.structuredContentType)
-            value = structuredDocument(attributes: attributes, data: event.body)
+            value = structuredDocument(attributes: attributes, data: event.body, mediaType: event.mediaType)
         }
         headers.append(Self.firstAttempt)
         for forwarded in event.webhook.forwardedHeaders { headers.append(KafkaHeader(forwarded.name, forwarded.value)) }
@@ -111,7 +129,13 @@ public struct CloudEventEnvelope: Sendable, Hashable {
         return RFC3339.bytes(unixMilliseconds: seconds * 1000, fractional: false)
     }
 
-    private func structuredDocument(attributes: [(header: String, value: [UInt8])], data: [UInt8]) -> [UInt8] {
+    /// The CloudEvents JSON document: JSON data spliced in as `data`, byte for byte; form and text
+    /// data as a JSON string (CloudEvents JSON format §3.1).
+    private func structuredDocument(
+        attributes: [(header: String, value: [UInt8])],
+        data: [UInt8],
+        mediaType: BodyMediaType
+    ) -> [UInt8] {
         var document: [UInt8] = []
         document.reserveCapacity(data.count + 512)
         document.append(UInt8(ascii: "{"))
@@ -122,8 +146,14 @@ public struct CloudEventEnvelope: Sendable, Hashable {
             document.append(UInt8(ascii: ","))
         }
         JSONText.appendString("datacontenttype", to: &document)
-        document.append(contentsOf: #":"application/json","data":"#.utf8)
-        document.append(contentsOf: data)
+        document.append(UInt8(ascii: ":"))
+        JSONText.appendString(Self.valueContentType(mediaType), to: &document)
+        document.append(contentsOf: #","data":"#.utf8)
+        if mediaType == .json {
+            document.append(contentsOf: data)
+        } else {
+            JSONText.appendString(String(decoding: data, as: UTF8.self), to: &document)
+        }
         document.append(UInt8(ascii: "}"))
         return document
     }

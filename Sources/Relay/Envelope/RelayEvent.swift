@@ -15,6 +15,8 @@ public struct RelayEvent: Sendable, Hashable {
     public var body: [UInt8]
     /// When the relay received the request.
     public var receivedAt: Date
+    /// What `body` is: the record's `content-type`.
+    public var mediaType: BodyMediaType
 
     public init(
         source: String,
@@ -22,7 +24,8 @@ public struct RelayEvent: Sendable, Hashable {
         descriptor: EventDescriptor,
         subject: String?,
         body: [UInt8],
-        receivedAt: Date
+        receivedAt: Date,
+        mediaType: BodyMediaType = .json
     ) {
         self.source = source
         self.webhook = webhook
@@ -30,6 +33,7 @@ public struct RelayEvent: Sendable, Hashable {
         self.subject = subject
         self.body = body
         self.receivedAt = receivedAt
+        self.mediaType = mediaType
     }
 
     /// The Kafka key: the document's id, so one document's events stay in order on one partition;

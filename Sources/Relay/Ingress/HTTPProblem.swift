@@ -131,12 +131,19 @@ struct HTTPProblem: Error, Sendable, Hashable {
         )
     }
 
-    static func unsupportedMediaType(_ contentType: String?, hint: String? = nil) -> HTTPProblem {
+    static func unsupportedMediaType(
+        _ contentType: String?,
+        accepted: [BodyMediaType] = [.json],
+        hint: String? = nil
+    ) -> HTTPProblem {
         let found = contentType.map { "'\($0.prefix(100))'" } ?? "none"
+        let names = accepted.map(\.rawValue)
+        let expected =
+            names.count <= 1 ? names.joined() : names.dropLast().joined(separator: ", ") + " or " + names.last!
         return HTTPProblem(
             .unsupportedMediaType,
             "unsupported_media_type",
-            "Content-Type must be application/json (found \(found))" + (hint.map { "; \($0)" } ?? "")
+            "Content-Type must be \(expected) (found \(found))" + (hint.map { "; \($0)" } ?? "")
         )
     }
 }
@@ -154,7 +161,7 @@ extension WebhookPipeline.Rejection {
         case .rejected(let rejection):
             return rejection.problem
         case .invalidJSON(let error):
-            return HTTPProblem(.badRequest, "invalid_json", "the body must be one JSON object: \(error)")
+            return HTTPProblem(.badRequest, "invalid_json", "the body is not the JSON this sender posts: \(error)")
         case .conflict(let id, let topic):
             return HTTPProblem(
                 .conflict,
@@ -203,7 +210,9 @@ extension WebhookRejection {
                     : "the signed timestamp is \(-age) s in the future; the tolerance is \(tolerance) s"
             )
         case .invalidBody(let error):
-            HTTPProblem(.badRequest, "invalid_json", "the body must be one JSON object: \(error)")
+            HTTPProblem(.badRequest, "invalid_json", "the body is not the JSON this sender posts: \(error)")
+        case .malformedBody(let reason):
+            HTTPProblem(.badRequest, "invalid_body", "the body \(reason)")
         case .invalidField(let pointer, let reason):
             HTTPProblem(.badRequest, "invalid_field", "body field \(pointer) \(reason)")
         }

@@ -2,16 +2,17 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import SenderKit
 
 /// The ingress listener's routes.
 enum IngressRouter {
     static let webhookPath: RouterPath = "/webhooks/:source"
 
-    static func build(ingress: WebhookIngress, readiness: Readiness, logger: Logger) -> Router<BasicRequestContext> {
-        let router = Router(context: BasicRequestContext.self)
+    static func build(ingress: WebhookIngress, readiness: Readiness, logger: Logger) -> Router<IngressRequestContext> {
+        let router = Router(context: IngressRequestContext.self)
         router.middlewares.add(ProblemMiddleware(logger: logger))
         router.post(webhookPath) { request, context in
-            await ingress.handle(request, source: context.parameters.get("source") ?? "")
+            await ingress.handle(request, source: context.parameters.get("source") ?? "", peer: context.peer)
         }
         for method in [HTTPRequest.Method.get, .put, .patch, .delete, .head, .options] {
             router.on(webhookPath, method: method) { request, _ -> Response in
@@ -28,4 +29,19 @@ enum IngressRouter {
         }
         return router
     }
+}
+
+/// The ingress's request context: Hummingbird's basics and the peer's address, which a sender's
+/// scheme may read (``WebhookRequest/peer``).
+struct IngressRequestContext: RequestContext, RemoteAddressRequestContext {
+    var coreContext: CoreRequestContextStorage
+    let remoteAddress: SocketAddress?
+
+    init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress
+    }
+
+    /// The peer's IP address as text, e.g. `127.0.0.1`.
+    var peer: String? { remoteAddress?.ipAddress }
 }

@@ -33,8 +33,8 @@ struct WebhookIngress: Sendable {
         self.logger = logger
     }
 
-    /// Answers `POST /webhooks/{source}`.
-    func handle(_ request: Request, source: String) async -> Response {
+    /// Answers `POST /webhooks/{source}` from `peer`.
+    func handle(_ request: Request, source: String, peer: String? = nil) async -> Response {
         let started = ContinuousClock.now
         let route = pipeline.route(source)
         // Label values come only from configuration or verified requests (bounded cardinality).
@@ -52,15 +52,24 @@ struct WebhookIngress: Sendable {
             return error.response(discardingBodyOf: request)
         }
         do {
-            let acceptance = try await accept(request, route: admitted, reserved: &reserved)
-            let isKept = acceptance.status == .published || acceptance.status == .buffered
+            let acceptance = try await accept(request, route: admitted, peer: peer, reserved: &reserved)
+            let isKept = { (status: WebhookPipeline.Acceptance.Status) in status == .published || status == .buffered }
             metrics.request(
                 source: sourceLabel,
                 eventType: acceptance.eventLabel,
                 outcome: acceptance.status.rawValue,
                 duration: ContinuousClock.now - started,
-                accepted: isKept ? acceptance.activityEvent(source: source) : nil
+                accepted: isKept(acceptance.status) && acceptance.events == nil
+                    ? acceptance.activityEvent(source: source) : nil
             )
+            for event in acceptance.events ?? [] {
+                metrics.batchEvent(
+                    source: sourceLabel,
+                    eventType: event.eventLabel,
+                    outcome: event.status.rawValue,
+                    accepted: isKept(event.status) ? event.activityEvent(source: source) : nil
+                )
+            }
             logger.debug(
                 "Accepted webhook",
                 metadata: [
@@ -68,7 +77,7 @@ struct WebhookIngress: Sendable {
                     LogKey.eventType: "\(acceptance.eventType)", LogKey.status: "\(acceptance.status.rawValue)",
                 ]
             )
-            return Self.response(for: acceptance)
+            return Self.response(for: acceptance, successReply: admitted.successReply)
         } catch {
             record(error, request: request, route: admitted, source: source, label: sourceLabel, since: started)
             return error.response
@@ -100,8 +109,12 @@ struct WebhookIngress: Sendable {
             throw .payloadTooLarge(limit: maxBodySize)
         }
         let contentType = request.headers.value(of: .contentType)
-        guard Self.isJSON(contentType) else {
-            throw .unsupportedMediaType(contentType, hint: route.scheme.mediaTypeHint)
+        guard let mediaType = BodyMediaType(contentType: contentType), route.bodyKinds.accepts(mediaType) else {
+            throw .unsupportedMediaType(
+                contentType,
+                accepted: route.bodyKinds.mediaTypes,
+                hint: route.scheme.mediaTypeHint
+            )
         }
         return route
     }
@@ -118,6 +131,7 @@ struct WebhookIngress: Sendable {
     private func accept(
         _ request: Request,
         route: WebhookPipeline.Route,
+        peer: String?,
         reserved: inout Int
     ) async throws(HTTPProblem) -> WebhookPipeline.Acceptance {
         let body: [UInt8]
@@ -141,41 +155,44 @@ struct WebhookIngress: Sendable {
             // The client went away or was cut off (http.request_timeout) before sending it all.
             throw .incompleteBody
         }
+        let query = request.uri.query
+        let webhook = WebhookRequest(
+            headers: request.headers,
+            body: body,
+            method: request.method.rawValue,
+            url: route.publicURL.map { url in query.map { url + "?" + $0 } ?? url },
+            path: request.uri.path,
+            query: query,
+            peer: peer
+        )
         do {
-            return try await pipeline.process(route, headers: request.headers, body: body)
+            return try await pipeline.process(route, request: webhook)
         } catch {
             throw error.problem
         }
     }
 
-    /// `application/json`, with or without parameters such as `charset=utf-8`.
-    /// Compared byte by byte (Foundation's trimming and lowercasing cost about 2% of a request).
-    static func isJSON(_ contentType: String?) -> Bool {
-        guard let contentType else { return false }
-        let utf8 = contentType.utf8
-        let isBlank = { (byte: UInt8) in byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
-        var end = utf8.firstIndex(of: UInt8(ascii: ";")) ?? utf8.endIndex
-        var start = utf8.startIndex
-        while start < end, isBlank(utf8[start]) { start = utf8.index(after: start) }
-        while end > start, isBlank(utf8[utf8.index(before: end)]) { end = utf8.index(before: end) }
-        let lowercased = utf8[start..<end].lazy.map { byte in
-            (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte + 32 : byte
-        }
-        return lowercased.elementsEqual("application/json".utf8)
-    }
-
-    static func response(for acceptance: WebhookPipeline.Acceptance) -> Response {
-        if let reply = acceptance.reply {
+    /// The answer to an accepted request: the sender's handshake reply, the success reply its
+    /// sender requires, or the relay's JSON summary (202, or 200 for a duplicate).
+    static func response(for acceptance: WebhookPipeline.Acceptance, successReply: WebhookReply? = nil) -> Response {
+        if let reply = acceptance.reply ?? successReply {
             return Response(
-                status: .ok,
-                headers: Self.jsonHeaders,
-                body: ResponseBody(byteBuffer: ByteBuffer(bytes: reply))
+                status: HTTPResponse.Status(code: reply.status),
+                headers: [.contentType: reply.contentType],
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: reply.body))
             )
         }
-        // `{"id":…,"status":…,"topic":…,"partition":…,"offset":…}`, written straight into its buffer.
         var body = ByteBufferAllocator().buffer(
             capacity: 80 + acceptance.deliveryID.utf8.count + (acceptance.topic?.utf8.count ?? 0)
         )
+        write(acceptance, to: &body)
+        let status: HTTPResponse.Status = acceptance.status == .duplicate ? .ok : .accepted
+        return Response(status: status, headers: Self.jsonHeaders, body: ResponseBody(byteBuffer: body))
+    }
+
+    /// `{"id":…,"status":…,"topic":…,"partition":…,"offset":…}`, written straight into `body`; a
+    /// batch's adds `"events":[…]`, one such object per event.
+    private static func write(_ acceptance: WebhookPipeline.Acceptance, to body: inout ByteBuffer) {
         body.writeStaticString(#"{"id":"#)
         JSONText.appendString(acceptance.deliveryID, to: &body)
         body.writeStaticString(#","status":"#)
@@ -190,9 +207,15 @@ struct WebhookIngress: Sendable {
                 body.writeString(String(ack.offset))
             }
         }
+        if let events = acceptance.events {
+            body.writeStaticString(#","events":["#)
+            for (index, event) in events.enumerated() {
+                if index > 0 { body.writeStaticString(",") }
+                write(event, to: &body)
+            }
+            body.writeStaticString("]")
+        }
         body.writeStaticString("}")
-        let status: HTTPResponse.Status = acceptance.status == .duplicate ? .ok : .accepted
-        return Response(status: status, headers: Self.jsonHeaders, body: ResponseBody(byteBuffer: body))
     }
 
     /// The headers of every JSON answer, made once.

@@ -31,10 +31,14 @@ struct WebhookPipeline: Sendable {
         var status: Status
         var topic: String?
         var ack: KafkaAck?
-        /// The body of an `answered` acceptance.
-        var reply: [UInt8]? = nil
+        /// The answer of an `answered` acceptance.
+        var reply: WebhookReply? = nil
         /// When the request was received (the pipeline's clock).
         var receivedAt: Date
+        /// For a delivery that carried several events: each one's acceptance, in order. The
+        /// delivery's own status is `buffered` when any event was buffered, `duplicate` when all
+        /// were duplicates, `published` otherwise.
+        var events: [Acceptance]? = nil
     }
 
     /// Why the pipeline did not accept a request.
@@ -80,6 +84,13 @@ struct WebhookPipeline: Sendable {
         /// Where events go whose type is outside the catalogue and unsigned (`nil` when the sender
         /// signs its event types): `{source}.unrecognized`.
         let overflowTopic: String?
+        /// The bodies the sender posts, and the JSON document among them (`nil`: no JSON).
+        let bodyKinds: BodyKinds
+        let jsonShape: JSONShape?
+        /// The answer the sender requires on success, if it requires one.
+        let successReply: WebhookReply?
+        /// The URL the sender calls (`public_url`), for schemes that sign it.
+        let publicURL: String?
         /// The destination of every known event type, built once.
         private let known: [String: Destination]
 
@@ -100,6 +111,10 @@ struct WebhookPipeline: Sendable {
             let signed = source.scheme.signedParts
             dedupsOnBody = !signed.contains(.deliveryID)
             overflowTopic = signed.contains(.eventType) ? nil : "\(source.name).\(Self.unrecognizedLabel)"
+            bodyKinds = source.scheme.bodyKinds
+            jsonShape = bodyKinds.jsonShape
+            successReply = source.scheme.successReply
+            publicURL = source.publicURL
             var known: [String: Destination] = [:]
             for eventType in source.scheme.knownEventTypes {
                 let descriptor = source.scheme.describe(eventType: eventType)
@@ -182,15 +197,26 @@ struct WebhookPipeline: Sendable {
     /// What the request path knows of a request once its signature and body are checked.
     struct Checked: Sendable {
         var webhook: VerifiedWebhook
-        var descriptor: EventDescriptor
-        var topic: String
-        /// The event type as a metric label (see ``Acceptance/eventLabel``).
-        var label: String
-        /// The value of the Kafka key field, if the body has one.
-        var subject: String?
-        /// What identifies the delivery for dedup: its id, or its body where the id is not signed.
-        var key: DedupGuard.Key
-        var digest: BodyDigest
+        /// What the delivery publishes: itself, or each event of a batch. Empty for a handshake.
+        var events: [Event]
+
+        /// One event to publish.
+        struct Event: Sendable {
+            /// The verified delivery, named as this event (a batch event's own id and type).
+            var webhook: VerifiedWebhook
+            var descriptor: EventDescriptor
+            var topic: String
+            /// The event type as a metric label (see ``Acceptance/eventLabel``).
+            var label: String
+            /// The value of the Kafka key field, if the body has one.
+            var subject: String?
+            /// The record's value: the request body, or a batch event's JSON.
+            var body: [UInt8]
+            var mediaType: BodyMediaType
+            /// What identifies the event for dedup: its id, or its body where the id is not signed.
+            var key: DedupGuard.Key
+            var digest: BodyDigest
+        }
     }
 
     /// Bodies at least this large are checked (signature, JSON, digests) on a thread pool rather
@@ -201,17 +227,16 @@ struct WebhookPipeline: Sendable {
     /// Checks a request where its size says (see ``offloadedBodySize``).
     private func check(
         _ route: Route,
-        headers: HTTPFields,
-        body: [UInt8],
+        request: WebhookRequest,
         receivedAt: Date
     ) async throws(Rejection) -> Checked {
         let metrics = self.metrics
-        guard body.count >= Self.offloadedBodySize else {
-            return try Self.check(route, headers: headers, body: body, receivedAt: receivedAt, metrics: metrics)
+        guard request.body.count >= Self.offloadedBodySize else {
+            return try Self.check(route, request: request, receivedAt: receivedAt, metrics: metrics)
         }
         let check: @Sendable () -> Result<Checked, Rejection> = {
             Result { () throws(Rejection) in
-                try Self.check(route, headers: headers, body: body, receivedAt: receivedAt, metrics: metrics)
+                try Self.check(route, request: request, receivedAt: receivedAt, metrics: metrics)
             }
         }
         // `nil` when the pool is shutting down: then it is checked here.
@@ -219,42 +244,85 @@ struct WebhookPipeline: Sendable {
         return try (result ?? check()).get()
     }
 
-    /// Verifies the signature, then reads what the body must give (its JSON, the key field) and
-    /// digests it for dedup.
+    /// Verifies the signature, then reads what the body must give (its JSON or form fields, the
+    /// key field) and digests each event for dedup.
     private static func check(
         _ route: Route,
-        headers: HTTPFields,
-        body: [UInt8],
+        request: WebhookRequest,
         receivedAt: Date,
         metrics: RelayMetrics
     ) throws(Rejection) -> Checked {
-        let fields = BodyFields(body: body, capturing: route.bodyFields)
+        // The ingress admitted only media types the scheme takes.
+        let mediaType = request.mediaType ?? .json
+        let fields = BodyFields(
+            body: mediaType == .json ? request.body : [],
+            capturing: mediaType == .json ? route.bodyFields : [],
+            shape: route.jsonShape ?? .object
+        )
         let webhook: VerifiedWebhook
         let verifyStarted = ContinuousClock.now
         do {
-            webhook = try route.scheme.verify(
-                WebhookRequest(headers: headers, body: body),
-                now: receivedAt,
-                fields: fields
-            )
+            webhook = try route.scheme.verify(request, now: receivedAt, fields: fields)
         } catch {
             throw .rejected(error)
         }
         metrics.verification(duration: ContinuousClock.now - verifyStarted)
-        let (descriptor, topic, label) = route.describe(webhook.eventType)
-        let subject: String?
-        do {
-            if webhook.reply != nil {
-                subject = nil
-            } else if let key = route.key ?? descriptor.keyField {
-                subject = try fields.value(at: key)
-            } else {
-                _ = try fields.values()
-                subject = nil
+        if webhook.reply != nil { return Checked(webhook: webhook, events: []) }
+        do throws(WebhookRejection) {
+            if let batch = webhook.events {
+                let events = try batch.map { (item) throws(WebhookRejection) in
+                    var named = webhook
+                    (named.eventType, named.deliveryID, named.events, named.subject) = (
+                        item.eventType, item.deliveryID, nil, nil
+                    )
+                    return try event(named, body: item.body, mediaType: .json, fields: nil, route: route)
+                }
+                return Checked(webhook: webhook, events: events)
             }
+            switch mediaType {
+            case .json: break
+            case .form:
+                guard request.form != nil else {
+                    throw .malformedBody(reason: "is not valid application/x-www-form-urlencoded UTF-8")
+                }
+            case .text:
+                guard String(validating: request.body, as: UTF8.self) != nil else {
+                    throw .malformedBody(reason: "is not UTF-8 text")
+                }
+            }
+            let single = try event(
+                webhook,
+                body: request.body,
+                mediaType: mediaType,
+                fields: mediaType == .json ? fields : nil,
+                route: route
+            )
+            return Checked(webhook: webhook, events: [single])
         } catch {
             guard case .invalidBody(let scanError) = error else { throw .rejected(error) }
             throw .invalidJSON(scanError)
+        }
+    }
+
+    /// One event of a verified delivery: its destination, key and dedup identity. `fields` are the
+    /// delivery's JSON fields when the event is the whole body; a batch event's JSON is scanned for
+    /// its key field here.
+    private static func event(
+        _ webhook: VerifiedWebhook,
+        body: [UInt8],
+        mediaType: BodyMediaType,
+        fields: BodyFields?,
+        route: Route
+    ) throws(WebhookRejection) -> Checked.Event {
+        let (descriptor, topic, label) = route.describe(webhook.eventType)
+        var subject: String?
+        if mediaType == .json {
+            let fields = fields ?? BodyFields(body: body, capturing: [])
+            if let key = route.key ?? descriptor.keyField {
+                subject = try fields.value(at: key)
+            } else {
+                _ = try fields.values()
+            }
         }
         // An unsigned delivery id is the sender's word only: anyone holding a body from a topic
         // could re-send it under new ids. Then the body itself is the delivery.
@@ -262,26 +330,25 @@ struct WebhookPipeline: Sendable {
             route.dedupsOnBody
             ? DedupGuard.Key.body(source: route.name, body)
             : DedupGuard.Key(source: route.name, deliveryID: webhook.deliveryID)
-        return Checked(
+        return Checked.Event(
             webhook: webhook,
             descriptor: descriptor,
             topic: topic,
             label: label,
-            subject: subject,
+            subject: subject ?? webhook.subject,
+            body: body,
+            mediaType: mediaType,
             key: key,
             digest: BodyDigest(of: body)
         )
     }
 
-    /// Verifies, deduplicates, wraps and delivers one webhook; returns only once the event is durable.
-    func process(_ route: Route, headers: HTTPFields, body: [UInt8]) async throws(Rejection) -> Acceptance {
-        let name = route.name
+    /// Verifies, deduplicates, wraps and delivers one webhook; returns only once every event it
+    /// carries is durable.
+    func process(_ route: Route, request: WebhookRequest) async throws(Rejection) -> Acceptance {
         let receivedAt = clock.now()
-        let checked = try await check(route, headers: headers, body: body, receivedAt: receivedAt)
-        let (webhook, descriptor, topic, label, subject, key, digest) = (
-            checked.webhook, checked.descriptor, checked.topic, checked.label, checked.subject, checked.key,
-            checked.digest
-        )
+        let checked = try await check(route, request: request, receivedAt: receivedAt)
+        let webhook = checked.webhook
         if let reply = webhook.reply {
             return Acceptance(
                 deliveryID: webhook.deliveryID,
@@ -294,69 +361,163 @@ struct WebhookPipeline: Sendable {
                 receivedAt: receivedAt
             )
         }
-        if !descriptor.isKnown { metrics.unknownEventType(source: name, eventType: label) }
+        if webhook.events == nil, let single = checked.events.first {
+            return try await publish(single, route: route, receivedAt: receivedAt)
+        }
+        return try await publishBatch(checked, route: route, receivedAt: receivedAt)
+    }
+
+    /// Publishes one event once it is new: reserve its dedup entry, make its record, deliver it.
+    private func publish(
+        _ checked: Checked.Event,
+        route: Route,
+        receivedAt: Date
+    ) async throws(Rejection) -> Acceptance {
+        let reservation = reserve(checked, route: route)
+        return try await publish(checked, reservation: reservation, route: route, receivedAt: receivedAt)
+    }
+
+    /// The event's dedup reservation, counting an event type outside the catalogue.
+    private func reserve(_ checked: Checked.Event, route: Route) -> DedupGuard.Reservation {
+        if !checked.descriptor.isKnown { metrics.unknownEventType(source: route.name, eventType: checked.label) }
         let now = clock.unixSeconds
-        let reservation = route.dedup.reserve(key, digest: digest, signedAt: webhook.signedAt ?? now, now: now)
+        return route.dedup.reserve(
+            checked.key,
+            digest: checked.digest,
+            signedAt: checked.webhook.signedAt ?? now,
+            now: now
+        )
+    }
+
+    /// Publishes one event whose dedup entry is reserved (`reservation`).
+    private func publish(
+        _ checked: Checked.Event,
+        reservation: DedupGuard.Reservation,
+        route: Route,
+        receivedAt: Date
+    ) async throws(Rejection) -> Acceptance {
+        let (webhook, topic, label, key, digest) = (
+            checked.webhook, checked.topic, checked.label, checked.key, checked.digest
+        )
+        var acceptance = Acceptance(
+            deliveryID: webhook.deliveryID,
+            eventType: webhook.eventType,
+            eventLabel: label,
+            status: .duplicate,
+            topic: nil,
+            ack: nil,
+            receivedAt: receivedAt
+        )
         switch reservation {
         case .fresh: break
-        case .duplicate:
-            return Acceptance(
-                deliveryID: webhook.deliveryID,
-                eventType: webhook.eventType,
-                eventLabel: label,
-                status: .duplicate,
-                topic: nil,
-                ack: nil,
-                receivedAt: receivedAt
-            )
+        case .duplicate: return acceptance
         case .conflict: break  // kept below, once its record is made
         case .inProgress: throw .inProgress(deliveryID: webhook.deliveryID)
         case .full: throw .overloaded(limit: "remembered deliveries (dedup.max_entries)")
         }
 
         let event = RelayEvent(
-            source: name,
+            source: route.name,
             webhook: webhook,
-            descriptor: descriptor,
-            subject: subject,
-            body: body,
-            receivedAt: receivedAt
+            descriptor: checked.descriptor,
+            subject: checked.subject,
+            body: checked.body,
+            receivedAt: receivedAt,
+            mediaType: checked.mediaType
         )
         let record = route.envelope.record(for: event, topic: topic)
         if reservation == .conflict {
-            try await keepConflicting(record, of: event, route: route, digest: digest, now: now)
+            try await keepConflicting(record, of: event, route: route, digest: digest, now: clock.unixSeconds)
             throw .conflict(deliveryID: webhook.deliveryID, keptIn: route.deadLetterTopic)
         }
         // In binary mode the value is the body, whose checksum the digest already is.
-        let valueChecksum = record.value == body ? digest.checksum : nil
+        let valueChecksum = record.value == checked.body ? digest.checksum : nil
         switch await delivery.deliver(record, of: event, valueChecksum: valueChecksum) {
         case .published(let ack):
             route.dedup.confirm(key, digest: digest)
-            return Acceptance(
-                deliveryID: webhook.deliveryID,
-                eventType: webhook.eventType,
-                eventLabel: label,
-                status: .published,
-                topic: topic,
-                ack: ack,
-                receivedAt: receivedAt
-            )
+            (acceptance.status, acceptance.topic, acceptance.ack) = (.published, topic, ack)
+            return acceptance
         case .buffered:
             route.dedup.confirm(key, digest: digest)
-            return Acceptance(
-                deliveryID: webhook.deliveryID,
-                eventType: webhook.eventType,
-                eventLabel: label,
-                status: .buffered,
-                topic: topic,
-                ack: nil,
-                receivedAt: receivedAt
-            )
+            (acceptance.status, acceptance.topic) = (.buffered, topic)
+            return acceptance
         case .unavailable(let reason):
             route.dedup.release(key)
             throw .unavailable(reason: reason)
         }
     }
+
+    /// Publishes the events of a batch. Every event is reserved first, so that a batch overlapping
+    /// one in progress (the sender's retry) publishes nothing and is retried whole; then the new
+    /// ones are delivered together. The delivery is acknowledged only once every event is durable;
+    /// an event that could not be made durable fails it (503), and the sender's retry publishes
+    /// only what did not land, the rest being duplicates by then.
+    private func publishBatch(_ checked: Checked, route: Route, receivedAt: Date) async throws(Rejection) -> Acceptance
+    {
+        var reservations: [DedupGuard.Reservation] = []
+        reservations.reserveCapacity(checked.events.count)
+        for event in checked.events {
+            let reservation = reserve(event, route: route)
+            switch reservation {
+            case .inProgress, .full:
+                for (earlier, taken) in zip(checked.events, reservations) where taken == .fresh {
+                    route.dedup.release(earlier.key)
+                }
+                if reservation == .full { throw .overloaded(limit: "remembered deliveries (dedup.max_entries)") }
+                throw .inProgress(deliveryID: event.webhook.deliveryID)
+            case .fresh, .duplicate, .conflict:
+                reservations.append(reservation)
+            }
+        }
+        let outcomes = await withTaskGroup(of: (Int, Result<Acceptance, Rejection>).self) { group in
+            for (index, (event, reservation)) in zip(checked.events, reservations).enumerated() {
+                group.addTask { () async -> (Int, Result<Acceptance, Rejection>) in
+                    do throws(Rejection) {
+                        let acceptance = try await publish(
+                            event,
+                            reservation: reservation,
+                            route: route,
+                            receivedAt: receivedAt
+                        )
+                        return (index, .success(acceptance))
+                    } catch {
+                        return (index, .failure(error))
+                    }
+                }
+            }
+            var outcomes = [Result<Acceptance, Rejection>?](repeating: nil, count: checked.events.count)
+            for await (index, result) in group { outcomes[index] = result }
+            return outcomes.compactMap { $0 }
+        }
+        var events: [Acceptance] = []
+        var failure: Rejection?
+        for outcome in outcomes {
+            switch outcome {
+            case .success(let acceptance): events.append(acceptance)
+            case .failure(let rejection):
+                // Unavailable first: the sender must retry; a conflict alone is answered as one.
+                if case .unavailable = rejection { failure = rejection } else if failure == nil { failure = rejection }
+            }
+        }
+        if let failure { throw failure }
+        let status: Acceptance.Status =
+            events.contains { $0.status == .buffered }
+            ? .buffered : events.allSatisfy { $0.status == .duplicate } ? .duplicate : .published
+        return Acceptance(
+            deliveryID: checked.webhook.deliveryID,
+            eventType: checked.webhook.eventType,
+            eventLabel: Self.batchLabel,
+            status: status,
+            topic: nil,
+            ack: nil,
+            receivedAt: receivedAt,
+            events: events
+        )
+    }
+
+    /// The metric label of a delivery that carried several events (each is counted as it is
+    /// published, under its own type).
+    static let batchLabel = "batch"
 
     /// Keeps a verified delivery whose id was accepted before with another body: it is not dropped
     /// (a spliced delivery may have taken its id first, as with Docutray's independent body and auth

@@ -4,6 +4,7 @@ import Hummingbird
 import RelayKafka
 import RelayPrimitives
 import RetryBuffer
+import SenderKit
 
 /// `/readyz`: the relay can make a new event durable, because Kafka is reachable or the buffer can
 /// take it. Not ready only when both fail, so an orchestrator stops sending traffic that would be

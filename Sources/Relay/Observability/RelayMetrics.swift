@@ -53,6 +53,13 @@ public struct RelayMetrics: Sendable {
         if let accepted { activity.record(accepted) }
     }
 
+    /// One event of a delivery that carried several (the delivery itself is counted by
+    /// ``request(source:eventType:outcome:duration:accepted:)`` as `batch`).
+    func batchEvent(source: String, eventType: String, outcome: String, accepted: ActivityLog.Event?) {
+        handles.counter("relay_batch_events_total", Names.sourceTypeOutcome, (source, eventType, outcome)).increment()
+        if let accepted { activity.record(accepted) }
+    }
+
     func verification(duration: Duration) {
         handles.verifyTimer.recordNanoseconds(duration.nanoseconds)
     }

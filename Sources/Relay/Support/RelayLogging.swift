@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import RelayPrimitives
+import SenderKit
 
 /// Process-wide logging set-up for the executable.
 public enum RelayLogging {

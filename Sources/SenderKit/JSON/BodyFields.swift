@@ -8,17 +8,30 @@
 public final class BodyFields {
     private let body: [UInt8]
     private var pointers: [JSONPointer]
-    private var scanned: Result<[String?], JSONScanError>?
+    private let shape: JSONShape
+    private let arrayPointer: JSONPointer?
+    private var scanned: Result<JSONScanner.Document, JSONScanError>?
 
-    /// - Parameter pointers: every field that may be asked for.
-    public init(body: [UInt8], capturing pointers: [JSONPointer]) {
+    /// - Parameters:
+    ///   - pointers: every field that may be asked for.
+    ///   - shape: the document the body must be.
+    ///   - arrayPointer: the array whose elements ``elements()`` gives, for a batch inside an
+    ///     object (Adyen's `/notificationItems`); a body that is an array gives its own.
+    public init(
+        body: [UInt8],
+        capturing pointers: [JSONPointer],
+        shape: JSONShape = .object,
+        elementsAt arrayPointer: JSONPointer? = nil
+    ) {
         self.body = body
         self.pointers = pointers
+        self.shape = shape
+        self.arrayPointer = arrayPointer
     }
 
     /// The text of the string or number at `pointer`, or `nil` when the body has no such member
     /// (or has another kind of value there).
-    /// - Throws: ``WebhookRejection/invalidBody(_:)`` when the body is not one JSON object.
+    /// - Throws: ``WebhookRejection/invalidBody(_:)`` when the body is not the JSON document expected.
     public func value(at pointer: JSONPointer) throws(WebhookRejection) -> String? {
         guard let index = pointers.firstIndex(of: pointer) else {
             pointers.append(pointer)
@@ -39,11 +52,24 @@ public final class BodyFields {
 
     /// Every captured value, in the order of the pointers given at creation.
     public func values() throws(WebhookRejection) -> [String?] {
+        try document().values
+    }
+
+    /// The elements of the body's array (see ``init(body:capturing:shape:elementsAt:)``), each
+    /// exactly as sent.
+    public func elements() throws(WebhookRejection) -> [ArraySlice<UInt8>] {
+        try document().elements.map { body[$0] }
+    }
+
+    private func document() throws(WebhookRejection) -> JSONScanner.Document {
         let result =
-            scanned ?? Result { () throws(JSONScanError) in try JSONScanner.scan(body, capturing: pointers) }
+            scanned
+            ?? Result { () throws(JSONScanError) in
+                try JSONScanner.scan(body, capturing: pointers, shape: shape, elementsAt: arrayPointer)
+            }
         scanned = result
         switch result {
-        case .success(let values): return values
+        case .success(let document): return document
         case .failure(let error): throw .invalidBody(error)
         }
     }

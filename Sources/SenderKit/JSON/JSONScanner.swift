@@ -1,4 +1,20 @@
-/// Why a body is not a single JSON object.
+/// The JSON documents a body may be.
+public enum JSONShape: Sendable, Hashable {
+    case object
+    case array
+    case objectOrArray
+
+    /// What the body should have been, for error messages.
+    var expected: String {
+        switch self {
+        case .object: "a JSON object ('{')"
+        case .array: "a JSON array ('[')"
+        case .objectOrArray: "a JSON object or array"
+        }
+    }
+}
+
+/// Why a body is not the JSON document expected.
 public struct JSONScanError: Error, Sendable, Hashable, CustomStringConvertible {
     /// Byte offset where the problem was found.
     public var offset: Int
@@ -40,26 +56,77 @@ public struct JSONScanner {
         return try result.get()
     }
 
+    /// What one pass over a document found.
+    public struct Document: Sendable, Hashable {
+        /// For each wanted pointer, the text of the string or number there, or `nil`.
+        public var values: [String?]
+        /// Where each element of the array asked for lies in the bytes (the document's own, when
+        /// it is an array), in order; empty when there is no such array.
+        public var elements: [Range<Int>]
+    }
+
+    /// Checks that `bytes` is one JSON document of `shape` and returns the wanted values, and the
+    /// byte ranges of the elements of the array at `elementsAt` (or of the document, when it is an
+    /// array): the items of a batch, exactly as sent.
+    public static func scan(
+        _ bytes: [UInt8],
+        capturing wanted: [JSONPointer],
+        shape: JSONShape,
+        elementsAt arrayPointer: JSONPointer? = nil
+    ) throws(JSONScanError) -> Document {
+        let segments = wanted.map(\.segments) + (arrayPointer.map { [$0.segments] } ?? [])
+        let result = bytes.withUnsafeBufferPointer { buffer in
+            Result { () throws(JSONScanError) -> Document in
+                var scanner = JSONScanner(
+                    bytes: buffer,
+                    wanted: segments,
+                    shape: shape,
+                    arrayIndex: arrayPointer == nil ? nil : wanted.count
+                )
+                try scanner.scanDocument()
+                return Document(values: Array(scanner.captured.prefix(wanted.count)), elements: scanner.elements)
+            }
+        }
+        return try result.get()
+    }
+
     private let bytes: UnsafeBufferPointer<UInt8>
     /// The wanted pointers' segments.
     private let wanted: [[[UInt8]]]
+    private let shape: JSONShape
+    /// The index in `wanted` of the array whose elements are recorded.
+    private let arrayIndex: Int?
     private var position = 0
     private var depth = 0
     private var captured: [String?]
+    private var elements: [Range<Int>] = []
 
-    private init(bytes: UnsafeBufferPointer<UInt8>, wanted: [[[UInt8]]]) {
+    private init(
+        bytes: UnsafeBufferPointer<UInt8>,
+        wanted: [[[UInt8]]],
+        shape: JSONShape = .object,
+        arrayIndex: Int? = nil
+    ) {
         self.bytes = bytes
         self.wanted = wanted
+        self.shape = shape
+        self.arrayIndex = arrayIndex
         self.captured = Array(repeating: nil, count: wanted.count)
     }
 
     private mutating func scanDocument() throws(JSONScanError) {
         skipWhitespace()
-        guard position < bytes.count else { throw error("the body is empty; expected a JSON object") }
-        guard bytes[position] == UInt8(ascii: "{") else { throw error("expected a JSON object ('{')") }
-        try scanObject(level: 0, candidates: Array(wanted.indices))
+        guard position < bytes.count else { throw error("the body is empty; expected \(shape.expected)") }
+        switch bytes[position] {
+        case UInt8(ascii: "{") where shape != .array:
+            try scanObject(level: 0, candidates: Array(wanted.indices))
+        case UInt8(ascii: "[") where shape != .object:
+            try scanArray(recording: true)
+        default:
+            throw error("expected \(shape.expected)")
+        }
         skipWhitespace()
-        guard position == bytes.count else { throw error("unexpected data after the JSON object") }
+        guard position == bytes.count else { throw error("unexpected data after the JSON document") }
     }
 
     // MARK: Values
@@ -112,7 +179,8 @@ public struct JSONScanner {
         }
     }
 
-    private mutating func scanArray() throws(JSONScanError) {
+    /// Scans an array; `recording` keeps where each element lies.
+    private mutating func scanArray(recording: Bool = false) throws(JSONScanError) {
         try enter()
         position += 1  // [
         skipWhitespace()
@@ -122,7 +190,9 @@ public struct JSONScanner {
         }
         while true {
             skipWhitespace()
+            let start = position
             try scanValue()
+            if recording { elements.append(start..<position) }
             skipWhitespace()
             if consume(UInt8(ascii: ",")) { continue }
             guard consume(UInt8(ascii: "]")) else { throw error("expected ',' or ']' in an array") }
@@ -147,6 +217,8 @@ public struct JSONScanner {
         switch bytes[position] {
         case UInt8(ascii: "{") where !deeper.isEmpty:
             try scanObject(level: level + 1, candidates: deeper)
+        case UInt8(ascii: "[") where arrayIndex.map(exact.contains) == true:
+            try scanArray(recording: true)
         case UInt8(ascii: "\""):
             let text = try scanString(decode: !exact.isEmpty)
             for index in exact { captured[index] = text }

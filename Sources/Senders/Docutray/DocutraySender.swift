@@ -14,7 +14,7 @@ public struct DocutraySender: SenderTooling {
     public static let webhookURL = Setting(
         "sources.<source>.webhook_url",
         "RELAY_<SOURCE>_WEBHOOK_URL",
-        "docutray: the relay's public URL as registered in Docutray (required unless verify is body)."
+        "docutray: the relay's public URL as registered in Docutray (required unless verify is body; defaults to public_url)."
     )
     /// Which of the two signatures must pass.
     public static let verify = Setting(
@@ -33,14 +33,14 @@ public struct DocutraySender: SenderTooling {
     public func makeScheme(for source: inout some SourceSettings) throws(ConfigurationError) -> any WebhookScheme {
         let policy = try source.choice(Self.verify, DocutrayScheme.Policy.self)
         let urlSetting = Self.webhookURL.forSource(source.name)
-        let webhookURL = try source.text(Self.webhookURL)
+        let webhookURL = try source.text(Self.webhookURL) ?? source.publicURL
         if let webhookURL, URL(string: webhookURL)?.scheme.map({ ["http", "https"].contains($0) }) != true {
             throw ConfigurationError(urlSetting, "must be an absolute http(s) URL")
         }
         if policy != .body, webhookURL == nil {
             throw ConfigurationError(
                 urlSetting,
-                "is required when verify is '\(policy.rawValue)' (it is part of the auth signature)"
+                "is required when verify is '\(policy.rawValue)' (it is part of the auth signature; or set public_url)"
             )
         }
         return DocutrayScheme(

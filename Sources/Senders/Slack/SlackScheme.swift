@@ -95,17 +95,8 @@ public struct SlackScheme: CataloguedScheme, WebhookSigner {
     }
 
     /// `{"challenge":"…"}`, with the challenge escaped as a JSON string.
-    static func challengeReply(_ challenge: String) -> [UInt8] {
-        var reply = Array(#"{"challenge":""#.utf8)
-        for scalar in challenge.unicodeScalars {
-            switch scalar {
-            case "\"": reply += Array(#"\""#.utf8)
-            case "\\": reply += Array(#"\\"#.utf8)
-            case "\u{00}"..."\u{1F}": reply += Array(String(format: "\\u%04x", scalar.value).utf8)
-            default: reply += Array(String(scalar).utf8)
-            }
-        }
-        return reply + Array(#""}"#.utf8)
+    static func challengeReply(_ challenge: String) -> WebhookReply {
+        .json(JSONText.object(["challenge": .string(challenge)]))
     }
 
     public var bodyFields: [JSONPointer] {
