@@ -193,6 +193,7 @@ let package = Package(
             ],
             resources: [
                 .copy("Resources/docutray-signatures.json"), .copy("Resources/sender-signatures.json"),
+                .copy("Resources/sender-signatures-2.json"),
             ],
             swiftSettings: strictSettings
         ),

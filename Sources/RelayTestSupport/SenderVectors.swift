@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import HTTPTypes
+import SenderKit
 
 /// One known-answer vector from `sender-signatures.json`, made with the sender's official library
 /// (or a reference verifier mirroring it) and judged by it: `valid` says whether a correct verifier
@@ -18,6 +19,9 @@ public struct SenderVector: Decodable, Sendable, CustomStringConvertible {
     public var requires: String?
     /// Generic HMAC only: the scheme's configuration.
     public var config: GenericConfig?
+    /// For senders that sign them: the method and URL the sender called.
+    public var method: String?
+    public var url: String?
 
     /// A generic-HMAC vector's configuration, as SENDERS.md defines it.
     public struct GenericConfig: Decodable, Sendable {
@@ -36,7 +40,7 @@ public struct SenderVector: Decodable, Sendable, CustomStringConvertible {
     }
 
     enum CodingKeys: String, CodingKey {
-        case name, secret, headers, body, now, valid, requires, config
+        case name, secret, headers, body, now, valid, requires, config, method, url
         case bodyLength = "body_utf8_length"
         case bodySHA256 = "body_sha256"
     }
@@ -64,14 +68,23 @@ public struct SenderVector: Decodable, Sendable, CustomStringConvertible {
 
     public var description: String { name }
 
+    /// The request as the sender sent it: headers, body, and the method and URL where signed.
+    public var request: WebhookRequest {
+        WebhookRequest(headers: fields, body: bodyBytes, method: method ?? "POST", url: url)
+    }
+
     /// The vectors of one scheme (`standard-webhooks`, `github`, `stripe`, `shopify`, `slack`,
-    /// `generic-hmac`).
+    /// `generic-hmac` in `sender-signatures.json`; the later senders in `sender-signatures-2.json`).
     public static func all(scheme: String) throws -> [SenderVector] {
-        guard let url = Bundle.module.url(forResource: "sender-signatures", withExtension: "json") else {
-            throw CocoaError(.fileNoSuchFile)
-        }
         struct Scheme: Decodable { var vectors: [SenderVector] }
         struct File: Decodable { var schemes: [String: Scheme] }
-        return try JSONDecoder().decode(File.self, from: Data(contentsOf: url)).schemes[scheme]?.vectors ?? []
+        var vectors: [SenderVector] = []
+        for file in ["sender-signatures", "sender-signatures-2"] {
+            guard let url = Bundle.module.url(forResource: file, withExtension: "json") else {
+                throw CocoaError(.fileNoSuchFile)
+            }
+            vectors += try JSONDecoder().decode(File.self, from: Data(contentsOf: url)).schemes[scheme]?.vectors ?? []
+        }
+        return vectors
     }
 }

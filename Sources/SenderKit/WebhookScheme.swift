@@ -159,6 +159,10 @@ public struct VerifiedWebhook: Sendable, Hashable {
 
 /// One event of a delivery that carries several.
 public struct BatchEvent: Sendable, Hashable {
+    /// The most events one delivery may carry (HubSpot sends up to 100, SendGrid up to 1,000
+    /// events); a delivery with more is refused, so one request cannot make unbounded records.
+    public static let maximumCount = 1000
+
     /// The event's type, e.g. `contact.creation`.
     public var eventType: String
     /// The event's own id; becomes its `ce_id` and its dedup key.
@@ -258,6 +262,7 @@ public enum WebhookRejection: Error, Sendable, Hashable {
 extension WebhookScheme {
     /// Verifies `request`, reading body fields from its body as needed.
     public func verify(_ request: WebhookRequest, now: Date) throws(WebhookRejection) -> VerifiedWebhook {
-        try verify(request, now: now, fields: BodyFields(body: request.body, capturing: bodyFields))
+        let fields = BodyFields(body: request.body, capturing: bodyFields, shape: bodyKinds.jsonShape ?? .object)
+        return try verify(request, now: now, fields: fields)
     }
 }

@@ -12,5 +12,6 @@ extension SenderRegistry {
         ShopifySender(),
         SlackSender(),
         GenericHMACSender(),
+        HubSpotSender(),
     ])
 }

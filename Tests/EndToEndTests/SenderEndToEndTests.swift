@@ -24,6 +24,8 @@ struct SenderEndToEndTests {
         "RELAY_GENERIC_HMAC_SECRETS": "generic-e2e-secret",
         "RELAY_GENERIC_HMAC_PREFIX": "sha256=",
         "RELAY_GENERIC_HMAC_TIMESTAMP_HEADER": "X-Timestamp",
+        "RELAY_HUBSPOT_SECRETS": "3f5b2f4e-8a6c-4a51-b4c2-6d0c9a1e7f21",
+        "RELAY_HUBSPOT_PUBLIC_URL": "https://hooks.example.com/webhooks/hubspot",
     ]
 
     /// A delivery and where it must land.

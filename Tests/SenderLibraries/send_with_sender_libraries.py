@@ -4,7 +4,7 @@
 Usage: send_with_sender_libraries.py BASE_URL NOW SECRETS_JSON
 
 BASE_URL is the relay's listener (http://127.0.0.1:PORT), NOW the Unix time to sign with, and
-SECRETS_JSON maps a source name to its secret. Each delivery is sent twice in a row with a
+SECRETS_JSON maps a source name to its secret (and `hubspot_url` to HubSpot's target URL). Each delivery is sent twice in a row with a
 different client: urllib (Connection: close, whole body before reading) first, then http.client on
 a kept-alive connection, which the relay must answer 200 "duplicate". Prints one JSON line per
 delivery: source, id, both statuses and both answers.
@@ -20,6 +20,7 @@ import standardwebhooks
 import stripe
 import svix.webhooks
 from githubkit.webhooks import sign as github_sign
+from hubspot.utils.signature import Signature as HubSpotSignature
 from slack_sdk.signature import SignatureVerifier
 
 
@@ -57,6 +58,19 @@ def deliveries(now, secrets):
         "X-Hub-Signature-256": github_sign(secrets["github"], body, method="sha256"),
     }
 
+    # HubSpot posts a list of events, each published as a record of its own (value: the item).
+    item = '{"eventId":77,"subscriptionId":2001,"portalId":62515,"subscriptionType":"contact.creation","objectId":9,"propertyValue":"Zoë"}'
+    body = f"[{item}]"
+    millis = str(now * 1000)
+    signature = HubSpotSignature.get_signature(
+        secrets["hubspot"], body, "v3", http_uri=secrets["hubspot_url"], http_method="POST", timestamp=millis
+    )
+    yield "hubspot", "62515-2001-77", body, {
+        "X-HubSpot-Signature-Version": "v3",
+        "X-HubSpot-Request-Timestamp": millis,
+        "X-HubSpot-Signature-v3": signature,
+    }, item
+
 
 def post_urllib(url, body, headers):
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")
@@ -77,14 +91,14 @@ def main():
     base, now, secrets = sys.argv[1], int(sys.argv[2]), json.loads(sys.argv[3])
     parsed = urllib.parse.urlparse(base)
     connection = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=20)
-    for source, delivery_id, body, headers in deliveries(now, secrets):
+    for source, delivery_id, body, headers, *value in deliveries(now, secrets):
         headers = {"Content-Type": "application/json", **headers}
         data = body.encode()
         path = f"/webhooks/{source}"
         first = post_urllib(base + path, data, headers)
         second = post_http_client(connection, path, data, headers)
         print(json.dumps({
-            "source": source, "id": delivery_id, "body": body,
+            "source": source, "id": delivery_id, "body": body, "value": value[0] if value else body,
             "first": first[0], "first_answer": first[1], "second": second[0], "second_answer": second[1],
         }), flush=True)
     connection.close()

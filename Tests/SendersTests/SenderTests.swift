@@ -52,6 +52,15 @@ struct SenderTests {
     ) throws -> any WebhookScheme & WebhookSigner {
         var settings = StubSourceSettings(secrets: secrets ?? [sender.generateSecret()], values: values)
         if sender.name == "docutray" { settings.values["sources.test.webhook_url"] = "https://relay.example.com/w" }
+        // What a dev source of the sender needs besides a secret, e.g. the URL it signs.
+        for (setting, value) in sender.example.settings {
+            let resolved = value.replacingOccurrences(of: "{url}", with: "https://relay.example.com/webhooks/test")
+            if setting == .sourcePublicURL {
+                settings.publicURL = resolved
+            } else {
+                settings.values[setting.forSource(settings.name).key] = resolved
+            }
+        }
         let scheme = try sender.makeScheme(for: &settings)
         return try #require(scheme as? any WebhookScheme & WebhookSigner, "every registered scheme signs")
     }

@@ -16,6 +16,7 @@ struct SenderVectorTests {
     static let shopifyVectors = (try? SenderVector.all(scheme: "shopify")) ?? []
     static let slackVectors = (try? SenderVector.all(scheme: "slack")) ?? []
     static let genericVectors = (try? SenderVector.all(scheme: "generic-hmac")) ?? []
+    static let hubspotVectors = (try? SenderVector.all(scheme: "hubspot")) ?? []
 
     @Test(
         "Every registered sender has known-answer vectors, valid and invalid, with intact bodies",
@@ -77,6 +78,20 @@ struct SenderVectorTests {
         }
     }
 
+    @Test("HubSpot", arguments: hubspotVectors)
+    func hubspot(_ vector: SenderVector) throws {
+        let url = "https://hooks.example.com/webhooks/hubspot"
+        let verified = try judge(vector, scheme: HubSpotScheme(secrets: [vector.secret], url: url))
+        if let verified {
+            let events = try #require(verified.events)
+            let items = try JSONScanner.scan(vector.bodyBytes, capturing: [], shape: .array).elements
+            #expect(events.map(\.body) == items.map { Array(vector.bodyBytes[$0]) }, "each event is its item, as sent")
+            #expect(events.map(\.deliveryID) == ["62515-2001-1001", "62515-2002-1002"])
+            #expect(events.map(\.eventType) == ["contact.creation", "contact.propertyChange"])
+            #expect(verified.signedAt == vector.headers["x-hubspot-request-timestamp"].flatMap { Int64($0) }! / 1000)
+        }
+    }
+
     /// Verifies `vector` and checks the verdict. A valid vector whose body is not a JSON object (a
     /// form-encoded or empty body), or lacks the fields that name a delivery (`{}` for Stripe),
     /// passes its signature check and then fails only for the body, which the relay reads after the
@@ -87,7 +102,8 @@ struct SenderVectorTests {
         scheme: any WebhookScheme,
         fields: HTTPFields? = nil
     ) throws -> VerifiedWebhook? {
-        let request = WebhookRequest(headers: fields ?? vector.fields, body: vector.bodyBytes)
+        var request = vector.request
+        if let fields { request.headers = fields }
         do {
             let verified = try scheme.verify(request, now: vector.date)
             #expect(vector.valid, "\(vector.name) was accepted but must be refused")

@@ -18,6 +18,7 @@ struct FuzzSettings: SourceSettings {
     var secrets: [String]
     var secretsSetting = Setting("sources.<source>.secrets", "RELAY_<SOURCE>_SECRETS", "")
     var timestampTolerance: Int64 = 300
+    var publicURL: String? = "https://relay.example.com/webhooks/fuzz"
 
     mutating func text(_ setting: Setting) throws(ConfigurationError) -> String? {
         setting.key.hasSuffix(".webhook_url") ? "https://relay.example.com/webhooks/fuzz" : nil

@@ -228,11 +228,6 @@ extension Setting {
         kind: .duration(.seconds(1)...(.seconds(366 * 86_400))),
         "Deprecated: the former name of dedup_window."
     )
-    public static let sourcePublicURL = Setting(
-        "sources.<source>.public_url",
-        "RELAY_<SOURCE>_PUBLIC_URL",
-        "The URL the sender is given for this source, without a query (e.g. https://hooks.example.com/webhooks/square): senders that sign the URL they call (Square, Twilio, HubSpot) are verified against it, never against Host."
-    )
     public static let sourceRateLimit = Setting(
         "sources.<source>.rate_limit",
         "RELAY_<SOURCE>_RATE_LIMIT",

@@ -42,6 +42,14 @@ struct IngressRequestContext: RequestContext, RemoteAddressRequestContext {
         remoteAddress = source.channel.remoteAddress
     }
 
-    /// The peer's IP address as text, e.g. `127.0.0.1`.
-    var peer: String? { remoteAddress?.ipAddress }
+    /// The peer's IP address as text, e.g. `127.0.0.1`: the host NIO gave the address it accepted
+    /// from, which is the address itself. (`SocketAddress.ipAddress`, inlined here, would make this
+    /// module see NIO's own C socket types and hide Glibc's from the files that use them.)
+    var peer: String? {
+        switch remoteAddress {
+        case .v4(let address): address.host
+        case .v6(let address): address.host
+        default: nil
+        }
+    }
 }

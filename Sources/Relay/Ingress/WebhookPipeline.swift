@@ -270,6 +270,9 @@ struct WebhookPipeline: Sendable {
         if webhook.reply != nil { return Checked(webhook: webhook, events: []) }
         do throws(WebhookRejection) {
             if let batch = webhook.events {
+                guard batch.count <= BatchEvent.maximumCount else {
+                    throw .malformedBody(reason: "carries more than \(BatchEvent.maximumCount) events")
+                }
                 let events = try batch.map { (item) throws(WebhookRejection) in
                     var named = webhook
                     (named.eventType, named.deliveryID, named.events, named.subject) = (

@@ -90,3 +90,13 @@ public struct Setting: Sendable, Hashable {
         environment[self.environment].flatMap { $0.isEmpty ? nil : $0 } ?? defaultValue
     }
 }
+
+extension Setting {
+    /// The URL the sender calls, shared by every source: senders that sign it read it through
+    /// ``SourceSettings/publicURL`` and name this setting when it is missing.
+    public static let sourcePublicURL = Setting(
+        "sources.<source>.public_url",
+        "RELAY_<SOURCE>_PUBLIC_URL",
+        "The URL the sender is given for this source, without a query (e.g. https://hooks.example.com/webhooks/square): senders that sign the URL they call (Square, Twilio, HubSpot) are verified against it, never against Host."
+    )
+}

@@ -1,0 +1,186 @@
+import Foundation
+import Relay
+import RelayKafka
+import RelayTestSupport
+import RetryBuffer
+import SenderKit
+import Senders
+import Testing
+
+/// Deliveries that carry several events (HubSpot's): one record per event, each with its own id,
+/// type, key and value; acknowledged only when every record is durable; retried whole, published
+/// once.
+@Suite("Batches of events, end to end", .serialized, .timeLimit(.minutes(3)))
+struct BatchEndToEndTests {
+    static let now: Int64 = 1_767_225_600
+    static let secret = "3f5b2f4e-8a6c-4a51-b4c2-6d0c9a1e7f21"
+    static let url = "https://hooks.example.com/webhooks/hubspot"
+    static let environment = [
+        "RELAY_HUBSPOT_SECRETS": secret,
+        "RELAY_HUBSPOT_PUBLIC_URL": url,
+        "RELAY_KAFKA_PUBLISH_TIMEOUT": "500ms",
+        "RELAY_RETRY_INITIAL_BACKOFF": "100ms",
+        "RELAY_RETRY_MAX_BACKOFF": "500ms",
+        "RELAY_KAFKA_PROPERTY_RECONNECT_BACKOFF_MS": "50",
+        "RELAY_KAFKA_PROPERTY_RECONNECT_BACKOFF_MAX_MS": "300",
+    ]
+
+    /// One HubSpot event, as HubSpot writes it.
+    static func event(_ id: Int, type: String = "contact.creation", object: Int = 123) -> String {
+        #"{"eventId":\#(id),"subscriptionId":2001,"portalId":62515,"appId":1160452,"occurredAt":1767225600000,"subscriptionType":"\#(type)","attemptNumber":0,"objectId":\#(object),"changeSource":"CRM"}"#
+    }
+
+    /// A batch body: the events as a JSON array.
+    static func batch(_ events: String...) -> [UInt8] { Array("[\(events.joined(separator: ","))]".utf8) }
+
+    /// HubSpot's v3 headers for `body` sent to `url` at `timestamp` (seconds).
+    static func headers(_ body: [UInt8], url: String = url, timestamp: Int64 = now) -> [(String, String)] {
+        let millis = String(timestamp * 1000)
+        let message = Array("POST\(url)".utf8) + body + Array(millis.utf8)
+        return [
+            ("content-type", "application/json"),
+            ("x-hubspot-signature-version", "v3"),
+            ("x-hubspot-request-timestamp", millis),
+            ("x-hubspot-signature-v3", Base64.encode(HMACKey(secret: secret).code(for: message))),
+        ]
+    }
+
+    static func post(
+        _ relay: TestRelay,
+        _ body: [UInt8],
+        headers: [(String, String)]? = nil,
+        query: String? = nil
+    )
+        async throws -> TestResponse
+    {
+        try await HTTPTestClient.send(
+            port: relay.port,
+            path: "/webhooks/hubspot" + (query.map { "?" + $0 } ?? ""),
+            headers: headers ?? Self.headers(body),
+            body: body
+        )
+    }
+
+    @Test("Each event of a batch is a record of its own: its item's JSON, byte for byte, with its id, type and key")
+    func oneRecordPerEvent() async throws {
+        try await withTestRelay(environment: Self.environment, clock: ManualWallClock(unixSeconds: Self.now)) { relay in
+            let first = Self.event(1001, object: 123)
+            let second = Self.event(1002, type: "deal.propertyChange", object: 456)
+            let body = Array(" [ \(first) ,\n \(second) ] ".utf8)
+            let response = try await Self.post(relay, body)
+            #expect(response.status == 202, "\(response.bodyText)")
+            #expect(response.bodyText.contains(#""status":"published","events":[{"id":"62515-2001-1001","#))
+            #expect(
+                response.bodyText.contains(
+                    #"{"id":"62515-2001-1002","status":"published","topic":"hubspot.deal.propertyChange""#
+                )
+            )
+            let consumer = try relay.consumer()
+            for (item, topic, id, key, type) in [
+                (first, "hubspot.contact.creation", "62515-2001-1001", "123", "com.hubspot.contact.creation"),
+                (second, "hubspot.deal.propertyChange", "62515-2001-1002", "456", "com.hubspot.deal.propertyChange"),
+            ] {
+                let message = try #require(try await consumer.waitForMessages(topic: topic, count: 1).first)
+                #expect(message.value == Array(item.utf8), "the item as sent, whitespace around it excluded")
+                #expect(message.header("ce_id") == id)
+                #expect(message.header("ce_type") == type)
+                #expect(message.keyString == key)
+                #expect(message.header("content-type") == "application/json")
+                #expect(message.header("ce_time") == "2026-01-01T00:00:00Z")
+                #expect(message.header("x-hubspot-signature-v3") != nil, "the signature is forwarded")
+            }
+        }
+    }
+
+    @Test(
+        "A batch retried after a lost reply publishes nothing twice; a later batch overlapping it publishes only what is new"
+    )
+    func retriesPublishOnce() async throws {
+        try await withTestRelay(environment: Self.environment, clock: ManualWallClock(unixSeconds: Self.now)) { relay in
+            let body = Self.batch(Self.event(1), Self.event(2))
+            #expect(try await Self.post(relay, body).status == 202)
+            let retry = try await Self.post(relay, body)
+            #expect(retry.status == 200, "\(retry.bodyText)")
+            #expect(retry.bodyText.hasPrefix(#"{"id":"62515-2001-1","status":"duplicate""#))
+            let overlapping = try await Self.post(relay, Self.batch(Self.event(2), Self.event(3)))
+            #expect(overlapping.status == 202)
+            #expect(overlapping.bodyText.contains(#"{"id":"62515-2001-2","status":"duplicate"}"#))
+            #expect(overlapping.bodyText.contains(#"{"id":"62515-2001-3","status":"published""#))
+            let ids = try await relay.consumer().waitForMessages(topic: "hubspot.contact.creation", count: 3)
+                .compactMap { $0.header("ce_id") }
+            #expect(ids.sorted() == ["62515-2001-1", "62515-2001-2", "62515-2001-3"])
+            let all = try await relay.consumer().readAll(topic: "hubspot.contact.creation", timeout: .seconds(2))
+            #expect(all.count == 3, "no event was published twice")
+        }
+    }
+
+    @Test("Kafka down: the batch is buffered whole (202), then every event is published once")
+    func bufferedBatch() async throws {
+        try await withTestRelay(environment: Self.environment, clock: ManualWallClock(unixSeconds: Self.now)) { relay in
+            #expect(try await Self.post(relay, Self.batch(Self.event(90))).status == 202)
+            try relay.cluster.setBrokerDown()
+            let body = Self.batch(Self.event(91), Self.event(92, object: 7), Self.event(93))
+            let response = try await Self.post(relay, body)
+            #expect(response.status == 202, "\(response.bodyText)")
+            #expect(response.bodyText.hasPrefix(#"{"id":"62515-2001-91","status":"buffered""#))
+            #expect(relay.application.buffer.statistics.pendingCount == 3)
+            let retry = try await Self.post(relay, body)
+            #expect(retry.status == 200 && retry.bodyText.contains(#""status":"duplicate""#))
+            try relay.cluster.setBrokerUp()
+            let messages = try await relay.consumer().waitForMessages(
+                topic: "hubspot.contact.creation",
+                count: 4,
+                timeout: .seconds(60)
+            )
+            #expect(messages.compactMap { $0.header("ce_id") }.sorted() == (90...93).map { "62515-2001-\($0)" })
+        }
+    }
+
+    @Test("Tampered, stale, unsigned, re-addressed and empty batches are refused and publish nothing")
+    func refusals() async throws {
+        try await withTestRelay(environment: Self.environment, clock: ManualWallClock(unixSeconds: Self.now)) { relay in
+            let body = Self.batch(Self.event(500))
+            var tampered = body
+            tampered[tampered.count - 5] = UInt8(ascii: "X")
+            let cases: [(String, [UInt8], [(String, String)], String?, Int, String)] = [
+                ("tampered", tampered, Self.headers(body), nil, 401, "invalid_signature"),
+                ("stale", body, Self.headers(body, timestamp: Self.now - 301), nil, 401, "stale_timestamp"),
+                (
+                    "unsigned", body,
+                    [("content-type", "application/json"), ("x-hubspot-request-timestamp", "1767225600000")], nil, 401,
+                    "missing_signature"
+                ),
+                (
+                    "signed for another URL", body,
+                    Self.headers(body, url: "http://hooks.example.com/webhooks/hubspot"), nil, 401, "invalid_signature"
+                ),
+                ("query added", body, Self.headers(body), "portal=1", 401, "invalid_signature"),
+                (
+                    "one object, not a list", Array(Self.event(501).utf8), Self.headers(Array(Self.event(501).utf8)),
+                    nil, 400, "invalid_json"
+                ),
+                ("an empty list", Self.batch(), Self.headers(Self.batch()), nil, 400, "invalid_body"),
+                (
+                    "form encoded", body,
+                    [("content-type", "application/x-www-form-urlencoded")] + Self.headers(body).dropFirst(), nil, 415,
+                    "unsupported_media_type"
+                ),
+            ]
+            for (what, sent, headers, query, status, error) in cases {
+                let response = try await Self.post(relay, sent, headers: headers, query: query)
+                #expect(response.status == status, "\(what): \(response.bodyText)")
+                #expect(response.bodyText.contains(#""error":"\#(error)""#), "\(what): \(response.bodyText)")
+            }
+            // A query HubSpot called with is part of what it signed.
+            let withQuery = try await Self.post(
+                relay,
+                body,
+                headers: Self.headers(body, url: Self.url + "?portal=1"),
+                query: "portal=1"
+            )
+            #expect(withQuery.status == 202, "\(withQuery.bodyText)")
+            let published = try await relay.consumer().readAll(topic: "hubspot.contact.creation", timeout: .seconds(2))
+            #expect(published.compactMap { $0.header("ce_id") } == ["62515-2001-500"])
+        }
+    }
+}
