@@ -8,28 +8,33 @@ struct LockedTests {
     /// a pause and a write under the lock: without mutual exclusion increments overwrite each other
     /// and the total falls short.
     @Test("Threads that update the value under its lock lose none of each other's updates")
-    func updatesAreExclusive() {
+    func updatesAreExclusive() async {
         let counter = Locked(0)
         let threads = 4
         let increments = 100_000
-        let done = DispatchGroup()
         let start = DispatchSemaphore(value: 0)
-        for _ in 0..<threads {
-            done.enter()
-            Thread {
-                start.wait()
-                for _ in 0..<increments {
-                    counter.withLock { value in
-                        let read = value
-                        for _ in 0..<8 { pause() }
-                        value = read + 1
+        // The test waits without holding one of the few threads Swift's tasks share.
+        await withCheckedContinuation { (finished: CheckedContinuation<Void, Never>) in
+            let remaining = Locked(threads)
+            for _ in 0..<threads {
+                Thread {
+                    start.wait()
+                    for _ in 0..<increments {
+                        counter.withLock { value in
+                            let read = value
+                            for _ in 0..<8 { pause() }
+                            value = read + 1
+                        }
                     }
-                }
-                done.leave()
-            }.start()
+                    let left = remaining.withLock { count -> Int in
+                        count -= 1
+                        return count
+                    }
+                    if left == 0 { finished.resume() }
+                }.start()
+            }
+            for _ in 0..<threads { start.signal() }
         }
-        for _ in 0..<threads { start.signal() }
-        #expect(done.wait(timeout: .now() + 60) == .success)
         #expect(counter.withLock { $0 } == threads * increments)
     }
 
