@@ -73,9 +73,10 @@ public final class ScriptedPublisher: EventPublisher {
         thread.threadDictionary[Self.reportingKey] = outer
     }
 
-    /// Waits until at least `count` records were sent (at most `timeout`); returns them all.
+    /// Waits until at least `count` records were sent (at most `timeout`, a bound on a hang: under
+    /// the thread sanitizer a send can take seconds to come); returns them all.
     @discardableResult
-    public func waitForSends(_ count: Int, timeout: Duration = .seconds(10)) async throws -> [Sent] {
+    public func waitForSends(_ count: Int, timeout: Duration = .seconds(60)) async throws -> [Sent] {
         let deadline = ContinuousClock.now + timeout
         while true {
             let sent = self.sent
@@ -87,7 +88,7 @@ public final class ScriptedPublisher: EventPublisher {
 
     /// Ends every wait for a report now, as if its timeout had passed; first waits (at most
     /// `timeout`) until some caller waits with one.
-    public func expireWaits(timeout: Duration = .seconds(10)) async throws {
+    public func expireWaits(timeout: Duration = .seconds(60)) async throws {
         let deadline = ContinuousClock.now + timeout
         while deadlines.next == nil {
             guard ContinuousClock.now < deadline else { throw Timeout(what: "a timed wait") }
