@@ -13,8 +13,10 @@ public struct WebhookRequest: Sendable {
     public var path: String
     /// The query string without its `?`, as it arrived (not decoded); `nil` when there is none.
     public var query: String?
-    /// The address of the peer that sent the request (a proxy's, behind one), e.g. `10.0.0.7`.
-    public var peer: String?
+    /// The address of the peer that sent the request (a proxy's, behind one), e.g. `10.0.0.7`;
+    /// written out only when a scheme reads it.
+    public var peer: String? { peerAddress() }
+    private let peerAddress: @Sendable () -> String?
     public var headers: HTTPFields
     public var body: [UInt8]
 
@@ -25,13 +27,13 @@ public struct WebhookRequest: Sendable {
         url: String? = nil,
         path: String = "/",
         query: String? = nil,
-        peer: String? = nil
+        peer: @autoclosure @escaping @Sendable () -> String? = nil
     ) {
         self.method = method
         self.url = url
         self.path = path
         self.query = query
-        self.peer = peer
+        self.peerAddress = peer
         self.headers = headers
         self.body = body
     }

@@ -12,7 +12,7 @@ enum IngressRouter {
         let router = Router(context: IngressRequestContext.self)
         router.middlewares.add(ProblemMiddleware(logger: logger))
         router.post(webhookPath) { request, context in
-            await ingress.handle(request, source: context.parameters.get("source") ?? "", peer: context.peer)
+            await ingress.handle(request, source: context.parameters.get("source") ?? "", peer: context.remoteAddress)
         }
         for method in [HTTPRequest.Method.get, .put, .patch, .delete, .head, .options] {
             router.on(webhookPath, method: method) { request, _ -> Response in
@@ -42,14 +42,16 @@ struct IngressRequestContext: RequestContext, RemoteAddressRequestContext {
         remoteAddress = source.channel.remoteAddress
     }
 
-    /// The peer's IP address as text, e.g. `127.0.0.1`: the host NIO gave the address it accepted
-    /// from, which is the address itself. (`SocketAddress.ipAddress`, inlined here, would make this
-    /// module see NIO's own C socket types and hide Glibc's from the files that use them.)
-    var peer: String? {
-        switch remoteAddress {
-        case .v4(let address): address.host
-        case .v6(let address): address.host
-        default: nil
-        }
+    /// The IP address of `address`, read from NIO's description of it: `[IPv4]192.0.2.1:443`, or
+    /// `[IPv4]host/192.0.2.1:443` when it has a host name (`[IPv6]…` alike); `nil` for a Unix
+    /// socket. (`SocketAddress.ipAddress`, or a match on its cases, would make this module see
+    /// NIO's own C socket types, and the compiler then hides Glibc's from the files that use them.)
+    static func ipAddress(of address: SocketAddress) -> String? {
+        let description = address.description
+        guard description.hasPrefix("[IPv4]") || description.hasPrefix("[IPv6]") else { return nil }
+        let rest = description.dropFirst(6)
+        let start = rest.firstIndex(of: "/").map(rest.index(after:)) ?? rest.startIndex
+        guard let colon = rest.lastIndex(of: ":"), start < colon else { return nil }
+        return String(rest[start..<colon])
     }
 }

@@ -34,7 +34,7 @@ struct WebhookIngress: Sendable {
     }
 
     /// Answers `POST /webhooks/{source}` from `peer`.
-    func handle(_ request: Request, source: String, peer: String? = nil) async -> Response {
+    func handle(_ request: Request, source: String, peer: SocketAddress? = nil) async -> Response {
         let started = ContinuousClock.now
         let route = pipeline.route(source)
         // Label values come only from configuration or verified requests (bounded cardinality).
@@ -131,7 +131,7 @@ struct WebhookIngress: Sendable {
     private func accept(
         _ request: Request,
         route: WebhookPipeline.Route,
-        peer: String?,
+        peer: SocketAddress?,
         reserved: inout Int
     ) async throws(HTTPProblem) -> WebhookPipeline.Acceptance {
         let body: [UInt8]
@@ -163,7 +163,7 @@ struct WebhookIngress: Sendable {
             url: route.publicURL.map { url in query.map { url + "?" + $0 } ?? url },
             path: request.uri.path,
             query: query,
-            peer: peer
+            peer: peer.flatMap(IngressRequestContext.ipAddress(of:))
         )
         do {
             return try await pipeline.process(route, request: webhook)
