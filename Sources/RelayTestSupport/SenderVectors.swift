@@ -22,6 +22,8 @@ public struct SenderVector: Decodable, Sendable, CustomStringConvertible {
     /// For senders that sign them: the method and URL the sender called.
     public var method: String?
     public var url: String?
+    /// Zoom's endpoint check: the `encryptedToken` its answer must carry.
+    public var encryptedToken: String?
 
     /// A generic-HMAC vector's configuration, as SENDERS.md defines it.
     public struct GenericConfig: Decodable, Sendable {
@@ -41,6 +43,7 @@ public struct SenderVector: Decodable, Sendable, CustomStringConvertible {
 
     enum CodingKeys: String, CodingKey {
         case name, secret, headers, body, now, valid, requires, config, method, url
+        case encryptedToken = "encrypted_token"
         case bodyLength = "body_utf8_length"
         case bodySHA256 = "body_sha256"
     }

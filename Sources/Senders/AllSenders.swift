@@ -13,5 +13,6 @@ extension SenderRegistry {
         SlackSender(),
         GenericHMACSender(),
         HubSpotSender(),
+        ZoomSender(),
     ])
 }

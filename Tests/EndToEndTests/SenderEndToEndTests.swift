@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Relay
 import RelayKafka
@@ -26,6 +27,7 @@ struct SenderEndToEndTests {
         "RELAY_GENERIC_HMAC_TIMESTAMP_HEADER": "X-Timestamp",
         "RELAY_HUBSPOT_SECRETS": "3f5b2f4e-8a6c-4a51-b4c2-6d0c9a1e7f21",
         "RELAY_HUBSPOT_PUBLIC_URL": "https://hooks.example.com/webhooks/hubspot",
+        "RELAY_ZOOM_SECRETS": "Gq4xvR1_fKs0b2WUZc9s3A",
     ]
 
     /// A delivery and where it must land.
@@ -42,6 +44,8 @@ struct SenderEndToEndTests {
         var signatureHeader: String
         /// A header that names the delivery, to leave out; `nil` when the id is in the body.
         var idHeader: String?
+        /// Whether the id is derived from the whole body (Zoom's), so no request lacks one.
+        var derivedID = false
 
         var testDescription: String { source }
     }
@@ -117,6 +121,26 @@ struct SenderEndToEndTests {
             cloudEventSource: "urn:generic-hmac",
             expectedID: "dlv_e2e_0001",
             signatureHeader: "x-signature"
+        ),
+        Case(
+            source: "zoom",
+            body:
+                #"{"event":"meeting.started","event_ts":1767225600000,"payload":{"account_id":"AAAAAAAAAAAAAAAAAAAAAA","object":{"id":"85743902736","topic":"Réunion"}}}"#,
+            topic: "zoom.meeting.started",
+            key: "85743902736",
+            cloudEventType: "us.zoom.meeting.started",
+            cloudEventSource: "https://zoom.us",
+            expectedID: "zm-"
+                + Hex.encode(
+                    SHA256.hash(
+                        data: Array(
+                            #"{"event":"meeting.started","event_ts":1767225600000,"payload":{"account_id":"AAAAAAAAAAAAAAAAAAAAAA","object":{"id":"85743902736","topic":"Réunion"}}}"#
+                                .utf8
+                        )
+                    ).prefix(12)
+                ),
+            signatureHeader: "x-zm-signature",
+            derivedID: true
         ),
     ]
 
@@ -216,7 +240,7 @@ struct SenderEndToEndTests {
         }
         if let idHeader = testCase.idHeader {
             expect(try await post(good.filter { $0.0 != idHeader }), 400, "missing_header", "no delivery id")
-        } else {
+        } else if !testCase.derivedID {
             let withoutID = testCase.body.replacingOccurrences(of: testCase.expectedID, with: "")
             let headers = try Self.headers(testCase, body: withoutID)
             expect(try await post(headers, Array(withoutID.utf8)), 400, "invalid_field", "no delivery id")
@@ -355,6 +379,36 @@ struct SenderEndToEndTests {
         )
         #expect([400, 401].contains(unsigned.status))
         #expect(!unsigned.bodyText.contains("3eZbrw1aBm2rZgRNFdxV"))
+        try await relay.stop()
+    }
+
+    @Test("Zoom's endpoint check is answered with the token and its HMAC, and not published")
+    func zoomURLValidation() async throws {
+        let relay = try await Self.start()
+        defer { Task { try? await relay.stop() } }
+        let body =
+            #"{"payload":{"plainToken":"qgg8vlvZRS6UYooatFL8Aw"},"event_ts":1767225600000,"event":"endpoint.url_validation"}"#
+        let zoom = try #require(Self.cases.first { $0.source == "zoom" })
+        let response = try await relay.post(
+            source: "zoom",
+            headers: try Self.headers(zoom, body: body),
+            body: Array(body.utf8)
+        )
+        #expect(response.status == 200)
+        #expect(response.header("content-type") == "application/json")
+        let secret = try #require(Self.environment["RELAY_ZOOM_SECRETS"])
+        let encrypted = Hex.encode(HMACKey(secret: secret).code(for: Array("qgg8vlvZRS6UYooatFL8Aw".utf8)))
+        #expect(response.bodyText == #"{"plainToken":"qgg8vlvZRS6UYooatFL8Aw","encryptedToken":"\#(encrypted)"}"#)
+        let metrics = String(decoding: relay.application.exporter.exposition(), as: UTF8.self)
+        #expect(metrics.contains(#"source="zoom""#) && metrics.contains(#"outcome="answered""#))
+        #expect(!metrics.contains("relay_publish_total"), "nothing was published")
+        // Unsigned or signed with another secret, the check is refused: no token is ever answered.
+        let forged = try await relay.post(
+            source: "zoom",
+            headers: try Self.headers(zoom, body: body, secret: "another-secret-token"),
+            body: Array(body.utf8)
+        )
+        #expect(forged.status == 401 && !forged.bodyText.contains("encryptedToken"))
         try await relay.stop()
     }
 

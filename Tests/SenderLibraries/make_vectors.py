@@ -114,6 +114,53 @@ def hubspot_vectors():
     }
 
 
+def reference_hex(secret, message):
+    return hmac.new(secret.encode("utf-8"), message.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def zoom_vectors():
+    library = "reference verifier in make_vectors.py (CPython hmac/hashlib), as Zoom's documentation and its Node sample verify; Zoom ships no Python verifier"
+    secret = "Gq4xvR1_fKs0b2WUZc9s3A"
+    now = 1767225600
+    body = json.dumps({"event": "meeting.started", "event_ts": now * 1000, "payload": {
+        "account_id": "AAAAAAAAAAAAAAAAAAAAAA", "object": {"id": "85743902736", "uuid": "4444AAAiAAAAAiAiAiiAii==",
+                                                             "topic": "Réunion"}}}, ensure_ascii=False,
+                      separators=(",", ":"))
+    validation = '{"payload":{"plainToken":"qgg8vlvZRS6UYooatFL8Aw"},"event_ts":1767225600000,"event":"endpoint.url_validation"}'
+
+    def judge(signature, timestamp, sent, at):
+        expected = "v0=" + reference_hex(secret, f"v0:{timestamp}:{sent}")
+        fresh = abs(at - int(timestamp)) <= 300
+        ok = hmac.compare_digest(expected, signature) and fresh
+        return ok, "accepted" if ok else ("refused (stale)" if not fresh else "refused (signature differs)")
+
+    def make(name, reason, *, signed=body, sent=body, signed_secret=secret, ts=now, at=now, form="v0={}", upper=False,
+             **extra):
+        digest = reference_hex(signed_secret, f"v0:{ts}:{signed}")
+        signature = form.format(digest.upper() if upper else digest)
+        ok, result = judge(signature, str(ts), sent, at)
+        headers = {"Content-Type": "application/json; charset=utf-8", "x-zm-request-timestamp": str(ts),
+                   "x-zm-signature": signature, "x-zm-trackingid": "v=2.0&s=1767225600&c=us05"}
+        return vector(name, secret, headers, sent, at, ok, reason, library, result, **extra)
+
+    return {
+        "spec": "https://developers.zoom.us/docs/api/webhooks/#verify-webhook-events",
+        "summary": "x-zm-signature: 'v0=' + hex HMAC-SHA256(key = UTF-8 secret token, msg = 'v0:' + "
+                   "x-zm-request-timestamp + ':' + body). endpoint.url_validation is answered with plainToken and "
+                   "encryptedToken = hex HMAC-SHA256(secret token, plainToken).",
+        "vectors": [
+            make("pos-meeting-started", "A signed event."),
+            make("pos-url-validation", "Zoom's endpoint check; the answer's encryptedToken is given.", signed=validation,
+                 sent=validation, encrypted_token=reference_hex(secret, "qgg8vlvZRS6UYooatFL8Aw")),
+            make("neg-tampered-body", "The body changed after signing.", sent=body.replace("Réunion", "Reunion")),
+            make("neg-wrong-secret", "Signed with another app's secret token.", signed_secret="Hq4xvR1_fKs0b2WUZc9s3A"),
+            make("neg-stale", "Signed 301 s before now.", at=now + 301),
+            make("neg-uppercase-hex", "Zoom writes lowercase hex; the reference compares text.", upper=True),
+            make("neg-no-prefix", "The hex without 'v0='.", form="{}"),
+        ],
+    }
+
+
 def main():
     output = {
         "description": "Known-answer vectors of the senders added after the first seven, in the format of "
@@ -127,6 +174,7 @@ def main():
         },
         "schemes": {
             "hubspot": hubspot_vectors(),
+            "zoom": zoom_vectors(),
         },
     }
     json.dump(output, sys.stdout, ensure_ascii=False, indent=1)

@@ -17,6 +17,7 @@ struct SenderVectorTests {
     static let slackVectors = (try? SenderVector.all(scheme: "slack")) ?? []
     static let genericVectors = (try? SenderVector.all(scheme: "generic-hmac")) ?? []
     static let hubspotVectors = (try? SenderVector.all(scheme: "hubspot")) ?? []
+    static let zoomVectors = (try? SenderVector.all(scheme: "zoom")) ?? []
 
     @Test(
         "Every registered sender has known-answer vectors, valid and invalid, with intact bodies",
@@ -89,6 +90,22 @@ struct SenderVectorTests {
             #expect(events.map(\.deliveryID) == ["62515-2001-1001", "62515-2002-1002"])
             #expect(events.map(\.eventType) == ["contact.creation", "contact.propertyChange"])
             #expect(verified.signedAt == vector.headers["x-hubspot-request-timestamp"].flatMap { Int64($0) }! / 1000)
+        }
+    }
+
+    @Test("Zoom", arguments: zoomVectors)
+    func zoom(_ vector: SenderVector) throws {
+        let verified = try judge(vector, scheme: ZoomScheme(secrets: [vector.secret]))
+        guard let verified else { return }
+        let fields = try JSONScanner.scan(vector.bodyBytes, capturing: ["/event", "/payload/plainToken"])
+        #expect(verified.eventType == fields[0])
+        #expect(verified.deliveryID.hasPrefix("zm-") && verified.deliveryID.count == 27)
+        if let encrypted = vector.encryptedToken {
+            let reply = try #require(verified.reply, "the endpoint check is answered")
+            let answer = try JSONScanner.scan(reply.body, capturing: ["/plainToken", "/encryptedToken"])
+            #expect(answer == [fields[1], encrypted])
+        } else {
+            #expect(verified.reply == nil)
         }
     }
 

@@ -71,3 +71,32 @@ public struct HMACKey: Sendable {
         return matched
     }
 }
+
+/// Signature headers written as a fixed prefix and the lowercase hex of an HMAC-SHA256 (`v0=…`
+/// for Slack and Zoom, `sha256=…` for Twitch, none for Linear).
+public enum PrefixedHexSignature {
+    /// Checks that `value` is `prefix` followed by 64 lowercase hex digits that are the code of
+    /// `message` under any of `keys`.
+    /// - Throws: ``WebhookRejection/badSignature(header:reason:)`` naming `header`.
+    public static func verify(
+        _ value: String,
+        prefix: String,
+        message: [UInt8],
+        keys: [HMACKey],
+        header: String
+    ) throws(WebhookRejection) {
+        guard value.hasPrefix(prefix), value.utf8.count == prefix.utf8.count + 2 * SHA256.byteCount,
+            let code = Hex.decode(value.dropFirst(prefix.count), lowercaseOnly: true)
+        else {
+            let shape = prefix.isEmpty ? "64 lowercase hex digits" : "'\(prefix)' followed by 64 lowercase hex digits"
+            throw .badSignature(header: header, reason: "is not \(shape)")
+        }
+        let matched = message.withUnsafeBytes { HMACKey.anyMatches([code], message: $0, keys: keys) }
+        guard matched else { throw .badSignature(header: header, reason: "does not match under any active secret") }
+    }
+
+    /// `prefix` + lowercase hex of HMAC-SHA256(key, message), as the sender writes it.
+    public static func sign(_ message: [UInt8], prefix: String, key: HMACKey) -> String {
+        prefix + Hex.encode(key.code(for: message))
+    }
+}

@@ -58,14 +58,8 @@ public struct SlackScheme: CataloguedScheme, WebhookSigner {
         guard let signature = try request.headers.single(Header.signature) else {
             throw .missingSignature(header: name)
         }
-        guard signature.hasPrefix("v0="), signature.utf8.count == 3 + 2 * SHA256.byteCount,
-            let code = Hex.decode(signature.dropFirst(3), lowercaseOnly: true)
-        else {
-            throw .badSignature(header: name, reason: "is not 'v0=' followed by 64 lowercase hex digits")
-        }
         let content = Array("v0:\(timestampText):".utf8) + request.body
-        let matched = content.withUnsafeBytes { HMACKey.anyMatches([code], message: $0, keys: keys) }
-        guard matched else { throw .badSignature(header: name, reason: "does not match under any active secret") }
+        try PrefixedHexSignature.verify(signature, prefix: "v0=", message: content, keys: keys, header: name)
         let forwarded = request.headers.forwarded([
             Header.signature, Header.timestamp, Header.retryNumber, Header.retryReason,
         ])
@@ -119,7 +113,7 @@ public struct SlackScheme: CataloguedScheme, WebhookSigner {
             ("content-type", "application/json"),
             ("user-agent", "Slackbot 1.0 (+https://api.slack.com/robots)"),
             (Header.timestamp.canonicalName, String(delivery.timestamp)),
-            (Header.signature.canonicalName, "v0=" + Hex.encode(key.code(for: content))),
+            (Header.signature.canonicalName, PrefixedHexSignature.sign(content, prefix: "v0=", key: key)),
         ]
     }
 }
