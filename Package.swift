@@ -64,7 +64,8 @@ let package = Package(
         .target(name: "CProcessTuning"),
         // CRC-32C with SSE 4.2's crc32 instruction, for the buffer's record frames.
         .target(name: "CCRC32C"),
-        // System calls Swift's Glibc module does not show: O_DIRECT opens, thread names.
+        // System calls Swift's Glibc module does not show or shows unreliably: O_DIRECT opens, thread
+        // names, address parsing and a free loopback port.
         .target(name: "CSystemShims"),
         // The leaf every module may use: time conversions, RFC 3339, the wall clock, CRC-32C and
         // constant-time comparison.
@@ -100,6 +101,7 @@ let package = Package(
         .target(
             name: "Senders",
             dependencies: [
+                "RelayPrimitives",
                 "SenderKit",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -110,6 +112,7 @@ let package = Package(
             name: "Relay",
             dependencies: [
                 "CProcessTuning",
+                "CSystemShims",
                 "RelayKafka",
                 "RelayPrimitives",
                 "RetryBuffer",

@@ -1,5 +1,5 @@
-/// RFC 3339 timestamps in UTC, formatted without Foundation's formatters (which are slow and, on
-/// some platforms, not thread-safe).
+/// RFC 3339 timestamps, formatted in UTC and parsed (as senders write them in headers) without
+/// Foundation's formatters (which are slow and, on some platforms, not thread-safe).
 public enum RFC3339 {
     /// `2024-01-15T10:30:00Z` for a Unix time in seconds.
     public static func format(unixSeconds: Int64) -> String {
@@ -57,6 +57,69 @@ public enum RFC3339 {
             rest %= divisor
             divisor /= 10
         }
+    }
+
+    /// The Unix seconds of `text` (fractions dropped), or `nil` unless it is an RFC 3339 date-time:
+    /// `YYYY-MM-DDTHH:MM:SS`, an optional fraction of 1 to 9 digits, and `Z` or `±HH:MM` (`T` and `Z`
+    /// in either case).
+    public static func parse(_ text: String) -> Int64? {
+        let bytes = Array(text.utf8)
+        guard bytes.count >= 20, bytes.count <= 35 else { return nil }
+        func number(_ range: Range<Int>) -> Int64? {
+            var value: Int64 = 0
+            for index in range {
+                guard index < bytes.count, (0x30...0x39).contains(bytes[index]) else { return nil }
+                value = value * 10 + Int64(bytes[index] - 0x30)
+            }
+            return value
+        }
+        guard let year = number(0..<4), bytes[4] == 0x2D, let month = number(5..<7), bytes[7] == 0x2D,
+            let day = number(8..<10), bytes[10] | 0x20 == 0x74, let hour = number(11..<13), bytes[13] == 0x3A,
+            let minute = number(14..<16), bytes[16] == 0x3A, let second = number(17..<19)
+        else { return nil }
+        var index = 19
+        if bytes[index] == 0x2E {
+            let digits = bytes[(index + 1)...].prefix { (0x30...0x39).contains($0) }.count
+            guard (1...9).contains(digits) else { return nil }
+            index += 1 + digits
+        }
+        var offset: Int64 = 0
+        guard index < bytes.count else { return nil }
+        if bytes[index] | 0x20 == 0x7A {
+            index += 1
+        } else if bytes[index] == 0x2B || bytes[index] == 0x2D, index + 6 == bytes.count,
+            let hours = number((index + 1)..<(index + 3)), bytes[index + 3] == 0x3A,
+            let minutes = number((index + 4)..<(index + 6)), hours < 24, minutes < 60
+        {
+            offset = (hours * 3600 + minutes * 60) * (bytes[index] == 0x2B ? 1 : -1)
+            index += 6
+        } else {
+            return nil
+        }
+        guard index == bytes.count, (1...12).contains(month), day >= 1, day <= daysIn(month: month, year: year),
+            hour < 24, minute < 60, second <= 60
+        else { return nil }
+        return daysSinceEpoch(year: year, month: month, day: day) * 86_400 + hour * 3600 + minute * 60 + second
+            - offset
+    }
+
+    private static func daysIn(month: Int64, year: Int64) -> Int64 {
+        switch month {
+        case 2: (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
+        case 4, 6, 9, 11: 30
+        default: 31
+        }
+    }
+
+    /// Days from 1970-01-01 to the date, in the proleptic Gregorian calendar (Howard Hinnant's
+    /// `days_from_civil`, the inverse of ``civilDate(daysSinceEpoch:)``).
+    private static func daysSinceEpoch(year: Int64, month: Int64, day: Int64) -> Int64 {
+        let shifted = month <= 2 ? year - 1 : year
+        let era = (shifted >= 0 ? shifted : shifted - 399) / 400
+        let yearOfEra = shifted - era * 400
+        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return era * 146_097 + dayOfEra - 719_468
     }
 
     /// Year, month and day of a day count since 1970-01-01 (Howard Hinnant's `civil_from_days`).

@@ -45,7 +45,7 @@ public struct DevEnvironment: Sendable {
             devEnvironment[Setting.adminTokenFile.environment] == nil
         {
             devEnvironment[Setting.adminToken.environment] =
-                "dev-" + Hex.encode((0..<16).map { _ in UInt8.random(in: 0...255) })
+                "dev-" + RandomText.hex(16)
         }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
             "webhook-relay-dev-\(UUID().uuidString)"

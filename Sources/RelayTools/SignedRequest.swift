@@ -34,10 +34,15 @@ public struct SignedRequest: Sendable {
         signer: any WebhookSigner,
         targetURL: String
     ) throws(SigningError) {
+        var delivery = delivery
+        let stamped = signer.stamped(delivery)
+        let changed = stamped != delivery.body
+        delivery.body = stamped
         self.targetURL = targetURL
         self.headers = try signer.sign(delivery)
-        self.body = delivery.body
-        self.bodySource = bodySource
+        self.body = stamped
+        // A body the sender stamps with the time is no longer the file's bytes.
+        self.bodySource = changed ? .inline : bodySource
     }
 
     /// The request printed in `format`.

@@ -41,10 +41,14 @@ public struct SenderDefaults: Sendable, Hashable {
     public var cloudEventSource: String
     /// The topic template, e.g. `{source}.{event}`.
     public var topicTemplate: String
+    /// Seconds a signed time may differ from now when `timestamp_tolerance` is not set: what the
+    /// sender's own library allows (Paddle's 5, Linear's 60), 300 for most.
+    public var timestampTolerance: Int64
 
-    public init(cloudEventSource: String, topicTemplate: String) {
+    public init(cloudEventSource: String, topicTemplate: String, timestampTolerance: Int64 = 300) {
         self.cloudEventSource = cloudEventSource
         self.topicTemplate = topicTemplate
+        self.timestampTolerance = timestampTolerance
     }
 }
 

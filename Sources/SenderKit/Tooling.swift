@@ -21,10 +21,17 @@ public protocol WebhookSigner: Sendable {
     /// The URL the sender signs as part of each delivery, if it signs one (the default target of
     /// `webhook-relay sign`).
     var signedURL: String? { get }
+
+    /// `delivery`'s body as the sender would send it at `delivery.timestamp`: a sender that signs a
+    /// time inside the body (Linear's `webhookTimestamp`) writes it there, so a sample body signed
+    /// now is fresh. The body unchanged by default.
+    func stamped(_ delivery: OutgoingDelivery) -> [UInt8]
 }
 
 extension WebhookSigner {
     public var signedURL: String? { nil }
+
+    public func stamped(_ delivery: OutgoingDelivery) -> [UInt8] { delivery.body }
 }
 
 /// A sample delivery: what `webhook-relay dev` suggests sending.
@@ -65,7 +72,7 @@ public struct OutgoingDelivery: Sendable {
 
     /// The delivery id, or a new random one made of `prefix` and 24 hex digits.
     public func deliveryID(orNew prefix: String) -> String {
-        deliveryID ?? prefix + Hex.encode((0..<12).map { _ in UInt8.random(in: 0...255) })
+        deliveryID ?? prefix + RandomText.hex(12)
     }
 }
 
@@ -74,4 +81,23 @@ public struct SigningError: Error, Sendable, Hashable, CustomStringConvertible {
     public var description: String
 
     public init(_ description: String) { self.description = description }
+}
+
+/// Random bytes for new secrets and ids, written the ways senders write them.
+public enum RandomText {
+    /// `count` random bytes.
+    public static func bytes(_ count: Int) -> [UInt8] {
+        (0..<count).map { _ in UInt8.random(in: 0...255) }
+    }
+
+    /// `count` random bytes as lowercase hex.
+    public static func hex(_ count: Int) -> String { Hex.encode(bytes(count)) }
+
+    /// `length` characters of base64url without padding (Zoom's and Square's 22-character keys).
+    public static func base64URL(length: Int) -> String {
+        String(
+            Base64.encode(bytes((length * 3 + 3) / 4)).prefix(length)
+                .map { $0 == "+" ? "-" : $0 == "/" ? "_" : $0 }
+        )
+    }
 }

@@ -11,4 +11,12 @@ int relay_reopen_for_direct_writes(int descriptor);
 /// `perf` and `/proc/PID/task/TID/comm` show it. Does nothing where that is not available.
 void relay_name_current_thread(const char *name);
 
+/// Parses an IPv4 (`inet_pton`: exactly four decimal parts) or IPv6 address literal into `bytes`
+/// (network order). Returns 4 or 16, the number of bytes written, or 0 when `text` is neither.
+int relay_parse_ip_address(const char *text, unsigned char bytes[16]);
+
+/// Binds a TCP socket to 127.0.0.1 port 0, reads the port the system chose and closes the socket.
+/// Returns the port, or -1 with `errno` set.
+int relay_free_loopback_port(void);
+
 #endif

@@ -314,7 +314,8 @@ struct ConfigurationLoader {
         let secrets = try secrets(of: name)
         let toleranceSetting = Setting.sourceTimestampTolerance.forSource(name)
         let toleranceIsSet = try text(toleranceSetting) != nil
-        let tolerance = try duration(toleranceSetting).wholeSeconds
+        let tolerance = try optionalDuration(toleranceSetting)?.wholeSeconds ?? sender.defaults.timestampTolerance
+        noteDerived(toleranceSetting, "\(tolerance)s")
         let publicURL = try publicURL(of: name)
         var settings = LoadedSourceSettings(
             name: name,
@@ -334,7 +335,12 @@ struct ConfigurationLoader {
         }
         let windowSetting = Setting.sourceDedupWindow.forSource(name)
         let formerWindowSetting = Setting.sourceReplayWindow.forSource(name)
-        let defaultWindow = scheme.signsTimestamps ? tolerance : RelayConfiguration.Source.untimestampedDedupWindow
+        // A sender whose own tolerance is seconds (Paddle's 5) still has its deliveries remembered
+        // for five minutes, so a retry soon after a lost reply is a duplicate.
+        let defaultWindow =
+            !scheme.signsTimestamps
+            ? RelayConfiguration.Source.untimestampedDedupWindow
+            : toleranceIsSet ? tolerance : max(tolerance, RelayConfiguration.Source.timedDedupWindow)
         var (configuredWindow, usedWindowSetting) = (try optionalDuration(windowSetting), windowSetting)
         if let former = try optionalDuration(formerWindowSetting) {
             warnings.append("\(formerWindowSetting.key) is deprecated: call it \(windowSetting.key)")

@@ -104,6 +104,9 @@ public struct RelayConfiguration: Sendable {
 
         /// How long deliveries of senders that sign no timestamp are remembered by default.
         public static let untimestampedDedupWindow: Int64 = 6 * 3600
+        /// The least a timed sender's deliveries are remembered when neither the tolerance nor the
+        /// window is set.
+        public static let timedDedupWindow: Int64 = 300
     }
 
     /// How the relay logs.

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Musl)
-    import Musl
-#endif
+import CSystemShims
 
 /// Host names and addresses as the relay's settings and `Host` headers carry them, parsed rather
 /// than matched by prefix (`127.evil.example` is a name, not a loopback address).
@@ -42,14 +38,19 @@ enum HostAddress {
 
     /// The four bytes of a dotted-quad IPv4 address (`inet_pton`: exactly four decimal parts).
     private static func ipv4(_ text: String) -> [UInt8]? {
-        var address = in_addr()
-        guard inet_pton(AF_INET, text, &address) == 1 else { return nil }
-        return withUnsafeBytes(of: &address) { Array($0) }
+        address(text, count: 4)
     }
 
     private static func ipv6(_ text: String) -> [UInt8]? {
-        var address = in6_addr()
-        guard inet_pton(AF_INET6, text, &address) == 1 else { return nil }
-        return withUnsafeBytes(of: &address) { Array($0) }
+        address(text, count: 16)
+    }
+
+    /// The bytes of `text` when it is an address of `count` bytes. The system's parser is reached
+    /// through CSystemShims: Swift's view of `in_addr` depends on which module loaded the system
+    /// headers first, which changed with unrelated edits and broke the build.
+    private static func address(_ text: String, count: Int) -> [UInt8]? {
+        var bytes = [UInt8](repeating: 0, count: 16)
+        let parsed = bytes.withUnsafeMutableBufferPointer { relay_parse_ip_address(text, $0.baseAddress) }
+        return Int(parsed) == count ? Array(bytes.prefix(count)) : nil
     }
 }

@@ -56,7 +56,7 @@ public struct DocutraySender: SenderTooling {
     }
 
     public func generateSecret() -> String {
-        "whsec_dev_" + Hex.encode((0..<12).map { _ in UInt8.random(in: 0...255) })
+        "whsec_dev_" + RandomText.hex(12)
     }
 
     public var example: SenderExample {

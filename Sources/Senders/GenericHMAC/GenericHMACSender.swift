@@ -96,7 +96,7 @@ public struct GenericHMACSender: SenderTooling {
     }
 
     public func generateSecret() -> String {
-        Hex.encode((0..<24).map { _ in UInt8.random(in: 0...255) })
+        RandomText.hex(24)
     }
 
     public var example: SenderExample {

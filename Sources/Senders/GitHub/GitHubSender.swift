@@ -25,7 +25,7 @@ public struct GitHubSender: SenderTooling {
     }
 
     public func generateSecret() -> String {
-        Hex.encode((0..<20).map { _ in UInt8.random(in: 0...255) })
+        RandomText.hex(20)
     }
 
     public var example: SenderExample {

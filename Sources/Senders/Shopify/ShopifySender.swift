@@ -19,7 +19,7 @@ public struct ShopifySender: SenderTooling {
     }
 
     public func generateSecret() -> String {
-        "shpss_" + Hex.encode((0..<16).map { _ in UInt8.random(in: 0...255) })
+        "shpss_" + RandomText.hex(16)
     }
 
     public var example: SenderExample {

@@ -19,7 +19,7 @@ public struct SlackSender: SenderTooling {
     }
 
     public func generateSecret() -> String {
-        Hex.encode((0..<16).map { _ in UInt8.random(in: 0...255) })
+        RandomText.hex(16)
     }
 
     public var example: SenderExample {

@@ -29,7 +29,7 @@ public struct StandardWebhooksSender: SenderTooling {
     }
 
     public func generateSecret() -> String {
-        "whsec_" + Base64.encode((0..<32).map { _ in UInt8.random(in: 0...255) })
+        "whsec_" + Base64.encode(RandomText.bytes(32))
     }
 
     public var example: SenderExample {

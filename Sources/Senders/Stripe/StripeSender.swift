@@ -25,7 +25,7 @@ public struct StripeSender: SenderTooling {
     }
 
     public func generateSecret() -> String {
-        "whsec_" + Hex.encode((0..<32).map { _ in UInt8.random(in: 0...255) })
+        "whsec_" + RandomText.hex(32)
     }
 
     public var example: SenderExample {

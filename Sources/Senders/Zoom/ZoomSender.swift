@@ -21,8 +21,7 @@ public struct ZoomSender: SenderTooling {
 
     /// Zoom's secret tokens are 22 characters of base64url.
     public func generateSecret() -> String {
-        String(Base64.encode((0..<16).map { _ in UInt8.random(in: 0...255) }).prefix(22))
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+        RandomText.base64URL(length: 22)
     }
 
     public var example: SenderExample {
