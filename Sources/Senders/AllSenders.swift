@@ -14,5 +14,9 @@ extension SenderRegistry {
         GenericHMACSender(),
         HubSpotSender(),
         ZoomSender(),
+        SquareSender(),
+        PaddleSender(),
+        TwitchSender(),
+        LinearSender(),
     ])
 }

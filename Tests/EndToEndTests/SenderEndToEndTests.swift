@@ -28,6 +28,11 @@ struct SenderEndToEndTests {
         "RELAY_HUBSPOT_SECRETS": "3f5b2f4e-8a6c-4a51-b4c2-6d0c9a1e7f21",
         "RELAY_HUBSPOT_PUBLIC_URL": "https://hooks.example.com/webhooks/hubspot",
         "RELAY_ZOOM_SECRETS": "Gq4xvR1_fKs0b2WUZc9s3A",
+        "RELAY_SQUARE_SECRETS": "Gb9xP2ZtW4kq8RmV1sYc0A",
+        "RELAY_SQUARE_PUBLIC_URL": "https://hooks.example.com/webhooks/square",
+        "RELAY_PADDLE_SECRETS": "pdl_ntfset_01hv8wptq8987qeep44cyrewp9_6kYQbH1Ms0X9cE2vTgN4aWp7RzJ3dLfB",
+        "RELAY_TWITCH_SECRETS": "s3cre7-e2e-twitch-0123456789",
+        "RELAY_LINEAR_SECRETS": "lin_wh_Xq3v9ZpB1kR7mT2yW8cN5hJ4gF6dS0aLeUoIrE",
     ]
 
     /// A delivery and where it must land.
@@ -46,6 +51,10 @@ struct SenderEndToEndTests {
         var idHeader: String?
         /// Whether the id is derived from the whole body (Zoom's), so no request lacks one.
         var derivedID = false
+        /// How old a signed time must be to be refused: just past the sender's tolerance.
+        var staleAge: Int64 = 301
+        /// For senders that sign a time inside the body (Linear's): the body signed that long ago.
+        var staleBody: String?
 
         var testDescription: String { source }
     }
@@ -142,7 +151,62 @@ struct SenderEndToEndTests {
             signatureHeader: "x-zm-signature",
             derivedID: true
         ),
+        Case(
+            source: "square",
+            body:
+                #"{"merchant_id":"6SSW7HV8K2ST5","type":"payment.created","event_id":"sq-e2e-0001","created_at":"2026-01-01T00:00:00.000Z","data":{"type":"payment","id":"KkAkhdMsgzn59SM8","object":{"payment":{"note":"Café"}}}}"#,
+            topic: "square.payment.created",
+            key: "KkAkhdMsgzn59SM8",
+            cloudEventType: "com.squareup.payment.created",
+            cloudEventSource: "https://squareup.com",
+            expectedID: "sq-e2e-0001",
+            signatureHeader: "x-square-hmacsha256-signature"
+        ),
+        Case(
+            source: "paddle",
+            body:
+                #"{"event_id":"evt_e2e_0001","event_type":"transaction.completed","occurred_at":"2026-01-01T00:00:00.000000Z","data":{"id":"txn_e2e_1","status":"completed","note":"Grüße"}}"#,
+            topic: "paddle.transaction.completed",
+            key: "txn_e2e_1",
+            cloudEventType: "com.paddle.transaction.completed",
+            cloudEventSource: "https://paddle.com",
+            expectedID: "evt_e2e_0001",
+            signatureHeader: "paddle-signature"
+        ),
+        Case(
+            source: "twitch",
+            deliveryID: "e76c6bd4-55c9-4987-8304-da1588d8988b",
+            body:
+                #"{"subscription":{"id":"f1c2a387","status":"enabled","type":"channel.follow","version":"2"},"event":{"user_name":"Ärger_User","broadcaster_user_id":"12826"}}"#,
+            topic: "twitch.channel.follow",
+            key: "12826",
+            cloudEventType: "tv.twitch.channel.follow",
+            cloudEventSource: "https://www.twitch.tv",
+            expectedID: "e76c6bd4-55c9-4987-8304-da1588d8988b",
+            signatureHeader: "twitch-eventsub-message-signature",
+            idHeader: "twitch-eventsub-message-id",
+            staleAge: 601
+        ),
+        Case(
+            source: "linear",
+            deliveryID: "234d1a4e-b617-4388-90fe-adc3633d6b72",
+            body: linearBody(at: now),
+            topic: "linear.Issue.create",
+            key: "2174add1-f7c8-44e3-bbf3-2d60b5ea8bc9",
+            cloudEventType: "app.linear.Issue.create",
+            cloudEventSource: "https://linear.app",
+            expectedID: "234d1a4e-b617-4388-90fe-adc3633d6b72",
+            signatureHeader: "linear-signature",
+            idHeader: "linear-delivery",
+            staleBody: linearBody(at: now - 61)
+        ),
     ]
+
+    /// A Linear event whose signed `webhookTimestamp` is `seconds` (in milliseconds).
+    static func linearBody(at seconds: Int64) -> String {
+        #"{"action":"create","type":"Issue","data":{"id":"2174add1-f7c8-44e3-bbf3-2d60b5ea8bc9","title":"Relay ✓"},"webhookTimestamp":"#
+            + "\(seconds * 1000)}"
+    }
 
     static func start() async throws -> TestRelay {
         try await TestRelay.start(environment: environment, clock: ManualWallClock(unixSeconds: now))
@@ -235,8 +299,9 @@ struct SenderEndToEndTests {
         #expect(try await post(good, tampered).status >= 400, "tampered body")
         let scheme = try Self.scheme(testCase.source)
         if scheme.signsTimestamps {
-            let stale = try Self.headers(testCase, timestamp: Self.now - 301)
-            expect(try await post(stale), 401, "stale_timestamp", "stale")
+            let staleBody = testCase.staleBody ?? testCase.body
+            let stale = try Self.headers(testCase, body: staleBody, timestamp: Self.now - testCase.staleAge)
+            expect(try await post(stale, Array(staleBody.utf8)), 401, "stale_timestamp", "stale")
         }
         if let idHeader = testCase.idHeader {
             expect(try await post(good.filter { $0.0 != idHeader }), 400, "missing_header", "no delivery id")
@@ -409,6 +474,34 @@ struct SenderEndToEndTests {
             body: Array(body.utf8)
         )
         #expect(forged.status == 401 && !forged.bodyText.contains("encryptedToken"))
+        try await relay.stop()
+    }
+
+    @Test(
+        "Twitch's callback verification is answered with the bare challenge as text; a header that lies about the kind is refused"
+    )
+    func twitchChallenge() async throws {
+        let relay = try await Self.start()
+        defer { Task { try? await relay.stop() } }
+        let body =
+            #"{"challenge":"pogchamp-kappa-360noscope-vohiyo","subscription":{"id":"f1c2a387","status":"webhook_callback_verification_pending","type":"channel.follow","version":"2"}}"#
+        let twitch = try #require(Self.cases.first { $0.source == "twitch" })
+        let headers = try Self.headers(twitch, body: body)
+        #expect(headers.contains { $0 == ("twitch-eventsub-message-type", "webhook_callback_verification") })
+        let response = try await relay.post(source: "twitch", headers: headers, body: Array(body.utf8))
+        #expect(response.status == 200)
+        #expect(response.header("content-type") == "text/plain; charset=utf-8")
+        #expect(response.bodyText == "pogchamp-kappa-360noscope-vohiyo")
+        // The type header is not signed: a notification's signed body sent as a verification (or
+        // the other way round) is refused, never answered or published as the other kind.
+        let event = twitch.body
+        let relabelled = try Self.headers(twitch, body: event).map {
+            $0.0 == "twitch-eventsub-message-type" ? ($0.0, "webhook_callback_verification") : $0
+        }
+        let lie = try await relay.post(source: "twitch", headers: relabelled, body: Array(event.utf8))
+        #expect(lie.status == 400 && lie.bodyText.contains("twitch-eventsub-message-type"), "\(lie.bodyText)")
+        let metrics = String(decoding: relay.application.exporter.exposition(), as: UTF8.self)
+        #expect(!metrics.contains("relay_publish_total"), "nothing was published")
         try await relay.stop()
     }
 

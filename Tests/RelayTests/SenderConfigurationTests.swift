@@ -61,6 +61,39 @@ struct SenderConfigurationTests {
         #expect(configuration.source(named: "generic-hmac")?.dedupWindow == hours)
     }
 
+    @Test(
+        "A sender's own tolerance is the default (Paddle 5 s, Linear 60 s, Twitch 10 min); deliveries are remembered at least 5 minutes"
+    )
+    func senderTolerances() throws {
+        let configuration = try load([
+            "RELAY_PADDLE_SECRETS": "pdl_ntfset_1234567890abcdef", "RELAY_LINEAR_SECRETS": "lin_wh_1234567890abcdef",
+            "RELAY_TWITCH_SECRETS": "twitch-secret-1234567890", "RELAY_STRIPE_SECRETS": "whsec_stripe_1234",
+            "RELAY_STRIPE_TIMESTAMP_TOLERANCE": "60s", "RELAY_SQUARE_SECRETS": "square-key-1234567890",
+            "RELAY_SQUARE_PUBLIC_URL": "https://hooks.example.com/webhooks/square",
+        ])
+        func source(_ name: String) throws -> RelayConfiguration.Source {
+            try #require(configuration.source(named: name))
+        }
+        #expect(try source("paddle").timestampTolerance == 5 && source("paddle").dedupWindow == 300)
+        #expect(try source("linear").timestampTolerance == 60 && source("linear").dedupWindow == 300)
+        #expect(try source("twitch").timestampTolerance == 600 && source("twitch").dedupWindow == 600)
+        #expect(try source("stripe").dedupWindow == 60, "a tolerance the operator set is the window, as before")
+        #expect(try source("square").dedupWindow == RelayConfiguration.Source.untimestampedDedupWindow)
+        let widened = try load([
+            "RELAY_PADDLE_SECRETS": "pdl_ntfset_1234567890abcdef", "RELAY_PADDLE_TIMESTAMP_TOLERANCE": "30s",
+        ])
+        #expect(widened.source(named: "paddle")?.timestampTolerance == 30)
+        #expect(throws: ConfigurationError.self, "Square signs no time") {
+            try load([
+                "RELAY_SQUARE_SECRETS": "square-key-1234567890", "RELAY_SQUARE_TIMESTAMP_TOLERANCE": "30s",
+                "RELAY_SQUARE_PUBLIC_URL": "https://hooks.example.com/webhooks/square",
+            ])
+        }
+        #expect(throws: ConfigurationError.self, "Square signs its URL") {
+            try load(["RELAY_SQUARE_SECRETS": "square-key-1234567890"])
+        }
+    }
+
     @Test("RELAY_<NAME>_SCHEME makes a source of any name; several sources may share one sender")
     func namedSources() throws {
         let configuration = try load([

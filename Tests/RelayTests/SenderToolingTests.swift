@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Logging
 import RelayTestSupport
 import RelayTools
@@ -107,5 +108,37 @@ struct SenderToolingTests {
         let instructions = dev.instructions(port: dev.httpPort, executable: "webhook-relay")
         #expect(instructions.contains("sign --source github"))
         #expect(!instructions.contains("verify-only"))
+    }
+
+    @Test("sign stamps a time the sender signs inside the body (Linear's webhookTimestamp), so a saved sample is fresh")
+    func signStampsTheBody() throws {
+        let scheme = LinearScheme(secrets: ["lin_wh_secret"])
+        let file = #"{"type":"Issue","action":"create","data":{"id":"i1"},"webhookTimestamp": 1000}"#
+        let delivery = OutgoingDelivery(body: Array(file.utf8), deliveryID: "d1", timestamp: 1_767_225_600)
+        let request = try SignedRequest(
+            delivery,
+            bodySource: .file(path: "/tmp/x.json"),
+            signer: scheme,
+            targetURL: "http://r"
+        )
+        let stamped = #"{"type":"Issue","action":"create","data":{"id":"i1"},"webhookTimestamp": 1767225600000}"#
+        #expect(request.body == Array(stamped.utf8))
+        let curl = request.rendered(as: .curl)
+        #expect(curl.contains("--data-binary '\(stamped)'"), "the stamped body is sent, not the file")
+        var headers = HTTPFields()
+        for (name, value) in request.headers { headers[HTTPField.Name(name)!] = value }
+        let verified = try scheme.verify(
+            WebhookRequest(headers: headers, body: request.body),
+            now: Date(timeIntervalSince1970: 1_767_225_630)
+        )
+        #expect(verified.signedAt == 1_767_225_600)
+        // A sender that signs no time in the body keeps the file.
+        let github = try SignedRequest(
+            OutgoingDelivery(body: Array(file.utf8), eventType: "push", timestamp: 1),
+            bodySource: .file(path: "/tmp/x.json"),
+            signer: GitHubScheme(secrets: ["s"]),
+            targetURL: "http://r"
+        )
+        #expect(github.rendered(as: .curl).contains("@'/tmp/x.json'"))
     }
 }

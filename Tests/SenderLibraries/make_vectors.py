@@ -20,6 +20,8 @@ from unittest import mock
 
 import hubspot.utils.signature as hubspot_signature
 from hubspot.utils.signature import Signature as HubSpotSignature
+from paddle_billing.Notifications import Secret as PaddleSecret, Verifier as PaddleVerifier
+from square.utils.webhooks_helper import verify_signature as square_verify_signature
 
 
 def vector(name, secret, headers, body, now, valid, reason, library, library_result, **extra):
@@ -161,6 +163,204 @@ def zoom_vectors():
     }
 
 
+def square_vectors():
+    library = f"squareup {version('squareup')} (PyPI; square.utils.webhooks_helper.verify_signature)"
+    secret = "Gb9xP2ZtW4kq8RmV1sYc0A"
+    url = "https://hooks.example.com/webhooks/square"
+    body = json.dumps({"merchant_id": "6SSW7HV8K2ST5", "type": "payment.created",
+                       "event_id": "13b867cf-db3d-4b1c-90b6-2f32a9d78124", "created_at": "2026-01-01T00:00:00.000Z",
+                       "data": {"type": "payment", "id": "KkAkhdMsgzn59SM8A89WgKwekxLZY", "object": {"payment": {
+                           "id": "KkAkhdMsgzn59SM8A89WgKwekxLZY", "amount_money": {"amount": 100, "currency": "EUR"},
+                           "note": "Café", "status": "APPROVED"}}}}, ensure_ascii=False, separators=(",", ":"))
+    now = 1767225600
+
+    def make(name, reason, *, signed_body=body, sent_body=body, signed_url=url, called_url=url, signed_secret=secret,
+             signature=None):
+        if signature is None:
+            code = hmac.new(signed_secret.encode(), (signed_url + signed_body).encode(), hashlib.sha256).digest()
+            signature = base64.b64encode(code).decode()
+        ok = square_verify_signature(request_body=sent_body, signature_header=signature, signature_key=secret,
+                                     notification_url=called_url)
+        headers = {"Content-Type": "application/json", "x-square-hmacsha256-signature": signature,
+                   "square-version": "2026-01-22", "square-retry-number": "0"}
+        return vector(name, secret, headers, sent_body, now, ok, reason, library,
+                      "accepted (returned True)" if ok else "refused (returned False)", method="POST", url=called_url)
+
+    query_url = url + "?env=production"
+    return {
+        "spec": "https://developer.squareup.com/docs/webhooks/step3validate",
+        "summary": "x-square-hmacsha256-signature: base64 HMAC-SHA256(key = UTF-8 signature key, msg = notification "
+                   "URL + body). No time is signed.",
+        "vectors": [
+            make("pos-payment-created", "A signed event for the subscription's URL."),
+            make("pos-url-with-query", "The notification URL carries a query; it is signed as called.",
+                 signed_url=query_url, called_url=query_url),
+            make("neg-tampered-body", "The body changed after signing.", sent_body=body.replace("Café", "Cafe")),
+            make("neg-wrong-key", "Signed with another subscription's signature key.",
+                 signed_secret="Hb9xP2ZtW4kq8RmV1sYc0A"),
+            make("neg-other-url", "Signed for another notification URL.",
+                 signed_url="https://hooks.example.com/webhooks/square-two"),
+            make("neg-body-only", "An HMAC of the body without the URL.", signed_url=""),
+            make("neg-hex", "The right HMAC written in hex, not base64.",
+                 signature=hmac.new(secret.encode(), (url + body).encode(), hashlib.sha256).hexdigest()),
+        ],
+    }
+
+
+def paddle_vectors():
+    library = f"paddle-python-sdk {version('paddle-python-sdk')} (PyPI; paddle_billing.Notifications.Verifier)"
+    secret = "pdl_ntfset_01hv8wptq8987qeep44cyrewp9_6kYQbH1Ms0X9cE2vTgN4aWp7RzJ3dLfB"
+    now = 1767225600
+    body = json.dumps({"event_id": "evt_01hv8x2acma2gz7he3c2sc1wkq", "event_type": "transaction.completed",
+                       "occurred_at": "2026-01-01T00:00:00.000000Z", "notification_id": "ntf_01hv8x2af7ab4rq2wzqj8zv4qe",
+                       "data": {"id": "txn_01hv8wptq8987qeep44cyrewp9", "status": "completed", "currency_code": "EUR",
+                                "customer_id": "ctm_01hv6y1jedq4p1n0yqn5ba3ky4", "note": "Grüße"}},
+                      ensure_ascii=False, separators=(",", ":"))
+
+    class Request:
+        def __init__(self, headers, body):
+            self.headers = headers
+            self.body = body.encode("utf-8")
+
+    def h1(ts, signed, key=secret):
+        return hmac.new(key.encode(), f"{ts}:{signed}".encode(), hashlib.sha256).hexdigest()
+
+    def make(name, reason, *, header=None, sent=body, ts=now, at=now, signed=body, key=secret):
+        header = header if header is not None else f"ts={ts};h1={h1(ts, signed, key)}"
+        headers = {"Content-Type": "application/json", "Paddle-Signature": header}
+        # The package exports the class under the module's name; patch the module's clock.
+        with mock.patch.object(sys.modules[PaddleVerifier.__module__], "time", lambda: float(at)):
+            try:
+                ok = PaddleVerifier().verify(Request(headers, sent), PaddleSecret(secret))
+                result = "accepted (returned True)" if ok else "refused (returned False)"
+            except Exception as error:  # an unknown key in the header raises
+                ok, result = False, f"refused ({type(error).__name__})"
+        return vector(name, secret, headers, sent, at, ok, reason, library, result)
+
+    other = "pdl_ntfset_01hv8wptq8987qeep44cyrewp9_7kYQbH1Ms0X9cE2vTgN4aWp7RzJ3dLfB"
+    good = h1(now, body)
+    return {
+        "spec": "https://developer.paddle.com/webhooks/signature-verification",
+        "summary": "Paddle-Signature: ts=<Unix seconds>;h1=<hex HMAC-SHA256(key = UTF-8 secret key, msg = ts + ':' + "
+                   "body)>, one h1 per active secret while rotating. The SDK allows 5 s between ts and now.",
+        "vectors": [
+            make("pos-transaction-completed", "A signed notification."),
+            make("pos-rotating", "Two h1 while the secret is rotated; one matches.",
+                 header=f"ts={now};h1={h1(now, body, other)};h1={good}"),
+            make("pos-5s-old", "Within the SDK's 5 s.", at=now + 5),
+            make("neg-6s-old", "More than the SDK's 5 s after ts.", at=now + 6),
+            make("neg-6s-ahead", "ts 6 s in the future.", at=now - 6),
+            make("neg-tampered-body", "The body changed after signing.", sent=body.replace("Grüße", "Grusse")),
+            make("neg-wrong-secret", "Signed with another destination's secret.", key=other),
+            make("neg-unknown-key", "A key other than ts and h1: the SDK raises.", header=f"ts={now};h1={good};v2=abc"),
+            make("neg-uppercase-hex", "The hex in uppercase; the SDK compares text.", header=f"ts={now};h1={good.upper()}"),
+            make("neg-ts-changed", "ts changed after signing.", header=f"ts={now + 1};h1={good}", at=now + 1),
+        ],
+    }
+
+
+def linear_vectors():
+    library = ("reference verifier in make_vectors.py (CPython hmac/hashlib), as @linear/sdk's LinearWebhooks.verify "
+               "checks: lowercase hex of the body, webhookTimestamp within 60 s; Linear ships no Python SDK")
+    secret = "lin_wh_Xq3v9ZpB1kR7mT2yW8cN5hJ4gF6dS0aLeUoIrE"
+    now = 1767225600
+    def body_at(ms, title="Relay the webhooks — ✓"):
+        return json.dumps({"action": "create", "type": "Issue", "createdAt": "2026-01-01T00:00:00.000Z",
+                           "data": {"id": "2174add1-f7c8-44e3-bbf3-2d60b5ea8bc9", "identifier": "ENG-42",
+                                    "title": title}, "url": "https://linear.app/acme/issue/ENG-42",
+                           "organizationId": "8f0d6a5e-4a1c-4f0e-9d7a-2c1b3a4d5e6f", "webhookTimestamp": ms,
+                           "webhookId": "000042e3-d123-4980-b49f-8e140eef9329"}, ensure_ascii=False,
+                          separators=(",", ":"))
+    body = body_at(now * 1000 + 250)
+
+    def judge(signature, sent, at):
+        expected = hmac.new(secret.encode(), sent.encode(), hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(expected, signature):
+            return False, "refused (invalid webhook signature)"
+        fresh = abs(at * 1000 - json.loads(sent)["webhookTimestamp"]) <= 60_000
+        return fresh, "accepted" if fresh else "refused (invalid webhook timestamp)"
+
+    def make(name, reason, *, signed=body, sent=body, key=secret, at=now, upper=False):
+        signature = hmac.new(key.encode(), signed.encode(), hashlib.sha256).hexdigest()
+        signature = signature.upper() if upper else signature
+        ok, result = judge(signature, sent, at)
+        headers = {"Content-Type": "application/json; charset=utf-8", "Linear-Signature": signature,
+                   "Linear-Delivery": "234d1a4e-b617-4388-90fe-adc3633d6b72", "Linear-Event": "Issue"}
+        return vector(name, secret, headers, sent, at, ok, reason, library, result)
+
+    return {
+        "spec": "https://linear.app/developers/webhooks#securing-webhooks",
+        "summary": "Linear-Signature: lowercase hex HMAC-SHA256(key = UTF-8 signing secret, msg = body); the body's "
+                   "webhookTimestamp (ms) within 60 s of now.",
+        "vectors": [
+            make("pos-issue-create", "A signed event."),
+            make("pos-59s-later", "webhookTimestamp 59.75 s before now.", at=now + 60),
+            make("neg-61s-later", "webhookTimestamp more than 60 s before now.", at=now + 61),
+            make("neg-tampered-body", "The body changed after signing.", sent=body.replace("✓", "x")),
+            make("neg-timestamp-changed", "webhookTimestamp moved after signing, to look fresh.",
+                 sent=body_at(now * 1000 + 30_000), at=now + 30),
+            make("neg-wrong-secret", "Signed with another webhook's secret.", key=secret + "x"),
+            make("neg-uppercase-hex", "The hex in uppercase; the SDK compares text.", upper=True),
+        ],
+    }
+
+
+def twitch_vectors():
+    library = ("reference verifier in make_vectors.py (CPython hmac/hashlib), as Twitch's EventSub documentation "
+               "verifies; Twitch ships no Python verifier")
+    secret = "s3cre7-e2e-twitch-0123456789"
+    now = 1767225600
+    message_id = "e76c6bd4-55c9-4987-8304-da1588d8988b"
+    timestamp = "2026-01-01T00:00:00.123456789Z"
+    subscription = {"id": "f1c2a387-161a-49f9-a165-0f21d7a4e1c4", "status": "enabled", "type": "channel.follow",
+                    "version": "2", "cost": 0, "condition": {"broadcaster_user_id": "12826", "moderator_user_id": "12826"},
+                    "transport": {"method": "webhook", "callback": "https://hooks.example.com/webhooks/twitch"},
+                    "created_at": "2026-01-01T00:00:00.000000000Z"}
+    body = json.dumps({"subscription": subscription, "event": {
+        "user_id": "1337", "user_login": "awesome_user", "user_name": "Ärger_User", "broadcaster_user_id": "12826",
+        "broadcaster_user_login": "twitch", "broadcaster_user_name": "Twitch",
+        "followed_at": "2026-01-01T00:00:00.000000000Z"}}, ensure_ascii=False, separators=(",", ":"))
+    challenge = json.dumps({"challenge": "pogchamp-kappa-360noscope-vohiyo",
+                            "subscription": dict(subscription, status="webhook_callback_verification_pending")},
+                           separators=(",", ":"))
+    revocation = json.dumps({"subscription": dict(subscription, status="authorization_revoked")}, separators=(",", ":"))
+
+    def parse(text):
+        return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")[:26] + "+00:00").timestamp()
+
+    def make(name, reason, *, sent=body, signed=body, key=secret, ts=timestamp, at=now, kind="notification",
+             form="sha256={}", **extra):
+        digest = hmac.new(key.encode(), (message_id + ts + signed).encode(), hashlib.sha256).hexdigest()
+        signature = form.format(digest)
+        expected = "sha256=" + hmac.new(secret.encode(), (message_id + ts + sent).encode(), hashlib.sha256).hexdigest()
+        fresh = abs(at - parse(ts)) <= 600
+        ok = hmac.compare_digest(expected, signature) and fresh
+        result = "accepted" if ok else ("refused (older than 10 minutes)" if not fresh else "refused (signature differs)")
+        headers = {"Content-Type": "application/json", "Twitch-Eventsub-Message-Id": message_id,
+                   "Twitch-Eventsub-Message-Retry": "0", "Twitch-Eventsub-Message-Type": kind,
+                   "Twitch-Eventsub-Message-Signature": signature, "Twitch-Eventsub-Message-Timestamp": ts,
+                   "Twitch-Eventsub-Subscription-Type": "channel.follow", "Twitch-Eventsub-Subscription-Version": "2"}
+        return vector(name, secret, headers, sent, at, ok, reason, library, result, **extra)
+
+    return {
+        "spec": "https://dev.twitch.tv/docs/eventsub/handling-webhook-events/#verifying-the-event-message",
+        "summary": "Twitch-Eventsub-Message-Signature: 'sha256=' + hex HMAC-SHA256(key = UTF-8 secret, msg = message id "
+                   "+ timestamp + body); the timestamp RFC 3339, at most 10 minutes old. A "
+                   "webhook_callback_verification is answered with its challenge as text/plain.",
+        "vectors": [
+            make("pos-channel-follow", "A signed notification."),
+            make("pos-challenge", "The callback verification; the answer is the challenge.", sent=challenge,
+                 signed=challenge, kind="webhook_callback_verification"),
+            make("pos-revocation", "A signed revocation.", sent=revocation, signed=revocation, kind="revocation"),
+            make("pos-599s-old", "Within 10 minutes.", at=now + 599),
+            make("neg-601s-old", "Older than 10 minutes.", at=now + 601),
+            make("neg-tampered-body", "The body changed after signing.", sent=body.replace("Ärger", "Arger")),
+            make("neg-wrong-secret", "Signed with another subscription's secret.", key=secret + "x"),
+            make("neg-no-prefix", "The hex without 'sha256='.", form="{}"),
+        ],
+    }
+
+
 def main():
     output = {
         "description": "Known-answer vectors of the senders added after the first seven, in the format of "
@@ -171,10 +371,16 @@ def main():
         "python": sys.version.split()[0],
         "libraries": {
             "hubspot-api-client": version("hubspot-api-client"),
+            "squareup": version("squareup"),
+            "paddle-python-sdk": version("paddle-python-sdk"),
         },
         "schemes": {
             "hubspot": hubspot_vectors(),
             "zoom": zoom_vectors(),
+            "square": square_vectors(),
+            "paddle": paddle_vectors(),
+            "twitch": twitch_vectors(),
+            "linear": linear_vectors(),
         },
     }
     json.dump(output, sys.stdout, ensure_ascii=False, indent=1)

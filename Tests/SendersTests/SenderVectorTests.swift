@@ -18,6 +18,10 @@ struct SenderVectorTests {
     static let genericVectors = (try? SenderVector.all(scheme: "generic-hmac")) ?? []
     static let hubspotVectors = (try? SenderVector.all(scheme: "hubspot")) ?? []
     static let zoomVectors = (try? SenderVector.all(scheme: "zoom")) ?? []
+    static let squareVectors = (try? SenderVector.all(scheme: "square")) ?? []
+    static let paddleVectors = (try? SenderVector.all(scheme: "paddle")) ?? []
+    static let twitchVectors = (try? SenderVector.all(scheme: "twitch")) ?? []
+    static let linearVectors = (try? SenderVector.all(scheme: "linear")) ?? []
 
     @Test(
         "Every registered sender has known-answer vectors, valid and invalid, with intact bodies",
@@ -107,6 +111,48 @@ struct SenderVectorTests {
         } else {
             #expect(verified.reply == nil)
         }
+    }
+
+    @Test("Square", arguments: squareVectors)
+    func square(_ vector: SenderVector) throws {
+        let scheme = SquareScheme(secrets: [vector.secret], url: "https://hooks.example.com/webhooks/square")
+        guard let verified = try judge(vector, scheme: scheme) else { return }
+        let fields = try JSONScanner.scan(vector.bodyBytes, capturing: ["/event_id", "/type"])
+        #expect([verified.deliveryID, verified.eventType] == fields)
+        #expect(verified.signedAt == nil, "Square signs no time")
+    }
+
+    @Test("Paddle", arguments: paddleVectors)
+    func paddle(_ vector: SenderVector) throws {
+        guard let verified = try judge(vector, scheme: PaddleScheme(secrets: [vector.secret])) else { return }
+        let fields = try JSONScanner.scan(vector.bodyBytes, capturing: ["/event_id", "/event_type"])
+        #expect([verified.deliveryID, verified.eventType] == fields)
+        #expect(verified.signedAt == 1_767_225_600)
+    }
+
+    @Test("Twitch", arguments: twitchVectors)
+    func twitch(_ vector: SenderVector) throws {
+        guard let verified = try judge(vector, scheme: TwitchScheme(secrets: [vector.secret])) else { return }
+        #expect(verified.deliveryID == vector.headers["twitch-eventsub-message-id"])
+        #expect(verified.signedAt == 1_767_225_600, "the fraction of a second is dropped")
+        switch vector.headers["twitch-eventsub-message-type"] {
+        case "webhook_callback_verification":
+            let reply = try #require(verified.reply, "the challenge is answered")
+            #expect(reply.contentType == "text/plain; charset=utf-8")
+            #expect(reply.body == Array("pogchamp-kappa-360noscope-vohiyo".utf8))
+        case "revocation":
+            #expect(verified.eventType == "revocation" && verified.reply == nil)
+        default:
+            #expect(verified.eventType == "channel.follow" && verified.reply == nil)
+        }
+    }
+
+    @Test("Linear", arguments: linearVectors)
+    func linear(_ vector: SenderVector) throws {
+        guard let verified = try judge(vector, scheme: LinearScheme(secrets: [vector.secret])) else { return }
+        #expect(verified.eventType == "Issue.create")
+        #expect(verified.deliveryID == vector.headers["linear-delivery"])
+        #expect(verified.signedAt == 1_767_225_600)
     }
 
     /// Verifies `vector` and checks the verdict. A valid vector whose body is not a JSON object (a
