@@ -103,7 +103,10 @@ public struct DevEnvironment: Sendable {
                     "export \(setting.forSource(source).environment)=\(Self.expand(value, source: source, port: port))"
                 )
             }
-            let event = sender.example.eventType.map { " --event \($0)" } ?? ""
+            // Quoted only where the shell needs it (GitLab's `Merge Request Hook`).
+            let event =
+                sender.example.eventType.map { " --event \($0.contains(" ") ? SignedRequest.shellQuoted($0) : $0)" }
+                ?? ""
             let file = exampleFiles[source] ?? "\(source).json"
             tries.append(
                 "\(executable) sign --source \(source)\(event) \(file) | sh    # → \(sender.example.topic)"

@@ -16,6 +16,7 @@ extension SenderRegistry {
         ZoomSender(),
         SquareSender(),
         PaddleSender(),
+        GitLabSender(),
         TwitchSender(),
         LinearSender(),
     ])

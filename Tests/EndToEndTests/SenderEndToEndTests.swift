@@ -33,6 +33,7 @@ struct SenderEndToEndTests {
         "RELAY_PADDLE_SECRETS": "pdl_ntfset_01hv8wptq8987qeep44cyrewp9_6kYQbH1Ms0X9cE2vTgN4aWp7RzJ3dLfB",
         "RELAY_TWITCH_SECRETS": "s3cre7-e2e-twitch-0123456789",
         "RELAY_LINEAR_SECRETS": "lin_wh_Xq3v9ZpB1kR7mT2yW8cN5hJ4gF6dS0aLeUoIrE",
+        "RELAY_GITLAB_SECRETS": "glwt-Zk3pQ9vR2mX7sL1yT8cB4nH6jF0dW5aE2uG9iK3oP7q",
     ]
 
     /// A delivery and where it must land.
@@ -55,6 +56,8 @@ struct SenderEndToEndTests {
         var staleAge: Int64 = 301
         /// For senders that sign a time inside the body (Linear's): the body signed that long ago.
         var staleBody: String?
+        /// Whether a changed body fails verification (GitLab's token does not cover the body).
+        var bodySigned = true
 
         var testDescription: String { source }
     }
@@ -174,6 +177,21 @@ struct SenderEndToEndTests {
             signatureHeader: "paddle-signature"
         ),
         Case(
+            source: "gitlab",
+            eventType: "Merge Request Hook",
+            deliveryID: "6b5c3a92-0d1e-4f7a-8b2c-9e4d1f0a7c35",
+            body:
+                #"{"object_kind":"merge_request","project":{"id":15,"path_with_namespace":"acme/relay"},"object_attributes":{"iid":1,"title":"Zoë's fix","action":"open"}}"#,
+            topic: "gitlab.merge_request.open",
+            key: "15",
+            cloudEventType: "com.gitlab.merge_request.open",
+            cloudEventSource: "https://gitlab.com",
+            expectedID: "6b5c3a92-0d1e-4f7a-8b2c-9e4d1f0a7c35",
+            signatureHeader: "x-gitlab-token",
+            idHeader: "x-gitlab-event-uuid",
+            bodySigned: false
+        ),
+        Case(
             source: "twitch",
             deliveryID: "e76c6bd4-55c9-4987-8304-da1588d8988b",
             body:
@@ -270,7 +288,11 @@ struct SenderEndToEndTests {
             #expect(message.header("ce_time") == "2026-01-01T00:00:00Z")
             #expect(message.header("ce_relaysource") == testCase.source)
             #expect(message.header("content-type") == "application/json")
-            #expect(message.header(testCase.signatureHeader) != nil, "the signature is forwarded for re-verification")
+            if testCase.bodySigned {
+                #expect(message.header(testCase.signatureHeader) != nil, "the signature is forwarded to verify again")
+            } else {
+                #expect(message.header(testCase.signatureHeader) == nil, "a token is a secret, never forwarded")
+            }
         }
         try await relay.stop()
     }
@@ -294,9 +316,11 @@ struct SenderEndToEndTests {
         expect(try await post(wrongSecret), 401, "invalid_signature", "wrong secret")
         let unsigned = good.filter { $0.0 != testCase.signatureHeader }
         expect(try await post(unsigned), 401, "missing_signature", "no signature")
-        var tampered = body
-        tampered[tampered.count - 2] ^= 0x01
-        #expect(try await post(good, tampered).status >= 400, "tampered body")
+        if testCase.bodySigned {
+            var tampered = body
+            tampered[tampered.count - 2] ^= 0x01
+            #expect(try await post(good, tampered).status >= 400, "tampered body")
+        }
         let scheme = try Self.scheme(testCase.source)
         if scheme.signsTimestamps {
             let staleBody = testCase.staleBody ?? testCase.body
@@ -475,6 +499,55 @@ struct SenderEndToEndTests {
         )
         #expect(forged.status == 401 && !forged.bodyText.contains("encryptedToken"))
         try await relay.stop()
+    }
+
+    @Test("GitLab's token is the secret: it reaches no Kafka record, log line, buffer or archive file, or admin answer")
+    func gitLabTokenStaysSecret() async throws {
+        let gitlab = try #require(Self.cases.first { $0.source == "gitlab" })
+        let token = try #require(Self.environment["RELAY_GITLAB_SECRETS"])
+        let bufferPath = TestRelay.temporaryDirectory(prefix: "gitlab-buffer")
+        var environment = Self.environment.merging(AdminAPITests.environment) { $1 }
+        environment["RELAY_BUFFER_PATH"] = bufferPath
+        let relay = try await TestRelay.start(environment: environment, clock: ManualWallClock(unixSeconds: Self.now))
+        defer { Task { try? await relay.stop() } }
+        let headers = try Self.headers(gitlab)
+        #expect(headers.contains { $0 == ("x-gitlab-token", token) }, "GitLab sends the token itself")
+        let published = try await relay.post(source: "gitlab", headers: headers, body: Array(gitlab.body.utf8))
+        #expect(published.status == 202, "\(published.bodyText)")
+        // One buffered while Kafka is down, one refused with a near miss of the token.
+        try relay.cluster.setBrokerDown()
+        let second = gitlab.body.replacingOccurrences(of: "Zoë's fix", with: "second")
+        let secondHeaders = try Self.headers(gitlab, body: second).map {
+            $0.0 == "x-gitlab-event-uuid" ? ($0.0, "gitlab-e2e-second") : $0
+        }
+        let buffered = try await relay.post(source: "gitlab", headers: secondHeaders, body: Array(second.utf8))
+        #expect(buffered.status == 202 && buffered.bodyText.contains(#""status":"buffered""#), "\(buffered.bodyText)")
+        let nearMiss = headers.map { $0.0 == "x-gitlab-token" ? ($0.0, token + "x") : $0 }
+        let refused = try await relay.post(source: "gitlab", headers: nearMiss, body: Array(gitlab.body.utf8))
+        #expect(refused.status == 401 && !refused.bodyText.contains(token))
+        try relay.cluster.setBrokerUp()
+        let records = try await relay.consumer().waitForMessages(
+            topic: "gitlab.merge_request.open",
+            count: 2,
+            timeout: .seconds(60)
+        )
+        for record in records {
+            #expect(!record.headers.contains { $0.name == "x-gitlab-token" })
+            #expect(!record.headers.contains { ($0.stringValue ?? "").contains(token) })
+            #expect(record.header("x-gitlab-event") == "Merge Request Hook", "GitLab's other headers are forwarded")
+        }
+        for path in ["/admin/events", "/admin/buffer/records?body=true", "/admin/overview"] {
+            let answer = try await AdminAPITests.get(relay, path)
+            #expect(answer.status == 200 && !answer.bodyText.contains(token), "\(path)")
+        }
+        try await relay.stop()
+        #expect(!relay.logs.entries.contains { $0.line.contains(token) }, "no log line holds the token")
+        let files = FileManager.default.enumerator(atPath: bufferPath)?.compactMap { $0 as? String } ?? []
+        #expect(!files.isEmpty, "the buffer wrote its files")
+        for file in files {
+            let contents = FileManager.default.contents(atPath: bufferPath + "/" + file) ?? Data()
+            #expect(contents.range(of: Data(token.utf8)) == nil, "\(file) holds the token")
+        }
     }
 
     @Test(

@@ -164,7 +164,7 @@ struct SenderConfigurationTests {
                 "sources.github.timestamp_tolerance", "no signed timestamp"
             ),
             (
-                ["RELAY_HOOKS_SCHEME": "gitlab", "RELAY_HOOKS_SECRETS": "secret-1234-5678"], "sources.hooks.scheme",
+                ["RELAY_HOOKS_SCHEME": "bitbucket", "RELAY_HOOKS_SECRETS": "secret-1234-5678"], "sources.hooks.scheme",
                 "docutray, standard-webhooks, github, stripe, shopify, slack, generic-hmac"
             ),
             (

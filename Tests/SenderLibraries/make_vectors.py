@@ -361,6 +361,45 @@ def twitch_vectors():
     }
 
 
+def gitlab_vectors():
+    library = ("reference check in make_vectors.py (hmac.compare_digest of the token), as GitLab's webhook "
+               "documentation describes it; GitLab signs nothing and ships no verifier")
+    secret = "glwt-Zk3pQ9vR2mX7sL1yT8cB4nH6jF0dW5aE2uG9iK3oP7q"
+    now = 1767225600
+    body = json.dumps({"object_kind": "merge_request", "event_type": "merge_request",
+                       "user": {"id": 1, "name": "Zoë Admin", "username": "root"},
+                       "project": {"id": 15, "path_with_namespace": "acme/relay"},
+                       "object_attributes": {"id": 99, "iid": 1, "title": "Relay the webhooks", "state": "opened",
+                                             "action": "open"}}, ensure_ascii=False, separators=(",", ":"))
+
+    def make(name, reason, *, token=secret, sent=body, event="Merge Request Hook"):
+        headers = {"Content-Type": "application/json", "User-Agent": "GitLab/18.6.0", "X-Gitlab-Event": event,
+                   "X-Gitlab-Event-UUID": "6b5c3a92-0d1e-4f7a-8b2c-9e4d1f0a7c35",
+                   "X-Gitlab-Webhook-UUID": "3b6fe4a1-7c2e-4f0a-9d8b-5e1c2a3f4b6d",
+                   "X-Gitlab-Instance": "https://gitlab.example.com",
+                   "Idempotency-Key": "6b5c3a92-0d1e-4f7a-8b2c-9e4d1f0a7c35"}
+        if token is not None:
+            headers["X-Gitlab-Token"] = token
+        ok = token is not None and hmac.compare_digest(token.encode(), secret.encode())
+        return vector(name, secret, headers, sent, now, ok, reason, library,
+                      "accepted" if ok else "refused (token differs)" if token is not None else "refused (no token)")
+
+    return {
+        "spec": "https://docs.gitlab.com/user/project/integrations/webhooks/#create-a-webhook",
+        "summary": "X-Gitlab-Token carries the hook's secret token itself; nothing is signed. The body is not "
+                   "protected: any body with the right token is accepted.",
+        "vectors": [
+            make("pos-merge-request-open", "The hook's secret token."),
+            make("pos-any-body", "The body is not signed: another body with the token passes.",
+                 sent=body.replace("Zoë", "Mallory")),
+            make("neg-wrong-token", "Another hook's token.", token=secret[:-1] + "r"),
+            make("neg-token-prefix", "A prefix of the token.", token=secret[:20]),
+            make("neg-token-padded", "The token with a trailing character.", token=secret + "x"),
+            make("neg-no-token", "No X-Gitlab-Token.", token=None),
+        ],
+    }
+
+
 def main():
     output = {
         "description": "Known-answer vectors of the senders added after the first seven, in the format of "
@@ -379,6 +418,7 @@ def main():
             "zoom": zoom_vectors(),
             "square": square_vectors(),
             "paddle": paddle_vectors(),
+            "gitlab": gitlab_vectors(),
             "twitch": twitch_vectors(),
             "linear": linear_vectors(),
         },

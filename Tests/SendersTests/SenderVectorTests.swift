@@ -22,6 +22,7 @@ struct SenderVectorTests {
     static let paddleVectors = (try? SenderVector.all(scheme: "paddle")) ?? []
     static let twitchVectors = (try? SenderVector.all(scheme: "twitch")) ?? []
     static let linearVectors = (try? SenderVector.all(scheme: "linear")) ?? []
+    static let gitlabVectors = (try? SenderVector.all(scheme: "gitlab")) ?? []
 
     @Test(
         "Every registered sender has known-answer vectors, valid and invalid, with intact bodies",
@@ -128,6 +129,15 @@ struct SenderVectorTests {
         let fields = try JSONScanner.scan(vector.bodyBytes, capturing: ["/event_id", "/event_type"])
         #expect([verified.deliveryID, verified.eventType] == fields)
         #expect(verified.signedAt == 1_767_225_600)
+    }
+
+    @Test("GitLab", arguments: gitlabVectors)
+    func gitlab(_ vector: SenderVector) throws {
+        guard let verified = try judge(vector, scheme: GitLabScheme(secrets: [vector.secret])) else { return }
+        #expect(verified.eventType == "merge_request.open")
+        #expect(verified.deliveryID == vector.headers["x-gitlab-event-uuid"])
+        #expect(!verified.forwardedHeaders.contains { $0.name == "x-gitlab-token" }, "the token is never forwarded")
+        #expect(!verified.forwardedHeaders.contains { $0.value.contains(vector.secret) })
     }
 
     @Test("Twitch", arguments: twitchVectors)
