@@ -135,6 +135,11 @@ public struct VerifiedWebhook: Sendable, Hashable {
     /// own, with its own id, type, key and body (the item's JSON). `eventType` and `deliveryID`
     /// above then name the delivery as a whole, for logs. `nil`: the delivery is one event.
     public var events: [BatchEvent]?
+    /// A signed, single-use value that names the delivery for deduplication when the delivery id
+    /// is not signed (Mailgun's token): the same value again is a duplicate (or, with another body,
+    /// a conflict), whatever the rest of the body says. `nil`: the delivery id (or, when the scheme
+    /// does not sign it, the body) is the dedup key.
+    public var dedupKey: String?
 
     public init(
         eventType: String,
@@ -144,8 +149,10 @@ public struct VerifiedWebhook: Sendable, Hashable {
         forwardedHeaders: [ForwardedHeader],
         reply: WebhookReply? = nil,
         subject: String? = nil,
-        events: [BatchEvent]? = nil
+        events: [BatchEvent]? = nil,
+        dedupKey: String? = nil
     ) {
+        self.dedupKey = dedupKey
         self.eventType = eventType
         self.deliveryID = deliveryID
         self.signedAt = signedAt

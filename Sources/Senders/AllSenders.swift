@@ -19,5 +19,6 @@ extension SenderRegistry {
         GitLabSender(),
         TwitchSender(),
         LinearSender(),
+        MailgunSender(),
     ])
 }

@@ -33,6 +33,7 @@ struct SenderEndToEndTests {
         "RELAY_PADDLE_SECRETS": "pdl_ntfset_01hv8wptq8987qeep44cyrewp9_6kYQbH1Ms0X9cE2vTgN4aWp7RzJ3dLfB",
         "RELAY_TWITCH_SECRETS": "s3cre7-e2e-twitch-0123456789",
         "RELAY_LINEAR_SECRETS": "lin_wh_Xq3v9ZpB1kR7mT2yW8cN5hJ4gF6dS0aLeUoIrE",
+        "RELAY_MAILGUN_SECRETS": "8f2b6c1d9e4a7f3b5c0d2e6a9b1c4d7e",
         "RELAY_GITLAB_SECRETS": "glwt-Zk3pQ9vR2mX7sL1yT8cB4nH6jF0dW5aE2uG9iK3oP7q",
     ]
 
@@ -498,6 +499,66 @@ struct SenderEndToEndTests {
             body: Array(body.utf8)
         )
         #expect(forged.status == 401 && !forged.bodyText.contains("encryptedToken"))
+        try await relay.stop()
+    }
+
+    @Test(
+        "Mailgun: the signature in the body is checked, its single-use token names the delivery, its unsigned event cannot be swapped"
+    )
+    func mailgun() async throws {
+        let relay = try await Self.start()
+        defer { Task { try? await relay.stop() } }
+        let key = try #require(Self.environment["RELAY_MAILGUN_SECRETS"])
+        func event(_ name: String, id: String) -> String {
+            #"{"event-data":{"event":"\#(name)","id":"\#(id)","recipient":"zoë@example.com","message":{"headers":{"message-id":"m-1@mg.example.com"}}}}"#
+        }
+        func signed(_ body: String, token: String, key: String = key, at timestamp: Int64 = Self.now) -> [UInt8] {
+            MailgunScheme(secrets: [key]).stamped(
+                OutgoingDelivery(body: Array(body.utf8), deliveryID: token, timestamp: timestamp)
+            )
+        }
+        func post(_ body: [UInt8]) async throws -> TestResponse {
+            try await relay.post(source: "mailgun", headers: [("content-type", "application/json")], body: body)
+        }
+        let delivered = signed(event("delivered", id: "ev-1"), token: "token-0001")
+        let first = try await post(delivered)
+        #expect(first.status == 202 && first.bodyText.contains(#""id":"ev-1""#), "\(first.bodyText)")
+        let retry = try await post(delivered)
+        #expect(retry.status == 200 && retry.bodyText.contains(#""status":"duplicate""#))
+        // Someone reading the topic takes the signature object and swaps the event: the token was
+        // used, so it is a conflict, kept aside, never published as an event.
+        let swapped = Array(
+            String(decoding: delivered, as: UTF8.self).replacingOccurrences(of: "delivered", with: "complained").utf8
+        )
+        let conflict = try await post(swapped)
+        #expect(conflict.status == 409, "\(conflict.bodyText)")
+        let stale = try await post(signed(event("opened", id: "ev-2"), token: "token-0002", at: Self.now - 301))
+        #expect(stale.status == 401 && stale.bodyText.contains("stale_timestamp"))
+        let forged = try await post(
+            signed(event("opened", id: "ev-3"), token: "token-0003", key: "another-key-0123456789")
+        )
+        #expect(forged.status == 401 && forged.bodyText.contains("invalid_signature"))
+        let unsigned = try await post(Array(event("opened", id: "ev-4").utf8))
+        #expect(unsigned.status == 401 && unsigned.bodyText.contains("missing_signature"))
+        // The event name is not signed: one outside Mailgun's list goes to the overflow topic.
+        let invented = try await post(signed(event("password_reset", id: "ev-5"), token: "token-0005"))
+        #expect(invented.status == 202 && invented.bodyText.contains(#""topic":"mailgun.unrecognized""#))
+        let opened = try await post(signed(event("opened", id: "ev-6"), token: "token-0006"))
+        #expect(opened.status == 202)
+
+        let consumer = try relay.consumer()
+        let records = try await consumer.waitForMessages(topic: "mailgun.delivered", count: 1)
+        #expect(records.map(\.value) == [delivered], "the body, byte for byte, signature object included")
+        #expect(records.first?.header("ce_id") == "ev-1" && records.first?.keyString == "m-1@mg.example.com")
+        #expect(records.first?.header("ce_type") == "com.mailgun.delivered")
+        let later = try await consumer.waitForMessages(topic: "mailgun.opened", count: 1)
+        #expect(later.compactMap { $0.header("ce_id") } == ["ev-6"], "nothing but the fresh, signed opened event")
+        let complained = try? await consumer.waitForMessages(
+            topic: "mailgun.complained",
+            count: 1,
+            timeout: .seconds(2)
+        )
+        #expect(complained?.isEmpty ?? true, "the swapped event was never published")
         try await relay.stop()
     }
 

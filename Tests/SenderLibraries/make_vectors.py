@@ -400,6 +400,47 @@ def gitlab_vectors():
     }
 
 
+def mailgun_vectors():
+    library = ("reference verifier in make_vectors.py (CPython hmac/hashlib), as Mailgun's webhook documentation "
+               "verifies; no Mailgun library ships a verifier")
+    secret = "8f2b6c1d9e4a7f3b5c0d2e6a9b1c4d7e"
+    now = 1767225600
+    token = "a8ce0edb2dd8301dee6c2405235584e45aa91d1e9f979f3de0"
+    event = {"event": "delivered", "id": "CPgfbmQMTCKtHW6uIWtuVe", "timestamp": 1767225600.0,
+             "recipient": "zoë@example.com",
+             "message": {"headers": {"message-id": "20260101000000.1.ABCDEF@mg.example.com", "subject": "Grüße"}}}
+
+    def make(name, reason, *, ts=now, tok=token, key=secret, at=now, data=event, signature=None):
+        code = hmac.new(key.encode(), f"{ts}{tok}".encode(), hashlib.sha256).hexdigest()
+        signature = code if signature is None else signature
+        body = json.dumps({"signature": {"timestamp": str(ts), "token": tok, "signature": signature},
+                           "event-data": data}, ensure_ascii=False, separators=(",", ":"))
+        expected = hmac.new(secret.encode(), f"{ts}{tok}".encode(), hashlib.sha256).hexdigest()
+        fresh = abs(at - ts) <= 300
+        ok = hmac.compare_digest(expected, signature) and fresh
+        result = "accepted" if ok else ("refused (stale)" if not fresh else "refused (signature differs)")
+        return vector(name, secret, {"Content-Type": "application/json"}, body, at, ok, reason, library, result)
+
+    return {
+        "spec": "https://documentation.mailgun.com/docs/mailgun/user-manual/tracking-messages/#securing-webhooks",
+        "summary": "The body's signature object: signature = hex HMAC-SHA256(key = UTF-8 webhook signing key, msg = "
+                   "timestamp + token). The event itself is not signed; the token is single-use.",
+        "vectors": [
+            make("pos-delivered", "A signed delivery."),
+            make("pos-other-event-data", "The event data is not signed: another event under the same signature "
+                 "verifies (the relay's single-use token is what stops its replay).",
+                 data=dict(event, event="opened")),
+            make("neg-stale", "Signed 301 s before now.", at=now + 301),
+            make("neg-wrong-key", "Signed with another account's key.", key="9f2b6c1d9e4a7f3b5c0d2e6a9b1c4d7e"),
+            make("neg-token-changed", "The token changed after signing.",
+                 signature=hmac.new(secret.encode(), f"{now}{token}".encode(), hashlib.sha256).hexdigest(),
+                 tok=token[:-1] + "1"),
+            make("neg-timestamp-changed", "The timestamp moved after signing.", ts=now + 1, at=now + 1,
+                 signature=hmac.new(secret.encode(), f"{now}{token}".encode(), hashlib.sha256).hexdigest()),
+        ],
+    }
+
+
 def main():
     output = {
         "description": "Known-answer vectors of the senders added after the first seven, in the format of "
@@ -421,6 +462,7 @@ def main():
             "gitlab": gitlab_vectors(),
             "twitch": twitch_vectors(),
             "linear": linear_vectors(),
+            "mailgun": mailgun_vectors(),
         },
     }
     json.dump(output, sys.stdout, ensure_ascii=False, indent=1)

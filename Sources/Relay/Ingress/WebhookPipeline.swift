@@ -328,11 +328,16 @@ struct WebhookPipeline: Sendable {
             }
         }
         // An unsigned delivery id is the sender's word only: anyone holding a body from a topic
-        // could re-send it under new ids. Then the body itself is the delivery.
+        // could re-send it under new ids. Then the body itself is the delivery, unless the scheme
+        // names a signed single-use value for it (a body may change around that value).
         let key =
-            route.dedupsOnBody
-            ? DedupGuard.Key.body(source: route.name, body)
-            : DedupGuard.Key(source: route.name, deliveryID: webhook.deliveryID)
+            if let dedupKey = webhook.dedupKey {
+                DedupGuard.Key(source: route.name, deliveryID: "signed:" + dedupKey)
+            } else if route.dedupsOnBody {
+                DedupGuard.Key.body(source: route.name, body)
+            } else {
+                DedupGuard.Key(source: route.name, deliveryID: webhook.deliveryID)
+            }
         return Checked.Event(
             webhook: webhook,
             descriptor: descriptor,
