@@ -20,5 +20,6 @@ extension SenderRegistry {
         TwitchSender(),
         LinearSender(),
         MailgunSender(),
+        AdyenSender(),
     ])
 }

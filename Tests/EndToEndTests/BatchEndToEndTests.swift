@@ -183,4 +183,75 @@ struct BatchEndToEndTests {
             #expect(published.compactMap { $0.header("ce_id") } == ["62515-2001-500"])
         }
     }
+
+    // MARK: Adyen
+
+    static let adyenKey = "44782DEF547AAA06C910C43932B1EB0C71FC68D9D0C057550C48EC2ACF6BA056"
+
+    /// One Adyen notification item with a placeholder signature, as a string.
+    static func adyenItem(_ psp: String, code: String = "AUTHORISATION", reference: String = "order-1001") -> String {
+        #"{"NotificationRequestItem":{"additionalData":{"hmacSignature":"unsigned"},"amount":{"currency":"EUR","value":1000},"eventCode":"\#(code)","merchantAccountCode":"AcmeECOM","merchantReference":"\#(reference)","originalReference":"","pspReference":"\#(psp)","reason":"","success":"true"}}"#
+    }
+
+    /// An Adyen delivery of `items`, each signed with `key`, as Adyen signs it.
+    static func adyenBody(_ items: String..., key: String = adyenKey) -> [UInt8] {
+        let body = #"{"live":"false","notificationItems":[\#(items.joined(separator: ","))]}"#
+        return AdyenScheme(keys: [Hex.decode(key)!]).stamped(OutgoingDelivery(body: Array(body.utf8), timestamp: now))
+    }
+
+    static func postAdyen(_ relay: TestRelay, _ body: [UInt8]) async throws -> TestResponse {
+        try await HTTPTestClient.send(
+            port: relay.port,
+            path: "/webhooks/adyen",
+            headers: [("content-type", "application/json")],
+            body: body
+        )
+    }
+
+    @Test(
+        "Adyen: every item verified on its own and published as a record; the answer is [accepted]; a retry publishes nothing twice"
+    )
+    func adyen() async throws {
+        let environment = Self.environment.merging(["RELAY_ADYEN_SECRETS": Self.adyenKey]) { $1 }
+        try await withTestRelay(environment: environment, clock: ManualWallClock(unixSeconds: Self.now)) { relay in
+            let body = Self.adyenBody(
+                Self.adyenItem("QFQTPCQ8HXSKGK82"),
+                Self.adyenItem("V4HZ4RBFJGXXGN82", code: "CAPTURE", reference: "Café-1001")
+            )
+            let response = try await Self.postAdyen(relay, body)
+            #expect(response.status == 200 && response.bodyText == "[accepted]", "\(response.bodyText)")
+            #expect(response.header("content-type") == "text/plain; charset=utf-8")
+            #expect(try await Self.postAdyen(relay, body).bodyText == "[accepted]", "a retry is accepted again")
+            // One item tampered: the whole delivery is refused, none of its items published.
+            let tampered = Array(
+                String(
+                    decoding: Self.adyenBody(Self.adyenItem("ABCDEFGH12345678"), Self.adyenItem("ZZZZ9999")),
+                    as: UTF8.self
+                )
+                .replacingOccurrences(of: "ZZZZ9999", with: "ZZZZ9998").utf8
+            )
+            let refused = try await Self.postAdyen(relay, tampered)
+            #expect(refused.status == 401 && refused.bodyText.contains("invalid_signature"), "\(refused.bodyText)")
+            let forged = try await Self.postAdyen(
+                relay,
+                Self.adyenBody(Self.adyenItem("FORGED0000000001"), key: String(repeating: "AB", count: 32))
+            )
+            #expect(forged.status == 401)
+
+            let consumer = try relay.consumer()
+            // Every record was produced before the retry was answered: reading to the end finds them all.
+            let authorised = try await consumer.waitForMessages(
+                topic: "adyen.authorisation",
+                count: 1
+            )
+            #expect(authorised.compactMap { $0.header("ce_id") } == ["QFQTPCQ8HXSKGK82:AUTHORISATION:true"], "once")
+            let items = try JSONScanner.scan(body, capturing: [], shape: .object, elementsAt: "/notificationItems")
+                .elements.map { Array(body[$0]) }
+            #expect(authorised.first?.value == items[0], "the item's JSON, byte for byte")
+            #expect(authorised.first?.keyString == "order-1001")
+            #expect(authorised.first?.header("ce_type") == "com.adyen.authorisation")
+            let captured = try await consumer.waitForMessages(topic: "adyen.capture", count: 1)
+            #expect(captured.first?.value == items[1] && captured.first?.keyString == "Café-1001")
+        }
+    }
 }

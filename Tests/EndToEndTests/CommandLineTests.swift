@@ -292,6 +292,15 @@ struct CommandLineTests {
                 ["-c", line],
                 environment: baseEnvironment.merging(exports) { $1 }
             )
+            if sent.stdout == "[accepted]" {
+                // Adyen's required answer says nothing of the topic: read it there.
+                let landed = try await KafkaConsumer(bootstrapServers: bootstrap).waitForMessages(
+                    topic: topic,
+                    count: 1
+                )
+                #expect(landed.count == 1, "\(line)")
+                continue
+            }
             #expect(sent.stdout.contains(#""status":"published""#), "\(line): \(sent.stdout) \(sent.stderr)")
             #expect(sent.stdout.contains(#""topic":"\#(topic)""#), "\(line): \(sent.stdout)")
         }

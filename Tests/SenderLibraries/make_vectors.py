@@ -19,6 +19,7 @@ from importlib.metadata import version
 from unittest import mock
 
 import hubspot.utils.signature as hubspot_signature
+from Adyen.util import generate_notification_sig as adyen_sign, is_valid_hmac_notification as adyen_is_valid
 from hubspot.utils.signature import Signature as HubSpotSignature
 from paddle_billing.Notifications import Secret as PaddleSecret, Verifier as PaddleVerifier
 from square.utils.webhooks_helper import verify_signature as square_verify_signature
@@ -441,6 +442,69 @@ def mailgun_vectors():
     }
 
 
+def adyen_vectors():
+    library = f"Adyen {version('Adyen')} (PyPI; Adyen.util.is_valid_hmac_notification, each item)"
+    key = "44782DEF547AAA06C910C43932B1EB0C71FC68D9D0C057550C48EC2ACF6BA056"
+    other = "54782DEF547AAA06C910C43932B1EB0C71FC68D9D0C057550C48EC2ACF6BA056"
+    now = 1767225600
+
+    def item(psp, code="AUTHORISATION", success="true", value=1000, reference="order-1001", original=""):
+        return {"additionalData": {"hmacSignature": ""}, "amount": {"currency": "EUR", "value": value},
+                "eventCode": code, "eventDate": "2026-01-01T00:00:00+01:00", "merchantAccountCode": "AcmeECOM",
+                "merchantReference": reference, "originalReference": original, "paymentMethod": "visa",
+                "pspReference": psp, "reason": "", "success": success}
+
+    def signed(entry, with_key=key):
+        entry = json.loads(json.dumps(entry))
+        unsigned = {k: v for k, v in entry.items() if k != "additionalData"}
+        entry["additionalData"]["hmacSignature"] = adyen_sign(unsigned, with_key).decode()
+        return entry
+
+    def make(name, reason, items, *, after=None):
+        sent = [json.loads(json.dumps(i)) for i in items]
+        if after:
+            after(sent)
+        results = []
+        for entry in sent:
+            try:
+                results.append(bool(adyen_is_valid(entry, key)))
+            except Exception:
+                results.append(False)
+        ok = all(results)
+        body = json.dumps({"live": "false", "notificationItems": [{"NotificationRequestItem": i} for i in sent]},
+                          ensure_ascii=False, separators=(",", ":"))
+        result = "accepted (every item returned True)" if ok else f"refused (items returned {results})"
+        return vector(name, key, {"Content-Type": "application/json"}, body, now, ok, reason, library, result)
+
+    def set_field(index, field, value):
+        def change(sent):
+            sent[index][field] = value
+        return change
+
+    one = signed(item("QFQTPCQ8HXSKGK82"))
+    two = signed(item("V4HZ4RBFJGXXGN82", code="CAPTURE", original="QFQTPCQ8HXSKGK82", reference="Café-1001"))
+    return {
+        "spec": "https://docs.adyen.com/development-resources/webhooks/verify-hmac-signatures/",
+        "summary": "Each NotificationRequestItem's additionalData.hmacSignature = base64 HMAC-SHA256(key = hex-decoded "
+                   "HMAC key, msg = pspReference:originalReference:merchantAccountCode:merchantReference:value:"
+                   "currency:eventCode:success). The relay requires every item to verify; the library checks one "
+                   "item at a time.",
+        "vectors": [
+            make("pos-one-item", "One signed item.", [one]),
+            make("pos-two-items", "Two items, each signed; the second names a non-ASCII reference.", [one, two]),
+            make("pos-unsigned-field-changed", "reason is not among the signed fields: changing it keeps the item "
+                 "valid (the relay dedups on the signed id).", [one], after=set_field(0, "reason", "changed")),
+            make("neg-amount-changed", "The amount changed after signing.", [one],
+                 after=lambda sent: sent[0]["amount"].update(value=1)),
+            make("neg-success-flipped", "success flipped after signing.", [one],
+                 after=set_field(0, "success", "false")),
+            make("neg-wrong-key", "Signed with another HMAC key.", [signed(item("QFQTPCQ8HXSKGK82"), other)]),
+            make("neg-second-item-tampered", "The second item's reference changed: one bad item refuses the "
+                 "delivery.", [one, two], after=set_field(1, "merchantReference", "order-9999")),
+        ],
+    }
+
+
 def main():
     output = {
         "description": "Known-answer vectors of the senders added after the first seven, in the format of "
@@ -453,6 +517,7 @@ def main():
             "hubspot-api-client": version("hubspot-api-client"),
             "squareup": version("squareup"),
             "paddle-python-sdk": version("paddle-python-sdk"),
+            "Adyen": version("Adyen"),
         },
         "schemes": {
             "hubspot": hubspot_vectors(),
@@ -463,6 +528,7 @@ def main():
             "twitch": twitch_vectors(),
             "linear": linear_vectors(),
             "mailgun": mailgun_vectors(),
+            "adyen": adyen_vectors(),
         },
     }
     json.dump(output, sys.stdout, ensure_ascii=False, indent=1)

@@ -24,6 +24,7 @@ struct SenderVectorTests {
     static let linearVectors = (try? SenderVector.all(scheme: "linear")) ?? []
     static let gitlabVectors = (try? SenderVector.all(scheme: "gitlab")) ?? []
     static let mailgunVectors = (try? SenderVector.all(scheme: "mailgun")) ?? []
+    static let adyenVectors = (try? SenderVector.all(scheme: "adyen")) ?? []
 
     @Test(
         "Every registered sender has known-answer vectors, valid and invalid, with intact bodies",
@@ -153,6 +154,25 @@ struct SenderVectorTests {
         #expect(verified.signedAt == 1_767_225_600)
     }
 
+    @Test("Adyen", arguments: adyenVectors)
+    func adyen(_ vector: SenderVector) throws {
+        let key = try #require(Hex.decode(vector.secret))
+        let scheme = AdyenScheme(keys: [key])
+        #expect(scheme.successReply?.body == Array("[accepted]".utf8))
+        guard let verified = try judge(vector, scheme: scheme) else { return }
+        let events = try #require(verified.events)
+        let items = try JSONScanner.scan(
+            vector.bodyBytes,
+            capturing: [],
+            shape: .object,
+            elementsAt: "/notificationItems"
+        ).elements
+        #expect(events.map(\.body) == items.map { Array(vector.bodyBytes[$0]) }, "each event is its item, as sent")
+        let ids = ["QFQTPCQ8HXSKGK82:AUTHORISATION:true", "V4HZ4RBFJGXXGN82:CAPTURE:true"]
+        #expect(events.map(\.deliveryID) == Array(ids.prefix(events.count)))
+        #expect(events.map(\.eventType) == Array(["authorisation", "capture"].prefix(events.count)))
+    }
+
     @Test("Twitch", arguments: twitchVectors)
     func twitch(_ vector: SenderVector) throws {
         guard let verified = try judge(vector, scheme: TwitchScheme(secrets: [vector.secret])) else { return }
@@ -194,11 +214,9 @@ struct SenderVectorTests {
             let verified = try scheme.verify(request, now: vector.date)
             #expect(vector.valid, "\(vector.name) was accepted but must be refused")
             #expect(!verified.checks.isEmpty)
-            // Mailgun's signature is in the body, which is the record's value.
-            #expect(
-                !verified.forwardedHeaders.isEmpty || scheme is MailgunScheme,
-                "the signature headers are forwarded"
-            )
+            // Mailgun's and Adyen's signatures are in the body, which is the record's value.
+            let inBody = scheme is MailgunScheme || scheme is AdyenScheme
+            #expect(!verified.forwardedHeaders.isEmpty || inBody, "the signature headers are forwarded")
             return verified
         } catch {
             if case .invalidBody = error, vector.valid {
