@@ -21,5 +21,6 @@ extension SenderRegistry {
         LinearSender(),
         MailgunSender(),
         AdyenSender(),
+        TwilioSender(),
     ])
 }

@@ -33,6 +33,8 @@ struct SenderEndToEndTests {
         "RELAY_PADDLE_SECRETS": "pdl_ntfset_01hv8wptq8987qeep44cyrewp9_6kYQbH1Ms0X9cE2vTgN4aWp7RzJ3dLfB",
         "RELAY_TWITCH_SECRETS": "s3cre7-e2e-twitch-0123456789",
         "RELAY_LINEAR_SECRETS": "lin_wh_Xq3v9ZpB1kR7mT2yW8cN5hJ4gF6dS0aLeUoIrE",
+        "RELAY_TWILIO_SECRETS": "12345678901234567890123456789012",
+        "RELAY_TWILIO_PUBLIC_URL": "https://hooks.example.com/webhooks/twilio",
         "RELAY_MAILGUN_SECRETS": "8f2b6c1d9e4a7f3b5c0d2e6a9b1c4d7e",
         "RELAY_GITLAB_SECRETS": "glwt-Zk3pQ9vR2mX7sL1yT8cB4nH6jF0dW5aE2uG9iK3oP7q",
     ]
@@ -559,6 +561,62 @@ struct SenderEndToEndTests {
             timeout: .seconds(2)
         )
         #expect(complained?.isEmpty ?? true, "the swapped event was never published")
+        try await relay.stop()
+    }
+
+    @Test("Twilio: form fields signed with the URL, JSON through bodySHA256; reordered fields are never a second event")
+    func twilio() async throws {
+        let token = try #require(Self.environment["RELAY_TWILIO_SECRETS"])
+        let url = try #require(Self.environment["RELAY_TWILIO_PUBLIC_URL"])
+        let relay = try await Self.start()
+        defer { Task { try? await relay.stop() } }
+        func sign(_ message: String, key: String = token) -> String {
+            Base64.encode(HMACKey(secret: key, algorithm: .sha1).code(for: Array(message.utf8)))
+        }
+        func post(_ body: String, type: String, signature: String, query: String? = nil) async throws -> TestResponse {
+            try await HTTPTestClient.send(
+                port: relay.port,
+                path: "/webhooks/twilio" + (query.map { "?" + $0 } ?? ""),
+                headers: [("content-type", type), ("x-twilio-signature", signature)],
+                body: Array(body.utf8)
+            )
+        }
+        let form = "application/x-www-form-urlencoded"
+        let sms = "MessageSid=SM42&SmsStatus=received&From=%2B14155550100&Body=Caf%C3%A9+%E2%98%95"
+        let signed = sign(url + "BodyCafé ☕From+14155550100MessageSidSM42SmsStatusreceived")
+        let first = try await post(sms, type: form, signature: signed)
+        #expect(
+            first.status == 202 && first.bodyText.contains(#""topic":"twilio.message.received""#),
+            "\(first.bodyText)"
+        )
+        let retry = try await post(sms, type: form, signature: signed)
+        #expect(retry.status == 200 && retry.bodyText.contains(#""status":"duplicate""#), "\(retry.bodyText)")
+        // The same fields in another order and encoding carry the same signature: what was signed
+        // names the delivery, so these bytes are a conflict (kept aside), never a second event.
+        let reordered = "Body=Caf%c3%a9%20%e2%98%95&SmsStatus=received&MessageSid=SM42&From=%2B14155550100"
+        let again = try await post(reordered, type: form, signature: signed)
+        #expect(again.status == 409, "\(again.bodyText)")
+        let forged = try await post(sms, type: form, signature: sign(url + "x", key: token))
+        #expect(forged.status == 401)
+
+        let json = #"{"type":"message.delivered","sid":"SM42"}"#
+        let hash = Hex.encode(SHA256.hash(data: Array(json.utf8)))
+        let query = "bodySHA256=" + hash
+        let delivered = try await post(json, type: "application/json", signature: sign(url + "?" + query), query: query)
+        #expect(delivered.status == 202 && delivered.bodyText.contains(#""topic":"twilio.message.delivered""#))
+        let unhashed = try await post(json, type: "application/json", signature: sign(url))
+        #expect(unhashed.status == 401 && unhashed.bodyText.contains("bodySHA256"), "\(unhashed.bodyText)")
+        let text = try await post("hello", type: "text/plain", signature: signed)
+        #expect(text.status == 415)
+
+        let consumer = try relay.consumer()
+        let received = try await consumer.waitForMessages(topic: "twilio.message.received", count: 1)
+        #expect(received.map(\.value) == [Array(sms.utf8)], "published once, the body byte for byte")
+        #expect(received.first?.keyString == "SM42")
+        #expect(received.first?.header("content-type") == form)
+        #expect(received.first?.header("ce_type") == "com.twilio.message.received")
+        let statuses = try await consumer.waitForMessages(topic: "twilio.message.delivered", count: 1)
+        #expect(statuses.map(\.value) == [Array(json.utf8)])
         try await relay.stop()
     }
 

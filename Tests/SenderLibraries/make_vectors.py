@@ -23,6 +23,8 @@ from Adyen.util import generate_notification_sig as adyen_sign, is_valid_hmac_no
 from hubspot.utils.signature import Signature as HubSpotSignature
 from paddle_billing.Notifications import Secret as PaddleSecret, Verifier as PaddleVerifier
 from square.utils.webhooks_helper import verify_signature as square_verify_signature
+from twilio.request_validator import RequestValidator as TwilioValidator, get_signature_algorithm
+from urllib.parse import parse_qsl, urlencode
 
 
 def vector(name, secret, headers, body, now, valid, reason, library, library_result, **extra):
@@ -505,6 +507,94 @@ def adyen_vectors():
     }
 
 
+class MultiValues(dict):
+    """Form fields as Flask's MultiDict gives them to Twilio's validator: getall for repeated names."""
+
+    def __init__(self, pairs):
+        super().__init__()
+        self.pairs = pairs
+        for name, value in pairs:
+            self.setdefault(name, value)
+
+    def getall(self, name):
+        return [value for key, value in self.pairs if key == name]
+
+
+def twilio_vectors():
+    library = f"twilio {version('twilio')} (PyPI; twilio.request_validator.RequestValidator.validate)"
+    token = "12345678901234567890123456789012"
+    other = "22345678901234567890123456789012"
+    url = "https://hooks.example.com/webhooks/twilio"
+    now = 1767225600
+    sms = [("ToCountry", "US"), ("SmsMessageSid", "SM0123456789abcdef0123456789abcdef"), ("NumMedia", "0"),
+           ("SmsSid", "SM0123456789abcdef0123456789abcdef"), ("SmsStatus", "received"), ("Body", "Café ☕ 1+1=2 & more"),
+           ("To", "+14155550199"), ("MessageSid", "SM0123456789abcdef0123456789abcdef"),
+           ("AccountSid", "AC0123456789abcdef0123456789abcdef"), ("From", "+14155550100"), ("ApiVersion", "2010-04-01")]
+    status = [("MessageStatus", "delivered"), ("MessageSid", "SM0123456789abcdef0123456789abcdef"),
+              ("AccountSid", "AC0123456789abcdef0123456789abcdef"), ("To", "+14155550199")]
+
+    def make(name, reason, *, pairs=None, json_body=None, sign_url=url, called_url=url, key=token, settings=None,
+             sent_pairs=None, sent_json=None, sign_algorithm=None):
+        algorithm = get_signature_algorithm(settings)
+        signing = sign_algorithm or algorithm
+        signer = TwilioValidator(key)
+        headers = {"I-Twilio-Idempotency-Token": "6f1c2b7e-0d4a-4b8e-9c3f-2a1d5e7b9c04"}
+        if settings is not None:
+            headers["X-Twilio-Webhooks-Signature-Settings"] = settings
+        if json_body is not None:
+            digest = hashlib.sha256(json_body.encode()).hexdigest()
+            sign_url = sign_url + "?bodySHA256=" + digest
+            called_url = called_url + "?bodySHA256=" + digest
+            signature = signer.compute_signature(sign_url, {}, signing)
+            body = json_body if sent_json is None else sent_json
+            ok = TwilioValidator(token).validate(called_url, body, signature, algorithm)
+            headers["Content-Type"] = "application/json"
+        else:
+            signature = signer.compute_signature(sign_url, MultiValues(pairs), signing)
+            sent = pairs if sent_pairs is None else sent_pairs
+            body = urlencode(sent)
+            ok = TwilioValidator(token).validate(called_url, MultiValues(parse_qsl(body, keep_blank_values=True)),
+                                                 signature, algorithm)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        headers["X-Twilio-Signature"] = signature
+        return vector(name, token, headers, body, now, bool(ok), reason, library,
+                      "accepted (returned True)" if ok else "refused (returned False)", method="POST", url=called_url)
+
+    status_json = json.dumps({"type": "message.delivered", "sid": "SM0123456789abcdef0123456789abcdef",
+                              "note": "Grüße"}, ensure_ascii=False, separators=(",", ":"))
+    return {
+        "spec": "https://www.twilio.com/docs/usage/webhooks/webhooks-security",
+        "summary": "X-Twilio-Signature: base64 HMAC-SHA1 (HMAC-SHA256 with X-Twilio-Webhooks-Signature-Settings "
+                   "algorithm=HMAC_SHA256) keyed with the auth token, of the URL + each form field sorted by name as "
+                   "name + value; JSON bodies: bodySHA256 = hex SHA-256 of the body in the URL's query, the "
+                   "signature over the URL alone. The URL is tried with and without its port.",
+        "vectors": [
+            make("pos-incoming-sms", "An incoming message, form-encoded.", pairs=sms),
+            make("pos-fields-reordered", "The same fields in another order: the signature sorts them.", pairs=sms,
+                 sent_pairs=list(reversed(sms))),
+            make("pos-status-callback", "A message status callback.", pairs=status),
+            make("pos-signed-with-port", "Twilio signed the URL with :443; it was called without.", pairs=status,
+                 sign_url="https://hooks.example.com:443/webhooks/twilio"),
+            make("pos-repeated-field", "A field sent twice; both values are signed, sorted.",
+                 pairs=status + [("MediaUrl", "https://b.example/2"), ("MediaUrl", "https://a.example/1")]),
+            make("pos-sha256-shared-key", "Signed with HMAC-SHA256 as the settings header says.", pairs=status,
+                 settings="key=webhooks_sharedkey_0123,algorithm=HMAC_SHA256"),
+            make("pos-json-body", "A JSON body signed through bodySHA256.", json_body=status_json),
+            make("neg-json-body-changed", "The JSON body changed; bodySHA256 no longer matches.",
+                 json_body=status_json, sent_json=status_json.replace("Grüße", "Grusse")),
+            make("neg-field-changed", "A field's value changed after signing.", pairs=status,
+                 sent_pairs=[(k, "undelivered" if k == "MessageStatus" else v) for k, v in status]),
+            make("neg-field-added", "A field added after signing.", pairs=status, sent_pairs=status + [("Extra", "1")]),
+            make("neg-wrong-token", "Signed with another account's auth token.", pairs=sms, key=other),
+            make("neg-other-url", "Signed for another URL.", pairs=sms, sign_url=url + "-two"),
+            make("neg-sha1-claimed-sha256", "Signed with SHA-1 but the settings header says SHA-256.", pairs=status,
+                 settings="algorithm=HMAC_SHA256", sign_algorithm="HMAC_SHA1"),
+            make("neg-unknown-algorithm", "The settings header names an algorithm Twilio does not sign with.",
+                 pairs=status, settings="algorithm=HMAC_MD5", sign_algorithm="HMAC_SHA1"),
+        ],
+    }
+
+
 def main():
     output = {
         "description": "Known-answer vectors of the senders added after the first seven, in the format of "
@@ -518,6 +608,7 @@ def main():
             "squareup": version("squareup"),
             "paddle-python-sdk": version("paddle-python-sdk"),
             "Adyen": version("Adyen"),
+            "twilio": version("twilio"),
         },
         "schemes": {
             "hubspot": hubspot_vectors(),
@@ -529,6 +620,7 @@ def main():
             "linear": linear_vectors(),
             "mailgun": mailgun_vectors(),
             "adyen": adyen_vectors(),
+            "twilio": twilio_vectors(),
         },
     }
     json.dump(output, sys.stdout, ensure_ascii=False, indent=1)

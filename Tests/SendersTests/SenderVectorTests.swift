@@ -25,6 +25,7 @@ struct SenderVectorTests {
     static let gitlabVectors = (try? SenderVector.all(scheme: "gitlab")) ?? []
     static let mailgunVectors = (try? SenderVector.all(scheme: "mailgun")) ?? []
     static let adyenVectors = (try? SenderVector.all(scheme: "adyen")) ?? []
+    static let twilioVectors = (try? SenderVector.all(scheme: "twilio")) ?? []
 
     @Test(
         "Every registered sender has known-answer vectors, valid and invalid, with intact bodies",
@@ -171,6 +172,37 @@ struct SenderVectorTests {
         let ids = ["QFQTPCQ8HXSKGK82:AUTHORISATION:true", "V4HZ4RBFJGXXGN82:CAPTURE:true"]
         #expect(events.map(\.deliveryID) == Array(ids.prefix(events.count)))
         #expect(events.map(\.eventType) == Array(["authorisation", "capture"].prefix(events.count)))
+    }
+
+    @Test("Twilio", arguments: twilioVectors)
+    func twilio(_ vector: SenderVector) throws {
+        let scheme = TwilioScheme(secrets: [vector.secret], url: "https://hooks.example.com/webhooks/twilio")
+        guard let verified = try judge(vector, scheme: scheme) else { return }
+        let isSMS = vector.name == "pos-incoming-sms" || vector.name == "pos-fields-reordered"
+        #expect(verified.eventType == (isSMS ? "message.received" : "message.delivered"))
+        #expect(verified.deliveryID == vector.headers["i-twilio-idempotency-token"])
+        if vector.headers["content-type"] == "application/x-www-form-urlencoded" {
+            #expect(verified.subject == "SM0123456789abcdef0123456789abcdef", "the message is the key")
+        }
+    }
+
+    @Test(
+        "Twilio: fields reordered or re-encoded under one signature are one delivery, deduplicated on what was signed"
+    )
+    func twilioDedupsOnTheSignedFields() throws {
+        let scheme = TwilioScheme(
+            secrets: ["12345678901234567890123456789012"],
+            url: "https://hooks.example.com/webhooks/twilio"
+        )
+        let vectors = Dictionary(uniqueKeysWithValues: Self.twilioVectors.map { ($0.name, $0) })
+        let original = try #require(vectors["pos-incoming-sms"])
+        let reordered = try #require(vectors["pos-fields-reordered"])
+        #expect(original.bodyBytes != reordered.bodyBytes)
+        let first = try scheme.verify(original.request, now: original.date)
+        let second = try scheme.verify(reordered.request, now: reordered.date)
+        #expect(first.dedupKey != nil && first.dedupKey == second.dedupKey)
+        let other = try scheme.verify(try #require(vectors["pos-status-callback"]).request, now: original.date)
+        #expect(other.dedupKey != first.dedupKey)
     }
 
     @Test("Twitch", arguments: twitchVectors)
