@@ -3,8 +3,10 @@ import HTTPTypes
 import SenderKit
 
 /// A configurable HMAC scheme for senders without a scheme of their own: one signature header,
-/// SHA-1/256/512, hex or base64 with an exact prefix, optionally over `{timestamp}.{body}` with a
-/// timestamp header; the event type and delivery id come from a header or a body field.
+/// SHA-1/256/512, hex or base64 with an exact prefix, over the body or a signed-string template
+/// (`{timestamp}.{body}` by default with a timestamp header; `v0:{timestamp}:{body}`,
+/// `{url}{body}`, `{id}.{timestamp}.{body}`…); the event type and delivery id come from a header
+/// or a body field.
 public struct GenericHMACScheme: WebhookScheme, WebhookSigner {
     /// How the signature is written after its prefix.
     public enum Encoding: String, Sendable, CaseIterable {
@@ -38,6 +40,98 @@ public struct GenericHMACScheme: WebhookScheme, WebhookSigner {
         }
     }
 
+    /// What is signed: literal text and the parts of the request named by `{id}`, `{timestamp}`,
+    /// `{method}`, `{url}` and `{body}`, e.g. `v0:{timestamp}:{body}` or `{url}{body}`.
+    public struct SignedString: Sendable, Hashable, CustomStringConvertible {
+        public enum Part: Sendable, Hashable {
+            case literal(String)
+            case id, timestamp, method, url, body
+        }
+
+        public let parts: [Part]
+
+        /// The body alone, or `{timestamp}.{body}` when the time is signed: the defaults.
+        public static let body = SignedString(parts: [.body])
+        public static let timestampDotBody = SignedString(parts: [.timestamp, .literal("."), .body])
+
+        public init(parts: [Part]) { self.parts = parts }
+
+        /// Parses a template, or says what is wrong with it.
+        public static func parse(_ template: String) -> Result<SignedString, TemplateError> {
+            var parts: [Part] = []
+            var literal = ""
+            var rest = Substring(template)
+            while let open = rest.firstIndex(of: "{") {
+                literal += rest[..<open]
+                guard let close = rest[open...].firstIndex(of: "}") else {
+                    return .failure(.init("has a '{' without '}'"))
+                }
+                let name = rest[rest.index(after: open)..<close]
+                let part: Part
+                switch name {
+                case "id": part = .id
+                case "timestamp": part = .timestamp
+                case "method": part = .method
+                case "url": part = .url
+                case "body": part = .body
+                default:
+                    return .failure(
+                        .init("names {\(name.prefix(40))}; the parts are {id}, {timestamp}, {method}, {url} and {body}")
+                    )
+                }
+                if !literal.isEmpty { parts.append(.literal(literal)) }
+                literal = ""
+                parts.append(part)
+                rest = rest[rest.index(after: close)...]
+            }
+            literal += rest
+            guard !literal.contains("}") else { return .failure(.init("has a '}' without '{'")) }
+            if !literal.isEmpty { parts.append(.literal(literal)) }
+            guard parts.filter({ $0 == .body }).count == 1 else {
+                return .failure(.init("must contain {body} exactly once: the signature has to cover the body"))
+            }
+            return .success(SignedString(parts: parts))
+        }
+
+        public func contains(_ part: Part) -> Bool { parts.contains(part) }
+
+        public var description: String {
+            parts.map { part in
+                switch part {
+                case .literal(let text): text
+                case .id: "{id}"
+                case .timestamp: "{timestamp}"
+                case .method: "{method}"
+                case .url: "{url}"
+                case .body: "{body}"
+                }
+            }.joined()
+        }
+
+        /// The bytes to sign.
+        func message(id: String?, timestamp: String?, method: String, url: String?, body: [UInt8]) -> [UInt8] {
+            var message: [UInt8] = []
+            message.reserveCapacity(body.count + 64)
+            for part in parts {
+                switch part {
+                case .literal(let text): message += Array(text.utf8)
+                case .id: message += Array((id ?? "").utf8)
+                case .timestamp: message += Array((timestamp ?? "").utf8)
+                case .method: message += Array(method.utf8)
+                case .url: message += Array((url ?? "").utf8)
+                case .body: message += body
+                }
+            }
+            return message
+        }
+    }
+
+    /// Why a signed-string template cannot be used.
+    public struct TemplateError: Error, Sendable, Hashable, CustomStringConvertible {
+        public var description: String
+        init(_ description: String) { self.description = description }
+    }
+
     /// What a source configures.
     public struct Options: Sendable, Hashable {
         public var signatureHeader: HTTPField.Name
@@ -48,6 +142,10 @@ public struct GenericHMACScheme: WebhookScheme, WebhookSigner {
         public var timestampTolerance: Int64
         public var eventType: Field
         public var deliveryID: Field
+        /// What is signed (``SignedString``).
+        public var signedString: SignedString
+        /// The URL the sender calls (`public_url`), for `{url}`.
+        public var url: String?
 
         public init(
             signatureHeader: HTTPField.Name,
@@ -57,8 +155,12 @@ public struct GenericHMACScheme: WebhookScheme, WebhookSigner {
             timestampHeader: HTTPField.Name? = nil,
             timestampTolerance: Int64 = 300,
             eventType: Field = .body("/type"),
-            deliveryID: Field = .body("/id")
+            deliveryID: Field = .body("/id"),
+            signedString: SignedString? = nil,
+            url: String? = nil
         ) {
+            self.signedString = signedString ?? (timestampHeader == nil ? .body : .timestampDotBody)
+            self.url = url
             self.signatureHeader = signatureHeader
             self.algorithm = algorithm
             self.encoding = encoding
@@ -104,8 +206,8 @@ public struct GenericHMACScheme: WebhookScheme, WebhookSigner {
                     "is not \(options.encoding.rawValue) of a \(options.algorithm.rawValue) HMAC after '\(options.prefix)'"
             )
         }
-        var content = request.body
         var signedAt: Int64?
+        var timestampText: String?
         if let timestampHeader = options.timestampHeader {
             let text = try request.headers.required(timestampHeader)
             signedAt = try UnixTimestamp.fresh(
@@ -114,8 +216,19 @@ public struct GenericHMACScheme: WebhookScheme, WebhookSigner {
                 now: now,
                 tolerance: options.timestampTolerance
             )
-            content = Array(text.utf8) + [UInt8(ascii: ".")] + request.body
+            timestampText = text
         }
+        var signedID: String?
+        if options.signedString.contains(.id), case .header(let header) = options.deliveryID {
+            signedID = try request.headers.required(header)
+        }
+        let content = options.signedString.message(
+            id: signedID,
+            timestamp: timestampText,
+            method: request.method,
+            url: request.url ?? options.url,
+            body: request.body
+        )
         let matched = content.withUnsafeBytes { HMACKey.anyMatches([code], message: $0, keys: keys) }
         guard matched else { throw .badSignature(header: name, reason: "does not match under any active secret") }
         let eventType = try read(options.eventType, request: request, fields: fields) ?? "unknown"
@@ -167,6 +280,7 @@ public struct GenericHMACScheme: WebhookScheme, WebhookSigner {
         if options.timestampHeader != nil { parts.insert(.timestamp) }
         if case .body = options.eventType { parts.insert(.eventType) }
         if case .body = options.deliveryID { parts.insert(.deliveryID) }
+        if options.signedString.contains(.id) { parts.insert(.deliveryID) }
         return parts
     }
 
@@ -180,11 +294,17 @@ public struct GenericHMACScheme: WebhookScheme, WebhookSigner {
     public func sign(_ delivery: OutgoingDelivery) throws(SigningError) -> [(name: String, value: String)] {
         guard let key = keys.first else { throw SigningError("no secret is configured") }
         var headers: [(name: String, value: String)] = [("content-type", "application/json")]
-        var content = delivery.body
         if let timestampHeader = options.timestampHeader {
             headers.append((timestampHeader.canonicalName, String(delivery.timestamp)))
-            content = Array("\(delivery.timestamp).".utf8) + delivery.body
         }
+        let id = delivery.deliveryID(orNew: "dlv_")
+        let content = options.signedString.message(
+            id: id,
+            timestamp: String(delivery.timestamp),
+            method: "POST",
+            url: options.url,
+            body: delivery.body
+        )
         let code = key.code(for: content)
         let encoded = options.encoding == .hex ? Hex.encode(code) : Base64.encode(code)
         headers.append((options.signatureHeader.canonicalName, options.prefix + encoded))
@@ -195,8 +315,10 @@ public struct GenericHMACScheme: WebhookScheme, WebhookSigner {
             headers.append((name.canonicalName, event))
         }
         if case .header(let name) = options.deliveryID {
-            headers.append((name.canonicalName, delivery.deliveryID(orNew: "dlv_")))
+            headers.append((name.canonicalName, id))
         }
         return headers
     }
+
+    public var signedURL: String? { options.signedString.contains(.url) ? options.url : nil }
 }

@@ -51,10 +51,18 @@ public struct GenericHMACSender: SenderTooling {
         "generic-hmac: where the delivery id (dedup key, ce_id) is: a JSON pointer, or a header name."
     )
 
+    public static let signedString = Setting(
+        "sources.<source>.signed_string",
+        "RELAY_<SOURCE>_SIGNED_STRING",
+        "generic-hmac: what is signed, from {id}, {timestamp}, {method}, {url} (public_url + query) and {body} "
+            + "with literal text between, e.g. v0:{timestamp}:{body} or {url}{body} "
+            + "(default: {body}, or {timestamp}.{body} with timestamp_header)."
+    )
+
     public var settings: [Setting] {
         [
-            Self.signatureHeader, Self.algorithm, Self.encoding, Self.prefix, Self.timestampHeader, Self.eventType,
-            Self.deliveryID,
+            Self.signatureHeader, Self.algorithm, Self.encoding, Self.prefix, Self.timestampHeader, Self.signedString,
+            Self.eventType, Self.deliveryID,
         ]
     }
 
@@ -82,6 +90,34 @@ public struct GenericHMACSender: SenderTooling {
         let signature = try header(Self.signatureHeader, try source.text(Self.signatureHeader) ?? "X-Signature")
         var timestamp: HTTPField.Name?
         if let text = try source.text(Self.timestampHeader) { timestamp = try header(Self.timestampHeader, text) }
+        var signedString: GenericHMACScheme.SignedString?
+        let stringSetting = Self.signedString.forSource(source.name)
+        if let template = try source.text(Self.signedString) {
+            switch GenericHMACScheme.SignedString.parse(template) {
+            case .failure(let error): throw ConfigurationError(stringSetting, error.description)
+            case .success(let parsed): signedString = parsed
+            }
+        }
+        let deliveryID = try field(Self.deliveryID)
+        if let signedString {
+            if signedString.contains(.timestamp) != (timestamp != nil) {
+                throw ConfigurationError(
+                    stringSetting,
+                    timestamp == nil
+                        ? "uses {timestamp}: set timestamp_header to the header that carries it"
+                        : "must contain {timestamp}: timestamp_header is set, and an unsigned time proves nothing"
+                )
+            }
+            if signedString.contains(.url), source.publicURL == nil {
+                throw ConfigurationError(stringSetting, "uses {url}: set public_url to the URL the sender calls")
+            }
+            if signedString.contains(.id), case .body = deliveryID {
+                throw ConfigurationError(
+                    stringSetting,
+                    "uses {id}, which is for a delivery id read from a header (a body field is signed with {body})"
+                )
+            }
+        }
         let options = GenericHMACScheme.Options(
             signatureHeader: signature,
             algorithm: try source.choice(Self.algorithm, HMACAlgorithm.self),
@@ -90,7 +126,9 @@ public struct GenericHMACSender: SenderTooling {
             timestampHeader: timestamp,
             timestampTolerance: source.timestampTolerance,
             eventType: try field(Self.eventType),
-            deliveryID: try field(Self.deliveryID)
+            deliveryID: deliveryID,
+            signedString: signedString,
+            url: source.publicURL
         )
         return GenericHMACScheme(secrets: source.secrets, options: options)
     }
