@@ -4,14 +4,16 @@
 Usage: send_with_sender_libraries.py BASE_URL NOW SECRETS_JSON
 
 BASE_URL is the relay's listener (http://127.0.0.1:PORT), NOW the Unix time to sign with, and
-SECRETS_JSON maps a source name to its secret (and `hubspot_url` to HubSpot's target URL). Each delivery is sent twice in a row with a
-different client: urllib (Connection: close, whole body before reading) first, then http.client on
-a kept-alive connection, which the relay must answer 200 "duplicate". Prints one JSON line per
-delivery: source, id, both statuses and both answers.
+SECRETS_JSON maps a source name to its secret (and `hubspot_url`, `twilio_url` to the URLs those
+senders sign). Each delivery is sent three times with a different client: urllib (Connection:
+close, whole body before reading) first, then http.client on a kept-alive connection, then curl;
+the relay must answer the retries as duplicates. Prints one JSON line per delivery: source, id, the
+three statuses and answers, and the record value and topic expected.
 """
 import datetime
 import http.client
 import json
+import subprocess
 import sys
 import urllib.parse
 import urllib.request
@@ -21,7 +23,9 @@ import stripe
 import svix.webhooks
 from githubkit.webhooks import sign as github_sign
 from hubspot.utils.signature import Signature as HubSpotSignature
+from Adyen.util import generate_notification_sig
 from slack_sdk.signature import SignatureVerifier
+from twilio.request_validator import RequestValidator
 
 
 def deliveries(now, secrets):
@@ -71,6 +75,25 @@ def deliveries(now, secrets):
         "X-HubSpot-Signature-v3": signature,
     }, item
 
+    # Twilio posts form fields, signed over the URL and the sorted fields.
+    fields = {"MessageSid": "SMlib0001", "SmsStatus": "received", "From": "+14155550100", "Body": "Grüße ☕ & more"}
+    body = urllib.parse.urlencode(fields)
+    signature = RequestValidator(secrets["twilio"]).compute_signature(secrets["twilio_url"], fields)
+    yield "twilio", "twilio-lib-1", body, {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "I-Twilio-Idempotency-Token": "twilio-lib-1",
+        "X-Twilio-Signature": signature,
+    }
+
+    # Adyen signs each notification item inside the body; the relay answers [accepted].
+    item = {"amount": {"currency": "EUR", "value": 4200}, "eventCode": "AUTHORISATION",
+            "merchantAccountCode": "AcmeECOM", "merchantReference": "order-lib-1", "originalReference": "",
+            "pspReference": "LIBPSP0000000001", "success": "true"}
+    item["additionalData"] = {"hmacSignature": generate_notification_sig(item, secrets["adyen"]).decode()}
+    element = json.dumps({"NotificationRequestItem": item}, ensure_ascii=False, separators=(",", ":"))
+    body = f'{{"live":"false","notificationItems":[{element}]}}'
+    yield "adyen", "LIBPSP0000000001:AUTHORISATION:true", body, {}, element
+
 
 def post_urllib(url, body, headers):
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")
@@ -87,6 +110,15 @@ def post_http_client(connection, path, body, headers):
     return response.status, response.read().decode()
 
 
+def post_curl(url, body, headers):
+    arguments = ["curl", "-sS", "-X", "POST", "--data-binary", "@-", "-w", "\n%{http_code}", url]
+    for name, value in headers.items():
+        arguments += ["-H", f"{name}: {value}"]
+    run = subprocess.run(arguments, input=body, capture_output=True, timeout=30, check=True)
+    answer, _, status = run.stdout.decode().rpartition("\n")
+    return int(status), answer
+
+
 def main():
     base, now, secrets = sys.argv[1], int(sys.argv[2]), json.loads(sys.argv[3])
     parsed = urllib.parse.urlparse(base)
@@ -97,9 +129,11 @@ def main():
         path = f"/webhooks/{source}"
         first = post_urllib(base + path, data, headers)
         second = post_http_client(connection, path, data, headers)
+        third = post_curl(base + path, data, headers)
         print(json.dumps({
             "source": source, "id": delivery_id, "body": body, "value": value[0] if value else body,
             "first": first[0], "first_answer": first[1], "second": second[0], "second_answer": second[1],
+            "third": third[0], "third_answer": third[1],
         }), flush=True)
     connection.close()
 
