@@ -27,6 +27,22 @@ struct DocumentationTests {
         }
     }
 
+    @Test("Every sender has a row in the README's sender table linking its page, and the page says what to paste where")
+    func everySenderHasAPage() throws {
+        let readme = try String(contentsOf: Self.root.appendingPathComponent("README.md"), encoding: .utf8)
+        let pages = Self.root.appendingPathComponent("docs/senders")
+        for sender in TestSenders.registry.senders {
+            let link = "docs/senders/\(sender.name).md"
+            #expect(readme.contains("| [`\(sender.name)`](\(link)) |"), "no README row for \(sender.name)")
+            let page = try String(contentsOf: pages.appendingPathComponent("\(sender.name).md"), encoding: .utf8)
+            #expect(page.contains("Scheme `\(sender.name)`"), "\(link) names its scheme")
+            #expect(page.contains("What to paste where"), "\(link)")
+            #expect(page.contains("webhook-relay dev"), "\(link) has a try-it line")
+        }
+        let listed = try FileManager.default.contentsOfDirectory(atPath: pages.path).filter { $0.hasSuffix(".md") }
+        #expect(Set(listed) == Set(TestSenders.registry.names.map { "\($0).md" }), "a page for no sender")
+    }
+
     @Test("The README's module table names every module of Package.swift, and only those")
     func moduleTableMatchesThePackage() throws {
         let manifest = try String(contentsOf: Self.root.appendingPathComponent("Package.swift"), encoding: .utf8)
