@@ -43,15 +43,17 @@ public final class TestRelay: Sendable {
     /// - Parameters:
     ///   - environment: overrides of ``baseEnvironment(cluster:)``.
     ///   - clock: the relay's calendar clock (the vectors need 2024-01-15T10:30:00Z).
+    ///   - senders: the senders the relay knows (every sender by default).
     public static func start(
         environment overrides: [String: String] = [:],
         clock: any WallClock = ManualWallClock(unixSeconds: SignatureVector.signedAt),
-        cluster: MockKafkaCluster? = nil
+        cluster: MockKafkaCluster? = nil,
+        senders: SenderRegistry = TestSenders.registry
     ) async throws -> TestRelay {
         let cluster = try cluster ?? MockKafkaCluster()
         var environment = baseEnvironment(cluster: cluster)
         environment.merge(overrides) { _, override in override }
-        let configuration = try RelayConfiguration.load(environment: environment)
+        let configuration = try RelayConfiguration.load(environment: environment, senders: senders)
         let logs = LogCapture()
         let (ports, portSink) = AsyncStream.makeStream(of: (RelayApplication.Listener, Int).self)
         let application = try await RelayApplication(configuration: configuration, logger: logs.logger(), clock: clock)
