@@ -22,9 +22,10 @@ public protocol WebhookSigner: Sendable {
     /// `webhook-relay sign`).
     var signedURL: String? { get }
 
-    /// `delivery`'s body as the sender would send it at `delivery.timestamp`: a sender that signs a
-    /// time inside the body (Linear's `webhookTimestamp`) writes it there, so a sample body signed
-    /// now is fresh. The body unchanged by default.
+    /// `delivery`'s body as the sender would send it at `delivery.timestamp`: a sender that signs
+    /// inside the body writes there what it signs (Linear's `webhookTimestamp`, Mailgun's signature
+    /// object, Adyen's item signatures), so a sample body signed now is fresh and valid. The body
+    /// unchanged by default.
     func stamped(_ delivery: OutgoingDelivery) -> [UInt8]
 }
 

@@ -135,9 +135,10 @@ public struct VerifiedWebhook: Sendable, Hashable {
     /// own, with its own id, type, key and body (the item's JSON). `eventType` and `deliveryID`
     /// above then name the delivery as a whole, for logs. `nil`: the delivery is one event.
     public var events: [BatchEvent]?
-    /// A signed, single-use value that names the delivery for deduplication when the delivery id
-    /// is not signed (Mailgun's token): the same value again is a duplicate (or, with another body,
-    /// a conflict), whatever the rest of the body says. `nil`: the delivery id (or, when the scheme
+    /// A signed value that names the delivery for deduplication when neither the delivery id nor
+    /// the body's bytes can (Mailgun's single-use token; the hash of what Twilio signed, whose field
+    /// order is not signed): the same value again is a duplicate (or, with another body, a
+    /// conflict), whatever the rest of the body says. `nil`: the delivery id (or, when the scheme
     /// does not sign it, the body) is the dedup key.
     public var dedupKey: String?
 
