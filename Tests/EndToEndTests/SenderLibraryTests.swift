@@ -7,7 +7,8 @@ import Senders
 import Testing
 
 /// Deliveries signed by the senders' own libraries (standardwebhooks, svix, stripe, slack_sdk,
-/// githubkit, hubspot-api-client, twilio, Adyen) and sent the way senders send: urllib with
+/// githubkit, hubspot-api-client, twilio, Adyen; squareup's and paddle-python-sdk's verifiers accept
+/// the Square and Paddle deliveries first) and sent the way senders send: urllib with
 /// `Connection: close`, http.client on a kept-alive connection, and curl
 /// (`Tests/SenderLibraries/send_with_sender_libraries.py`).
 @Suite("Deliveries signed by the senders' own libraries", .serialized, .timeLimit(.minutes(3)))
@@ -24,6 +25,8 @@ struct SenderLibraryTests {
             "github": environment["RELAY_GITHUB_SECRETS"], "hubspot": environment["RELAY_HUBSPOT_SECRETS"],
             "hubspot_url": environment["RELAY_HUBSPOT_PUBLIC_URL"], "twilio": environment["RELAY_TWILIO_SECRETS"],
             "twilio_url": environment["RELAY_TWILIO_PUBLIC_URL"], "adyen": Self.adyenKey,
+            "square": environment["RELAY_SQUARE_SECRETS"], "square_url": environment["RELAY_SQUARE_PUBLIC_URL"],
+            "paddle": environment["RELAY_PADDLE_SECRETS"],
         ]
         let secretsJSON = String(decoding: try JSONSerialization.data(withJSONObject: secrets), as: UTF8.self)
         try await withTestRelay(
@@ -42,7 +45,7 @@ struct SenderLibraryTests {
             let results = try run.stdout.split(separator: "\n").map { line in
                 try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
             }
-            #expect(results.count == 8, "\(run.stdout)")
+            #expect(results.count == 10, "\(run.stdout)")
             let consumer = try relay.consumer()
             for result in results {
                 let source = try #require(result["source"] as? String)

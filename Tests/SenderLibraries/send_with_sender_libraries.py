@@ -10,7 +10,10 @@ close, whole body before reading) first, then http.client on a kept-alive connec
 the relay must answer the retries as duplicates. Prints one JSON line per delivery: source, id, the
 three statuses and answers, and the record value and topic expected.
 """
+import base64
 import datetime
+import hashlib
+import hmac
 import http.client
 import json
 import subprocess
@@ -25,6 +28,8 @@ from githubkit.webhooks import sign as github_sign
 from hubspot.utils.signature import Signature as HubSpotSignature
 from Adyen.util import generate_notification_sig
 from slack_sdk.signature import SignatureVerifier
+from paddle_billing.Notifications import Secret as PaddleSecret, Verifier as PaddleVerifier
+from square.utils.webhooks_helper import verify_signature as square_verify_signature
 from twilio.request_validator import RequestValidator
 
 
@@ -84,6 +89,27 @@ def deliveries(now, secrets):
         "I-Twilio-Idempotency-Token": "twilio-lib-1",
         "X-Twilio-Signature": signature,
     }
+
+    # Square's and Paddle's libraries only verify: the signature is made as their documentation
+    # says, and each library must accept it before it is sent.
+    body = ('{"merchant_id":"M1","type":"payment.updated","event_id":"sq-lib-1","created_at":"2026-01-01T00:00:00Z",'
+            '"data":{"type":"payment","id":"PAY-lib-1","object":{"note":"Grüße"}}}')
+    code = hmac.new(secrets["square"].encode(), (secrets["square_url"] + body).encode(), hashlib.sha256).digest()
+    signature = base64.b64encode(code).decode()
+    assert square_verify_signature(request_body=body, signature_header=signature, signature_key=secrets["square"],
+                                   notification_url=secrets["square_url"])
+    yield "square", "sq-lib-1", body, {"x-square-hmacsha256-signature": signature}
+
+    body = '{"event_id":"evt_lib_paddle_1","event_type":"subscription.created","data":{"id":"sub_lib_1","note":"Grüße"}}'
+    h1 = hmac.new(secrets["paddle"].encode(), f"{now}:{body}".encode(), hashlib.sha256).hexdigest()
+    header = f"ts={now};h1={h1}"
+
+    class Request:
+        headers = {"Paddle-Signature": header}
+        content = body.encode()
+    # The SDK checks the time against the machine's clock; the relay under test runs at NOW.
+    assert PaddleVerifier().verify(Request(), PaddleSecret(secrets["paddle"]), verify_time_drift=False)
+    yield "paddle", "evt_lib_paddle_1", body, {"Paddle-Signature": header}
 
     # Adyen signs each notification item inside the body; the relay answers [accepted].
     item = {"amount": {"currency": "EUR", "value": 4200}, "eventCode": "AUTHORISATION",
