@@ -125,9 +125,29 @@ extension UnixTimestamp {
         guard let timestamp = parse(text) else {
             throw .invalidHeader(name, reason: "must be Unix seconds (digits only)")
         }
+        try checkFresh(timestamp, now: now, tolerance: tolerance)
+        return timestamp
+    }
+
+    /// Checks that `timestamp` (Unix seconds) lies within `tolerance` seconds of `now`, either way,
+    /// inclusive.
+    /// - Throws: ``WebhookRejection/staleTimestamp(age:tolerance:)``.
+    public static func checkFresh(_ timestamp: Int64, now: Date, tolerance: Int64) throws(WebhookRejection) {
         let age = Int64(now.timeIntervalSince1970.rounded(.down)) - timestamp
         guard abs(age) <= tolerance else { throw .staleTimestamp(age: age, tolerance: tolerance) }
-        return timestamp
+    }
+
+    /// Checks that `milliseconds` (Unix milliseconds, as HubSpot and Linear send them) lies within
+    /// `tolerance` seconds of `now`, to the millisecond; returns the time in whole seconds.
+    /// - Throws: ``WebhookRejection/staleTimestamp(age:tolerance:)``, the age in seconds.
+    public static func checkFresh(
+        milliseconds: Int64,
+        now: Date,
+        tolerance: Int64
+    ) throws(WebhookRejection) -> Int64 {
+        let age = Int64((now.timeIntervalSince1970 * 1000).rounded(.down)) - milliseconds
+        guard abs(age) <= tolerance * 1000 else { throw .staleTimestamp(age: age / 1000, tolerance: tolerance) }
+        return milliseconds / 1000
     }
 }
 

@@ -78,6 +78,21 @@ public protocol SourceSettings {
     ) throws(ConfigurationError) -> Choice where Choice.RawValue == String
 }
 
+extension SourceSettings {
+    /// The source's `public_url`, for a sender that signs the URL it calls.
+    /// - Parameter what: what the URL is called in the sender's dashboard, e.g. "the app's target URL".
+    /// - Throws: ``ConfigurationError`` naming `public_url` when it is not set.
+    public func requiredPublicURL(sender: String, what: String) throws(ConfigurationError) -> String {
+        guard let publicURL else {
+            throw ConfigurationError(
+                .sourcePublicURL.forSource(name),
+                "is required for \(sender): it signs the URL it calls (set it to \(what))"
+            )
+        }
+        return publicURL
+    }
+}
+
 /// The senders a relay knows, found by name.
 public struct SenderRegistry: Sendable {
     public let senders: [any Sender]

@@ -52,6 +52,10 @@ public protocol WebhookScheme: Sendable {
     /// The answer the sender requires when an event is accepted (published, buffered or a
     /// duplicate), in place of the relay's JSON summary: Adyen's `[accepted]`. By default none.
     var successReply: WebhookReply? { get }
+
+    /// For a batch inside a JSON object (Adyen's `/notificationItems`), the array whose elements
+    /// ``BodyFields/elements()`` gives; `nil` (the default) for a body that is the array itself.
+    var batchArray: JSONPointer? { get }
 }
 
 extension WebhookScheme {
@@ -64,6 +68,7 @@ extension WebhookScheme {
     public var warnings: [String] { [] }
     public var bodyKinds: BodyKinds { .jsonObject }
     public var successReply: WebhookReply? { nil }
+    public var batchArray: JSONPointer? { nil }
 }
 
 /// Parts of a delivery a signature can cover.
@@ -270,7 +275,12 @@ public enum WebhookRejection: Error, Sendable, Hashable {
 extension WebhookScheme {
     /// Verifies `request`, reading body fields from its body as needed.
     public func verify(_ request: WebhookRequest, now: Date) throws(WebhookRejection) -> VerifiedWebhook {
-        let fields = BodyFields(body: request.body, capturing: bodyFields, shape: bodyKinds.jsonShape ?? .object)
+        let fields = BodyFields(
+            body: request.body,
+            capturing: bodyFields,
+            shape: bodyKinds.jsonShape ?? .object,
+            elementsAt: batchArray
+        )
         return try verify(request, now: now, fields: fields)
     }
 }

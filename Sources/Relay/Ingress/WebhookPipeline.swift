@@ -87,6 +87,8 @@ struct WebhookPipeline: Sendable {
         /// The bodies the sender posts, and the JSON document among them (`nil`: no JSON).
         let bodyKinds: BodyKinds
         let jsonShape: JSONShape?
+        /// The array inside the body that holds a batch's events, if the scheme names one.
+        let batchArray: JSONPointer?
         /// The answer the sender requires on success, if it requires one.
         let successReply: WebhookReply?
         /// The URL the sender calls (`public_url`), for schemes that sign it.
@@ -113,6 +115,7 @@ struct WebhookPipeline: Sendable {
             overflowTopic = signed.contains(.eventType) ? nil : "\(source.name).\(Self.unrecognizedLabel)"
             bodyKinds = source.scheme.bodyKinds
             jsonShape = bodyKinds.jsonShape
+            batchArray = source.scheme.batchArray
             successReply = source.scheme.successReply
             publicURL = source.publicURL
             var known: [String: Destination] = [:]
@@ -257,7 +260,8 @@ struct WebhookPipeline: Sendable {
         let fields = BodyFields(
             body: mediaType == .json ? request.body : [],
             capturing: mediaType == .json ? route.bodyFields : [],
-            shape: route.jsonShape ?? .object
+            shape: route.jsonShape ?? .object,
+            elementsAt: route.batchArray
         )
         let webhook: VerifiedWebhook
         let verifyStarted = ContinuousClock.now

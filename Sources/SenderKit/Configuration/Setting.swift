@@ -97,6 +97,6 @@ extension Setting {
     public static let sourcePublicURL = Setting(
         "sources.<source>.public_url",
         "RELAY_<SOURCE>_PUBLIC_URL",
-        "The URL the sender is given for this source, without a query (e.g. https://hooks.example.com/webhooks/square): senders that sign the URL they call (Square, Twilio, HubSpot) are verified against it, never against Host."
+        "The URL the sender is given for this source, without a query (e.g. https://hooks.example.com/webhooks/NAME): senders that sign the URL they call are verified against it, never against Host."
     )
 }

@@ -50,6 +50,22 @@ public final class BodyFields {
         return value
     }
 
+    /// The event type at `pointer`, which must be there and follow ``EventName``'s rule.
+    /// - Throws: ``WebhookRejection/invalidField(_:reason:)`` naming `pointer`.
+    public func eventType(at pointer: JSONPointer) throws(WebhookRejection) -> String {
+        let type = try required(pointer)
+        guard EventName.isValid(type) else { throw .invalidField(pointer, reason: EventName.rule) }
+        return type
+    }
+
+    /// The delivery id at `pointer`, which must be there and follow ``DeliveryID``'s rule.
+    /// - Throws: ``WebhookRejection/invalidField(_:reason:)`` naming `pointer`.
+    public func deliveryID(at pointer: JSONPointer) throws(WebhookRejection) -> String {
+        let id = try required(pointer)
+        guard DeliveryID.isValid(id) else { throw .invalidField(pointer, reason: DeliveryID.rule) }
+        return id
+    }
+
     /// Every captured value, in the order of the pointers given at creation.
     public func values() throws(WebhookRejection) -> [String?] {
         try document().values

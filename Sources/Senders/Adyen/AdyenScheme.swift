@@ -66,7 +66,7 @@ public struct AdyenScheme: CataloguedScheme, WebhookSigner {
         fields: BodyFields
     ) throws(WebhookRejection) -> VerifiedWebhook {
         let name = "additionalData.hmacSignature"
-        let items = try BodyFields(body: request.body, capturing: [], elementsAt: Field.items).elements()
+        let items = try fields.elements()
         var events: [BatchEvent] = []
         for element in items {
             let item = Array(element)
@@ -110,6 +110,8 @@ public struct AdyenScheme: CataloguedScheme, WebhookSigner {
     public var loggedHeaders: LoggedHeaders { LoggedHeaders() }
 
     public var successReply: WebhookReply? { Self.accepted }
+
+    public var batchArray: JSONPointer? { Field.items }
 
     /// Each item of the body (from a file) with its `hmacSignature` computed, as Adyen signs it.
     public func stamped(_ delivery: OutgoingDelivery) -> [UInt8] {

@@ -83,8 +83,7 @@ public struct HubSpotScheme: CataloguedScheme, WebhookSigner {
                 body: item,
                 capturing: [Field.eventID, Field.subscriptionID, Field.portalID, Field.subscriptionType]
             )
-            let type = try itemFields.required(Field.subscriptionType)
-            guard EventName.isValid(type) else { throw .invalidField(Field.subscriptionType, reason: EventName.rule) }
+            let type = try itemFields.eventType(at: Field.subscriptionType)
             let id = try [Field.portalID, Field.subscriptionID, Field.eventID].map {
                 (pointer) throws(WebhookRejection) in try itemFields.required(pointer)
             }.joined(separator: "-")
@@ -124,9 +123,7 @@ public struct HubSpotScheme: CataloguedScheme, WebhookSigner {
         else {
             throw .invalidHeader(Header.timestamp.canonicalName, reason: "must be Unix milliseconds (digits only)")
         }
-        let age = Int64((now.timeIntervalSince1970 * 1000).rounded(.down)) - millis
-        guard abs(age) <= tolerance * 1000 else { throw .staleTimestamp(age: age / 1000, tolerance: tolerance) }
-        return millis / 1000
+        return try UnixTimestamp.checkFresh(milliseconds: millis, now: now, tolerance: tolerance)
     }
 
     public var bodyKinds: BodyKinds { .jsonArray }

@@ -16,12 +16,7 @@ public struct HubSpotSender: SenderTooling {
     }
 
     public func makeScheme(for source: inout some SourceSettings) throws(ConfigurationError) -> any WebhookScheme {
-        guard let url = source.publicURL else {
-            throw ConfigurationError(
-                .sourcePublicURL.forSource(source.name),
-                "is required for hubspot: HubSpot signs the target URL it calls (set it to the app's target URL)"
-            )
-        }
+        let url = try source.requiredPublicURL(sender: name, what: "the app's target URL")
         return HubSpotScheme(secrets: source.secrets, url: url, timestampTolerance: source.timestampTolerance)
     }
 

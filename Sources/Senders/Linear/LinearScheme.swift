@@ -64,10 +64,7 @@ public struct LinearScheme: CataloguedScheme, WebhookSigner {
         guard (1...15).contains(millisText.utf8.count), let millis = Int64(millisText), millis >= 0 else {
             throw .invalidField(Self.timestampField, reason: "must be Unix milliseconds")
         }
-        let age = Int64((now.timeIntervalSince1970 * 1000).rounded(.down)) - millis
-        guard abs(age) <= timestampTolerance * 1000 else {
-            throw .staleTimestamp(age: age / 1000, tolerance: timestampTolerance)
-        }
+        let signedAt = try UnixTimestamp.checkFresh(milliseconds: millis, now: now, tolerance: timestampTolerance)
         let type = try fields.required(Self.typeField)
         let eventType = try fields.value(at: Self.actionField).map { "\(type).\($0)" } ?? type
         guard EventName.isValid(eventType) else { throw .invalidField(Self.typeField, reason: EventName.rule) }
@@ -78,7 +75,7 @@ public struct LinearScheme: CataloguedScheme, WebhookSigner {
         return VerifiedWebhook(
             eventType: eventType,
             deliveryID: id,
-            signedAt: millis / 1000,
+            signedAt: signedAt,
             checks: ["timestamp", "signature"],
             forwardedHeaders: request.headers.forwarded([Header.signature, Header.delivery, Header.event])
         )

@@ -56,20 +56,16 @@ public struct MailgunScheme: CataloguedScheme, WebhookSigner {
             throw .badSignature(header: name, reason: "is not 64 lowercase hex digits")
         }
         let timestampText = try fields.required(Field.timestamp)
-        let token = try fields.required(Field.token)
-        guard DeliveryID.isValid(token) else { throw .invalidField(Field.token, reason: DeliveryID.rule) }
+        let token = try fields.deliveryID(at: Field.token)
         let message = Array((timestampText + token).utf8)
         let matched = message.withUnsafeBytes { HMACKey.anyMatches([code], message: $0, keys: keys) }
         guard matched else { throw .badSignature(header: name, reason: "does not match under any active secret") }
         guard let timestamp = UnixTimestamp.parse(timestampText) else {
             throw .invalidField(Field.timestamp, reason: "must be Unix seconds (digits only)")
         }
-        let age = Int64(now.timeIntervalSince1970.rounded(.down)) - timestamp
-        guard abs(age) <= timestampTolerance else { throw .staleTimestamp(age: age, tolerance: timestampTolerance) }
-        let event = try fields.required(Field.event)
-        guard EventName.isValid(event) else { throw .invalidField(Field.event, reason: EventName.rule) }
-        let id = try fields.required(Field.id)
-        guard DeliveryID.isValid(id) else { throw .invalidField(Field.id, reason: DeliveryID.rule) }
+        try UnixTimestamp.checkFresh(timestamp, now: now, tolerance: timestampTolerance)
+        let event = try fields.eventType(at: Field.event)
+        let id = try fields.deliveryID(at: Field.id)
         return VerifiedWebhook(
             eventType: event,
             deliveryID: id,

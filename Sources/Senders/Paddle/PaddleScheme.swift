@@ -70,15 +70,12 @@ public struct PaddleScheme: CataloguedScheme, WebhookSigner {
         guard !signatures.isEmpty else {
             throw .badSignature(header: name, reason: "has no h1=<64 lowercase hex digits> signature")
         }
-        let age = Int64(now.timeIntervalSince1970.rounded(.down)) - timestamp
-        guard abs(age) <= timestampTolerance else { throw .staleTimestamp(age: age, tolerance: timestampTolerance) }
+        try UnixTimestamp.checkFresh(timestamp, now: now, tolerance: timestampTolerance)
         let content = Array(timestampText.utf8) + [UInt8(ascii: ":")] + request.body
         let matched = content.withUnsafeBytes { HMACKey.anyMatches(signatures, message: $0, keys: keys) }
         guard matched else { throw .badSignature(header: name, reason: "does not match under any active secret") }
-        let eventType = try fields.required(Self.typeField)
-        guard EventName.isValid(eventType) else { throw .invalidField(Self.typeField, reason: EventName.rule) }
-        let id = try fields.required(Self.idField)
-        guard DeliveryID.isValid(id) else { throw .invalidField(Self.idField, reason: DeliveryID.rule) }
+        let eventType = try fields.eventType(at: Self.typeField)
+        let id = try fields.deliveryID(at: Self.idField)
         return VerifiedWebhook(
             eventType: eventType,
             deliveryID: id,

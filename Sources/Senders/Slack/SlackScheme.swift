@@ -77,8 +77,7 @@ public struct SlackScheme: CataloguedScheme, WebhookSigner {
         }
         let eventType = try fields.value(at: Self.eventTypeField) ?? outerType
         guard EventName.isValid(eventType) else { throw .invalidField(Self.eventTypeField, reason: EventName.rule) }
-        let id = try fields.required(Self.eventIDField)
-        guard DeliveryID.isValid(id) else { throw .invalidField(Self.eventIDField, reason: DeliveryID.rule) }
+        let id = try fields.deliveryID(at: Self.eventIDField)
         return VerifiedWebhook(
             eventType: eventType,
             deliveryID: id,

@@ -60,10 +60,8 @@ public struct SquareScheme: CataloguedScheme, WebhookSigner {
         let message = Array((request.url ?? url).utf8) + request.body
         let matched = message.withUnsafeBytes { HMACKey.anyMatches([code], message: $0, keys: keys) }
         guard matched else { throw .badSignature(header: name, reason: "does not match under any active secret") }
-        let eventType = try fields.required(Self.typeField)
-        guard EventName.isValid(eventType) else { throw .invalidField(Self.typeField, reason: EventName.rule) }
-        let id = try fields.required(Self.idField)
-        guard DeliveryID.isValid(id) else { throw .invalidField(Self.idField, reason: DeliveryID.rule) }
+        let eventType = try fields.eventType(at: Self.typeField)
+        let id = try fields.deliveryID(at: Self.idField)
         return VerifiedWebhook(
             eventType: eventType,
             deliveryID: id,

@@ -16,12 +16,7 @@ public struct SquareSender: SenderTooling {
     }
 
     public func makeScheme(for source: inout some SourceSettings) throws(ConfigurationError) -> any WebhookScheme {
-        guard let url = source.publicURL else {
-            throw ConfigurationError(
-                .sourcePublicURL.forSource(source.name),
-                "is required for square: Square signs the notification URL it calls (set it to the subscription's URL)"
-            )
-        }
+        let url = try source.requiredPublicURL(sender: name, what: "the subscription's notification URL")
         return SquareScheme(secrets: source.secrets, url: url)
     }
 

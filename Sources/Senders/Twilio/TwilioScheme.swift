@@ -32,12 +32,15 @@ public struct TwilioScheme: WebhookScheme, WebhookSigner {
         "queued", "initiated", "ringing", "in-progress", "completed", "busy", "failed", "no-answer", "canceled",
     ]
 
-    private let secrets: [String]
+    /// The secrets as HMAC-SHA1 keys (Twilio's default) and HMAC-SHA256 keys (SharedKey webhooks).
+    private let sha1Keys: [HMACKey]
+    private let sha256Keys: [HMACKey]
     private let url: String
 
     /// - Parameter url: the webhook URL as configured at Twilio (the source's `public_url`).
     public init(secrets: [String], url: String) {
-        self.secrets = secrets
+        self.sha1Keys = secrets.map { HMACKey(secret: $0, algorithm: .sha1) }
+        self.sha256Keys = secrets.map { HMACKey(secret: $0, algorithm: .sha256) }
         self.url = url
     }
 
@@ -71,7 +74,7 @@ public struct TwilioScheme: WebhookScheme, WebhookSigner {
                 throw .badSignature(header: name, reason: "bodySHA256 in the URL is not the body's SHA-256")
             }
         }
-        let keys = secrets.map { HMACKey(secret: $0, algorithm: algorithm) }
+        let keys = algorithm == .sha256 ? sha256Keys : sha1Keys
         let matched = Self.signedURLs(calledURL).contains { candidate in
             Array((candidate + signedFields).utf8).withUnsafeBytes {
                 HMACKey.anyMatches([code], message: $0, keys: keys)
@@ -115,25 +118,19 @@ public struct TwilioScheme: WebhookScheme, WebhookSigner {
         return .sha1
     }
 
-    /// Every field name + value, names sorted and each name's distinct values sorted, by code point
-    /// (as Twilio's library sorts Python strings).
+    /// Every distinct field as name + value, sorted by name and then value, by code point (as
+    /// Twilio's library sorts Python strings, which is not Swift's `String` order).
     static func sortedFields(_ form: FormFields) -> String {
-        var values: [String: Set<[UInt32]>] = [:]
-        var names: [[UInt32]: String] = [:]
-        for field in form.fields {
-            let key = field.name.unicodeScalars.map(\.value)
-            names[key] = field.name
-            values[field.name, default: []].insert(field.value.unicodeScalars.map(\.value))
+        let pairs = form.fields.map { (Array($0.name.unicodeScalars), Array($0.value.unicodeScalars)) }
+            .sorted { $0.0 == $1.0 ? $0.1.lexicographicallyPrecedes($1.1) : $0.0.lexicographicallyPrecedes($1.0) }
+        var text = String.UnicodeScalarView()
+        var previous: ([Unicode.Scalar], [Unicode.Scalar])?
+        for pair in pairs where previous.map({ $0 != pair }) ?? true {
+            text.append(contentsOf: pair.0)
+            text.append(contentsOf: pair.1)
+            previous = pair
         }
-        var text = ""
-        for key in names.keys.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
-            let name = names[key]!
-            for value in values[name, default: []].sorted(by: { $0.lexicographicallyPrecedes($1) }) {
-                text += name
-                text.unicodeScalars.append(contentsOf: value.compactMap(Unicode.Scalar.init))
-            }
-        }
-        return text
+        return String(text)
     }
 
     /// The URL as called, with the scheme's default port added, and with its port removed.
@@ -208,11 +205,11 @@ public struct TwilioScheme: WebhookScheme, WebhookSigner {
     /// Signs a form body, as Twilio's callbacks are (a JSON body is signed through a `bodySHA256`
     /// in the URL, which a request printed for `public_url` cannot carry).
     public func sign(_ delivery: OutgoingDelivery) throws(SigningError) -> [(name: String, value: String)] {
-        guard let secret = secrets.first else { throw SigningError("no secret is configured") }
+        guard let key = sha1Keys.first else { throw SigningError("no secret is configured") }
         guard delivery.body.first != UInt8(ascii: "{"), let form = FormFields(encoded: delivery.body) else {
             throw SigningError("Twilio deliveries to sign are form fields (name=value&…)")
         }
-        let code = HMACKey(secret: secret, algorithm: .sha1).code(for: Array((url + Self.sortedFields(form)).utf8))
+        let code = key.code(for: Array((url + Self.sortedFields(form)).utf8))
         return [
             ("content-type", "application/x-www-form-urlencoded"),
             ("user-agent", "TwilioProxy/1.1"),

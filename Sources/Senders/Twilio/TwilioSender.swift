@@ -16,12 +16,7 @@ public struct TwilioSender: SenderTooling {
     }
 
     public func makeScheme(for source: inout some SourceSettings) throws(ConfigurationError) -> any WebhookScheme {
-        guard let url = source.publicURL else {
-            throw ConfigurationError(
-                .sourcePublicURL.forSource(source.name),
-                "is required for twilio: Twilio signs the URL it calls (set it to the webhook URL given to Twilio)"
-            )
-        }
+        let url = try source.requiredPublicURL(sender: name, what: "the webhook URL given to Twilio")
         return TwilioScheme(secrets: source.secrets, url: url)
     }
 

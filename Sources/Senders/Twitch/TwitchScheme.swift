@@ -79,8 +79,7 @@ public struct TwitchScheme: CataloguedScheme, WebhookSigner {
         }
         let content = Array((id + timestampText).utf8) + request.body
         try PrefixedHexSignature.verify(signature, prefix: "sha256=", message: content, keys: keys, header: name)
-        let age = Int64(now.timeIntervalSince1970.rounded(.down)) - timestamp
-        guard abs(age) <= timestampTolerance else { throw .staleTimestamp(age: age, tolerance: timestampTolerance) }
+        try UnixTimestamp.checkFresh(timestamp, now: now, tolerance: timestampTolerance)
         let claimed = try request.headers.required(Header.type)
         let kind = try Self.messageType(fields)
         guard claimed == kind.rawValue else {

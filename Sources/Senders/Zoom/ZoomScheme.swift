@@ -64,8 +64,7 @@ public struct ZoomScheme: CataloguedScheme, WebhookSigner {
         }
         let content = Array("v0:\(timestampText):".utf8) + request.body
         try PrefixedHexSignature.verify(signature, prefix: "v0=", message: content, keys: keys, header: name)
-        let event = try fields.required(Self.eventField)
-        guard EventName.isValid(event) else { throw .invalidField(Self.eventField, reason: EventName.rule) }
+        let event = try fields.eventType(at: Self.eventField)
         let forwarded = request.headers.forwarded([Header.signature, Header.timestamp, Header.trackingID])
         let id = "zm-" + Hex.encode(SHA256.hash(data: request.body).prefix(12))
         if event == Self.urlValidation {
