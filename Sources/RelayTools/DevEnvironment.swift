@@ -13,6 +13,8 @@ public struct DevEnvironment: Sendable {
     public let configuration: RelayConfiguration
     /// Sample bodies written for the try-it lines, by source.
     public let exampleFiles: [String: String]
+    /// The private-key files of sources whose sender signs with one (`sign --signing-key-file`).
+    public let signingKeyFiles: [String: String]
     /// The relay's port.
     public var httpPort: Int { configuration.http.port }
     /// The senders with a dev source, in registration order.
@@ -56,11 +58,23 @@ public struct DevEnvironment: Sendable {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var secrets: [(source: String, secret: String)] = []
         var files: [String: String] = [:]
+        var keyFiles: [String: String] = [:]
         let tooled = senders.senders.compactMap { $0 as? any SenderTooling }
         for sender in tooled {
-            let secret = sender.generateSecret()
-            secrets.append((sender.name, secret))
-            devEnvironment[Setting.sourceSecrets.forSource(sender.name).environment] = secret
+            let credentials = sender.generateCredentials()
+            secrets.append((sender.name, credentials.secret))
+            devEnvironment[Setting.sourceSecrets.forSource(sender.name).environment] = credentials.secret
+            if let signingKey = credentials.signingKey {
+                let keyFile = directory.appendingPathComponent("\(sender.name).key").path
+                guard
+                    FileManager.default.createFile(
+                        atPath: keyFile,
+                        contents: Data(signingKey.utf8),
+                        attributes: [.posixPermissions: 0o600]
+                    )
+                else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: keyFile]) }
+                keyFiles[sender.name] = keyFile
+            }
             for (setting, value) in sender.example.settings {
                 devEnvironment[setting.forSource(sender.name).environment] = Self.expand(
                     value,
@@ -75,6 +89,7 @@ public struct DevEnvironment: Sendable {
         self.cluster = cluster
         self.secrets = secrets
         self.exampleFiles = files
+        self.signingKeyFiles = keyFiles
         self.tooled = tooled
         self.configuration = try RelayConfiguration.load(environment: devEnvironment, senders: senders)
     }
@@ -108,8 +123,9 @@ public struct DevEnvironment: Sendable {
                 sender.example.eventType.map { " --event \($0.contains(" ") ? SignedRequest.shellQuoted($0) : $0)" }
                 ?? ""
             let file = exampleFiles[source] ?? "\(source).json"
+            let key = signingKeyFiles[source].map { " --signing-key-file \($0)" } ?? ""
             tries.append(
-                "\(executable) sign --source \(source)\(event) \(file) | sh    # → \(sender.example.topic)"
+                "\(executable) sign --source \(source)\(event)\(key) \(file) | sh    # → \(sender.example.topic)"
             )
         }
         exports.append("export \(Setting.httpPort.environment)=\(port)")

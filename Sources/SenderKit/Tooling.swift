@@ -7,8 +7,34 @@ public protocol SenderTooling: Sender {
     /// A new secret in the form this sender issues them, for `webhook-relay dev`.
     func generateSecret() -> String
 
+    /// New credentials for `webhook-relay dev`: the secret the relay is configured with and, for a
+    /// sender that signs with a private key (Discord, SendGrid), that key, which only `sign` uses. A
+    /// sender implements this or ``generateSecret()``; each defaults to the other.
+    func generateCredentials() -> DevCredentials
+
     /// A delivery to try the relay with, for `webhook-relay dev`.
     var example: SenderExample { get }
+}
+
+extension SenderTooling {
+    public func generateSecret() -> String { generateCredentials().secret }
+
+    public func generateCredentials() -> DevCredentials { DevCredentials(secret: generateSecret()) }
+}
+
+/// What `webhook-relay dev` configures a source with.
+public struct DevCredentials: Sendable, Hashable {
+    /// The value of the source's `secrets`: an HMAC secret, or the verification (public) key of a
+    /// sender that signs with a private key.
+    public var secret: String
+    /// The private key that key verifies, for `webhook-relay sign --signing-key-file`; `nil` for a
+    /// shared secret.
+    public var signingKey: String?
+
+    public init(secret: String, signingKey: String? = nil) {
+        self.secret = secret
+        self.signingKey = signingKey
+    }
 }
 
 /// What `webhook-relay sign`, `dev` and the tests need of a scheme: signing a delivery as the sender
@@ -63,12 +89,34 @@ public struct OutgoingDelivery: Sendable {
     public var deliveryID: String?
     /// The signed time (Unix seconds), for senders that sign one.
     public var timestamp: Int64
+    /// The private key of a sender that signs with one (see ``DevCredentials/signingKey``); senders
+    /// that share a secret sign with the source's first secret and ignore it.
+    public var signingKey: String?
 
-    public init(body: [UInt8], eventType: String? = nil, deliveryID: String? = nil, timestamp: Int64) {
+    public init(
+        body: [UInt8],
+        eventType: String? = nil,
+        deliveryID: String? = nil,
+        timestamp: Int64,
+        signingKey: String? = nil
+    ) {
         self.body = body
         self.eventType = eventType
         self.deliveryID = deliveryID
         self.timestamp = timestamp
+        self.signingKey = signingKey
+    }
+
+    /// ``signingKey``, which a sender that signs with a private key needs.
+    /// - Throws: ``SigningError`` saying where the key comes from, when there is none.
+    public func requiredSigningKey(sender: String) throws(SigningError) -> String {
+        guard let signingKey, !signingKey.isEmpty else {
+            throw SigningError(
+                "\(sender) signs with a private key the relay never holds: pass it with --signing-key-file "
+                    + "(webhook-relay dev writes one for its sources)"
+            )
+        }
+        return signingKey
     }
 
     /// The delivery id, or a new random one made of `prefix` and 24 hex digits.

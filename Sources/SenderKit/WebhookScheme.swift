@@ -146,6 +146,10 @@ public struct VerifiedWebhook: Sendable, Hashable {
     /// conflict), whatever the rest of the body says. `nil`: the delivery id (or, when the scheme
     /// does not sign it, the body) is the dedup key.
     public var dedupKey: String?
+    /// The answer this delivery's sender requires once it is accepted, in place of the scheme's
+    /// ``WebhookScheme/successReply`` (Discord's deferred answer to an interaction, which depends on
+    /// its kind). `nil`: the scheme's, or the relay's JSON summary.
+    public var successReply: WebhookReply?
 
     public init(
         eventType: String,
@@ -156,9 +160,11 @@ public struct VerifiedWebhook: Sendable, Hashable {
         reply: WebhookReply? = nil,
         subject: String? = nil,
         events: [BatchEvent]? = nil,
-        dedupKey: String? = nil
+        dedupKey: String? = nil,
+        successReply: WebhookReply? = nil
     ) {
         self.dedupKey = dedupKey
+        self.successReply = successReply
         self.eventType = eventType
         self.deliveryID = deliveryID
         self.signedAt = signedAt

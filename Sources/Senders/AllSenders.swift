@@ -22,5 +22,7 @@ extension SenderRegistry {
         MailgunSender(),
         AdyenSender(),
         TwilioSender(),
+        SendGridSender(),
+        DiscordSender(),
     ])
 }

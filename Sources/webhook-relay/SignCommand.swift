@@ -45,6 +45,14 @@ struct SignCommand: ParsableCommand {
     @Option(name: .long, help: "File whose first line is the signing secret (instead of --secret).")
     var secretFile: String?
 
+    @Option(
+        name: .long,
+        help: """
+            File holding the private key of a sender that signs with one (discord: hex; sendgrid: PEM);             the source's secrets are then its public keys. webhook-relay dev writes one for each such source.
+            """
+    )
+    var signingKeyFile: String?
+
     @Option(name: .long, help: "docutray: the webhook URL as registered in Docutray (default: its webhook_url).")
     var webhookURL: String?
 
@@ -91,11 +99,19 @@ struct SignCommand: ParsableCommand {
             body = Array(data)
             bodySource = .file(path: file)
         }
+        var signingKey: String?
+        if let signingKeyFile {
+            guard let data = FileManager.default.contents(atPath: signingKeyFile) else {
+                throw ValidationError("cannot read \(signingKeyFile)")
+            }
+            signingKey = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
         let delivery = OutgoingDelivery(
             body: body,
             eventType: event,
             deliveryID: deliveryID,
-            timestamp: timestamp ?? Int64(Date().timeIntervalSince1970)
+            timestamp: timestamp ?? Int64(Date().timeIntervalSince1970),
+            signingKey: signingKey
         )
         let host = Setting.httpHost.value(in: environment).flatMap { $0 == "0.0.0.0" ? nil : $0 }
         let port = Setting.httpPort.value(in: environment) ?? ""

@@ -10,6 +10,7 @@ library, library_result) and, for senders that sign them, the `method` and `url`
 The output is committed; the tests read it, never this script.
 """
 import base64
+import contextlib
 import datetime
 import hashlib
 import hmac
@@ -25,6 +26,13 @@ from paddle_billing.Notifications import Secret as PaddleSecret, Verifier as Pad
 from square.utils.webhooks_helper import verify_signature as square_verify_signature
 from twilio.request_validator import RequestValidator as TwilioValidator, get_signature_algorithm
 from urllib.parse import parse_qsl, urlencode
+
+import discord_interactions
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
+from nacl.signing import SigningKey as Ed25519SigningKey
+from sendgrid.helpers.eventwebhook import EventWebhook
 
 
 def vector(name, secret, headers, body, now, valid, reason, library, library_result, **extra):
@@ -595,6 +603,123 @@ def twilio_vectors():
     }
 
 
+def sendgrid_vectors():
+    library = f"sendgrid {version('sendgrid')} (PyPI; sendgrid.helpers.eventwebhook.EventWebhook.verify_signature)"
+    # Fixed scalars, and RFC 6979 deterministic signatures, so regenerating changes no vector.
+    key = ec.derive_private_key(0x5E9D_2C11_7A4B_0F3E_8D6C_5B4A_3928_1706_F5E4_D3C2_B1A0_9F8E_7D6C_5B4A_3928_1706,
+                                ec.SECP256R1())
+    other = ec.derive_private_key(0x1111_2222_3333_4444_5555_6666_7777_8888_9999_AAAA_BBBB_CCCC_DDDD_EEEE_FFFF_0001,
+                                  ec.SECP256R1())
+
+    def public(k):
+        der = k.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+        return base64.b64encode(der).decode()
+
+    verification_key = public(key)
+    now = 1767225600
+    body = json.dumps(
+        [
+            {"email": "ada@example.com", "timestamp": now - 10, "smtp-id": "<14c5d75ce93.dfd.64b469@ismtpd-555>",
+             "event": "processed", "category": ["welcome"], "sg_event_id": "rbtnWrG1DVDGGGFHFyun0A==",
+             "sg_message_id": "14c5d75ce93.dfd.64b469.filter0001.16648.5515E0B88.0"},
+            {"email": "zoë@example.com", "timestamp": now - 5, "smtp-id": "<14c5d75ce93.dfd.64b469@ismtpd-555>",
+             "event": "delivered", "category": ["welcome"], "sg_event_id": "x6Wd5dRtTlyGrOVTwOzgKg==",
+             "sg_message_id": "14c5d75ce93.dfd.64b469.filter0001.16648.5515E0B88.0", "response": "250 OK"},
+        ],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    n = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+
+    def sign(k, timestamp, payload):
+        return k.sign((timestamp + payload).encode(), ec.ECDSA(hashes.SHA256(), deterministic_signing=True))
+
+    def make(name, reason, *, signer=key, signed_ts=str(now), sent_ts=str(now), signed_body=body, sent_body=body,
+             transform=None):
+        der = sign(signer, signed_ts, signed_body)
+        signature = base64.b64encode(transform(der) if transform else der).decode()
+        try:
+            ok = EventWebhook(verification_key).verify_signature(sent_body, signature, sent_ts)
+            result = "accepted (returned True)" if ok else "refused (returned False)"
+        except Exception as error:
+            ok, result = False, f"refused ({type(error).__name__})"
+        headers = {"Content-Type": "application/json", "X-Twilio-Email-Event-Webhook-Signature": signature,
+                   "X-Twilio-Email-Event-Webhook-Timestamp": sent_ts}
+        return vector(name, verification_key, headers, sent_body, now, ok, reason, library, result)
+
+    def high_s(der):
+        r, s_value = decode_dss_signature(der)
+        return encode_dss_signature(r, n - s_value)
+
+    def raw(der):
+        r, s_value = decode_dss_signature(der)
+        return r.to_bytes(32, "big") + s_value.to_bytes(32, "big")
+
+    return {
+        "spec": "https://www.twilio.com/docs/sendgrid/for-developers/tracking-events/getting-started-event-webhook-security-features",
+        "summary": "X-Twilio-Email-Event-Webhook-Signature: base64 DER ECDSA P-256/SHA-256 of "
+                   "X-Twilio-Email-Event-Webhook-Timestamp + body, under the key whose base64 SubjectPublicKeyInfo "
+                   "SendGrid shows as the verification key (the vector's `secret`). The library checks no time; the "
+                   "relay also refuses a timestamp outside its tolerance. The body is an array of events.",
+        "vectors": [
+            make("pos-two-events", "Two events, one with a non-ASCII address."),
+            make("pos-high-s", "The same signature with s replaced by n - s: OpenSSL (and so the library) accepts "
+                 "it, as BoringSSL does; the relay dedups on sg_event_id, so it is no second delivery.",
+                 transform=high_s),
+            make("neg-tampered-body", "One event's address changed after signing.",
+                 sent_body=body.replace("zoë", "zoe")),
+            make("neg-wrong-key", "Signed by another key pair.", signer=other),
+            make("neg-timestamp-changed", "The timestamp header changed after signing.", sent_ts=str(now + 1)),
+            make("neg-raw-signature", "r || s without DER: the library cannot decode it.", transform=raw),
+        ],
+    }
+
+
+def discord_vectors():
+    library = f"discord-interactions {version('discord-interactions')} (PyPI; discord_interactions.verify_key)"
+    key = Ed25519SigningKey(bytes(range(32)))
+    other = Ed25519SigningKey(bytes(range(1, 33)))
+    public_key = key.verify_key.encode().hex()
+    now = 1767225600
+    command = json.dumps({"id": "1325000000000000001", "application_id": "1324999999999999999", "type": 2,
+                          "token": "aW50ZXJhY3Rpb246MTMyNTAwMDAwMDAwMDAwMDAwMQ", "version": 1,
+                          "guild_id": "1100000000000000001", "channel_id": "1100000000000000002",
+                          "data": {"id": "1200000000000000001", "name": "grüße", "type": 1}},
+                         ensure_ascii=False, separators=(",", ":"))
+    ping = '{"id":"1325000000000000000","application_id":"1324999999999999999","type":1,"token":"cGluZw","version":1}'
+
+    def make(name, reason, body, *, signer=key, signed_ts=str(now), sent_ts=str(now), sent_body=None,
+             transform=None):
+        sent = body if sent_body is None else sent_body
+        signature = signer.sign((signed_ts + body).encode()).signature.hex()
+        if transform:
+            signature = transform(signature)
+        with contextlib.redirect_stdout(sys.stderr):  # the library prints why it refused
+            ok = discord_interactions.verify_key(sent.encode(), signature, sent_ts, public_key)
+        headers = {"Content-Type": "application/json", "X-Signature-Ed25519": signature, "X-Signature-Timestamp": sent_ts}
+        return vector(name, public_key, headers, sent, now, bool(ok), reason, library,
+                      "accepted (returned True)" if ok else "refused (returned False)")
+
+    return {
+        "spec": "https://discord.com/developers/docs/interactions/overview#setting-up-an-endpoint-validating-security-request-headers",
+        "summary": "X-Signature-Ed25519: hex Ed25519 signature of X-Signature-Timestamp + body under the application's "
+                   "public key (64 hex digits, the vector's `secret`). The library checks no time; the relay also "
+                   "refuses a timestamp outside its tolerance.",
+        "vectors": [
+            make("pos-application-command", "A slash command with a non-ASCII option.", command),
+            make("pos-ping", "Discord's PING, answered {\"type\":1}.", ping),
+            make("pos-uppercase-hex", "The signature in uppercase hex: bytes.fromhex takes either case.", command,
+                 transform=str.upper),
+            make("neg-tampered-body", "The command's name changed after signing.", command,
+                 sent_body=command.replace("grüße", "grusse")),
+            make("neg-wrong-key", "Signed by another application's key.", command, signer=other),
+            make("neg-timestamp-changed", "The timestamp header changed after signing.", command, sent_ts=str(now - 1)),
+            make("neg-truncated-signature", "The last byte of the signature is missing.", command,
+                 transform=lambda signature: signature[:-2]),
+        ],
+    }
+
+
 def main():
     output = {
         "description": "Known-answer vectors of the senders added after the first seven, in the format of "
@@ -609,6 +734,8 @@ def main():
             "paddle-python-sdk": version("paddle-python-sdk"),
             "Adyen": version("Adyen"),
             "twilio": version("twilio"),
+            "sendgrid": version("sendgrid"),
+            "discord-interactions": version("discord-interactions"),
         },
         "schemes": {
             "hubspot": hubspot_vectors(),
@@ -621,6 +748,8 @@ def main():
             "mailgun": mailgun_vectors(),
             "adyen": adyen_vectors(),
             "twilio": twilio_vectors(),
+            "sendgrid": sendgrid_vectors(),
+            "discord": discord_vectors(),
         },
     }
     json.dump(output, sys.stdout, ensure_ascii=False, indent=1)

@@ -50,7 +50,7 @@ struct SenderTests {
         secrets: [String]? = nil,
         values: [String: String] = [:]
     ) throws -> any WebhookScheme & WebhookSigner {
-        var settings = StubSourceSettings(secrets: secrets ?? [sender.generateSecret()], values: values)
+        var settings = StubSourceSettings(secrets: secrets ?? [sender.generateCredentials().secret], values: values)
         if sender.name == "docutray" { settings.values["sources.test.webhook_url"] = "https://relay.example.com/w" }
         // What a dev source of the sender needs besides a secret, e.g. the URL it signs.
         for (setting, value) in sender.example.settings {
@@ -76,12 +76,14 @@ struct SenderTests {
         return WebhookRequest(headers: fields, body: body)
     }
 
-    func delivery(_ sender: any SenderTooling, id: String? = "dlv_0001") -> OutgoingDelivery {
+    func delivery(_ sender: any SenderTooling, id: String? = "dlv_0001", signingKey: String? = nil) -> OutgoingDelivery
+    {
         OutgoingDelivery(
             body: Array(sender.example.body.utf8),
             eventType: sender.example.eventType,
             deliveryID: id,
-            timestamp: Self.now
+            timestamp: Self.now,
+            signingKey: signingKey
         )
     }
 
@@ -89,9 +91,10 @@ struct SenderTests {
     /// it (Linear's time, Mailgun's signature), and the headers.
     func signed(
         _ sender: any SenderTooling,
-        by signer: any WebhookSigner
+        by signer: any WebhookSigner,
+        signingKey: String? = nil
     ) throws -> (headers: [(name: String, value: String)], body: [UInt8]) {
-        var outgoing = delivery(sender)
+        var outgoing = delivery(sender, signingKey: signingKey)
         outgoing.body = signer.stamped(outgoing)
         return (try signer.sign(outgoing), outgoing.body)
     }
@@ -102,17 +105,17 @@ struct SenderTests {
     )
     func signerRoundTrip(_ name: String) throws {
         let sender = try self.sender(named: name)
-        let secret = sender.generateSecret()
-        let scheme = try scheme(sender, secrets: [sender.generateSecret(), secret])
-        let signer = try self.scheme(sender, secrets: [secret])
-        let (headers, body) = try signed(sender, by: signer)
+        let credentials = sender.generateCredentials()
+        let scheme = try scheme(sender, secrets: [sender.generateCredentials().secret, credentials.secret])
+        let signer = try self.scheme(sender, secrets: [credentials.secret])
+        let (headers, body) = try signed(sender, by: signer, signingKey: credentials.signingKey)
         let now = Date(timeIntervalSince1970: TimeInterval(Self.now))
         let verified = try scheme.verify(request(headers, body: body), now: now)
         let descriptor = scheme.describe(eventType: verified.eventType)
         #expect(sender.example.topic == "\(name).\(descriptor.topicName)" || name == "docutray")
         #expect(verified.signedAt == nil || verified.signedAt == Self.now)
         #expect(!verified.deliveryID.isEmpty)
-        let impostor = try self.scheme(sender, secrets: [sender.generateSecret()])
+        let impostor = try self.scheme(sender, secrets: [sender.generateCredentials().secret])
         #expect(throws: WebhookRejection.self) { try impostor.verify(request(headers, body: body), now: now) }
         var tampered = body
         tampered[tampered.count / 2] ^= 0x01
@@ -135,9 +138,9 @@ struct SenderTests {
     )
     func freshness(_ name: String) throws {
         let sender = try self.sender(named: name)
-        let secret = sender.generateSecret()
-        let scheme = try scheme(sender, secrets: [secret])
-        let (headers, body) = try signed(sender, by: scheme)
+        let credentials = sender.generateCredentials()
+        let scheme = try scheme(sender, secrets: [credentials.secret])
+        let (headers, body) = try signed(sender, by: scheme, signingKey: credentials.signingKey)
         for offset in [-301.0, 301] {
             let at = Date(timeIntervalSince1970: TimeInterval(Self.now) + offset)
             if scheme.signsTimestamps {

@@ -26,6 +26,8 @@ struct SenderVectorTests {
     static let mailgunVectors = (try? SenderVector.all(scheme: "mailgun")) ?? []
     static let adyenVectors = (try? SenderVector.all(scheme: "adyen")) ?? []
     static let twilioVectors = (try? SenderVector.all(scheme: "twilio")) ?? []
+    static let sendgridVectors = (try? SenderVector.all(scheme: "sendgrid")) ?? []
+    static let discordVectors = (try? SenderVector.all(scheme: "discord")) ?? []
 
     @Test(
         "Every registered sender has known-answer vectors, valid and invalid, with intact bodies",
@@ -228,6 +230,38 @@ struct SenderVectorTests {
         #expect(verified.eventType == "Issue.create")
         #expect(verified.deliveryID == vector.headers["linear-delivery"])
         #expect(verified.signedAt == 1_767_225_600)
+    }
+
+    /// The scheme a source of `sender` builds with the vector's key as its only secret (so the key
+    /// is parsed as the operator pastes it).
+    func configured(_ sender: some Sender, key: String) throws -> any WebhookScheme {
+        var settings = StubSourceSettings(secrets: [key])
+        return try sender.makeScheme(for: &settings)
+    }
+
+    @Test("SendGrid", arguments: sendgridVectors)
+    func sendgrid(_ vector: SenderVector) throws {
+        guard let verified = try judge(vector, scheme: try configured(SendGridSender(), key: vector.secret)) else {
+            return
+        }
+        let events = try #require(verified.events)
+        #expect(events.map(\.eventType) == ["processed", "delivered"])
+        #expect(events.map(\.deliveryID) == ["rbtnWrG1DVDGGGFHFyun0A==", "x6Wd5dRtTlyGrOVTwOzgKg=="])
+        #expect(verified.signedAt == 1_767_225_600)
+    }
+
+    @Test("Discord", arguments: discordVectors)
+    func discord(_ vector: SenderVector) throws {
+        guard let verified = try judge(vector, scheme: try configured(DiscordSender(), key: vector.secret)) else {
+            return
+        }
+        if vector.name == "pos-ping" {
+            #expect(verified.reply == DiscordScheme.Reply.pong, "a PING is answered, not published")
+        } else {
+            #expect(verified.reply == nil && verified.successReply == DiscordScheme.Reply.deferredMessage)
+            #expect(verified.eventType == "application_command")
+            #expect(verified.deliveryID == "1325000000000000001")
+        }
     }
 
     /// Verifies `vector` and checks the verdict. A valid vector whose body is not a JSON object (a

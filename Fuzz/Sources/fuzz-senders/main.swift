@@ -40,10 +40,11 @@ struct FuzzSettings: SourceSettings {
 }
 
 // Every sender the relay can sign for, each with a secret of its own form (the properties hold
-// whatever the secret).
+// whatever the secret), and the private key of those that sign with one (SendGrid, Discord).
 let senders = SenderRegistry.all.senders.compactMap { $0 as? any SenderTooling }
-let schemes: [any WebhookScheme & WebhookSigner] = senders.map { sender in
-    var settings = FuzzSettings(secrets: [sender.generateSecret()])
+let credentials = senders.map { $0.generateCredentials() }
+let schemes: [any WebhookScheme & WebhookSigner] = zip(senders, credentials).map { sender, credentials in
+    var settings = FuzzSettings(secrets: [credentials.secret])
     return try! sender.makeScheme(for: &settings) as! any WebhookScheme & WebhookSigner
 }
 let now = Date(timeIntervalSince1970: 1_767_225_600)
@@ -59,7 +60,13 @@ func fuzzSenders(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
 
     // The event type a header-typed sender needs: whatever the input's first header value is.
     let eventType = fields.first.map { HTTPField(name: $0.name, value: $0.value).value } ?? "push"
-    var delivery = OutgoingDelivery(body: body, eventType: eventType, deliveryID: "fuzz-1", timestamp: 1_767_225_600)
+    var delivery = OutgoingDelivery(
+        body: body,
+        eventType: eventType,
+        deliveryID: "fuzz-1",
+        timestamp: 1_767_225_600,
+        signingKey: credentials[index].signingKey
+    )
     // A sender that signs a time inside the body (Linear) gets it written there, as `sign` does.
     delivery.body = scheme.stamped(delivery)
     guard let signed = try? scheme.sign(delivery) else { return 0 }

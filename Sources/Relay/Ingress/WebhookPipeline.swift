@@ -31,7 +31,8 @@ struct WebhookPipeline: Sendable {
         var status: Status
         var topic: String?
         var ack: KafkaAck?
-        /// The answer of an `answered` acceptance.
+        /// The answer of an `answered` acceptance, or the one the delivery's sender requires on
+        /// success (``VerifiedWebhook/successReply``).
         var reply: WebhookReply? = nil
         /// When the request was received (the pipeline's clock).
         var receivedAt: Date
@@ -373,10 +374,14 @@ struct WebhookPipeline: Sendable {
                 receivedAt: receivedAt
             )
         }
-        if webhook.events == nil, let single = checked.events.first {
-            return try await publish(single, route: route, receivedAt: receivedAt)
-        }
-        return try await publishBatch(checked, route: route, receivedAt: receivedAt)
+        var acceptance =
+            if webhook.events == nil, let single = checked.events.first {
+                try await publish(single, route: route, receivedAt: receivedAt)
+            } else {
+                try await publishBatch(checked, route: route, receivedAt: receivedAt)
+            }
+        acceptance.reply = webhook.successReply
+        return acceptance
     }
 
     /// Publishes one event once it is new: reserve its dedup entry, make its record, deliver it.
