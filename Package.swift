@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "RelayTools", targets: ["RelayTools"]),
         .library(name: "SenderKit", targets: ["SenderKit"]),
         .library(name: "Senders", targets: ["Senders"]),
+        .library(name: "SenderCertificates", targets: ["SenderCertificates"]),
         .library(name: "RelayKafka", targets: ["RelayKafka"]),
         .library(name: "RelayPrimitives", targets: ["RelayPrimitives"]),
         .library(name: "RetryBuffer", targets: ["RetryBuffer"]),
@@ -27,7 +28,10 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", exact: "2.28.1"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", exact: "1.37.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", exact: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-asn1.git", exact: "1.7.4"),
+        .package(url: "https://github.com/apple/swift-certificates.git", exact: "1.21.1"),
         .package(url: "https://github.com/apple/swift-collections.git", exact: "1.6.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", exact: "3.12.3"),
         .package(url: "https://github.com/apple/swift-http-types.git", exact: "1.8.0"),
@@ -97,12 +101,36 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // Signing certificates named by requests (Amazon SNS, PayPal): fetched under allowed
+        // prefixes from public addresses, chain, validity and subject checked, keys cached.
+        .target(
+            name: "SenderCertificates",
+            dependencies: [
+                "CSystemShims",
+                "RelayPrimitives",
+                "SenderKit",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "X509", package: "swift-certificates"),
+            ],
+            swiftSettings: strictSettings
+        ),
         // One folder per sender (Docutray, GitHub, Stripe…); the core never imports this.
         .target(
             name: "Senders",
             dependencies: [
                 "RelayPrimitives",
+                "SenderCertificates",
                 "SenderKit",
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
@@ -178,7 +206,8 @@ let package = Package(
             path: "Tests/ExecutorProbe",
             swiftSettings: strictSettings
         ),
-        // Helpers shared by the test targets: a raw HTTP client, a running relay, fixtures.
+        // Helpers shared by the test targets: a raw HTTP client, a running relay, a local HTTPS
+        // certificate host with its own CA, fixtures.
         .target(
             name: "RelayTestSupport",
             dependencies: [
@@ -188,6 +217,12 @@ let package = Package(
                 "SenderKit",
                 "Senders",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "X509", package: "swift-certificates"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -9,6 +9,7 @@ let package = Package(
     name: "webhook-relay-fuzz",
     dependencies: [
         .package(name: "webhook-relay", path: ".."),
+        .package(url: "https://github.com/apple/swift-crypto.git", exact: "3.12.3"),
         .package(url: "https://github.com/apple/swift-http-types.git", exact: "1.8.0"),
         .package(url: "https://github.com/apple/swift-log.git", exact: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics.git", exact: "2.13.0"),
@@ -35,6 +36,8 @@ let package = Package(
                 .product(name: "SenderKit", package: "webhook-relay"),
                 .product(name: "Senders", package: "webhook-relay"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
             ]
         ),
         .executableTarget(

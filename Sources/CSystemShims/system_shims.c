@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -66,4 +67,36 @@ int relay_free_loopback_port(void) {
     close(descriptor);
     errno = saved;
     return result;
+}
+
+int relay_resolve_host(const char *host, char *buffer, int size) {
+    struct addrinfo hints;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    struct addrinfo *results = NULL;
+    int status = getaddrinfo(host, NULL, &hints, &results);
+    if (status != 0) return status < 0 ? status : -status;
+    int count = 0;
+    int used = 0;
+    buffer[0] = 0;
+    for (struct addrinfo *entry = results; entry != NULL; entry = entry->ai_next) {
+        char text[INET6_ADDRSTRLEN];
+        const void *address = NULL;
+        if (entry->ai_family == AF_INET) {
+            address = &((struct sockaddr_in *)entry->ai_addr)->sin_addr;
+        } else if (entry->ai_family == AF_INET6) {
+            address = &((struct sockaddr_in6 *)entry->ai_addr)->sin6_addr;
+        }
+        if (address == NULL || inet_ntop(entry->ai_family, address, text, sizeof text) == NULL) continue;
+        int length = (int)strlen(text);
+        if (used + length + 2 > size) break;
+        memcpy(buffer + used, text, (size_t)length);
+        used += length;
+        buffer[used++] = '\n';
+        buffer[used] = 0;
+        count += 1;
+    }
+    freeaddrinfo(results);
+    return count;
 }

@@ -2,6 +2,9 @@ import Crypto
 import Foundation
 import HTTPTypes
 import SenderKit
+import SwiftASN1
+import X509
+import _CryptoExtras
 
 /// One known-answer vector from `sender-signatures.json`, made with the sender's official library
 /// (or a reference verifier mirroring it) and judged by it: `valid` says whether a correct verifier
@@ -24,6 +27,10 @@ public struct SenderVector: Decodable, Sendable, CustomStringConvertible {
     public var url: String?
     /// Zoom's endpoint check: the `encryptedToken` its answer must carry.
     public var encryptedToken: String?
+    /// Certificate-signed senders (Amazon SNS, PayPal): the signing certificate, as PEM, that the
+    /// vector's certificate URL would serve, and the test CA that issued it.
+    public var certificate: String?
+    public var certificateCA: String?
 
     /// A generic-HMAC vector's configuration, as SENDERS.md defines it.
     public struct GenericConfig: Decodable, Sendable {
@@ -42,10 +49,20 @@ public struct SenderVector: Decodable, Sendable, CustomStringConvertible {
     }
 
     enum CodingKeys: String, CodingKey {
-        case name, secret, headers, body, now, valid, requires, config, method, url
+        case name, secret, headers, body, now, valid, requires, config, method, url, certificate
         case encryptedToken = "encrypted_token"
+        case certificateCA = "certificate_ca"
         case bodyLength = "body_utf8_length"
         case bodySHA256 = "body_sha256"
+    }
+
+    /// The key of ``certificate``, as the relay's certificate fetcher hands it to a scheme once the
+    /// certificate passed its checks; `nil` for vectors without a certificate.
+    public var fetchedKey: FetchedKey? {
+        guard let certificate, let parsed = try? Certificate(pemEncoded: certificate),
+            let key = _RSA.Signing.PublicKey(parsed.publicKey)
+        else { return nil }
+        return FetchedKey(url: "vector", publicKeyDER: Array(key.derRepresentation))
     }
 
     /// The exact body bytes.
@@ -73,7 +90,9 @@ public struct SenderVector: Decodable, Sendable, CustomStringConvertible {
 
     /// The request as the sender sent it: headers, body, and the method and URL where signed.
     public var request: WebhookRequest {
-        WebhookRequest(headers: fields, body: bodyBytes, method: method ?? "POST", url: url)
+        var request = WebhookRequest(headers: fields, body: bodyBytes, method: method ?? "POST", url: url)
+        request.fetchedKey = fetchedKey
+        return request
     }
 
     /// The vectors of one scheme (`standard-webhooks`, `github`, `stripe`, `shopify`, `slack`,

@@ -25,10 +25,17 @@ public protocol Sender: Sendable {
     /// Why `eventType` cannot be one of this sender's event types (for topic overrides), or `nil`.
     /// By default the rule of ``EventName``, which most senders' event types follow.
     func eventTypeProblem(_ eventType: String) -> String?
+
+    /// Whether a source of this sender needs `secrets` (a shared secret or a public key). `false`
+    /// for senders whose requests name the certificate that signed them (Amazon SNS, PayPal): a
+    /// secret set for one of their sources stops the start. `true` by default.
+    var usesSecrets: Bool { get }
 }
 
 extension Sender {
     public var settings: [Setting] { [] }
+
+    public var usesSecrets: Bool { true }
 
     public func eventTypeProblem(_ eventType: String) -> String? {
         EventName.isValid(eventType) ? nil : EventName.rule
@@ -69,6 +76,10 @@ public protocol SourceSettings {
 
     /// The raw text of a per-source setting, or `nil` when it is not set.
     mutating func text(_ setting: Setting) throws(ConfigurationError) -> String?
+    /// `true` or `false` (``Setting/Kind/boolean``), the setting's default when not set.
+    mutating func boolean(_ setting: Setting) throws(ConfigurationError) -> Bool
+    /// A list: a YAML sequence, or comma-separated text (the environment's form); empty when not set.
+    mutating func list(_ setting: Setting) throws(ConfigurationError) -> [String]
     /// A whole number within the setting's range (``Setting/Kind/integer(_:)``), its default when not set.
     mutating func integer(_ setting: Setting) throws(ConfigurationError) -> Int
     /// One of a closed set of words, the setting's default when not set.

@@ -19,6 +19,9 @@ public struct WebhookRequest: Sendable {
     private let peerAddress: @Sendable () -> String?
     public var headers: HTTPFields
     public var body: [UInt8]
+    /// The signing key ``WebhookScheme/fetchKey(for:now:)`` found for this request, set by the
+    /// pipeline before verification; `nil` for schemes that fetch none.
+    public var fetchedKey: FetchedKey?
 
     public init(
         headers: HTTPFields,

@@ -56,6 +56,30 @@ public protocol WebhookScheme: Sendable {
     /// For a batch inside a JSON object (Adyen's `/notificationItems`), the array whose elements
     /// ``BodyFields/elements()`` gives; `nil` (the default) for a body that is the array itself.
     var batchArray: JSONPointer? { get }
+
+    /// Whether ``fetchKey(for:now:)`` must run before ``verify(_:now:fields:)`` (senders whose
+    /// request names the certificate that signed it). `false` by default.
+    var fetchesKeys: Bool { get }
+
+    /// Fetches, or finds cached, the public key that signed `request` (Amazon SNS's
+    /// `SigningCertURL`, PayPal's `PAYPAL-CERT-URL`): the URL is checked against the source's
+    /// allowed prefixes before anything is fetched, the certificate's chain, validity and subject
+    /// before its key is used. The pipeline puts the result in ``WebhookRequest/fetchedKey`` for
+    /// ``verify(_:now:fields:)``. `nil` by default.
+    func fetchKey(for request: WebhookRequest, now: Date) async throws(WebhookRejection) -> FetchedKey?
+}
+
+/// A public key taken from a sender's signing certificate, after the certificate was checked.
+public struct FetchedKey: Sendable, Hashable {
+    /// The certificate's URL, as the request named it.
+    public var url: String
+    /// The key, as DER SubjectPublicKeyInfo.
+    public var publicKeyDER: [UInt8]
+
+    public init(url: String, publicKeyDER: [UInt8]) {
+        self.url = url
+        self.publicKeyDER = publicKeyDER
+    }
 }
 
 extension WebhookScheme {
@@ -69,6 +93,8 @@ extension WebhookScheme {
     public var bodyKinds: BodyKinds { .jsonObject }
     public var successReply: WebhookReply? { nil }
     public var batchArray: JSONPointer? { nil }
+    public var fetchesKeys: Bool { false }
+    public func fetchKey(for request: WebhookRequest, now: Date) async throws(WebhookRejection) -> FetchedKey? { nil }
 }
 
 /// Parts of a delivery a signature can cover.
@@ -276,6 +302,13 @@ public enum WebhookRejection: Error, Sendable, Hashable {
     case malformedBody(reason: String)
     /// A body field the sender always sends is absent or malformed (after the signature passed).
     case invalidField(JSONPointer, reason: String)
+    /// The signing certificate the request names is not one the relay trusts for this sender: its
+    /// URL is outside the allowed prefixes, the fetch was redirected or refused, or the
+    /// certificate is expired, does not chain to a trusted root or names another subject.
+    case untrustedCertificate(reason: String)
+    /// The signing certificate could not be fetched now (timeout, connection refused, a 5xx): the
+    /// sender should retry after `retryAfter` seconds.
+    case certificateUnavailable(reason: String, retryAfter: Int)
 }
 
 extension WebhookScheme {

@@ -24,5 +24,7 @@ extension SenderRegistry {
         TwilioSender(),
         SendGridSender(),
         DiscordSender(),
+        AmazonSNSSender(),
+        PayPalSender(),
     ])
 }

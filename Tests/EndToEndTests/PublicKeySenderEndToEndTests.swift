@@ -165,11 +165,10 @@ struct PublicKeySenderEndToEndTests {
             let authorized = try await consumer.waitForMessages(topic: "discord.application_authorized", count: 1)
             #expect(authorized.first?.keyString == "1324999999999999999")
             #expect(authorized.first?.header("ce_id")?.hasPrefix("dc-") == true)
-            #expect(
-                try await consumer.readAll(topic: "discord.ping", timeout: .seconds(1)).isEmpty,
-                "PINGs not published"
-            )
-            #expect(try await consumer.readAll(topic: "discord.application_command", timeout: .seconds(1)).count == 1)
+            // A PING has no topic (so none to read: a current librdkafka refuses an unknown one); it
+            // reached none of the interactions' either.
+            let all = try await consumer.readAll(topic: "discord.application_command", timeout: .seconds(1))
+            #expect(all.compactMap { $0.header("ce_id") } == ["1325000000000000001"], "once; no PING")
         }
     }
 }

@@ -33,6 +33,14 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 from nacl.signing import SigningKey as Ed25519SigningKey
 from sendgrid.helpers.eventwebhook import EventWebhook
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import padding
+from cryptography.x509.oid import NameOID
+import os
+import sns_message_validator.sns_message_validator as sns_validator_module
+from sns_message_validator import SNSMessageValidator
+from paypalrestsdk.notifications import WebhookEvent as PayPalWebhookEvent
+import zlib
 
 
 def vector(name, secret, headers, body, now, valid, reason, library, library_result, **extra):
@@ -720,6 +728,216 @@ def discord_vectors():
     }
 
 
+KEYS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "keys")
+
+
+def load_key(name):
+    with open(os.path.join(KEYS, name), "rb") as file:
+        return serialization.load_pem_private_key(file.read(), password=None)
+
+
+def test_certificate(common_name, key_name, serial):
+    """A certificate for the key in keys/key_name, issued by the vectors' test CA (RSA, so the
+    certificate's bytes are the same on every run)."""
+    ca_key = load_key("test-ca.key.pem")
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "webhook-relay vectors CA")])
+    start, end = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc), datetime.datetime(2036, 1, 1, tzinfo=datetime.timezone.utc)
+    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
+          .serial_number(1).not_valid_before(start).not_valid_after(end)
+          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+          .sign(ca_key, hashes.SHA256()))
+    key = load_key(key_name)
+    leaf = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
+            .issuer_name(ca_name).public_key(key.public_key()).serial_number(serial)
+            .not_valid_before(start).not_valid_after(end)
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(common_name)]), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    return key, leaf.public_bytes(serialization.Encoding.PEM).decode(), ca.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def sns_vectors():
+    library = (f"sns-message-validator {version('sns-message-validator')} (PyPI; SNSMessageValidator.validate_message, "
+               "SignatureVersion 1) and, for version 2, a reference verifier in make_vectors.py (cryptography, as "
+               "AWS documents it: the library hashes with SHA-1 whatever the version says)")
+    key, pem, ca = test_certificate("sns.amazonaws.com", "sns-signing.key.pem", 2)
+    other = load_key("other-signing.key.pem")
+    cert_url = "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-9c6465fa7f48f5cacd23014631ec1136.pem"
+    topic = "arn:aws:sns:us-east-1:123456789012:orders"
+    now = 1767225600
+    timestamp = "2026-01-01T00:00:00.123Z"
+
+    def string_to_sign(message):
+        if message["Type"] == "Notification":
+            keys = ["Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type"]
+        else:
+            keys = ["Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type"]
+        return "".join(f"{k}\n{message[k]}\n" for k in keys if k in message).encode()
+
+    def judge(message):
+        version_text = message.get("SignatureVersion")
+        if version_text == "1":
+            with mock.patch.object(sns_validator_module.requests, "get",
+                                   return_value=mock.Mock(content=pem.encode())):
+                try:
+                    SNSMessageValidator(signature_version="1").validate_message(message)
+                    return True, "accepted (validate_message returned)"
+                except Exception as error:
+                    return False, f"refused ({type(error).__name__})"
+        public = x509.load_pem_x509_certificate(pem.encode()).public_key()
+        try:
+            if version_text != "2":
+                raise ValueError("unknown SignatureVersion")
+            public.verify(base64.b64decode(message["Signature"]), string_to_sign(message), padding.PKCS1v15(),
+                          hashes.SHA256())
+            return True, "accepted (reference verifier, SHA256withRSA)"
+        except Exception as error:
+            return False, f"refused ({type(error).__name__})"
+
+    def make(name, reason, *, kind="Notification", subject="Order created", version_text="2", signer=key,
+             sign_hash=None, after=None, message_text='{"order":"ord_1","total":"12.50 €","note":"line1\\nline2"}'):
+        message = {"Type": kind, "MessageId": "22b80b92-fdea-4c2c-8f9d-bdfb0c7bf324", "TopicArn": topic}
+        if kind == "Notification":
+            if subject is not None:
+                message["Subject"] = subject
+        else:
+            message["Token"] = "2336412f37fb687f5d51e6e2425f004aed7b2b0d"
+            message["SubscribeURL"] = ("https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription&TopicArn="
+                                       + topic + "&Token=2336412f37fb687f5d51e6e2425f004aed7b2b0d")
+        message["Message"] = message_text
+        message["Timestamp"] = timestamp
+        message["SignatureVersion"] = version_text
+        algorithm = sign_hash or (hashes.SHA1() if version_text == "1" else hashes.SHA256())
+        message["Signature"] = base64.b64encode(signer.sign(string_to_sign(message), padding.PKCS1v15(), algorithm)).decode()
+        message["SigningCertURL"] = cert_url
+        message["UnsubscribeURL"] = "https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe&SubscriptionArn=" + topic + ":1"
+        if after:
+            after(message)
+        ok, result = judge(message)
+        body = json.dumps(message, ensure_ascii=False, indent=2)
+        headers = {"Content-Type": "text/plain; charset=UTF-8", "x-amz-sns-message-type": message["Type"],
+                   "x-amz-sns-message-id": message["MessageId"], "x-amz-sns-topic-arn": topic}
+        return vector(name, "", headers, body, now + 10, ok, reason, library, result, certificate=pem,
+                      certificate_ca=ca)
+
+    def set_field(field, value):
+        def change(message):
+            message[field] = value
+        return change
+
+    return {
+        "spec": "https://docs.aws.amazon.com/sns/latest/dg/sns-verify-signature-of-message.html",
+        "summary": "Signature: base64 RSA PKCS #1 v1.5 (SHA-1 for SignatureVersion 1, SHA-256 for 2) of 'Key\\nValue\\n' "
+                   "for Message, MessageId, Subject (if present), Timestamp, TopicArn, Type (notifications) or Message, "
+                   "MessageId, SubscribeURL, Timestamp, Token, TopicArn, Type (confirmations), under the certificate at "
+                   "SigningCertURL. The vectors carry the test certificate (`certificate`, issued by `certificate_ca`) "
+                   "in place of the fetch.",
+        "vectors": [
+            make("pos-notification-v1", "A notification signed with SHA1withRSA.", version_text="1"),
+            make("pos-notification-v2", "A notification signed with SHA256withRSA."),
+            make("pos-notification-no-subject", "No Subject: it is left out of the string to sign.", subject=None,
+                 version_text="1"),
+            make("pos-subscription-confirmation", "A SubscriptionConfirmation signs SubscribeURL and Token.",
+                 kind="SubscriptionConfirmation", version_text="1"),
+            make("pos-unsigned-attribute-added", "UnsubscribeURL is not signed: changing it keeps the message valid.",
+                 version_text="1", after=set_field("UnsubscribeURL", "https://example.com/")),
+            make("neg-message-changed", "The Message changed after signing.", version_text="1",
+                 after=set_field("Message", '{"order":"ord_2"}')),
+            make("neg-subject-added", "A Subject added after signing (it would be signed).", subject=None,
+                 version_text="1", after=set_field("Subject", "Refund")),
+            make("neg-other-key", "Signed with a key the certificate does not hold.", signer=other),
+            make("neg-v2-signed-with-sha1", "SignatureVersion 2 but a SHA-1 signature: no downgrade.",
+                 sign_hash=hashes.SHA1()),
+            make("neg-topic-changed", "TopicArn changed after signing.", version_text="1",
+                 after=set_field("TopicArn", "arn:aws:sns:us-east-1:123456789012:refunds")),
+        ],
+    }
+
+
+def crc_forged(body, target):
+    """body with some of its 48 'a's turned to 'c' so that its CRC-32 is target (CRC-32 is affine in
+    the bits of a fixed-length body): what anyone holding one signed PayPal delivery can do."""
+    start = body.index("a" * 48)
+    base = zlib.crc32(body.encode())
+    rows = []
+    for place in range(48):
+        flipped = body[:start + place] + "c" + body[start + place + 1:]
+        rows.append([zlib.crc32(flipped.encode()) ^ base, 1 << place])
+    wanted, chosen = target ^ base, 0
+    for bit in reversed(range(32)):
+        pivot = next((row for row in rows if row[0] >> bit & 1), None)
+        if pivot is None:
+            continue
+        rows.remove(pivot)
+        for row in rows:
+            if row[0] >> bit & 1:
+                row[0] ^= pivot[0]
+                row[1] ^= pivot[1]
+        if wanted >> bit & 1:
+            wanted ^= pivot[0]
+            chosen ^= pivot[1]
+    forged = "".join("c" if start <= i < start + 48 and chosen >> (i - start) & 1 else ch for i, ch in enumerate(body))
+    assert zlib.crc32(forged.encode()) == target
+    return forged
+
+
+def paypal_vectors():
+    library = (f"paypalrestsdk {version('paypalrestsdk')} (PyPI; WebhookEvent._get_expected_sig builds the signed "
+               "string and _is_common_name_valid checks the certificate's name; its RSA check calls "
+               "OpenSSL.crypto.verify, which pyOpenSSL removed, so the signature is checked with cryptography)")
+    key, pem, ca = test_certificate("messageverificationcerts.paypal.com", "paypal-signing.key.pem", 3)
+    other = load_key("other-signing.key.pem")
+    webhook_id = "1JE4291016473214C"
+    cert_url = "https://api.paypal.com/v1/notifications/certs/CERT-360caa42-fca2a594-7a8abba8"
+    now = 1767225600
+    time_text = "2026-01-01T00:00:00Z"
+    body = json.dumps({"id": "WH-2WR32451HC0233532-67976317FL4543714", "event_version": "1.0",
+                       "create_time": "2026-01-01T00:00:00.000Z", "resource_type": "capture",
+                       "event_type": "PAYMENT.CAPTURE.COMPLETED", "summary": "Payment completed for € 12.50 EUR",
+                       "resource": {"id": "42311647XV020574X", "status": "COMPLETED", "note": "a" * 48}},
+                      ensure_ascii=False, separators=(",", ":"))
+    certificate = x509.load_pem_x509_certificate(pem.encode())
+
+    def make(name, reason, *, sent_body=body, signed_body=body, signer=key, signed_webhook=webhook_id,
+             signed_time=time_text, sent_time=time_text, transmission="b2384410-f8d2-11ec-9ba2-5f8e1ab4c7d9"):
+        signed = PayPalWebhookEvent._get_expected_sig(transmission, signed_time, signed_webhook, signed_body)
+        signature = base64.b64encode(signer.sign(signed.encode(), padding.PKCS1v15(), hashes.SHA256())).decode()
+        expected = PayPalWebhookEvent._get_expected_sig(transmission, sent_time, webhook_id, sent_body)
+        from OpenSSL import crypto
+        named = PayPalWebhookEvent._is_common_name_valid(crypto.load_certificate(crypto.FILETYPE_PEM, pem))
+        try:
+            certificate.public_key().verify(base64.b64decode(signature), expected.encode(), padding.PKCS1v15(),
+                                            hashes.SHA256())
+            ok, result = named, "accepted (signature and name valid)"
+        except Exception as error:
+            ok, result = False, f"refused ({type(error).__name__})"
+        headers = {"Content-Type": "application/json", "PAYPAL-TRANSMISSION-ID": transmission,
+                   "PAYPAL-TRANSMISSION-TIME": sent_time, "PAYPAL-TRANSMISSION-SIG": signature,
+                   "PAYPAL-CERT-URL": cert_url, "PAYPAL-AUTH-ALGO": "SHA256withRSA", "PAYPAL-AUTH-VERSION": "v2"}
+        return vector(name, webhook_id, headers, sent_body, now + 5, ok, reason, library, result, certificate=pem,
+                      certificate_ca=ca)
+
+    other_event = body.replace("WH-2WR32451HC0233532-67976317FL4543714", "WH-FORGED0000000000-0000000000000000")
+    forged = crc_forged(other_event, zlib.crc32(body.encode()))
+    return {
+        "spec": "https://developer.paypal.com/api/rest/webhooks/rest/#link-selfverificationmethod",
+        "summary": "PAYPAL-TRANSMISSION-SIG: base64 SHA256withRSA of '{transmission id}|{transmission time}|{webhook id}|"
+                   "{crc32 of the body, decimal}' under the certificate at PAYPAL-CERT-URL. The vector's `secret` is the "
+                   "webhook id; `certificate` stands in for the fetch. Only a CRC-32 covers the body: "
+                   "pos-forged-same-crc is another event that the signature accepts.",
+        "vectors": [
+            make("pos-capture-completed", "A capture, signed as PayPal signs it."),
+            make("pos-forged-same-crc", "Another event id and body, made to the original's CRC-32: the signature "
+                 "holds (the relay refuses it only as a transmission already seen with another body).",
+                 sent_body=forged),
+            make("neg-body-changed", "One byte of the body changed: the CRC-32 differs.",
+                 sent_body=body.replace("12.50", "92.50")),
+            make("neg-other-webhook-id", "Signed for another webhook.", signed_webhook="9XL90610J3647323C"),
+            make("neg-other-key", "Signed with a key the certificate does not hold.", signer=other),
+            make("neg-time-changed", "The transmission time changed after signing.", sent_time="2026-01-01T00:00:01Z"),
+        ],
+    }
+
+
 def main():
     output = {
         "description": "Known-answer vectors of the senders added after the first seven, in the format of "
@@ -736,6 +954,9 @@ def main():
             "twilio": version("twilio"),
             "sendgrid": version("sendgrid"),
             "discord-interactions": version("discord-interactions"),
+            "sns-message-validator": version("sns-message-validator"),
+            "paypalrestsdk": version("paypalrestsdk"),
+            "cryptography": version("cryptography"),
         },
         "schemes": {
             "hubspot": hubspot_vectors(),
@@ -750,6 +971,8 @@ def main():
             "twilio": twilio_vectors(),
             "sendgrid": sendgrid_vectors(),
             "discord": discord_vectors(),
+            "aws-sns": sns_vectors(),
+            "paypal": paypal_vectors(),
         },
     }
     json.dump(output, sys.stdout, ensure_ascii=False, indent=1)

@@ -28,6 +28,8 @@ struct SenderVectorTests {
     static let twilioVectors = (try? SenderVector.all(scheme: "twilio")) ?? []
     static let sendgridVectors = (try? SenderVector.all(scheme: "sendgrid")) ?? []
     static let discordVectors = (try? SenderVector.all(scheme: "discord")) ?? []
+    static let snsVectors = (try? SenderVector.all(scheme: "aws-sns")) ?? []
+    static let paypalVectors = (try? SenderVector.all(scheme: "paypal")) ?? []
 
     @Test(
         "Every registered sender has known-answer vectors, valid and invalid, with intact bodies",
@@ -264,6 +266,48 @@ struct SenderVectorTests {
         }
     }
 
+    @Test("Amazon SNS", arguments: snsVectors)
+    func amazonSNS(_ vector: SenderVector) throws {
+        var settings = StubSourceSettings(secrets: [])
+        settings.values["sources.test.topic_arns"] = "arn:aws:sns:us-east-1:123456789012:orders"
+        let scheme = try AmazonSNSSender().makeScheme(for: &settings)
+        #expect(vector.fetchedKey != nil, "the vector's certificate holds an RSA key")
+        guard let verified = try judge(vector, scheme: scheme) else { return }
+        #expect(verified.deliveryID == "22b80b92-fdea-4c2c-8f9d-bdfb0c7bf324")
+        #expect(verified.signedAt == 1_767_225_600)
+        #expect(
+            verified.eventType
+                == (vector.name == "pos-subscription-confirmation" ? "SubscriptionConfirmation" : "orders")
+        )
+    }
+
+    @Test("PayPal", arguments: paypalVectors)
+    func paypal(_ vector: SenderVector) throws {
+        var settings = StubSourceSettings(secrets: [])
+        settings.values["sources.test.webhook_id"] = vector.secret
+        let scheme = try PayPalSender().makeScheme(for: &settings)
+        guard let verified = try judge(vector, scheme: scheme) else { return }
+        #expect(verified.eventType == "PAYMENT.CAPTURE.COMPLETED")
+        #expect(verified.signedAt == 1_767_225_600)
+        #expect(verified.deliveryID.hasPrefix("WH-"))
+    }
+
+    @Test("PayPal: a body forged to a seen transmission's CRC-32 is refused; the same body again is not")
+    func paypalTransmissionLog() throws {
+        var settings = StubSourceSettings(secrets: [])
+        settings.values["sources.test.webhook_id"] = "1JE4291016473214C"
+        let scheme = try PayPalSender().makeScheme(for: &settings)
+        let vectors = Dictionary(uniqueKeysWithValues: Self.paypalVectors.map { ($0.name, $0) })
+        let original = try #require(vectors["pos-capture-completed"])
+        let forged = try #require(vectors["pos-forged-same-crc"])
+        #expect(original.headers == forged.headers && original.body != forged.body)
+        _ = try scheme.verify(original.request, now: original.date)
+        _ = try scheme.verify(original.request, now: original.date)
+        #expect(throws: WebhookRejection.self, "the forgery under the seen transmission") {
+            try scheme.verify(forged.request, now: forged.date)
+        }
+    }
+
     /// Verifies `vector` and checks the verdict. A valid vector whose body is not a JSON object (a
     /// form-encoded or empty body), or lacks the fields that name a delivery (`{}` for Stripe),
     /// passes its signature check and then fails only for the body, which the relay reads after the
@@ -280,8 +324,8 @@ struct SenderVectorTests {
             let verified = try scheme.verify(request, now: vector.date)
             #expect(vector.valid, "\(vector.name) was accepted but must be refused")
             #expect(!verified.checks.isEmpty)
-            // Mailgun's and Adyen's signatures are in the body, which is the record's value.
-            let inBody = scheme is MailgunScheme || scheme is AdyenScheme
+            // Mailgun's, Adyen's and Amazon SNS's signatures are in the body, which is the record's value.
+            let inBody = scheme is MailgunScheme || scheme is AdyenScheme || scheme is AmazonSNSScheme
             #expect(!verified.forwardedHeaders.isEmpty || inBody, "the signature headers are forwarded")
             return verified
         } catch {

@@ -44,6 +44,8 @@ func fuzzHeaders(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
             fatalError("a correctly signed request was refused: \(error) for \(event) \(requestID)")
         case .invalidBody, .malformedBody, .invalidField:
             fatalError("the Docutray scheme read the body: \(error)")
+        case .untrustedCertificate, .certificateUnavailable:
+            fatalError("the Docutray scheme fetches no certificate: \(error)")
         }
     }
     return 0

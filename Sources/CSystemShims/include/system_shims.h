@@ -19,4 +19,10 @@ int relay_parse_ip_address(const char *text, unsigned char bytes[16]);
 /// Returns the port, or -1 with `errno` set.
 int relay_free_loopback_port(void);
 
+/// Resolves `host` (a name or an address literal) to its TCP addresses with `getaddrinfo`, writing
+/// them as numeric text, one per line, into `buffer` (at most `size` bytes, NUL-terminated). Blocks
+/// while the system resolves. Returns the number of addresses written, or a negative `getaddrinfo`
+/// error code (`EAI_NONAME` for a name that does not exist).
+int relay_resolve_host(const char *host, char *buffer, int size);
+
 #endif

@@ -311,7 +311,7 @@ struct ConfigurationLoader {
         }
 
         noteDerived(schemeSetting, sender.name)
-        let secrets = try secrets(of: name)
+        let secrets = sender.usesSecrets ? try secrets(of: name) : try noSecrets(of: name, sender: sender)
         let toleranceSetting = Setting.sourceTimestampTolerance.forSource(name)
         let toleranceIsSet = try text(toleranceSetting) != nil
         let tolerance = try optionalDuration(toleranceSetting)?.wholeSeconds ?? sender.defaults.timestampTolerance
@@ -472,6 +472,22 @@ struct ConfigurationLoader {
         return topic
     }
 
+    /// For a sender that takes no secrets (its requests name the certificate that signed them):
+    /// none may be set, so no one believes a secret protects the source.
+    private mutating func noSecrets(of name: String, sender: any Sender) throws(ConfigurationError) -> [String] {
+        let listSetting = Setting.sourceSecrets.forSource(name)
+        let fileSetting = Setting.sourceSecretsFile.forSource(name)
+        let listed = try list(listSetting)
+        let file = try text(fileSetting)
+        if !listed.isEmpty || file != nil {
+            throw ConfigurationError(
+                listSetting,
+                "\(sender.name) takes no secret: its requests are signed with the sender's certificate; remove it"
+            )
+        }
+        return []
+    }
+
     mutating func secrets(of name: String) throws(ConfigurationError) -> [String] {
         let listSetting = Setting.sourceSecrets.forSource(name)
         let fileSetting = Setting.sourceSecretsFile.forSource(name)
@@ -588,7 +604,7 @@ struct ConfigurationLoader {
         return value
     }
 
-    private mutating func boolean(_ setting: Setting) throws(ConfigurationError) -> Bool {
+    mutating func boolean(_ setting: Setting) throws(ConfigurationError) -> Bool {
         let raw = try textOrNotedDefault(setting)
         guard let value = ValueParsers.bool(raw) else {
             throw ConfigurationError(setting, "'\(raw)' is not true or false")
@@ -656,7 +672,7 @@ struct ConfigurationLoader {
     }
 
     /// A list: a YAML sequence, or comma-separated text (the environment's form).
-    private mutating func list(_ setting: Setting) throws(ConfigurationError) -> [String] {
+    mutating func list(_ setting: Setting) throws(ConfigurationError) -> [String] {
         let values = try readList(setting)
         if !values.isEmpty { note(setting, .list(values)) }
         return values
@@ -752,6 +768,14 @@ private struct LoadedSourceSettings: SourceSettings {
 
     mutating func integer(_ setting: Setting) throws(ConfigurationError) -> Int {
         try loader.integer(setting.forSource(name))
+    }
+
+    mutating func list(_ setting: Setting) throws(ConfigurationError) -> [String] {
+        try loader.list(setting.forSource(name))
+    }
+
+    mutating func boolean(_ setting: Setting) throws(ConfigurationError) -> Bool {
+        try loader.boolean(setting.forSource(name))
     }
 
     mutating func choice<Choice: RawRepresentable & CaseIterable>(

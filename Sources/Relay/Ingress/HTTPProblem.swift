@@ -215,6 +215,15 @@ extension WebhookRejection {
             HTTPProblem(.badRequest, "invalid_body", "the body \(reason)")
         case .invalidField(let pointer, let reason):
             HTTPProblem(.badRequest, "invalid_field", "body field \(pointer) \(reason)")
+        case .untrustedCertificate(let reason):
+            HTTPProblem(.unauthorized, "untrusted_certificate", "the signing certificate \(reason)")
+        case .certificateUnavailable(let reason, let retryAfter):
+            HTTPProblem(
+                .serviceUnavailable,
+                "certificate_unavailable",
+                "the signing certificate could not be fetched (\(reason)); retry later",
+                headers: [.retryAfter: String(retryAfter)]
+            )
         }
     }
 }

@@ -360,6 +360,14 @@ struct WebhookPipeline: Sendable {
     /// carries is durable.
     func process(_ route: Route, request: WebhookRequest) async throws(Rejection) -> Acceptance {
         let receivedAt = clock.now()
+        var request = request
+        if route.scheme.fetchesKeys {
+            do {
+                request.fetchedKey = try await route.scheme.fetchKey(for: request, now: receivedAt)
+            } catch {
+                throw .rejected(error)
+            }
+        }
         let checked = try await check(route, request: request, receivedAt: receivedAt)
         let webhook = checked.webhook
         if let reply = webhook.reply {
