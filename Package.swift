@@ -168,7 +168,7 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         // Operator tooling over the core: the buffer commands (admin API or a stopped relay's
-        // directory), `dev`, `sign`.
+        // directory), `dev` (with a local HTTPS certificate host and its own CA), `sign`.
         .target(
             name: "RelayTools",
             dependencies: [
@@ -176,7 +176,17 @@ let package = Package(
                 "RelayKafka",
                 "RelayPrimitives",
                 "RetryBuffer",
+                "SenderCertificates",
                 "SenderKit",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
@@ -206,28 +216,25 @@ let package = Package(
             path: "Tests/ExecutorProbe",
             swiftSettings: strictSettings
         ),
-        // Helpers shared by the test targets: a raw HTTP client, a running relay, a local HTTPS
-        // certificate host with its own CA, fixtures.
+        // Helpers shared by the test targets: a raw HTTP client, a running relay, fixtures.
         .target(
             name: "RelayTestSupport",
             dependencies: [
                 "Relay",
                 "RelayKafka",
                 "RelayPrimitives",
+                "RelayTools",
                 "SenderKit",
                 "Senders",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HummingbirdTLS", package: "hummingbird"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
-                .product(name: "SwiftASN1", package: "swift-asn1"),
-                .product(name: "X509", package: "swift-certificates"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "X509", package: "swift-certificates"),
             ],
             resources: [
                 .copy("Resources/docutray-signatures.json"), .copy("Resources/sender-signatures.json"),
@@ -283,6 +290,7 @@ let package = Package(
                 "RelayPrimitives",
                 "RetryBuffer",
                 "RelayTestSupport",
+                "RelayTools",
                 "SenderKit",
                 "Senders",
                 .product(name: "Crypto", package: "swift-crypto"),

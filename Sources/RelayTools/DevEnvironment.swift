@@ -1,11 +1,14 @@
 import Foundation
 import Relay
 import RelayKafka
+import SenderCertificates
 import SenderKit
+import _CryptoExtras
 
 /// `webhook-relay dev`: an embedded Kafka broker (librdkafka's mock cluster, in memory), a source
-/// for every registered sender that has tooling (``SenderTooling``), with a generated secret, and a relay configured for them, plus the
-/// lines a user pastes into a second shell.
+/// for every registered sender that has tooling (``SenderTooling``, with a generated secret or key
+/// pair; ``CertificateSenderTooling``, with a certificate from a local HTTPS host and its own CA),
+/// a relay configured for them, and the lines a user pastes into a second shell.
 public struct DevEnvironment: Sendable {
     public let cluster: MockKafkaCluster
     /// The generated secret of each source (named after its sender), in registration order.
@@ -15,10 +18,16 @@ public struct DevEnvironment: Sendable {
     public let exampleFiles: [String: String]
     /// The private-key files of sources whose sender signs with one (`sign --signing-key-file`).
     public let signingKeyFiles: [String: String]
+    /// The stand-in certificate's URL of each source whose sender names its certificate (Amazon
+    /// SNS, PayPal), on ``certificateHost`` (`sign --certificate-url`).
+    public let certificateURLs: [String: String]
+    /// The local HTTPS host serving those certificates, with its own CA; `nil` when no registered
+    /// sender names its certificate.
+    public let certificateHost: CertificateServer?
     /// The relay's port.
     public var httpPort: Int { configuration.http.port }
-    /// The senders with a dev source, in registration order.
-    private let tooled: [any SenderTooling]
+    /// The dev sources, in registration order: name and example.
+    private let examples: [(source: String, example: SenderExample)]
 
     /// Starts the embedded broker and builds the configuration.
     /// - Parameters:
@@ -26,7 +35,7 @@ public struct DevEnvironment: Sendable {
     ///     part of some senders' signatures and must be known before the relay starts.
     ///   - environment: the process environment; dev values replace the broker, sources and
     ///     listener settings, other settings (log level…) still apply.
-    public init(httpPort: Int, environment: [String: String], senders: SenderRegistry) throws {
+    public init(httpPort: Int, environment: [String: String], senders: SenderRegistry) async throws {
         let cluster = try MockKafkaCluster(brokers: 1)
         let anyPort = httpPort == 0
         let httpPort = anyPort ? try FreePort.find() : httpPort
@@ -59,38 +68,71 @@ public struct DevEnvironment: Sendable {
         var secrets: [(source: String, secret: String)] = []
         var files: [String: String] = [:]
         var keyFiles: [String: String] = [:]
-        let tooled = senders.senders.compactMap { $0 as? any SenderTooling }
-        for sender in tooled {
-            let credentials = sender.generateCredentials()
-            secrets.append((sender.name, credentials.secret))
-            devEnvironment[Setting.sourceSecrets.forSource(sender.name).environment] = credentials.secret
-            if let signingKey = credentials.signingKey {
-                let keyFile = directory.appendingPathComponent("\(sender.name).key").path
-                guard
-                    FileManager.default.createFile(
-                        atPath: keyFile,
-                        contents: Data(signingKey.utf8),
-                        attributes: [.posixPermissions: 0o600]
-                    )
-                else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: keyFile]) }
-                keyFiles[sender.name] = keyFile
-            }
-            for (setting, value) in sender.example.settings {
-                devEnvironment[setting.forSource(sender.name).environment] = Self.expand(
+        var examples: [(source: String, example: SenderExample)] = []
+        func writeKey(_ key: String, for source: String) throws {
+            let keyFile = directory.appendingPathComponent("\(source).key").path
+            guard
+                FileManager.default.createFile(
+                    atPath: keyFile,
+                    contents: Data(key.utf8),
+                    attributes: [.posixPermissions: 0o600]
+                )
+            else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: keyFile]) }
+            keyFiles[source] = keyFile
+        }
+        func addExample(_ example: SenderExample, for source: String) throws {
+            for (setting, value) in example.settings {
+                devEnvironment[setting.forSource(source).environment] = Self.expand(
                     value,
-                    source: sender.name,
+                    source: source,
                     port: httpPort
                 )
             }
-            let file = directory.appendingPathComponent("\(sender.name).json")
-            try Data(sender.example.body.utf8).write(to: file)
-            files[sender.name] = file.path
+            let file = directory.appendingPathComponent("\(source).json")
+            try Data(example.body.utf8).write(to: file)
+            files[source] = file.path
+            examples.append((source, example))
+        }
+        for sender in senders.senders {
+            if let tooled = sender as? any SenderTooling {
+                let credentials = tooled.generateCredentials()
+                secrets.append((sender.name, credentials.secret))
+                devEnvironment[Setting.sourceSecrets.forSource(sender.name).environment] = credentials.secret
+                if let signingKey = credentials.signingKey { try writeKey(signingKey, for: sender.name) }
+                try addExample(tooled.example, for: sender.name)
+            }
+        }
+        // Senders that name their certificate get one from a local HTTPS host with its own CA.
+        let certificateSenders = senders.senders.compactMap { $0 as? any CertificateSenderTooling }
+        var certificateURLs: [String: String] = [:]
+        var host: CertificateServer?
+        if !certificateSenders.isEmpty {
+            let started = try await CertificateServer()
+            host = started
+            for sender in certificateSenders {
+                let certificate = try LocalSigningCertificate(
+                    authority: started.authority,
+                    commonName: sender.certificateSubject
+                )
+                started.serve(sender.certificatePath, .init(body: certificate.pem))
+                try writeKey(certificate.key.pemRepresentation, for: sender.name)
+                certificateURLs[sender.name] = started.url(sender.certificatePath)
+                for (setting, value) in [
+                    (Setting.sourceCertificateURLs, started.url(sender.certificatePrefix)),
+                    (.sourceCertificateCAFile, started.caFile), (.sourceCertificatePrivateAddresses, "true"),
+                ] {
+                    devEnvironment[setting.forSource(sender.name).environment] = value
+                }
+                try addExample(sender.example, for: sender.name)
+            }
         }
         self.cluster = cluster
         self.secrets = secrets
         self.exampleFiles = files
         self.signingKeyFiles = keyFiles
-        self.tooled = tooled
+        self.certificateURLs = certificateURLs
+        self.certificateHost = host
+        self.examples = examples
         self.configuration = try RelayConfiguration.load(environment: devEnvironment, senders: senders)
     }
 
@@ -111,21 +153,32 @@ public struct DevEnvironment: Sendable {
     public func instructions(port: Int, executable: String) -> String {
         var exports = ["export RELAY_KAFKA_BOOTSTRAP_SERVERS=\(cluster.bootstrapServers)"]
         var tries: [String] = []
-        for (sender, (source, secret)) in zip(tooled, secrets) {
+        for (source, secret) in secrets {
             exports.append("export \(Setting.sourceSecrets.forSource(source).environment)=\(secret)")
-            for (setting, value) in sender.example.settings.sorted(by: { $0.key.key < $1.key.key }) {
+        }
+        for (source, example) in examples {
+            for (setting, value) in example.settings.sorted(by: { $0.key.key < $1.key.key }) {
                 exports.append(
                     "export \(setting.forSource(source).environment)=\(Self.expand(value, source: source, port: port))"
                 )
             }
+            if let url = certificateURLs[source], let host = certificateHost {
+                exports.append(
+                    "export \(Setting.sourceCertificateURLs.forSource(source).environment)="
+                        + String(url.dropLast("dev.pem".count))
+                )
+                exports.append("export \(Setting.sourceCertificateCAFile.forSource(source).environment)=\(host.caFile)")
+                exports.append("export \(Setting.sourceCertificatePrivateAddresses.forSource(source).environment)=true")
+            }
             // Quoted only where the shell needs it (GitLab's `Merge Request Hook`).
             let event =
-                sender.example.eventType.map { " --event \($0.contains(" ") ? SignedRequest.shellQuoted($0) : $0)" }
+                example.eventType.map { " --event \($0.contains(" ") ? SignedRequest.shellQuoted($0) : $0)" }
                 ?? ""
             let file = exampleFiles[source] ?? "\(source).json"
             let key = signingKeyFiles[source].map { " --signing-key-file \($0)" } ?? ""
+            let certificate = certificateURLs[source].map { " --certificate-url \($0)" } ?? ""
             tries.append(
-                "\(executable) sign --source \(source)\(event)\(key) \(file) | sh    # → \(sender.example.topic)"
+                "\(executable) sign --source \(source)\(event)\(key)\(certificate) \(file) | sh    # → \(example.topic)"
             )
         }
         exports.append("export \(Setting.httpPort.environment)=\(port)")
@@ -133,10 +186,10 @@ public struct DevEnvironment: Sendable {
         if let token = configuration.admin.token {
             exports.append("export \(Setting.adminToken.environment)=\(token)")
         }
-        let first = tooled.first?.example.topic ?? "TOPIC"
+        let first = examples.first?.example.topic ?? "TOPIC"
         return """
             webhook-relay dev is running.
-              relay:  \(Self.url(source: "{source}", port: port))  (sources: \(tooled.map(\.name).joined(separator: ", ")))
+              relay:  \(Self.url(source: "{source}", port: port))  (sources: \(examples.map(\.source).joined(separator: ", ")))
               kafka:  \(cluster.bootstrapServers) (embedded, in memory; librdkafka \(Librdkafka.version))
               buffer: \(configuration.buffer.path)
               console: http://\(configuration.admin.host):\(configuration.admin.port)/  (the admin console; token: \(configuration.admin.token ?? "none"))

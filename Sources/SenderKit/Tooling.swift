@@ -22,6 +22,25 @@ extension SenderTooling {
     public func generateCredentials() -> DevCredentials { DevCredentials(secret: generateSecret()) }
 }
 
+/// What `webhook-relay dev` needs of a sender that signs with a certificate it names in each request
+/// (Amazon SNS, PayPal): dev issues a stand-in certificate from its own CA, serves it from a local
+/// HTTPS host at ``certificatePath`` and points the source's `certificate_urls` at
+/// ``certificatePrefix`` there; its try-it line signs with that certificate's key.
+public protocol CertificateSenderTooling: Sender {
+    /// The name the sender's certificates carry, e.g. `sns.amazonaws.com`.
+    var certificateSubject: String { get }
+    /// The path prefix the sender's certificate URLs start with, e.g. `/SimpleNotificationService-`.
+    var certificatePrefix: String { get }
+    /// A delivery to try the relay with; its settings include what the source requires
+    /// (`topic_arns`, `webhook_id`).
+    var example: SenderExample { get }
+}
+
+extension CertificateSenderTooling {
+    /// Where dev serves the stand-in certificate: the prefix followed by `dev.pem`.
+    public var certificatePath: String { certificatePrefix + "dev.pem" }
+}
+
 /// What `webhook-relay dev` configures a source with.
 public struct DevCredentials: Sendable, Hashable {
     /// The value of the source's `secrets`: an HMAC secret, or the verification (public) key of a
@@ -92,19 +111,24 @@ public struct OutgoingDelivery: Sendable {
     /// The private key of a sender that signs with one (see ``DevCredentials/signingKey``); senders
     /// that share a secret sign with the source's first secret and ignore it.
     public var signingKey: String?
+    /// For a sender that names its certificate in the request (Amazon SNS, PayPal): the URL of the
+    /// certificate for ``signingKey``.
+    public var certificateURL: String?
 
     public init(
         body: [UInt8],
         eventType: String? = nil,
         deliveryID: String? = nil,
         timestamp: Int64,
-        signingKey: String? = nil
+        signingKey: String? = nil,
+        certificateURL: String? = nil
     ) {
         self.body = body
         self.eventType = eventType
         self.deliveryID = deliveryID
         self.timestamp = timestamp
         self.signingKey = signingKey
+        self.certificateURL = certificateURL
     }
 
     /// ``signingKey``, which a sender that signs with a private key needs.
@@ -117,6 +141,18 @@ public struct OutgoingDelivery: Sendable {
             )
         }
         return signingKey
+    }
+
+    /// ``certificateURL``, which a sender that names its certificate needs.
+    /// - Throws: ``SigningError`` saying where it comes from, when there is none.
+    public func requiredCertificateURL(sender: String) throws(SigningError) -> String {
+        guard let certificateURL, !certificateURL.isEmpty else {
+            throw SigningError(
+                "\(sender) names the certificate it signs with: pass its URL with --certificate-url "
+                    + "(webhook-relay dev serves one for its sources)"
+            )
+        }
+        return certificateURL
     }
 
     /// The delivery id, or a new random one made of `prefix` and 24 hex digits.

@@ -18,7 +18,7 @@ struct DevCommand: AsyncParsableCommand {
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         ProcessTuning.fixMallocThreshold()
-        let dev = try DevEnvironment(httpPort: httpPort, environment: environment, senders: registeredSenders)
+        let dev = try await DevEnvironment(httpPort: httpPort, environment: environment, senders: registeredSenders)
         RelayLogging.bootstrap(dev.configuration.logging)
         let logger = Logger(label: "webhook-relay")
         let executable = Self.executablePath()

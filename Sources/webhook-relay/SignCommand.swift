@@ -53,6 +53,12 @@ struct SignCommand: ParsableCommand {
     )
     var signingKeyFile: String?
 
+    @Option(
+        name: .long,
+        help: "aws-sns, paypal: the URL of the certificate for --signing-key-file (webhook-relay dev prints it)."
+    )
+    var certificateURL: String?
+
     @Option(name: .long, help: "docutray: the webhook URL as registered in Docutray (default: its webhook_url).")
     var webhookURL: String?
 
@@ -111,7 +117,8 @@ struct SignCommand: ParsableCommand {
             eventType: event,
             deliveryID: deliveryID,
             timestamp: timestamp ?? Int64(Date().timeIntervalSince1970),
-            signingKey: signingKey
+            signingKey: signingKey,
+            certificateURL: certificateURL
         )
         let host = Setting.httpHost.value(in: environment).flatMap { $0 == "0.0.0.0" ? nil : $0 }
         let port = Setting.httpPort.value(in: environment) ?? ""

@@ -4,6 +4,7 @@ import Relay
 import RelayKafka
 import RelayPrimitives
 import RelayTestSupport
+import RelayTools
 import SenderKit
 import Senders
 import Testing
@@ -75,7 +76,7 @@ struct CertificateSenderEndToEndTests {
     )
     func notifications() async throws {
         try await withCertificateServer { server in
-            let signer = try TestSigningCertificate(authority: server.authority, commonName: "sns.amazonaws.com")
+            let signer = try LocalSigningCertificate(authority: server.authority, commonName: "sns.amazonaws.com")
             server.serve(Self.goodPath, .init(body: signer.pem))
             try await withTestRelay(
                 environment: Self.environment(server),
@@ -109,15 +110,15 @@ struct CertificateSenderEndToEndTests {
     func refusals() async throws {
         try await withCertificateServer { server in
             let authority = server.authority
-            let signer = try TestSigningCertificate(authority: authority, commonName: "sns.amazonaws.com")
-            let expired = try TestSigningCertificate(
+            let signer = try LocalSigningCertificate(authority: authority, commonName: "sns.amazonaws.com")
+            let expired = try LocalSigningCertificate(
                 authority: authority,
                 commonName: "sns.amazonaws.com",
                 notBefore: Date() - 7200,
                 notAfter: Date() - 60
             )
-            let impostor = try TestSigningCertificate(authority: authority, commonName: "evil.example.com")
-            let otherKey = try TestSigningCertificate(authority: authority, commonName: "sns.amazonaws.com")
+            let impostor = try LocalSigningCertificate(authority: authority, commonName: "evil.example.com")
+            let otherKey = try LocalSigningCertificate(authority: authority, commonName: "sns.amazonaws.com")
             server.serve(Self.goodPath, .init(body: signer.pem))
             server.serve("/SimpleNotificationService-expired.pem", .init(body: expired.pem))
             server.serve("/SimpleNotificationService-subject.pem", .init(body: impostor.pem))
@@ -230,7 +231,7 @@ struct CertificateSenderEndToEndTests {
     )
     func subscriptionConfirmation() async throws {
         try await withCertificateServer { server in
-            let signer = try TestSigningCertificate(authority: server.authority, commonName: "sns.amazonaws.com")
+            let signer = try LocalSigningCertificate(authority: server.authority, commonName: "sns.amazonaws.com")
             server.serve(Self.goodPath, .init(body: signer.pem))
             server.serve("/", .init(body: "<ConfirmSubscriptionResponse/>"))
             let subscribe = server.url("/?Action=ConfirmSubscription&TopicArn=\(Self.topicArn)&Token=2336412f37fb")
@@ -284,7 +285,7 @@ struct PayPalEndToEndTests {
 
     static func headers(
         _ body: [UInt8],
-        signer: TestSigningCertificate,
+        signer: LocalSigningCertificate,
         certificateURL: String,
         transmission: String,
         time: Int64 = CertificateSenderEndToEndTests.now,
@@ -346,7 +347,7 @@ struct PayPalEndToEndTests {
     )
     func paypal() async throws {
         try await withCertificateServer { server in
-            let signer = try TestSigningCertificate(
+            let signer = try LocalSigningCertificate(
                 authority: server.authority,
                 commonName: "messageverificationcerts.paypal.com"
             )

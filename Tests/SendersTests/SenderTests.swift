@@ -50,8 +50,9 @@ struct Curve25519SigningKey {
 
 @Suite("Senders: signers, settings and the pitfalls the libraries disagree on")
 struct SenderTests {
-    /// The senders the relay can imitate (``SenderTooling``); Amazon SNS and PayPal sign with
-    /// certificates only they hold, and have tests of their own.
+    /// The senders signed with a secret or key pair (``SenderTooling``); Amazon SNS and PayPal name a
+    /// certificate to fetch, and are tested against a local certificate host (dev's walkthrough and
+    /// `CertificateSenderEndToEndTests`).
     static let senders = TestSenders.registry.senders.filter { $0 is any SenderTooling }
     static let now: Int64 = 1_767_225_600
 

@@ -275,3 +275,63 @@ public struct AmazonSNSScheme: WebhookScheme {
             + [MessageType.subscriptionConfirmation.rawValue, MessageType.unsubscribeConfirmation.rawValue]
     }
 }
+
+extension AmazonSNSScheme: WebhookSigner {
+    /// The message in `delivery.body` (its `Type`, `MessageId`, `TopicArn`, `Subject`, `Message`;
+    /// a confirmation's `SubscribeURL` and `Token`) as SNS posts it at `delivery.timestamp`: with
+    /// `Timestamp`, `SignatureVersion` 2 and the `Signature` of `delivery.signingKey` (PEM RSA), the
+    /// certificate at `delivery.certificateURL`. The body unchanged without them.
+    public func stamped(_ delivery: OutgoingDelivery) -> [UInt8] {
+        guard let pem = delivery.signingKey, let certificateURL = delivery.certificateURL,
+            let key = try? _RSA.Signing.PrivateKey(pemRepresentation: pem)
+        else { return delivery.body }
+        let fields = BodyFields(body: delivery.body, capturing: bodyFields)
+        guard let typeText = try? fields.value(at: Field.type), let type = MessageType(rawValue: typeText) else {
+            return delivery.body
+        }
+        var values: [(name: String, value: String)] = []
+        for (name, pointer, _) in type.signedFields {
+            if name == "Timestamp" {
+                let millis = RFC3339.format(unixMilliseconds: delivery.timestamp * 1000)
+                values.append((name, millis))
+            } else if name == "MessageId" {
+                values.append((name, (try? fields.value(at: pointer)) ?? UUID().uuidString.lowercased()))
+            } else if let value = try? fields.value(at: pointer) {
+                values.append((name, value))
+            }
+        }
+        let message = values.map { "\($0.name)\n\($0.value)\n" }.joined()
+        guard
+            let signature = try? key.signature(for: SHA256.hash(data: Array(message.utf8)), padding: .insecurePKCS1v1_5)
+        else { return delivery.body }
+        let members =
+            values + [
+                ("SignatureVersion", "2"), ("Signature", Base64.encode(signature.rawRepresentation)),
+                ("SigningCertURL", certificateURL),
+            ]
+        var output = Array("{\n".utf8)
+        for (index, member) in members.enumerated() {
+            output += Array("  ".utf8)
+            JSONText.appendString(member.name, to: &output)
+            output += Array(" : ".utf8)
+            JSONText.appendString(member.value, to: &output)
+            output += Array((index == members.count - 1 ? "\n" : ",\n").utf8)
+        }
+        return output + Array("}".utf8)
+    }
+
+    /// SNS's headers for a message ``stamped(_:)`` signed; the signature is in the body.
+    public func sign(_ delivery: OutgoingDelivery) throws(SigningError) -> [(name: String, value: String)] {
+        _ = try delivery.requiredSigningKey(sender: "aws-sns")
+        _ = try delivery.requiredCertificateURL(sender: "aws-sns")
+        let fields = BodyFields(body: delivery.body, capturing: bodyFields)
+        let value = { (pointer: JSONPointer) in (try? fields.value(at: pointer)) ?? "" }
+        return [
+            ("content-type", "text/plain; charset=UTF-8"),
+            ("user-agent", "Amazon Simple Notification Service Agent"),
+            ("x-amz-sns-message-type", value(Field.type)),
+            ("x-amz-sns-message-id", value(Field.messageID)),
+            ("x-amz-sns-topic-arn", value(Field.topicArn)),
+        ]
+    }
+}

@@ -3,7 +3,7 @@ import SenderCertificates
 import SenderKit
 
 /// Amazon SNS topics with an HTTP or HTTPS subscription whose endpoint is the relay.
-public struct AmazonSNSSender: Sender {
+public struct AmazonSNSSender: CertificateSenderTooling {
     public init() {}
 
     public var name: String { "aws-sns" }
@@ -36,6 +36,21 @@ public struct AmazonSNSSender: Sender {
     public static let certificateSubjects = ["sns.amazonaws.com", "sns.amazonaws.com.cn"]
 
     public var usesSecrets: Bool { false }
+
+    public var certificateSubject: String { Self.certificateSubjects[0] }
+
+    public var certificatePrefix: String { "/SimpleNotificationService-" }
+
+    /// `webhook-relay sign` adds `Timestamp`, `Signature`, `SignatureVersion` and `SigningCertURL`.
+    public var example: SenderExample {
+        SenderExample(
+            eventType: nil,
+            body:
+                #"{"Type":"Notification","MessageId":"22b80b92-fdea-4c2c-8f9d-bdfb0c7bf324","TopicArn":"arn:aws:sns:us-east-1:123456789012:orders","Subject":"Order created","Message":"{\"order\":\"ord_1\",\"total\":\"12.50\"}"}"#,
+            topic: "aws-sns.orders",
+            settings: [Self.topicArns: "arn:aws:sns:us-east-1:123456789012:orders"]
+        )
+    }
 
     public var settings: [Setting] { [Self.topicArns, Self.confirmSubscriptions] + Setting.certificateSettings }
 

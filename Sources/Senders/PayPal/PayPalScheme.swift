@@ -209,3 +209,31 @@ enum CRC32 {
         return crc ^ 0xFFFF_FFFF
     }
 }
+
+extension PayPalScheme: WebhookSigner {
+    /// PayPal's headers for `delivery`, signed with `delivery.signingKey` (PEM RSA) for the
+    /// certificate at `delivery.certificateURL`.
+    public func sign(_ delivery: OutgoingDelivery) throws(SigningError) -> [(name: String, value: String)] {
+        let pem = try delivery.requiredSigningKey(sender: "paypal")
+        let certificateURL = try delivery.requiredCertificateURL(sender: "paypal")
+        guard let key = try? _RSA.Signing.PrivateKey(pemRepresentation: pem) else {
+            throw SigningError("the signing key is not a PEM RSA private key")
+        }
+        let id = delivery.deliveryID(orNew: "")
+        let time = RFC3339.format(unixSeconds: delivery.timestamp)
+        let signed = Self.signedString(transmissionID: id, time: time, webhookID: webhookID, body: delivery.body)
+        guard let signature = try? key.signature(for: SHA256.hash(data: signed), padding: .insecurePKCS1v1_5) else {
+            throw SigningError("RSA signing failed")
+        }
+        return [
+            ("content-type", "application/json"),
+            ("user-agent", "PayPal/AUHD-214.0-58654542"),
+            (Header.transmissionID.canonicalName, id),
+            (Header.transmissionTime.canonicalName, time),
+            (Header.signature.canonicalName, Base64.encode(signature.rawRepresentation)),
+            (Header.certificateURL.canonicalName, certificateURL),
+            (Header.algorithm.canonicalName, "SHA256withRSA"),
+            (Header.version.canonicalName, "v2"),
+        ]
+    }
+}

@@ -3,7 +3,7 @@ import SenderCertificates
 import SenderKit
 
 /// PayPal REST apps' webhooks (Developer Dashboard → Apps & Credentials → the app → Webhooks).
-public struct PayPalSender: Sender {
+public struct PayPalSender: CertificateSenderTooling {
     public init() {}
 
     public var name: String { "paypal" }
@@ -31,6 +31,20 @@ public struct PayPalSender: Sender {
     ]
 
     public var usesSecrets: Bool { false }
+
+    public var certificateSubject: String { Self.certificateSubjects[0] }
+
+    public var certificatePrefix: String { "/v1/notifications/certs/" }
+
+    public var example: SenderExample {
+        SenderExample(
+            eventType: nil,
+            body:
+                #"{"id":"WH-2WR32451HC0233532-67976317FL4543714","event_version":"1.0","create_time":"2026-01-01T00:00:00.000Z","resource_type":"capture","event_type":"PAYMENT.CAPTURE.COMPLETED","summary":"Payment completed for EUR 12.50","resource":{"id":"42311647XV020574X","status":"COMPLETED","amount":{"currency_code":"EUR","value":"12.50"}}}"#,
+            topic: "paypal.PAYMENT.CAPTURE.COMPLETED",
+            settings: [Self.webhookID: "1JE4291016473214C"]
+        )
+    }
 
     public var settings: [Setting] { [Self.webhookID] + Setting.certificateSettings }
 

@@ -10,16 +10,17 @@ import SwiftASN1
 import X509
 import _CryptoExtras
 
-/// A certificate authority made for one test: it issues the HTTPS server's certificate and the
-/// senders' signing certificates, and its PEM file is what the relay's `certificate_ca_file` trusts.
-public struct TestCertificateAuthority: Sendable {
+/// A certificate authority made on the spot (for `webhook-relay dev` and the tests): it issues the
+/// local certificate host's TLS certificate and the stand-in senders' signing certificates, and its
+/// PEM file is what the relay's `certificate_ca_file` trusts.
+public struct LocalCertificateAuthority: Sendable {
     public let name: DistinguishedName
     private let key: Certificate.PrivateKey
     public let certificate: Certificate
     /// The CA certificate as PEM.
     public let pem: String
 
-    public init(commonName: String = "webhook-relay test CA") throws {
+    public init(commonName: String = "webhook-relay local CA") throws {
         let key = P256.Signing.PrivateKey()
         let name = try DistinguishedName { CommonName(commonName) }
         let now = Date()
@@ -75,13 +76,13 @@ public struct TestCertificateAuthority: Sendable {
 }
 
 /// An RSA key pair a sender signs with, and its certificate as PEM.
-public struct TestSigningCertificate: Sendable {
+public struct LocalSigningCertificate: Sendable {
     public let key: _RSA.Signing.PrivateKey
     public let pem: String
 
     /// A 2048-bit key and a certificate for it from `authority`.
     public init(
-        authority: TestCertificateAuthority,
+        authority: LocalCertificateAuthority,
         commonName: String,
         notBefore: Date = Date() - 3600,
         notAfter: Date = Date() + 86_400
@@ -107,9 +108,9 @@ public struct TestSigningCertificate: Sendable {
     }
 }
 
-/// A local HTTPS server standing in for a sender's certificate host: it serves what a test puts
-/// at each path and records every request it gets, so a test can prove what the relay fetched
-/// (and what it did not).
+/// A local HTTPS server standing in for a sender's certificate host (Amazon SNS's, PayPal's), on
+/// 127.0.0.1 with a certificate from its own CA: it serves what is put at each path and records
+/// every request it gets, so a test can prove what the relay fetched (and what it did not).
 public final class CertificateServer: Sendable {
     /// What one path answers.
     public struct Answer: Sendable {
@@ -130,13 +131,13 @@ public final class CertificateServer: Sendable {
     /// The server's port on 127.0.0.1.
     public let port: Int
     /// The CA that issued the server's certificate (and may issue the senders').
-    public let authority: TestCertificateAuthority
+    public let authority: LocalCertificateAuthority
     /// The CA's PEM in a file, for `certificate_ca_file`.
     public let caFile: String
 
     /// Starts the server on a free loopback port with a certificate for 127.0.0.1 from a new CA.
     public init() async throws {
-        let authority = try TestCertificateAuthority()
+        let authority = try LocalCertificateAuthority()
         let serverKey = P256.Signing.PrivateKey()
         let serverCertificate = try authority.issue(
             commonName: "127.0.0.1",
@@ -154,8 +155,10 @@ public final class CertificateServer: Sendable {
             ],
             privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(serverKey.pemRepresentation.utf8), format: .pem))
         )
-        let caFile = FileManager.default.temporaryDirectory.appendingPathComponent("test-ca-\(UUID().uuidString).pem")
-            .path
+        let caFile = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "webhook-relay-ca-\(UUID().uuidString).pem"
+        )
+        .path
         try Data(authority.pem.utf8).write(to: URL(fileURLWithPath: caFile))
         let answers = self.answers
         let requests = self.requests
@@ -222,68 +225,5 @@ public func withCertificateServer<T: Sendable>(_ body: (CertificateServer) async
     } catch {
         await server.stop()
         throw error
-    }
-}
-
-/// An Amazon SNS message as SNS writes it, signed with a test certificate's key.
-public struct SNSTestMessage: Sendable {
-    public var fields: [(String, String)]
-
-    /// A notification (`subject` optional) or, with `subscribeURL`, a subscription confirmation.
-    public init(
-        topicArn: String,
-        messageID: String,
-        message: String,
-        timestamp: String,
-        subject: String? = nil,
-        subscribeURL: String? = nil,
-        certificateURL: String
-    ) {
-        var fields: [(String, String)] = [
-            ("Type", subscribeURL == nil ? "Notification" : "SubscriptionConfirmation"), ("MessageId", messageID),
-        ]
-        if let subscribeURL {
-            fields += [("Token", "2336412f37fb687f5d51e6e2425"), ("TopicArn", topicArn), ("Message", message)]
-            fields += [("SubscribeURL", subscribeURL), ("Timestamp", timestamp)]
-        } else {
-            fields.append(("TopicArn", topicArn))
-            if let subject { fields.append(("Subject", subject)) }
-            fields += [("Message", message), ("Timestamp", timestamp)]
-        }
-        fields += [("SignatureVersion", "2"), ("SigningCertURL", certificateURL)]
-        self.fields = fields
-    }
-
-    /// AWS's string to sign: `Key\nValue\n` for the type's fields, in their documented order.
-    public var stringToSign: [UInt8] {
-        let confirmation = fields.first?.1 != "Notification"
-        let names =
-            confirmation
-            ? ["Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type"]
-            : ["Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type"]
-        var text = ""
-        for name in names {
-            if let value = fields.first(where: { $0.0 == name })?.1 { text += "\(name)\n\(value)\n" }
-        }
-        return Array(text.utf8)
-    }
-
-    /// The message as SNS posts it, signed by `certificate` (SHA-1 for `SignatureVersion` 1).
-    public func body(signedBy certificate: TestSigningCertificate, version: Int = 2) throws -> [UInt8] {
-        var fields = self.fields
-        if let index = fields.firstIndex(where: { $0.0 == "SignatureVersion" }) { fields[index].1 = String(version) }
-        let signature = try certificate.sign(stringToSign, sha1: version == 1)
-        fields.insert(("Signature", signature), at: fields.count - 1)
-        fields.append(("UnsubscribeURL", "https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe&SubscriptionArn=x"))
-        let members = fields.map { "  \(JSONString.quoted($0.0)) : \(JSONString.quoted($0.1))" }
-        return Array("{\n\(members.joined(separator: ",\n"))\n}".utf8)
-    }
-}
-
-/// JSON string literals for hand-built test bodies.
-enum JSONString {
-    static func quoted(_ text: String) -> String {
-        let data = try! JSONSerialization.data(withJSONObject: [text], options: [.withoutEscapingSlashes])
-        return String(decoding: data.dropFirst().dropLast(), as: UTF8.self)
     }
 }
