@@ -303,6 +303,7 @@ let package = Package(
             name: "SendersTests",
             dependencies: [
                 "RelayTestSupport",
+                "SenderCertificates",
                 "SenderKit",
                 "Senders",
                 .product(name: "Crypto", package: "swift-crypto"),

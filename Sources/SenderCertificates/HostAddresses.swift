@@ -4,11 +4,11 @@ import SenderKit
 
 /// Resolving a certificate host, and telling public addresses from the ones a request must never
 /// make the relay reach (loopback, private networks, link-local and cloud metadata, multicast).
-enum HostAddresses {
+public enum HostAddresses {
     /// The addresses of `host`, resolved by the system on NIO's blocking-I/O pool.
     /// - Throws: ``WebhookRejection/certificateUnavailable(reason:retryAfter:)`` when the name does
     ///   not resolve now.
-    static func resolve(_ host: String) async throws(WebhookRejection) -> [String] {
+    public static func resolve(_ host: String) async throws(WebhookRejection) -> [String] {
         let result = try? await NIOThreadPool.singleton.runIfActive { () -> [String] in
             var buffer = [CChar](repeating: 0, count: 2048)
             let count = relay_resolve_host(host, &buffer, Int32(buffer.count))
@@ -26,7 +26,7 @@ enum HostAddresses {
     /// loopback, RFC 1918 or unique-local, shared (100.64/10), link-local (169.254/16, where cloud
     /// metadata services answer; fe80::/10), benchmarking, documentation, multicast or reserved.
     /// IPv4-mapped IPv6 addresses are judged as the IPv4 address they carry.
-    static func isPublic(_ address: String) -> Bool {
+    public static func isPublic(_ address: String) -> Bool {
         var bytes = [UInt8](repeating: 0, count: 16)
         let length = relay_parse_ip_address(address, &bytes)
         switch length {
