@@ -29,7 +29,7 @@ public struct LocalCertificateAuthority: Sendable {
             serialNumber: Certificate.SerialNumber(),
             publicKey: Certificate.PublicKey(key.publicKey),
             notValidBefore: now - 3600,
-            notValidAfter: now + 86_400,
+            notValidAfter: now + 30 * 86_400,
             issuer: name,
             subject: name,
             signatureAlgorithm: .ecdsaWithSHA256,
@@ -52,7 +52,7 @@ public struct LocalCertificateAuthority: Sendable {
         publicKey: Certificate.PublicKey,
         ipAddress: [UInt8]? = nil,
         notBefore: Date = Date() - 3600,
-        notAfter: Date = Date() + 86_400
+        notAfter: Date = Date() + 30 * 86_400
     ) throws -> Certificate {
         try Certificate(
             version: .v3,
@@ -85,7 +85,7 @@ public struct LocalSigningCertificate: Sendable {
         authority: LocalCertificateAuthority,
         commonName: String,
         notBefore: Date = Date() - 3600,
-        notAfter: Date = Date() + 86_400
+        notAfter: Date = Date() + 30 * 86_400
     ) throws {
         let key = try _RSA.Signing.PrivateKey(keySize: .bits2048)
         let certificate = try authority.issue(
