@@ -52,6 +52,18 @@ final class KafkaClient: @unchecked Sendable {
 public enum Librdkafka {
     /// The version string of the linked library, e.g. `2.0.2`.
     public static var version: String { String(cString: rd_kafka_version_str()) }
+
+    /// What the linked library was built with (`builtin.features`), e.g. `ssl`, `sasl_scram`,
+    /// `sasl_oauthbearer`, and `oidc` only where it was built with libcurl. Debian's 2.0.2 has no
+    /// `oidc`.
+    public static let builtinFeatures: Set<String> = {
+        let conf = rd_kafka_conf_new()!
+        defer { rd_kafka_conf_destroy(conf) }
+        var buffer = [CChar](repeating: 0, count: 1024)
+        var size = buffer.count
+        guard rd_kafka_conf_get(conf, "builtin.features", &buffer, &size) == RD_KAFKA_CONF_OK else { return [] }
+        return Set(String(nullTerminated: buffer).split(separator: ",").map(String.init))
+    }()
 }
 
 extension String {

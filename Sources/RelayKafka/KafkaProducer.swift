@@ -35,6 +35,7 @@ public final class KafkaProducer: Service, Sendable {
             "Kafka producer created",
             metadata: [
                 "librdkafka.version": "\(Librdkafka.version)",
+                "librdkafka.features": "\(Librdkafka.builtinFeatures.sorted().joined(separator: ","))",
                 "kafka.bootstrap": "\(configuration.bootstrapServers)",
             ]
         )

@@ -57,6 +57,52 @@ public struct KafkaProducerConfiguration: Sendable, Hashable {
         return nil
     }
 
+    /// The first property the loaded librdkafka cannot honour, or that would break every produce,
+    /// with why: `transactional.id` (the relay produces outside transactions; librdkafka then
+    /// fails every produce with "Erroneous state"), a SASL mechanism it does not know or was built
+    /// without, OIDC token fetching without its `oidc` feature (libcurl), TLS without `ssl`.
+    /// - Parameter features: the library's `builtin.features` (``Librdkafka/builtinFeatures``).
+    public static func unsupportedProperty(
+        in properties: [String: String],
+        features: Set<String> = Librdkafka.builtinFeatures
+    ) -> (key: String, problem: String)? {
+        let built = "librdkafka \(Librdkafka.version) (builtin.features: \(features.sorted().joined(separator: ",")))"
+        if properties["transactional.id"] != nil {
+            return (
+                "transactional.id",
+                "is not supported: the relay produces outside transactions, and librdkafka would fail every produce with \"Erroneous state\"; remove it"
+            )
+        }
+        let mechanismFeatures = [
+            "GSSAPI": "sasl_gssapi", "PLAIN": "sasl_plain", "SCRAM-SHA-256": "sasl_scram",
+            "SCRAM-SHA-512": "sasl_scram",
+            "OAUTHBEARER": "sasl_oauthbearer",
+        ]
+        for key in ["sasl.mechanism", "sasl.mechanisms"] {
+            guard let mechanism = properties[key] else { continue }
+            guard let feature = mechanismFeatures[mechanism.uppercased()] else {
+                let known = mechanismFeatures.keys.sorted().joined(separator: ", ")
+                return (key, "'\(mechanism.prefix(40))' is not a SASL mechanism librdkafka knows (\(known))")
+            }
+            if !features.contains(feature) {
+                return (key, "\(mechanism) needs the \(feature) feature, which \(built) lacks")
+            }
+        }
+        if properties["sasl.oauthbearer.method"]?.lowercased() == "oidc", !features.contains("oidc") {
+            return (
+                "sasl.oauthbearer.method",
+                "oidc needs a librdkafka built with libcurl (the oidc feature), which \(built) is not; "
+                    + "use the container image, or a librdkafka from Confluent's packages (see the README)"
+            )
+        }
+        if let protocolName = properties["security.protocol"]?.lowercased(), protocolName.contains("ssl"),
+            !features.contains("ssl")
+        {
+            return ("security.protocol", "\(protocolName) needs the ssl feature, which \(built) lacks")
+        }
+        return nil
+    }
+
     /// The full property list handed to librdkafka, in a stable order.
     ///
     /// - Throws: ``KafkaError`` if `properties` tries to weaken an enforced property.

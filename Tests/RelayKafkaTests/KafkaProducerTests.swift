@@ -330,3 +330,43 @@ final class CountingResumer: DeliveryResumer {
         DispatchQueue.global().async(execute: work)
     }
 }
+
+@Suite("What the loaded librdkafka can honour")
+struct LibrdkafkaCapabilityTests {
+    static let debian: Set<String> = [
+        "gzip", "snappy", "ssl", "sasl", "regex", "lz4", "sasl_gssapi", "sasl_plain", "sasl_scram", "plugins", "zstd",
+        "sasl_oauthbearer",
+    ]
+
+    @Test("The linked library reports its features, and every one a secured cluster needs is named")
+    func features() {
+        #expect(Librdkafka.builtinFeatures.isSuperset(of: ["ssl", "sasl_scram", "sasl_oauthbearer"]))
+    }
+
+    @Test("transactional.id, unknown or missing SASL mechanisms, OIDC without curl and TLS without ssl are refused")
+    func refusals() {
+        let cases: [([String: String], Set<String>, String?)] = [
+            (["transactional.id": "x"], Self.debian, "transactional.id"),
+            (["sasl.mechanism": "AWS_MSK_IAM"], Self.debian, "sasl.mechanism"),
+            (["sasl.mechanisms": "GSSAPI"], Self.debian.subtracting(["sasl_gssapi"]), "sasl.mechanisms"),
+            (["sasl.mechanism": "SCRAM-SHA-512"], Self.debian, nil),
+            (["sasl.mechanism": "scram-sha-256"], Self.debian, nil),
+            (
+                ["sasl.mechanism": "OAUTHBEARER", "sasl.oauthbearer.method": "oidc"], Self.debian,
+                "sasl.oauthbearer.method"
+            ),
+            (
+                ["sasl.mechanism": "OAUTHBEARER", "sasl.oauthbearer.method": "oidc"],
+                Self.debian.union(["http", "oidc"]),
+                nil
+            ),
+            (["sasl.mechanism": "OAUTHBEARER"], Self.debian, nil),
+            (["security.protocol": "SASL_SSL"], Self.debian.subtracting(["ssl"]), "security.protocol"),
+            (["security.protocol": "SASL_SSL"], Self.debian, nil),
+        ]
+        for (properties, features, refused) in cases {
+            let found = KafkaProducerConfiguration.unsupportedProperty(in: properties, features: features)
+            #expect(found?.key == refused, "\(properties)")
+        }
+    }
+}

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Relay
+import RelayKafka
 import RelayTestSupport
 import RelayTools
 import SenderKit
@@ -241,6 +242,26 @@ struct ConfigurationTests {
             key: "kafka.properties.acks",
             mentioning: "all"
         )
+        expectError(
+            minimal.merging(["RELAY_KAFKA_PROPERTY_TRANSACTIONAL_ID": "relay-1"]) { $1 },
+            key: "kafka.properties.transactional.id",
+            mentioning: "Erroneous state"
+        )
+        expectError(
+            minimal.merging(["RELAY_KAFKA_PROPERTY_SASL_MECHANISM": "AWS_MSK_IAM"]) { $1 },
+            key: "kafka.properties.sasl.mechanism",
+            mentioning: "SCRAM-SHA-512"
+        )
+        // OIDC token fetching needs librdkafka's oidc feature (libcurl): the loaded library decides.
+        let oidc = minimal.merging([
+            "RELAY_KAFKA_PROPERTY_SASL_MECHANISM": "OAUTHBEARER",
+            "RELAY_KAFKA_PROPERTY_SASL_OAUTHBEARER_METHOD": "oidc",
+        ]) { $1 }
+        if Librdkafka.builtinFeatures.contains("oidc") {
+            #expect(throws: Never.self) { try RelayConfiguration.load(environment: oidc) }
+        } else {
+            expectError(oidc, key: "kafka.properties.sasl.oauthbearer.method", mentioning: "libcurl")
+        }
         expectError(
             minimal.merging(["RELAY_LOG_LEVEL": "loud"]) { $1 },
             key: "logging.level",

@@ -564,6 +564,13 @@ struct ConfigurationLoader {
                 problem: "must be '\(value)': the relay acknowledges webhooks only once Kafka has them"
             )
         }
+        if let (key, problem) = KafkaProducerConfiguration.unsupportedProperty(in: properties) {
+            throw ConfigurationError(
+                key: "kafka.properties.\(key)",
+                environment: prefix + key.uppercased().replacingOccurrences(of: ".", with: "_"),
+                problem: problem
+            )
+        }
         return properties
     }
 
