@@ -57,6 +57,7 @@ let package = Package(
                 "CRdKafka",
                 "CSystemShims",
                 "RelayPrimitives",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
