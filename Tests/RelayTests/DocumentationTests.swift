@@ -1,5 +1,6 @@
 import Foundation
 import Relay
+import RelayKafka
 import RelayTestSupport
 import SenderKit
 import Senders
@@ -9,6 +10,51 @@ import Testing
 struct DocumentationTests {
     /// The repository root, found from this file's location.
     static let root = Repository.root
+
+    @Test("Every secured-Kafka recipe in docs/kafka-security.md is a configuration config check accepts, as written")
+    func kafkaRecipesLoad() throws {
+        let page = try String(
+            contentsOf: Self.root.appendingPathComponent("docs/kafka-security.md"),
+            encoding: .utf8
+        )
+        let recipes = page.matches(
+            of: /<!-- recipe: ([a-z0-9-]+) -->\n```yaml\n([\s\S]*?)```\n(?:\n```sh\n([\s\S]*?)```)?/
+        )
+        #expect(recipes.count == 5, "Confluent API key and OIDC, MSK SCRAM, Event Hubs, mTLS")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("recipes-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        for recipe in recipes {
+            let name = String(recipe.output.1)
+            let file = directory.appendingPathComponent("\(name).yaml")
+            try Data(recipe.output.2.utf8).write(to: file)
+            var environment = ["RELAY_GITHUB_SECRETS": "a-github-webhook-secret-of-some-length"]
+            // The password files the recipe names, made with a stand-in secret.
+            for line in (recipe.output.3 ?? "").split(separator: "\n") where line.hasPrefix("RELAY_") {
+                let parts = line.split(separator: "=", maxSplits: 1).map(String.init)
+                let secret = directory.appendingPathComponent("\(name)-\(parts[0])")
+                try Data("stand-in-secret".utf8).write(to: secret)
+                environment[parts[0]] = secret.path
+            }
+            let load = { try RelayConfiguration.load(environment: environment, configPath: file.path) }
+            if name == "confluent-cloud-oidc", !Librdkafka.builtinFeatures.contains("oidc") {
+                #expect(
+                    performing: load,
+                    throws: { error in
+                        (error as? ConfigurationError)?.key == "kafka.properties.sasl.oauthbearer.method"
+                    }
+                )
+            } else {
+                let configuration = try load()
+                #expect(configuration.kafka.properties["security.protocol"] != nil, "\(name)")
+                let redacted = configuration.redactedMetadata.values.map { "\($0)" }
+                #expect(
+                    !redacted.contains { $0.contains("stand-in-secret") },
+                    "\(name): a file's secret is never shown"
+                )
+            }
+        }
+    }
 
     @Test("The README's configuration reference names every setting and its variable")
     func readmeListsEverySetting() throws {
