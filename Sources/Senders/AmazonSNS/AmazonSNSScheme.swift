@@ -203,24 +203,10 @@ public struct AmazonSNSScheme: WebhookScheme {
             throw .badSignature(header: name, reason: "is not base64")
         }
         let message = try Self.stringToSign(fields, type: type)
-        guard let publicKey = try? _RSA.Signing.PublicKey(derRepresentation: key.publicKeyDER) else {
-            throw .untrustedCertificate(reason: "holds a key that does not parse")
-        }
-        let rsaSignature = _RSA.Signing.RSASignature(rawRepresentation: signature)
         let valid: Bool
         switch try fields.value(at: Field.signatureVersion) {
-        case "1":
-            valid = publicKey.isValidSignature(
-                rsaSignature,
-                for: Insecure.SHA1.hash(data: message),
-                padding: .insecurePKCS1v1_5
-            )
-        case "2":
-            valid = publicKey.isValidSignature(
-                rsaSignature,
-                for: SHA256.hash(data: message),
-                padding: .insecurePKCS1v1_5
-            )
+        case "1": valid = try key.isValidPKCS1Signature(signature, for: Insecure.SHA1.hash(data: message))
+        case "2": valid = try key.isValidPKCS1Signature(signature, for: SHA256.hash(data: message))
         default:
             throw .invalidField(Field.signatureVersion, reason: "must be 1 (SHA1withRSA) or 2 (SHA256withRSA)")
         }

@@ -53,14 +53,12 @@ public struct DiscordScheme: WebhookScheme, WebhookSigner {
         public static let noContent = WebhookReply(status: 204, contentType: "text/plain", body: [])
     }
 
-    /// The public keys' 32 bytes each (swift-crypto's key type is not `Sendable`; making one from
-    /// its bytes is a copy).
-    private let keys: [[UInt8]]
+    private let keys: ParsedKeys<Curve25519.Signing.PublicKey>
     private let timestampTolerance: Int64
 
     /// - Parameter keys: the applications' public keys.
     public init(keys: [Curve25519.Signing.PublicKey], timestampTolerance: Int64 = 300) {
-        self.keys = keys.map { Array($0.rawRepresentation) }
+        self.keys = ParsedKeys(keys)
         self.timestampTolerance = timestampTolerance
     }
 
@@ -78,10 +76,7 @@ public struct DiscordScheme: WebhookScheme, WebhookSigner {
             throw .badSignature(header: name, reason: "is not 128 hex digits (an Ed25519 signature)")
         }
         let message = Array(timestampText.utf8) + request.body
-        let verified = keys.contains { raw in
-            (try? Curve25519.Signing.PublicKey(rawRepresentation: raw))?.isValidSignature(code, for: message) ?? false
-        }
-        guard verified else {
+        guard keys.keys.contains(where: { $0.isValidSignature(code, for: message) }) else {
             throw .badSignature(header: name, reason: "does not verify under any configured public key")
         }
         let signedAt = try UnixTimestamp.fresh(

@@ -102,16 +102,8 @@ public struct PayPalScheme: CataloguedScheme {
         guard let signature = Base64.decode(signatureText) else {
             throw .badSignature(header: name, reason: "is not base64")
         }
-        guard let publicKey = try? _RSA.Signing.PublicKey(derRepresentation: key.publicKeyDER) else {
-            throw .untrustedCertificate(reason: "holds a key that does not parse")
-        }
         let message = Self.signedString(transmissionID: id, time: time, webhookID: webhookID, body: request.body)
-        let valid = publicKey.isValidSignature(
-            _RSA.Signing.RSASignature(rawRepresentation: signature),
-            for: SHA256.hash(data: message),
-            padding: .insecurePKCS1v1_5
-        )
-        guard valid else {
+        guard try key.isValidPKCS1Signature(signature, for: SHA256.hash(data: message)) else {
             throw .badSignature(header: name, reason: "does not verify under the certificate at PAYPAL-CERT-URL")
         }
         try UnixTimestamp.checkFresh(signedAt, now: now, tolerance: timestampTolerance)

@@ -33,12 +33,11 @@ public struct SendGridScheme: CataloguedScheme, WebhookSigner {
         "unsubscribe", "group_unsubscribe", "group_resubscribe",
     ]
 
-    /// The public keys as X9.63 points (swift-crypto's key type is not `Sendable`).
-    private let keys: [[UInt8]]
+    private let keys: ParsedKeys<P256.Signing.PublicKey>
     private let timestampTolerance: Int64
 
     public init(keys: [P256.Signing.PublicKey], timestampTolerance: Int64 = 300) {
-        self.keys = keys.map { Array($0.x963Representation) }
+        self.keys = ParsedKeys(keys)
         self.timestampTolerance = timestampTolerance
     }
 
@@ -57,10 +56,7 @@ public struct SendGridScheme: CataloguedScheme, WebhookSigner {
             throw .badSignature(header: name, reason: "is not the base64 of a DER ECDSA signature")
         }
         let message = Array(timestampText.utf8) + request.body
-        let verified = keys.contains { point in
-            (try? P256.Signing.PublicKey(x963Representation: point))?.isValidSignature(code, for: message) ?? false
-        }
-        guard verified else {
+        guard keys.keys.contains(where: { $0.isValidSignature(code, for: message) }) else {
             throw .badSignature(header: name, reason: "does not verify under any configured verification key")
         }
         let signedAt = try UnixTimestamp.fresh(
