@@ -197,6 +197,7 @@ let package = Package(
             dependencies: [
                 "Relay",
                 "RelayTools",
+                "RelayKafka",
                 "RelayPrimitives",
                 "SenderKit",
                 "Senders",

@@ -39,6 +39,10 @@ public struct KafkaError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let invalidRecord = Code(RD_KAFKA_RESP_ERR_INVALID_RECORD)
         public static let topicAlreadyExists = Code(RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
         public static let policyViolation = Code(RD_KAFKA_RESP_ERR_POLICY_VIOLATION)
+        public static let authentication = Code(RD_KAFKA_RESP_ERR__AUTHENTICATION)
+        public static let ssl = Code(RD_KAFKA_RESP_ERR__SSL)
+        public static let transport = Code(RD_KAFKA_RESP_ERR__TRANSPORT)
+        public static let saslAuthenticationFailed = Code(RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED)
 
         /// Codes for which retrying the same record can never succeed: the record itself, its topic or
         /// our credentials are refused. Such records belong in a dead-letter topic, not in a retry loop.
@@ -70,6 +74,21 @@ public struct KafkaError: Error, Sendable, Hashable, CustomStringConvertible {
     public var isRetriable: Bool { !isPermanent && !isFatal }
 
     public var description: String { "\(code.name): \(message)" }
+
+    /// A broker answered but refused the connection: SASL authentication failed, or TLS did not
+    /// verify (an untrusted CA, another server name, no client certificate where one is required).
+    /// Unlike an outage this does not pass by itself; the credentials or trust settings must change.
+    ///
+    /// librdkafka reports a failed TLS handshake as `_SSL`, but a certificate that fails its name
+    /// check (or a TLS alert after the handshake) as `_TRANSPORT` carrying OpenSSL's text, which is
+    /// then the only sign.
+    public var isRefusal: Bool {
+        switch code {
+        case .authentication, .ssl, .saslAuthenticationFailed: return true
+        case .transport: return message.contains("SSL routines") || message.contains("certificate verify failed")
+        default: return false
+        }
+    }
 }
 
 extension KafkaError {

@@ -116,6 +116,15 @@ public enum KafkaConnectivity: Sendable, Hashable {
     case reachable
     /// The last event said every broker is down, or a record failed for lack of a broker.
     case unreachable(reason: String)
+    /// A broker refused the connection (``KafkaError/isRefusal``: SASL or TLS). It stays so until a
+    /// record is delivered; outages reported after it do not hide it.
+    case refused(reason: String)
+
+    /// Whether the state is ``refused(reason:)``.
+    public var isRefused: Bool {
+        if case .refused = self { return true }
+        return false
+    }
 }
 
 /// The state shared by the producer facade, its thread and, with a reporter, the reporter.
@@ -380,7 +389,7 @@ final class ProducerCore: @unchecked Sendable {
         if delivered {
             connectivity.withLock { $0 = .reachable }
         } else if let failure, failure.code == .messageTimedOut {
-            connectivity.withLock { $0 = .unreachable(reason: failure.message) }
+            connectivity.withLock { if !$0.isRefused { $0 = .unreachable(reason: failure.message) } }
         }
         return values
     }
@@ -392,8 +401,23 @@ final class ProducerCore: @unchecked Sendable {
             message: String(cString: rd_kafka_event_error_string(event)),
             isFatal: rd_kafka_event_error_is_fatal(event) != 0
         )
+        if error.isRefusal {
+            // librdkafka reports the refusal again on every reconnect (its text differs each time,
+            // by the milliseconds it took): logged when the producer was not refused already.
+            let isNews = connectivity.withLock { state in
+                defer { state = .refused(reason: error.message) }
+                return !state.isRefused
+            }
+            if isNews {
+                logger.error(
+                    "Kafka refused the connection; events are buffered until the credentials or TLS settings are fixed",
+                    metadata: ["kafka.error": "\(error)"]
+                )
+            }
+            return
+        }
         if code == .allBrokersDown {
-            connectivity.withLock { $0 = .unreachable(reason: error.message) }
+            connectivity.withLock { if !$0.isRefused { $0 = .unreachable(reason: error.message) } }
         }
         if error.isFatal {
             logger.critical("Kafka producer failed fatally", metadata: ["kafka.error": "\(error)"])

@@ -75,6 +75,22 @@ public struct LocalCertificateAuthority: Sendable {
     }
 }
 
+/// A P-256 key and a certificate for it from a ``LocalCertificateAuthority``, both as PEM: a TLS
+/// server's identity (a test broker behind a TLS proxy) or a client's (mutual TLS).
+public struct LocalTLSIdentity: Sendable {
+    public let certificatePEM: String
+    /// The key as PKCS #8 PEM.
+    public let keyPEM: String
+
+    /// A certificate naming `dnsName` (its common name and DNS name).
+    public init(authority: LocalCertificateAuthority, dnsName: String) throws {
+        let key = P256.Signing.PrivateKey()
+        let certificate = try authority.issue(commonName: dnsName, publicKey: Certificate.PublicKey(key.publicKey))
+        self.certificatePEM = try certificate.serializeAsPEM().pemString
+        self.keyPEM = key.pemRepresentation
+    }
+}
+
 /// An RSA key pair a sender signs with, and its certificate as PEM.
 public struct LocalSigningCertificate: Sendable {
     public let key: _RSA.Signing.PrivateKey

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Relay
+import RelayKafka
 import SenderKit
 
 struct ConfigCommand: ParsableCommand {
@@ -13,17 +14,47 @@ struct ConfigCommand: ParsableCommand {
     struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Load and validate the configuration without starting; print it with secrets redacted.",
-            discussion: "Exits 0 when valid, 78 naming the key and the problem otherwise."
+            discussion: """
+                Exits 0 when valid, 78 naming the key and the problem otherwise. With --connect it also \
+                connects to Kafka as the relay would (TLS, SASL and every other property) and exits 69 \
+                naming what failed: a refused login, an untrusted certificate, an unreachable broker.
+                """
         )
 
         @Option(help: "YAML configuration file (default: $RELAY_CONFIG).")
         var config: String?
+
+        @Flag(help: "Also connect to Kafka with the configured settings and say what failed.")
+        var connect = false
+
+        @Option(help: "Seconds --connect waits for a broker to answer.")
+        var connectTimeout = 10
 
         func run() throws {
             let configuration = try loadConfiguration(path: config)
             print("The configuration is valid.")
             for (key, value) in configuration.redactedMetadata.sorted(by: { $0.key < $1.key }) {
                 print("  \(key.dropFirst("config.".count)): \(value)")
+            }
+            guard connect else { return }
+            let kafka = configuration.kafka
+            let result = KafkaConnectionCheck.run(
+                configuration: KafkaProducerConfiguration(
+                    bootstrapServers: kafka.bootstrapServers,
+                    properties: kafka.properties,
+                    largestValue: configuration.http.maxBodySize
+                ),
+                timeout: .seconds(max(1, connectTimeout))
+            )
+            switch result {
+            case .success(let connected):
+                print(
+                    "Kafka: connected to \(kafka.bootstrapServers) (librdkafka \(Librdkafka.version)); brokers: \(connected.brokers.joined(separator: ", "))"
+                )
+            case .failure(let error):
+                let cause = error.isRefusal ? "refused the connection" : "did not answer"
+                print("Kafka: \(kafka.bootstrapServers) \(cause) (librdkafka \(Librdkafka.version)): \(error)")
+                throw ExitCode(69)
             }
         }
     }

@@ -371,6 +371,74 @@ struct LibrdkafkaCapabilityTests {
     }
 }
 
+@Suite("Refused connections and config check --connect", .timeLimit(.minutes(1)))
+struct KafkaConnectionCheckTests {
+    @Test("Failed logins and TLS checks are refusals; outages are not")
+    func refusalsAreTold() {
+        let refusals: [KafkaError] = [
+            KafkaError(code: .authentication, message: "SASL authentication error: broker responded with unknown-user"),
+            KafkaError(code: .ssl, message: "SSL handshake failed: certificate verify failed"),
+            KafkaError(code: .saslAuthenticationFailed, message: "Authentication failed"),
+            KafkaError(
+                code: .transport,
+                message: "ssl://127.0.0.1:9093/bootstrap: error:0A000086:SSL routines::certificate verify failed"
+            ),
+            KafkaError(
+                code: .transport,
+                message: "Receive failed: error:0A00045C:SSL routines::tlsv13 alert certificate required"
+            ),
+        ]
+        let outages: [KafkaError] = [
+            KafkaError(code: .transport, message: "Connect to ipv4#127.0.0.1:1 failed: Connection refused"),
+            KafkaError(code: .allBrokersDown, message: "1/1 brokers are down"),
+            KafkaError(code: .messageTimedOut),
+            KafkaError(code: .topicAuthorizationFailed),
+        ]
+        for error in refusals { #expect(error.isRefusal, "\(error)") }
+        for error in outages { #expect(!error.isRefusal, "\(error)") }
+    }
+
+    @Test("Against a running cluster the check connects and lists its brokers")
+    func connects() throws {
+        let cluster = try MockKafkaCluster(brokers: 2)
+        let result = KafkaConnectionCheck.run(
+            configuration: .init(bootstrapServers: cluster.bootstrapServers),
+            timeout: .seconds(10)
+        )
+        let connected = try result.get()
+        #expect(connected.brokers.count == 2, "\(connected.brokers)")
+        let listed = Set(cluster.bootstrapServers.split(separator: ",").map(String.init))
+        #expect(Set(connected.brokers) == listed)
+    }
+
+    @Test("Against a closed port it waits its timeout and says why, not a refusal")
+    func unreachable() throws {
+        let result = KafkaConnectionCheck.run(
+            configuration: .init(bootstrapServers: "127.0.0.1:1"),
+            timeout: .seconds(2)
+        )
+        guard case .failure(let error) = result else {
+            Issue.record("connected to a closed port")
+            return
+        }
+        #expect(!error.isRefusal)
+        #expect(error.message.contains("Connection refused"), "\(error)")
+    }
+
+    @Test("Settings librdkafka refuses are the answer at once")
+    func badSettings() {
+        let result = KafkaConnectionCheck.run(
+            configuration: .init(bootstrapServers: "127.0.0.1:1", properties: ["acks": "1"]),
+            timeout: .seconds(10)
+        )
+        guard case .failure(let error) = result else {
+            Issue.record("acks=1 accepted")
+            return
+        }
+        #expect(error.message.contains("acks"), "\(error)")
+    }
+}
+
 @Suite("Amazon MSK IAM tokens")
 struct MSKIAMTokenTests {
     static let agent = "aws-msk-iam-sasl-signer-python/1.0.2"

@@ -29,9 +29,12 @@ final class BrokerHealth: Sendable {
     }
 
     /// True after a recent failure that no success has followed, or while librdkafka reports every
-    /// broker down.
+    /// broker down or a refused connection.
     var isKnownDown: Bool {
-        if case .unreachable = publisher.connectivity { return true }
+        switch publisher.connectivity {
+        case .unreachable, .refused: return true
+        case .reachable, .unknown: break
+        }
         return state.withLock { state in
             guard let failure = state.lastFailure, ContinuousClock.now - failure < memory else { return false }
             return (state.lastSuccess.map { $0 < failure }) ?? true

@@ -40,6 +40,11 @@ struct TopicPreparation: Sendable {
         let metadata: Logger.Metadata = ["kafka.topics.ready": "\(ready.count)/\(topics.count)"]
         if missing.isEmpty {
             logger.info("Kafka reachable; topics ready", metadata: metadata)
+        } else if ready.isEmpty, case .refused(let reason) = producer.connectivity {
+            logger.error(
+                "Kafka refused the connection (credentials or TLS); listening anyway, events are buffered until it is fixed. `webhook-relay config check --connect` says more",
+                metadata: metadata.merging(["kafka.error": "\(reason)"]) { $1 }
+            )
         } else if ready.isEmpty, case .unreachable = producer.connectivity {
             logger.warning(
                 "Kafka is not reachable; listening anyway, events are buffered until it is",

@@ -7,8 +7,8 @@ import RetryBuffer
 import SenderKit
 
 /// `/readyz`: the relay can make a new event durable, because Kafka is reachable or the buffer can
-/// take it. Not ready only when both fail, so an orchestrator stops sending traffic that would be
-/// answered 503 anyway.
+/// take it. Not ready when both fail, so an orchestrator stops sending traffic that would be
+/// answered 503 anyway, and not ready while Kafka refuses the relay's credentials or TLS.
 struct Readiness: Sendable {
     let buffer: RetryBuffer
     let producer: KafkaProducer
@@ -34,8 +34,13 @@ struct Readiness: Sendable {
         switch producer.connectivity {
         case .reachable: kafka = "reachable"
         case .unreachable: kafka = "unreachable"
+        case .refused: kafka = "refused"
         case .unknown: kafka = "unknown"
         }
+        // Refused credentials or TLS do not pass by themselves: a replica rolled out with them
+        // stays out of rotation (its buffer still takes what reaches it), so a bad secret stops a
+        // rolling update instead of filling every replica's buffer.
+        if kafka == "refused" { return Report(ready: false, kafka: kafka) }
         return Report(ready: kafka == "reachable" || writable, kafka: kafka)
     }
 

@@ -1,0 +1,68 @@
+import CRdKafka
+import Foundation
+
+/// Connects to Kafka with the relay's producer settings and says whether that worked and, if not,
+/// why: what `webhook-relay config check --connect` prints. A refused login or TLS handshake
+/// (``KafkaError/isRefusal``) ends the check at once; anything else is retried until the timeout,
+/// whose last error is the answer.
+public enum KafkaConnectionCheck {
+    /// A broker answered a metadata request.
+    public struct Connected: Sendable, Hashable {
+        /// Every broker the cluster listed, as `host:port` (what the relay connects to next).
+        public var brokers: [String]
+    }
+
+    /// Blocks until connected, refused, or `timeout` has passed; run it where blocking is fine.
+    public static func run(
+        configuration: KafkaProducerConfiguration,
+        timeout: Duration
+    ) -> Result<Connected, KafkaError> {
+        let client: KafkaClient
+        do {
+            // The producer's own properties, so the check sees what `serve` would; librdkafka's log
+            // lines go to the queue, which is drained unread, instead of the terminal.
+            let properties = try configuration.librdkafkaProperties() + [("log.queue", "true")]
+            client = try KafkaClient(
+                kind: .producer,
+                properties: properties,
+                events: RD_KAFKA_EVENT_ERROR | RD_KAFKA_EVENT_LOG
+            )
+        } catch {
+            return .failure(error)
+        }
+        let queue = client.mainQueue()
+        defer { rd_kafka_queue_destroy(queue) }
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        var lastError = KafkaError(code: .timedOut, message: "no broker answered within \(timeout)")
+        while true {
+            let attempt = min(deadline, ContinuousClock.now.advanced(by: .milliseconds(500)))
+            if let brokers = brokers(client: client, deadline: attempt) { return .success(Connected(brokers: brokers)) }
+            while let event = rd_kafka_queue_poll(queue, 0) {
+                defer { rd_kafka_event_destroy(event) }
+                guard rd_kafka_event_type(event) == RD_KAFKA_EVENT_ERROR else { continue }
+                let error = KafkaError(
+                    code: KafkaError.Code(rd_kafka_event_error(event)),
+                    message: String(cString: rd_kafka_event_error_string(event))
+                )
+                if error.isRefusal { return .failure(error) }
+                // "All brokers down" follows the error that says why; keep the why.
+                if error.code != .allBrokersDown || lastError.code == .timedOut { lastError = error }
+            }
+            if ContinuousClock.now >= deadline { return .failure(lastError) }
+            // A request that failed at once (no connection yet) is not repeated in a busy loop.
+            if ContinuousClock.now < attempt { Thread.sleep(forTimeInterval: 0.1) }
+        }
+    }
+
+    /// The brokers listed by one metadata request, or nil if none answered by `deadline`.
+    private static func brokers(client: KafkaClient, deadline: ContinuousClock.Instant) -> [String]? {
+        var metadata: UnsafePointer<rd_kafka_metadata>?
+        let err = rd_kafka_metadata(client.handle, 0, nil, &metadata, milliseconds(until: deadline))
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else { return nil }
+        defer { rd_kafka_metadata_destroy(metadata) }
+        return (0..<Int(metadata.pointee.broker_cnt)).map { index in
+            let broker = metadata.pointee.brokers[index]
+            return "\(String(cString: broker.host)):\(broker.port)"
+        }
+    }
+}
