@@ -1,5 +1,6 @@
 import CRdKafka
 import Foundation
+import Logging
 
 /// Connects to Kafka with the relay's producer settings and says whether that worked and, if not,
 /// why: what `webhook-relay config check --connect` prints. A refused login or TLS handshake
@@ -13,8 +14,10 @@ public enum KafkaConnectionCheck {
     }
 
     /// Blocks until connected, refused, or `timeout` has passed; run it where blocking is fine.
+    /// - Parameter tokenProvider: as the producer's (Amazon MSK IAM tokens).
     public static func run(
         configuration: KafkaProducerConfiguration,
+        tokenProvider: (any OAuthBearerTokenProvider)? = nil,
         timeout: Duration
     ) -> Result<Connected, KafkaError> {
         let client: KafkaClient
@@ -22,13 +25,14 @@ public enum KafkaConnectionCheck {
             // The producer's own properties, so the check sees what `serve` would; librdkafka's log
             // lines go to the queue, which is drained unread, instead of the terminal.
             let properties = try configuration.librdkafkaProperties() + [("log.queue", "true")]
-            client = try KafkaClient(
-                kind: .producer,
-                properties: properties,
-                events: RD_KAFKA_EVENT_ERROR | RD_KAFKA_EVENT_LOG
-            )
+            var events = RD_KAFKA_EVENT_ERROR | RD_KAFKA_EVENT_LOG
+            if tokenProvider != nil { events |= OAuthBearerRefresh.event }
+            client = try KafkaClient(kind: .producer, properties: properties, events: events)
         } catch {
             return .failure(error)
+        }
+        let tokenRefresh = tokenProvider.map {
+            OAuthBearerRefresh(client: client, provider: $0, logger: Logger(label: "webhook-relay.check"))
         }
         let queue = client.mainQueue()
         defer { rd_kafka_queue_destroy(queue) }
@@ -39,6 +43,7 @@ public enum KafkaConnectionCheck {
             if let brokers = brokers(client: client, deadline: attempt) { return .success(Connected(brokers: brokers)) }
             while let event = rd_kafka_queue_poll(queue, 0) {
                 defer { rd_kafka_event_destroy(event) }
+                if rd_kafka_event_type(event) == OAuthBearerRefresh.event { tokenRefresh?.refresh() }
                 guard rd_kafka_event_type(event) == RD_KAFKA_EVENT_ERROR else { continue }
                 let error = KafkaError(
                     code: KafkaError.Code(rd_kafka_event_error(event)),

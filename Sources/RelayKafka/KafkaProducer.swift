@@ -21,15 +21,24 @@ public final class KafkaProducer: Service, Sendable {
     /// Creates the producer and starts its thread.
     /// - Parameter reporter: where delivery reports (and librdkafka's errors and log lines) are
     ///   handled; it must not block. Without one, the producer's own thread polls for them.
+    /// - Parameter tokenProvider: where SASL/OAUTHBEARER tokens come from when librdkafka asks
+    ///   (Amazon MSK IAM); nil leaves OAUTHBEARER, if configured, to librdkafka (OIDC).
     public init(
         configuration: KafkaProducerConfiguration,
         logger: Logger,
-        reportsOn reporter: (any DeliveryResumer)? = nil
+        reportsOn reporter: (any DeliveryResumer)? = nil,
+        tokenProvider: (any OAuthBearerTokenProvider)? = nil
     ) throws(KafkaError) {
         let properties = try configuration.librdkafkaProperties() + [("log.queue", "true")]
-        let events = RD_KAFKA_EVENT_DR | RD_KAFKA_EVENT_ERROR | RD_KAFKA_EVENT_LOG
+        var events = RD_KAFKA_EVENT_DR | RD_KAFKA_EVENT_ERROR | RD_KAFKA_EVENT_LOG
+        if tokenProvider != nil { events |= OAuthBearerRefresh.event }
         let client = try KafkaClient(kind: .producer, properties: properties, events: events)
-        self.core = ProducerCore(client: client, logger: logger, reporter: reporter)
+        self.core = ProducerCore(
+            client: client,
+            logger: logger,
+            reporter: reporter,
+            tokenRefresh: tokenProvider.map { OAuthBearerRefresh(client: client, provider: $0, logger: logger) }
+        )
         self.configuration = configuration
         logger.info(
             "Kafka producer created",
@@ -170,8 +179,12 @@ final class ProducerCore: @unchecked Sendable {
     /// What librdkafka's wake-up callback holds while the reporter serves the queue.
     private let wakeUp: Unmanaged<ReportWakeUp>?
 
-    init(client: KafkaClient, logger: Logger, reporter: (any DeliveryResumer)?) {
+    /// Answers librdkafka's OAUTHBEARER token requests, when a provider was given.
+    private let tokenRefresh: OAuthBearerRefresh?
+
+    init(client: KafkaClient, logger: Logger, reporter: (any DeliveryResumer)?, tokenRefresh: OAuthBearerRefresh?) {
         self.client = client
+        self.tokenRefresh = tokenRefresh
         self.queue = client.mainQueue()
         self.logger = logger
         self.wakeUp = reporter.map { Unmanaged.passRetained(ReportWakeUp(reporter: $0)) }
@@ -353,6 +366,8 @@ final class ProducerCore: @unchecked Sendable {
             handleError(event)
         case RD_KAFKA_EVENT_LOG:
             handleLog(event)
+        case OAuthBearerRefresh.event:
+            tokenRefresh?.refresh()
         default:
             break
         }

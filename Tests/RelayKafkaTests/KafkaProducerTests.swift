@@ -439,6 +439,55 @@ struct KafkaConnectionCheckTests {
     }
 }
 
+@Suite("OAUTHBEARER tokens from a provider", .serialized, .timeLimit(.minutes(1)))
+struct OAuthBearerRefreshTests {
+    /// Tokens valid for `lifetime`, each one recorded with when it was asked for.
+    final class CountingProvider: OAuthBearerTokenProvider {
+        let lifetime: Duration
+        let asked = Locked<[ContinuousClock.Instant]>([])
+        init(lifetime: Duration) { self.lifetime = lifetime }
+
+        func token() async throws -> OAuthBearerToken {
+            let count = asked.withLock { asked in
+                asked.append(.now)
+                return asked.count
+            }
+            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            return OAuthBearerToken(
+                value: "token-\(count)",
+                expiresAtMilliseconds: now + lifetime.milliseconds,
+                principal: "relay"
+            )
+        }
+    }
+
+    static let properties = ["security.protocol": "SASL_PLAINTEXT", "sasl.mechanism": "OAUTHBEARER"]
+
+    @Test("librdkafka asks at start and again before each token expires, and takes what the provider gives")
+    func refreshesBeforeExpiry() async throws {
+        let cluster = try MockKafkaCluster()
+        let provider = CountingProvider(lifetime: .seconds(5))
+        let producer = try KafkaProducer(
+            configuration: .init(bootstrapServers: cluster.bootstrapServers, properties: Self.properties),
+            logger: Logger(label: "test.oauthbearer") { _ in SwiftLogNoOpLogHandler() },
+            tokenProvider: provider
+        )
+        let deadline = ContinuousClock.now.advanced(by: .seconds(15))
+        while provider.asked.withLock({ $0.count }) < 3, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        await producer.shutdown(flushTimeout: .zero)
+        let asked = provider.asked.withLock { $0 }
+        try #require(asked.count >= 3, "asked \(asked.count) times in 15 s")
+        for (earlier, later) in zip(asked, asked.dropFirst()) {
+            // Asked again at 80 % of the 5 s lifetime (on librdkafka's once-a-second timer): before
+            // expiry, not in a loop. A token librdkafka refused would be asked for again after 10 s.
+            #expect(later - earlier < .seconds(5), "asked again before the token expired")
+            #expect(later - earlier > .seconds(2), "not asked again at once")
+        }
+    }
+}
+
 @Suite("Amazon MSK IAM tokens")
 struct MSKIAMTokenTests {
     static let agent = "aws-msk-iam-sasl-signer-python/1.0.2"
