@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "Senders", targets: ["Senders"]),
         .library(name: "SenderCertificates", targets: ["SenderCertificates"]),
         .library(name: "RelayKafka", targets: ["RelayKafka"]),
+        .library(name: "AWSAuth", targets: ["AWSAuth"]),
         .library(name: "RelayPrimitives", targets: ["RelayPrimitives"]),
         .library(name: "RetryBuffer", targets: ["RetryBuffer"]),
         .library(name: "RetryBufferTestKit", targets: ["RetryBufferTestKit"]),
@@ -57,7 +58,6 @@ let package = Package(
                 "CRdKafka",
                 "CSystemShims",
                 "RelayPrimitives",
-                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -104,6 +104,21 @@ let package = Package(
         ),
         // Signing certificates named by requests (Amazon SNS, PayPal): fetched under allowed
         // prefixes from public addresses, chain, validity and subject checked, keys cached.
+        // AWS credentials (the default chain, an assumed role) and Amazon MSK IAM tokens for the
+        // producer's OAUTHBEARER; signs with swift-crypto, fetches with async-http-client.
+        .target(
+            name: "AWSAuth",
+            dependencies: [
+                "RelayKafka",
+                "RelayPrimitives",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .target(
             name: "SenderCertificates",
             dependencies: [
@@ -310,6 +325,20 @@ let package = Package(
                 "Senders",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "AWSAuthTests",
+            dependencies: [
+                "AWSAuth",
+                "RelayKafka",
+                "RelayPrimitives",
+                "RelayTestSupport",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: strictSettings
         ),
