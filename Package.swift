@@ -155,6 +155,7 @@ let package = Package(
         .target(
             name: "Relay",
             dependencies: [
+                "AWSAuth",
                 "CProcessTuning",
                 "CSystemShims",
                 "RelayKafka",
@@ -246,6 +247,7 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -335,10 +337,6 @@ let package = Package(
                 "RelayKafka",
                 "RelayPrimitives",
                 "RelayTestSupport",
-                .product(name: "HTTPTypes", package: "swift-http-types"),
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: strictSettings
         ),

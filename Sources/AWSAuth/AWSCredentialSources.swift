@@ -26,8 +26,9 @@ struct EnvironmentCredentials: AWSCredentialSource {
     let environment: [String: String]
     var name: String { "environment" }
 
+    /// An empty variable counts as unset, as in AWS's SDKs.
     var notConfigured: String? {
-        environment["AWS_ACCESS_KEY_ID"] == nil && environment["AWS_SECRET_ACCESS_KEY"] == nil
+        (environment["AWS_ACCESS_KEY_ID"] ?? "").isEmpty && (environment["AWS_SECRET_ACCESS_KEY"] ?? "").isEmpty
             ? "AWS_ACCESS_KEY_ID is not set" : nil
     }
 
@@ -53,7 +54,7 @@ struct WebIdentityCredentials: AWSCredentialSource {
     var name: String { "web identity" }
 
     var notConfigured: String? {
-        environment["AWS_WEB_IDENTITY_TOKEN_FILE"] == nil ? "AWS_WEB_IDENTITY_TOKEN_FILE is not set" : nil
+        (environment["AWS_WEB_IDENTITY_TOKEN_FILE"] ?? "").isEmpty ? "AWS_WEB_IDENTITY_TOKEN_FILE is not set" : nil
     }
 
     func fetch() async throws -> AWSCredentials {
@@ -87,13 +88,13 @@ struct ContainerCredentials: AWSCredentialSource {
     static let agentHosts: Set<String> = ["169.254.170.2", "169.254.170.23", "[fd00:ec2::23]", "localhost"]
 
     var notConfigured: String? {
-        environment["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"] == nil
-            && environment["AWS_CONTAINER_CREDENTIALS_FULL_URI"] == nil
+        (environment["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"] ?? "").isEmpty
+            && (environment["AWS_CONTAINER_CREDENTIALS_FULL_URI"] ?? "").isEmpty
             ? "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI and …_FULL_URI are not set" : nil
     }
 
     var url: String? {
-        if let relative = environment["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"] {
+        if let relative = environment["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"], !relative.isEmpty {
             return "http://169.254.170.2" + relative
         }
         return environment["AWS_CONTAINER_CREDENTIALS_FULL_URI"]
@@ -178,29 +179,43 @@ struct InstanceMetadataCredentials: AWSCredentialSource {
 
 /// The JSON the container endpoint and instance metadata answer with.
 struct TemporaryCredentialsJSON: Decodable {
-    var AccessKeyId: String?
-    var SecretAccessKey: String?
-    var Token: String?
-    var Expiration: String?
-    var Code: String?
-    var Message: String?
+    var accessKeyID: String?
+    var secretAccessKey: String?
+    var token: String?
+    var expiration: String?
+    var code: String?
+    var message: String?
+
+    enum CodingKeys: String, CodingKey {
+        case accessKeyID = "AccessKeyId"
+        case secretAccessKey = "SecretAccessKey"
+        case token = "Token"
+        case expiration = "Expiration"
+        case code = "Code"
+        case message = "Message"
+    }
 
     static func parse(_ body: String, from origin: String) throws -> AWSCredentials {
         guard let decoded = try? JSONDecoder().decode(Self.self, from: Data(body.utf8)) else {
             throw AWSCredentialError("\(origin) answered something that is not credentials JSON")
         }
-        if let code = decoded.Code, code != "Success" {
-            throw AWSCredentialError("\(origin) answered \(code): \(decoded.Message ?? "")")
+        if let code = decoded.code, code != "Success" {
+            throw AWSCredentialError("\(origin) answered \(code): \(decoded.message ?? "")")
         }
-        guard let id = decoded.AccessKeyId, let secret = decoded.SecretAccessKey else {
+        guard let id = decoded.accessKeyID, let secret = decoded.secretAccessKey else {
             throw AWSCredentialError("\(origin) answered without AccessKeyId and SecretAccessKey")
         }
-        let expiration = try decoded.Expiration.map { text in
+        let expiration = try decoded.expiration.map { text in
             guard let seconds = RFC3339.parse(text) else {
                 throw AWSCredentialError("\(origin) answered an Expiration that is not a time: \(text)")
             }
             return seconds * 1000
         }
-        return AWSCredentials(accessKeyID: id, secretAccessKey: secret, sessionToken: decoded.Token, expiration: expiration)
+        return AWSCredentials(
+            accessKeyID: id,
+            secretAccessKey: secret,
+            sessionToken: decoded.token,
+            expiration: expiration
+        )
     }
 }

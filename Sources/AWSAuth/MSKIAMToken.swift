@@ -37,7 +37,9 @@ public enum MSKIAMToken {
             service: "kafka-cluster"
         )
         parameters += [("X-Amz-Signature", signature), ("User-Agent", userAgent)]
-        let url = "https://\(host)/?" + parameters.map { "\(SigV4.encode($0.0))=\(SigV4.encode($0.1))" }.joined(separator: "&")
+        let url =
+            "https://\(host)/?"
+            + parameters.map { "\(SigV4.encode($0.0))=\(SigV4.encode($0.1))" }.joined(separator: "&")
         let token = base64URL(Array(url.utf8))
         return (token, (time + lifetime) * 1000)
     }

@@ -12,7 +12,9 @@ struct STSEndpoint: Sendable {
 
     init(environment: [String: String], region: String, clock: any WallClock) {
         let region = environment["AWS_REGION"] ?? environment["AWS_DEFAULT_REGION"] ?? region
-        self.url = environment["AWS_ENDPOINT_URL_STS"] ?? environment["AWS_ENDPOINT_URL"] ?? "https://sts.\(region).amazonaws.com"
+        self.url =
+            environment["AWS_ENDPOINT_URL_STS"] ?? environment["AWS_ENDPOINT_URL"]
+            ?? "https://sts.\(region).amazonaws.com"
         self.region = region
         self.clock = clock
     }
@@ -66,7 +68,12 @@ struct STSEndpoint: Sendable {
         else {
             throw AWSCredentialError("STS answered \(action) without complete Credentials")
         }
-        return AWSCredentials(accessKeyID: id, secretAccessKey: secret, sessionToken: token, expiration: expiration * 1000)
+        return AWSCredentials(
+            accessKeyID: id,
+            secretAccessKey: secret,
+            sessionToken: token,
+            expiration: expiration * 1000
+        )
     }
 
     /// The text of the first `<name>` element in `xml`, its five predefined entities decoded.

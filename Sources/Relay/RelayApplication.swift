@@ -69,7 +69,8 @@ public struct RelayApplication: Sendable {
                     largestValue: configuration.http.maxBodySize
                 ),
                 logger: logger,
-                reportsOn: EventLoopResumer.reportLoop
+                reportsOn: EventLoopResumer.reportLoop,
+                tokenProvider: configuration.kafka.tokenProvider(environment: ProcessInfo.processInfo.environment)
             )
             let health = BrokerHealth(publisher: producer)
             let delivery = EventDelivery(

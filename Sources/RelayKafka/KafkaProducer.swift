@@ -206,6 +206,10 @@ final class ProducerCore: @unchecked Sendable {
                 { _, opaque in Unmanaged<ReportWakeUp>.fromOpaque(opaque!).takeUnretainedValue().wake() },
                 wakeUp.toOpaque()
             )
+            // Events queued before the callback was enabled (the first OAUTHBEARER token request
+            // comes with the client) would never call it: the queue is not empty when the next
+            // one lands. Drain once now.
+            wakeUp.takeUnretainedValue().wake()
         }
         BlockingThread.start(name: "kafka-poll") { self.pollLoop() }
     }

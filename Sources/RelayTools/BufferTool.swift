@@ -187,7 +187,8 @@ public struct BufferTool: Sendable {
                         // A buffered record is as large as any body a relay was configured to accept.
                         largestValue: KafkaProducerConfiguration.largestMessageMaxBytes
                     ),
-                    logger: logger
+                    logger: logger,
+                    tokenProvider: settings.tokenProvider(environment: environment)
                 )
             }
             let result = try await body(BufferOperations(buffer: buffer, publisher: producer, logger: logger))

@@ -44,6 +44,7 @@ struct ConfigCommand: ParsableCommand {
                     properties: kafka.properties,
                     largestValue: configuration.http.maxBodySize
                 ),
+                tokenProvider: kafka.tokenProvider(environment: ProcessInfo.processInfo.environment),
                 timeout: .seconds(max(1, connectTimeout))
             )
             switch result {

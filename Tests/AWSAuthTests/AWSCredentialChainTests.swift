@@ -48,7 +48,10 @@ struct AWSCredentialChainTests {
             "Action=AssumeRole&Version=2011-06-15&DurationSeconds=3600&RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fkafka-writer&RoleSessionName=webhook-relay"
         let cases: [(AWSCredentials, String)] = [
             (
-                AWSCredentials(accessKeyID: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
+                AWSCredentials(
+                    accessKeyID: "AKIAIOSFODNN7EXAMPLE",
+                    secretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+                ),
                 "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20260101/eu-west-1/sts/aws4_request, SignedHeaders=content-type;host;x-amz-date, Signature=b454876672f728f778fcf146c7b84fecb7673c763ce16121ce9a653d53ea1920"
             ),
             (
@@ -93,7 +96,9 @@ struct AWSCredentialChainTests {
             clock: clock
         )
         let (credentials, source) = try await chain.current()
-        #expect(credentials == AWSCredentials(accessKeyID: "AKIAENVIRONMENT", secretAccessKey: "secret", sessionToken: "t"))
+        #expect(
+            credentials == AWSCredentials(accessKeyID: "AKIAENVIRONMENT", secretAccessKey: "secret", sessionToken: "t")
+        )
         #expect(source == "environment")
         #expect(!"\(credentials)".contains("secret"), "the secret is never printed")
 
@@ -179,7 +184,9 @@ struct AWSCredentialChainTests {
         await sts.stop()
     }
 
-    @Test("Container credentials (ECS, EKS Pod Identity): the token file is the Authorization; plain HTTP only to the agent or loopback")
+    @Test(
+        "Container credentials (ECS, EKS Pod Identity): the token file is the Authorization; plain HTTP only to the agent or loopback"
+    )
     func container() async throws {
         let agent = try await StandInServer { request in
             request.headers["authorization"] == "pod-identity-token"
@@ -221,7 +228,8 @@ struct AWSCredentialChainTests {
         try await StandInServer { request in
             switch (request.method, request.path) {
             case ("PUT", "/latest/api/token"):
-                return request.headers["x-aws-ec2-metadata-token-ttl-seconds"] == nil ? (400, "") : (200, "imds-session")
+                return request.headers["x-aws-ec2-metadata-token-ttl-seconds"] == nil
+                    ? (400, "") : (200, "imds-session")
             case (_, _) where request.headers["x-aws-ec2-metadata-token"] != "imds-session":
                 return (401, "")
             case ("GET", "/latest/meta-data/iam/security-credentials/"):
@@ -234,7 +242,9 @@ struct AWSCredentialChainTests {
         }
     }
 
-    @Test("Instance metadata (IMDSv2): a session token first, then the role's credentials, kept until five minutes before they expire")
+    @Test(
+        "Instance metadata (IMDSv2): a session token first, then the role's credentials, kept until five minutes before they expire"
+    )
     func instanceMetadataAndRefresh() async throws {
         let clock = ManualWallClock(unixSeconds: Self.start)
         let imds = try await Self.instanceMetadata(clock: clock)
@@ -267,14 +277,17 @@ struct AWSCredentialChainTests {
     @Test("A role to assume: the chain's credentials sign STS AssumeRole and the role's credentials are used")
     func assumeRole() async throws {
         let sts = try await StandInServer { request in
-            request.headers["authorization"]?.hasPrefix("AWS4-HMAC-SHA256 Credential=AKIABASE/20260101/eu-west-1/sts/aws4_request")
+            request.headers["authorization"]?.hasPrefix(
+                "AWS4-HMAC-SHA256 Credential=AKIABASE/20260101/eu-west-1/sts/aws4_request"
+            )
                 == true
                 ? (200, Self.stsAnswer("AssumeRole", id: "ASIAASSUMED", expiration: Self.start + 3600))
                 : (403, "<Error><Code>SignatureDoesNotMatch</Code><Message>unsigned</Message></Error>")
         }
         let (credentials, source) = try await AWSCredentialChain(
             environment: [
-                "AWS_ACCESS_KEY_ID": "AKIABASE", "AWS_SECRET_ACCESS_KEY": "base-secret", "AWS_ENDPOINT_URL_STS": sts.url,
+                "AWS_ACCESS_KEY_ID": "AKIABASE", "AWS_SECRET_ACCESS_KEY": "base-secret",
+                "AWS_ENDPOINT_URL_STS": sts.url,
             ],
             region: "eu-west-1",
             roleARN: Self.role,
@@ -315,7 +328,14 @@ struct AWSCredentialChainTests {
             at: Self.start,
             userAgent: "webhook-relay/test"
         )
-        #expect(first == OAuthBearerToken(value: expected.token, expiresAtMilliseconds: expected.expiresAtMilliseconds, principal: "ASIAINSTANCE"))
+        #expect(
+            first
+                == OAuthBearerToken(
+                    value: expected.token,
+                    expiresAtMilliseconds: expected.expiresAtMilliseconds,
+                    principal: "ASIAINSTANCE"
+                )
+        )
         #expect(first.expiresAtMilliseconds == (Self.start + 900) * 1000, "a token lives 900 s")
 
         // Nine minutes before the credentials expire (they are still kept): the token ends with them.

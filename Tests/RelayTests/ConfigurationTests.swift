@@ -180,6 +180,55 @@ struct ConfigurationTests {
         #expect(source.secrets == ["whsec_mounted_0001", "whsec_mounted_0002"])
     }
 
+    @Test("kafka.aws_msk_iam: a region turns on IAM sign-in (SASL_SSL, OAUTHBEARER); what contradicts it is refused")
+    func mskIAM() throws {
+        let path = try writeTemporary(
+            """
+            kafka:
+              bootstrap_servers: b-1.cluster.kafka.eu-west-1.amazonaws.com:9098
+              aws_msk_iam:
+                region: eu-west-1
+                role_arn: arn:aws:iam::123456789012:role/kafka-writer
+            """
+        )
+        var environment = minimal
+        environment["RELAY_KAFKA_BOOTSTRAP_SERVERS"] = nil
+        let configuration = try RelayConfiguration.load(environment: environment, configPath: path)
+        #expect(configuration.kafka.mskIAM?.region == "eu-west-1")
+        #expect(configuration.kafka.mskIAM?.roleARN == "arn:aws:iam::123456789012:role/kafka-writer")
+        #expect(configuration.kafka.properties["security.protocol"] == "SASL_SSL")
+        #expect(configuration.kafka.properties["sasl.mechanism"] == "OAUTHBEARER")
+        #expect(configuration.kafka.tokenProvider(environment: [:]) != nil)
+        #expect(try RelayConfiguration.load(environment: minimal).kafka.tokenProvider(environment: [:]) == nil)
+
+        let iam = minimal.merging(["RELAY_KAFKA_AWS_MSK_IAM_REGION": "eu-west-1"]) { $1 }
+        expectError(
+            minimal.merging(["RELAY_KAFKA_AWS_MSK_IAM_REGION": "Ireland"]) { $1 },
+            key: "kafka.aws_msk_iam.region",
+            mentioning: "not an AWS region"
+        )
+        expectError(
+            minimal.merging(["RELAY_KAFKA_AWS_MSK_IAM_ROLE_ARN": "arn:aws:iam::123456789012:role/x"]) { $1 },
+            key: "kafka.aws_msk_iam.role_arn",
+            mentioning: "region"
+        )
+        expectError(
+            iam.merging(["RELAY_KAFKA_AWS_MSK_IAM_ROLE_ARN": "kafka-writer"]) { $1 },
+            key: "kafka.aws_msk_iam.role_arn",
+            mentioning: "not an IAM role ARN"
+        )
+        expectError(
+            iam.merging(["RELAY_KAFKA_PROPERTY_SASL_MECHANISM": "SCRAM-SHA-512"]) { $1 },
+            key: "kafka.properties.sasl.mechanism",
+            mentioning: "OAUTHBEARER"
+        )
+        expectError(
+            iam.merging(["RELAY_KAFKA_PROPERTY_SECURITY_PROTOCOL": "SSL"]) { $1 },
+            key: "kafka.properties.security.protocol",
+            mentioning: "SASL_SSL"
+        )
+    }
+
     @Test("Each invalid value is refused with its key and variable named, never quoting a secret")
     func errors() throws {
         var environment = minimal

@@ -20,7 +20,7 @@ struct DocumentationTests {
         let recipes = page.matches(
             of: /<!-- recipe: ([a-z0-9-]+) -->\n```yaml\n([\s\S]*?)```\n(?:\n```sh\n([\s\S]*?)```)?/
         )
-        #expect(recipes.count == 5, "Confluent API key and OIDC, MSK SCRAM, Event Hubs, mTLS")
+        #expect(recipes.count == 6, "Confluent API key and OIDC, MSK SCRAM and IAM, Event Hubs, mTLS")
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("recipes-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }

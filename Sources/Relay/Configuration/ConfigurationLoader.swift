@@ -222,16 +222,69 @@ struct ConfigurationLoader {
         guard let bootstrap = try text(.kafkaBootstrapServers), !bootstrap.isEmpty else {
             throw ConfigurationError(.kafkaBootstrapServers, "is required (e.g. kafka:9092)")
         }
+        var properties = try kafkaProperties()
+        let mskIAM = try mskIAMSettings(properties: &properties)
         return RelayConfiguration.Kafka(
             bootstrapServers: bootstrap,
             publishTimeout: try duration(.kafkaPublishTimeout),
             flushTimeout: try duration(.kafkaFlushTimeout),
             warmupTimeout: try duration(.kafkaWarmupTimeout),
-            properties: try kafkaProperties(),
+            properties: properties,
             createTopics: try boolean(.kafkaCreateTopics),
             topicPartitions: try integer(.kafkaTopicPartitions),
-            topicReplicationFactor: try integer(.kafkaTopicReplicationFactor)
+            topicReplicationFactor: try integer(.kafkaTopicReplicationFactor),
+            mskIAM: mskIAM
         )
+    }
+
+    /// `kafka.aws_msk_iam`: with a region, IAM sign-in (SASL_SSL and OAUTHBEARER, tokens from the
+    /// relay rather than from librdkafka); a property that says otherwise is an error, not overridden.
+    private mutating func mskIAMSettings(
+        properties: inout [String: String]
+    ) throws(ConfigurationError) -> RelayConfiguration.MSKIAM? {
+        let role = try text(.kafkaMSKIAMRoleARN)
+        guard let region = try text(.kafkaMSKIAMRegion) else {
+            if role != nil { throw ConfigurationError(.kafkaMSKIAMRoleARN, "needs kafka.aws_msk_iam.region too") }
+            return nil
+        }
+        let parts = region.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count >= 3, parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy { $0.isLowercase || $0.isNumber } }),
+            parts.last!.allSatisfy(\.isNumber)
+        else {
+            throw ConfigurationError(.kafkaMSKIAMRegion, "'\(region.prefix(40))' is not an AWS region (e.g. eu-west-1)")
+        }
+        if let role,
+            !(role.hasPrefix("arn:aws:iam::") || role.hasPrefix("arn:aws-cn:iam::")
+                || role.hasPrefix("arn:aws-us-gov:iam::"))
+        {
+            throw ConfigurationError(
+                .kafkaMSKIAMRoleARN,
+                "'\(role.prefix(60))' is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)"
+            )
+        }
+        for (key, required) in [
+            ("security.protocol", "SASL_SSL"), ("sasl.mechanism", "OAUTHBEARER"), ("sasl.mechanisms", "OAUTHBEARER"),
+        ] {
+            if let value = properties[key], value.uppercased() != required {
+                throw ConfigurationError(
+                    key: "kafka.properties.\(key)",
+                    environment: "RELAY_KAFKA_PROPERTY_\(key.uppercased().replacingOccurrences(of: ".", with: "_"))",
+                    problem:
+                        "must be '\(required)' or unset with kafka.aws_msk_iam (IAM signs in over SASL_SSL with OAUTHBEARER)"
+                )
+            }
+        }
+        if properties["sasl.oauthbearer.method"] != nil {
+            throw ConfigurationError(
+                key: "kafka.properties.sasl.oauthbearer.method",
+                environment: "RELAY_KAFKA_PROPERTY_SASL_OAUTHBEARER_METHOD",
+                problem: "must be unset with kafka.aws_msk_iam: the relay makes the IAM tokens"
+            )
+        }
+        properties["security.protocol"] = "SASL_SSL"
+        if properties["sasl.mechanisms"] == nil { properties["sasl.mechanism"] = "OAUTHBEARER" }
+        note(.kafkaProperties, .map(properties))
+        return RelayConfiguration.MSKIAM(region: region, roleARN: role)
     }
 
     func rejectUnknownKeys() throws(ConfigurationError) {

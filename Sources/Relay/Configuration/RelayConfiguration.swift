@@ -37,6 +37,14 @@ public struct RelayConfiguration: Sendable {
         public var topicPartitions: Int
         /// -1 means the broker's default.
         public var topicReplicationFactor: Int
+        /// Amazon MSK IAM sign-in, when set.
+        public var mskIAM: MSKIAM?
+    }
+
+    /// Amazon MSK IAM: the region the token is signed for, and a role to assume first, if any.
+    public struct MSKIAM: Sendable, Hashable {
+        public var region: String
+        public var roleARN: String?
     }
 
     /// The disk-backed retry buffer and the archive.

@@ -78,6 +78,16 @@ extension Setting {
         kind: .duration(.zero...(.seconds(300))),
         "How long start-up waits for the known topics' metadata before listening anyway (0 skips it)."
     )
+    public static let kafkaMSKIAMRegion = Setting(
+        "kafka.aws_msk_iam.region",
+        "RELAY_KAFKA_AWS_MSK_IAM_REGION",
+        "Amazon MSK IAM: the cluster's AWS region. Set, the relay signs in with IAM (SASL_SSL, OAUTHBEARER), with credentials from AWS's default chain."
+    )
+    public static let kafkaMSKIAMRoleARN = Setting(
+        "kafka.aws_msk_iam.role_arn",
+        "RELAY_KAFKA_AWS_MSK_IAM_ROLE_ARN",
+        "Amazon MSK IAM: a role to assume (STS AssumeRole) with the chain's credentials before signing."
+    )
     public static let kafkaCreateTopics = Setting(
         "kafka.create_topics",
         "RELAY_KAFKA_CREATE_TOPICS",
@@ -307,6 +317,7 @@ extension Setting {
         .httpTLSKey,
         .kafkaBootstrapServers, .kafkaPublishTimeout, .kafkaFlushTimeout, .kafkaWarmupTimeout,
         .kafkaCreateTopics, .kafkaTopicPartitions, .kafkaTopicReplicationFactor, .kafkaProperties,
+        .kafkaMSKIAMRegion, .kafkaMSKIAMRoleARN,
         .bufferPath, .bufferMaxSize, .bufferSegmentSize, .archiveRetention, .dedupMaxEntries,
         .retryInitialBackoff, .retryMaxBackoff, .retryMaxInFlight,
         .adminHost, .adminPort, .adminToken, .adminTokenFile, .adminAllowedHosts,

@@ -7,30 +7,30 @@ import RelayPrimitives
 /// A plain HTTP server on 127.0.0.1 standing in for an AWS endpoint (STS, the instance metadata
 /// service, the container credentials agent): it records every request and answers with what the
 /// test's closure returns.
-final class StandInServer: Sendable {
-    struct Received: Sendable {
-        var method: String
-        var path: String
+public final class StandInServer: Sendable {
+    public struct Received: Sendable {
+        public var method: String
+        public var path: String
         /// Header values by lowercased name.
-        var headers: [String: String]
-        var body: String
+        public var headers: [String: String]
+        public var body: String
     }
 
-    typealias Answer = @Sendable (Received) -> (status: Int, body: String)
+    public typealias Answer = @Sendable (Received) -> (status: Int, body: String)
 
     private let task: Task<Void, any Error>
     private let log = Locked<[Received]>([])
-    let port: Int
-    var url: String { "http://127.0.0.1:\(port)" }
-    var received: [Received] { log.withLock { $0 } }
+    public let port: Int
+    public var url: String { "http://127.0.0.1:\(port)" }
+    public var received: [Received] { log.withLock { $0 } }
 
-    init(_ answer: @escaping Answer) async throws {
+    public init(_ answer: @escaping Answer) async throws {
         let log = self.log
         let router = Router()
         @Sendable func handle(_ request: Request, _: BasicRequestContext) async throws -> Response {
             let body = try await request.body.collect(upTo: 1 << 20)
             /// Header values by lowercased name.
-        var headers: [String: String] = [:]
+            var headers: [String: String] = [:]
             for field in request.headers { headers[field.name.canonicalName] = field.value }
             let received = Received(
                 method: request.method.rawValue,
@@ -65,7 +65,7 @@ final class StandInServer: Sendable {
         self.port = port
     }
 
-    func stop() async {
+    public func stop() async {
         task.cancel()
         _ = try? await task.value
     }
