@@ -40,7 +40,9 @@ public enum KafkaConnectionCheck {
         var lastError = KafkaError(code: .timedOut, message: "no broker answered within \(timeout)")
         while true {
             let attempt = min(deadline, ContinuousClock.now.advanced(by: .milliseconds(500)))
-            if let brokers = brokers(client: client, deadline: attempt) { return .success(Connected(brokers: brokers)) }
+            if let brokers = KafkaMetadata.brokers(client: client, deadline: attempt) {
+                return .success(Connected(brokers: brokers))
+            }
             while let event = rd_kafka_queue_poll(queue, 0) {
                 defer { rd_kafka_event_destroy(event) }
                 if rd_kafka_event_type(event) == OAuthBearerRefresh.event { tokenRefresh?.refresh() }
@@ -56,18 +58,6 @@ public enum KafkaConnectionCheck {
             if ContinuousClock.now >= deadline { return .failure(lastError) }
             // A request that failed at once (no connection yet) is not repeated in a busy loop.
             if ContinuousClock.now < attempt { Thread.sleep(forTimeInterval: 0.1) }
-        }
-    }
-
-    /// The brokers listed by one metadata request, or nil if none answered by `deadline`.
-    private static func brokers(client: KafkaClient, deadline: ContinuousClock.Instant) -> [String]? {
-        var metadata: UnsafePointer<rd_kafka_metadata>?
-        let err = rd_kafka_metadata(client.handle, 0, nil, &metadata, milliseconds(until: deadline))
-        guard err == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else { return nil }
-        defer { rd_kafka_metadata_destroy(metadata) }
-        return (0..<Int(metadata.pointee.broker_cnt)).map { index in
-            let broker = metadata.pointee.brokers[index]
-            return "\(String(cString: broker.host)):\(broker.port)"
         }
     }
 }

@@ -38,6 +38,18 @@ enum KafkaMetadata {
         }
     }
 
+    /// The brokers listed by one metadata request, or nil if none answered by `deadline`.
+    static func brokers(client: KafkaClient, deadline: ContinuousClock.Instant) -> [String]? {
+        var metadata: UnsafePointer<rd_kafka_metadata>?
+        let err = rd_kafka_metadata(client.handle, 0, nil, &metadata, milliseconds(until: deadline))
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else { return nil }
+        defer { rd_kafka_metadata_destroy(metadata) }
+        return (0..<Int(metadata.pointee.broker_cnt)).map { index in
+            let broker = metadata.pointee.brokers[index]
+            return "\(String(cString: broker.host)):\(broker.port)"
+        }
+    }
+
     struct Partition {
         var id: Int32
         var hasLeader: Bool

@@ -432,6 +432,7 @@ final class ProducerCore: @unchecked Sendable {
                     "Kafka refused the connection; events are buffered until the credentials or TLS settings are fixed",
                     metadata: ["kafka.error": "\(error)"]
                 )
+                watchForAcceptance()
             }
             return
         }
@@ -442,6 +443,30 @@ final class ProducerCore: @unchecked Sendable {
             logger.critical("Kafka producer failed fatally", metadata: ["kafka.error": "\(error)"])
         } else {
             logger.warning("Kafka client error", metadata: ["kafka.error": "\(error)"])
+        }
+    }
+
+    /// While refused, asks for metadata every few seconds: once a broker answers (the broker's side
+    /// was fixed: a user added, a certificate replaced) the producer is reachable again, even if no
+    /// record is waiting to prove it. A refused producer is kept out of rotation by `/readyz`, so
+    /// without this nothing might ever be sent to clear the state.
+    private func watchForAcceptance() {
+        Task.detached { [self] in
+            while connectivity.withLock({ $0.isRefused }) {
+                try? await Task.sleep(for: .seconds(3))
+                if case .stopped = control.withLock({ $0.phase }) { return }
+                let client = self.client
+                let answered = await BlockingThread.run(name: "kafka-probe") {
+                    KafkaMetadata.brokers(client: client, deadline: .now.advanced(by: .seconds(2))) != nil
+                }
+                if answered {
+                    let recovered = connectivity.withLock { state in
+                        defer { if state.isRefused { state = .reachable } }
+                        return state.isRefused
+                    }
+                    if recovered { logger.info("Kafka accepts the connection again") }
+                }
+            }
         }
     }
 

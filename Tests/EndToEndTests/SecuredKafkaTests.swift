@@ -73,6 +73,8 @@ struct SecuredKafkaTests {
     /// Each refusal: `config check --connect` exits 69 naming it; the relay starts anyway, logs it
     /// once, answers `/readyz` 503 and buffers what arrives (202). Where the relay's own settings were
     /// wrong, fixing them and restarting on the same buffer publishes every buffered event once.
+    /// Where the broker's certificate was wrong, replacing it is enough: the relay notices by itself,
+    /// with nothing buffered to prove it, and is ready and publishing again.
     ///
     /// SCRAM: Tansu 0.6 keeps users only in its storage, and none of the storages in its wheel keeps
     /// them for a broker started with `--authentication`: `tansu user create` needs a broker without
@@ -133,6 +135,23 @@ struct SecuredKafkaTests {
             try await Task.sleep(for: .milliseconds(100))
         }
         let ids = (0..<3).map { "req_refused_\(refusal.rawValue)_\($0)" }
+        if refusal == .otherServerName {
+            // Fixed on the broker's side, nothing buffered: the relay must notice by itself that
+            // Kafka accepts it again (nothing else would: it is out of rotation).
+            try await broker.replaceCertificate(serverName: "localhost")
+            let recovered = ContinuousClock.now.advanced(by: .seconds(20))
+            while try await Self.readiness(relay) != 200 {
+                #expect(ContinuousClock.now < recovered, "/readyz is 200 again once the broker's certificate is right")
+                guard ContinuousClock.now < recovered else { return }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            #expect(relay.process.standardError.contains("Kafka accepts the connection again"))
+            for id in ids {
+                let answer = try await relay.post(id, document: id)
+                #expect(answer.status == 202 && answer.bodyText.contains(#""published""#), "\(answer.bodyText)")
+            }
+            return
+        }
         for id in ids {
             let answer = try await relay.post(id, document: id)
             #expect(answer.status == 202 && answer.bodyText.contains(#""buffered""#), "\(answer.bodyText)")
@@ -192,12 +211,21 @@ struct SecuredKafkaTests {
 
 /// Tansu on a loopback port behind HAProxy, which terminates TLS on another; Tansu advertises
 /// `localhost` and HAProxy's port, so clients reach it only through TLS.
-struct SecuredBroker {
+final class SecuredBroker {
     let tansu: ChildProcess
-    let proxy: ChildProcess
+    private(set) var proxy: ChildProcess
     let port: Int
     let directory: String
+    let authority: LocalCertificateAuthority
     var bootstrapServers: String { "localhost:\(port)" }
+
+    init(tansu: ChildProcess, proxy: ChildProcess, port: Int, directory: String, authority: LocalCertificateAuthority) {
+        self.tansu = tansu
+        self.proxy = proxy
+        self.port = port
+        self.directory = directory
+        self.authority = authority
+    }
 
     static func start(
         serverName: String = "localhost",
@@ -249,18 +277,39 @@ struct SecuredBroker {
             """,
             "haproxy.cfg"
         )
+        let broker = SecuredBroker(
+            tansu: tansu,
+            proxy: try await startProxy(directory: directory, port: port),
+            port: port,
+            directory: directory,
+            authority: authority
+        )
+        return broker
+    }
+
+    /// HAProxy with `directory`'s configuration, once it accepts connections on `port`.
+    private static func startProxy(directory: String, port: Int) async throws -> ChildProcess {
         let proxy = try ChildProcess("/usr/sbin/haproxy", ["-db", "-f", "\(directory)/haproxy.cfg"])
-        let broker = SecuredBroker(tansu: tansu, proxy: proxy, port: port, directory: directory)
-        // Listening once a TLS client gets through (the trusting settings, whatever the test then uses).
         let deadline = ContinuousClock.now.advanced(by: .seconds(20))
         while !Self.accepts(port: port) {
             guard proxy.isRunning, ContinuousClock.now < deadline else {
-                broker.stop()
+                proxy.signal(SIGKILL)
                 throw HTTPTestClient.Failure(description: "HAProxy did not start: \(proxy.standardError.suffix(2000))")
             }
             try await Task.sleep(for: .milliseconds(100))
         }
-        return broker
+        return proxy
+    }
+
+    /// The broker's side of a fix: a new server certificate for `serverName` from the same CA, and
+    /// HAProxy restarted on the same port with it.
+    func replaceCertificate(serverName: String) async throws {
+        let server = try LocalTLSIdentity(authority: authority, dnsName: serverName)
+        try (server.certificatePEM + "\n" + server.keyPEM + "\n")
+            .write(toFile: "\(directory)/server.pem", atomically: true, encoding: .utf8)
+        proxy.signal(SIGKILL)
+        _ = await proxy.waitForExit()
+        proxy = try await Self.startProxy(directory: directory, port: port)
     }
 
     /// librdkafka settings that trust the broker's CA (and present the client certificate).
