@@ -148,7 +148,7 @@ struct InstanceMetadataCredentials: AWSCredentialSource {
     }
 
     func fetch() async throws -> AWSCredentials {
-        let timeout = TimeAmount.seconds(2)
+        let timeout = TimeAmount.seconds(5)
         let session: AWSHTTP.Answer
         do {
             session = try await AWSHTTP.send(
