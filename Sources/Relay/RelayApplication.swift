@@ -29,6 +29,7 @@ public struct RelayApplication: Sendable {
     /// The relay's metrics (exported at the admin listener's `/metrics`).
     package let exporter: MetricsExporter
     private let retrier: Retrier
+    private let reloader: ConfigurationReloader?
     private let ingress: any Service
     private let admin: any Service
     private let logger: Logger
@@ -37,10 +38,13 @@ public struct RelayApplication: Sendable {
     /// - Parameters:
     ///   - clock: the calendar clock used for timestamp checks and receive times.
     ///   - onListening: called with each listener's bound port once it accepts connections.
+    ///   - reloadingFrom: where the configuration was read, to read it again on SIGHUP and when its
+    ///     files change (``ConfigurationReloader``); nil: no reloads.
     public init(
         configuration: RelayConfiguration,
         logger: Logger,
         clock: any WallClock = SystemWallClock(),
+        reloadingFrom configurationSource: ConfigurationSource? = nil,
         onListening: @escaping @Sendable (Listener, Int) async -> Void = { _, _ in }
     ) async throws {
         logger.info("Starting webhook-relay", metadata: configuration.redactedMetadata)
@@ -109,9 +113,22 @@ public struct RelayApplication: Sendable {
                 metrics: metrics,
                 logger: logger
             )
+            let rateLimiter = RateLimiter(limits: Self.rateLimits(configuration))
+            self.reloader = configurationSource.map { configurationSource in
+                ConfigurationReloader(
+                    source: configurationSource,
+                    running: configuration,
+                    metrics: metrics,
+                    logger: logger
+                ) { loaded throws(ConfigurationError) in
+                    try pipeline.replaceSources(loaded.sources)
+                    rateLimiter.replace(limits: Self.rateLimits(loaded))
+                }
+            }
             self.ingress = try Self.ingress(
                 configuration,
                 pipeline: pipeline,
+                rateLimiter: rateLimiter,
                 producer: producer,
                 readiness: readiness,
                 metrics: metrics,
@@ -168,7 +185,9 @@ public struct RelayApplication: Sendable {
     }
 
     /// The services to run, in start order; a `ServiceGroup` stops them in reverse.
-    public var services: [any Service] { [BufferService(buffer: buffer), producer, retrier, admin, ingress] }
+    public var services: [any Service] {
+        [BufferService(buffer: buffer), producer, retrier, admin, ingress] + (reloader.map { [$0] } ?? [])
+    }
 
     /// Runs until SIGTERM or SIGINT, then shuts down gracefully within `shutdown.timeout`.
     public func run() async throws {
@@ -184,11 +203,15 @@ public struct RelayApplication: Sendable {
     /// What `webhook-relay serve` does with a loaded configuration: glibc's malloc thresholds
     /// (``ProcessTuning/fixMallocThreshold()``), logging as configured, the relay, which logs each
     /// listener's port once it accepts connections, run until SIGTERM or SIGINT.
-    public static func serve(_ configuration: RelayConfiguration) async throws {
+    public static func serve(_ configuration: RelayConfiguration, source: ConfigurationSource? = nil) async throws {
         ProcessTuning.fixMallocThreshold()
         RelayLogging.bootstrap(configuration.logging)
         let logger = Logger(label: "webhook-relay")
-        let relay = try await RelayApplication(configuration: configuration, logger: logger) { listener, port in
+        let relay = try await RelayApplication(
+            configuration: configuration,
+            logger: logger,
+            reloadingFrom: source
+        ) { listener, port in
             switch listener {
             case .ingress: logger.info("Listening for webhooks", metadata: ["port": "\(port)"])
             case .admin: logger.info("Admin API listening", metadata: ["port": "\(port)"])
@@ -214,10 +237,20 @@ public struct RelayApplication: Sendable {
         )
     }
 
+    /// Each source's request limit.
+    private static func rateLimits(_ configuration: RelayConfiguration) -> [String: RateLimiter.Limit] {
+        Dictionary(
+            uniqueKeysWithValues: configuration.sources.map {
+                ($0.name, RateLimiter.Limit(rate: $0.rateLimit, burst: $0.rateLimitBurst))
+            }
+        )
+    }
+
     /// The webhook listener (plain or TLS); before it accepts connections it looks up the known topics.
     private static func ingress(
         _ configuration: RelayConfiguration,
         pipeline: WebhookPipeline,
+        rateLimiter: RateLimiter,
         producer: KafkaProducer,
         readiness: Readiness,
         metrics: RelayMetrics,
@@ -228,13 +261,7 @@ public struct RelayApplication: Sendable {
             pipeline: pipeline,
             maxBodySize: configuration.http.maxBodySize,
             bodyBudget: BodyBudget(limit: configuration.http.maxBodyBytesInFlight),
-            rateLimiter: RateLimiter(
-                limits: Dictionary(
-                    uniqueKeysWithValues: configuration.sources.map {
-                        ($0.name, RateLimiter.Limit(rate: $0.rateLimit, burst: $0.rateLimitBurst))
-                    }
-                )
-            ),
+            rateLimiter: rateLimiter,
             metrics: metrics,
             logger: logger
         )

@@ -13,7 +13,14 @@ struct ServeCommand: AsyncParsableCommand {
     var config: String?
 
     func run() async throws {
-        try await RelayApplication.serve(loadConfiguration(path: config))
+        try await RelayApplication.serve(
+            loadConfiguration(path: config),
+            source: ConfigurationSource(
+                environment: ProcessInfo.processInfo.environment,
+                configPath: config,
+                senders: registeredSenders
+            )
+        )
     }
 }
 

@@ -19,16 +19,20 @@ struct RelayProcess {
     static func start(
         cluster: MockKafkaCluster,
         buffer: String,
-        extra: [String: String] = [:]
+        extra: [String: String] = [:],
+        removing: [String] = []
     ) async throws -> RelayProcess {
-        try await start(bootstrapServers: cluster.bootstrapServers, buffer: buffer, extra: extra)
+        try await start(bootstrapServers: cluster.bootstrapServers, buffer: buffer, extra: extra, removing: removing)
     }
 
     /// Starts a relay on `buffer` against the Kafka at `bootstrapServers`.
+    /// - Parameter removing: variables the relay must not see (e.g. the default secrets, when a test
+    ///   gives them in a file instead).
     static func start(
         bootstrapServers: String,
         buffer: String,
-        extra: [String: String] = [:]
+        extra: [String: String] = [:],
+        removing: [String] = []
     ) async throws -> RelayProcess {
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("RELAY_") }
         environment.merge([
@@ -45,6 +49,7 @@ struct RelayProcess {
             "RELAY_KAFKA_PROPERTY_RECONNECT_BACKOFF_MAX_MS": "300",
         ]) { $1 }
         environment.merge(extra) { $1 }
+        for name in removing { environment[name] = nil }
         let process = try ChildProcess(RelayExecutable.path, ["serve"], environment: environment)
         try await process.waitForOutput(containing: "Listening for webhooks", inErrors: true)
         try await process.waitForOutput(containing: "Admin API listening", inErrors: true)
@@ -62,10 +67,16 @@ struct RelayProcess {
         )
     }
 
-    /// Posts a correctly signed delivery (timestamped now: the child runs on the real clock).
+    /// Posts a correctly signed delivery (timestamped now: the child runs on the real clock), signed
+    /// with `secret` (by default the one the relay is started with).
     @discardableResult
-    func post(_ id: String, document: String, event: String = "CONVERSION_COMPLETED") async throws -> TestResponse {
-        try await Self.post(id, document: document, event: event, port: port)
+    func post(
+        _ id: String,
+        document: String,
+        event: String = "CONVERSION_COMPLETED",
+        secret: String = SignatureVector.secret
+    ) async throws -> TestResponse {
+        try await Self.post(id, document: document, event: event, secret: secret, port: port)
     }
 
     /// Posts a correctly signed Docutray delivery to whatever listens on `port` (a relay, or a load
@@ -74,9 +85,11 @@ struct RelayProcess {
         _ id: String,
         document: String,
         event: String = "CONVERSION_COMPLETED",
+        secret: String = SignatureVector.secret,
         port: Int
     ) async throws -> TestResponse {
         var factory = DeliveryFactory()
+        factory.signer = DocutraySigner(secret: secret, webhookURL: SignatureVector.webhookURL)
         factory.timestamp = Int64(Date().timeIntervalSince1970)
         let body = Array(#"{"conversion_id":"\#(document)","request":"\#(id)"}"#.utf8)
         return try await HTTPTestClient.send(

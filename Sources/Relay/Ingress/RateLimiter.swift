@@ -15,31 +15,46 @@ final class RateLimiter: Sendable {
         var updated: ContinuousClock.Instant
     }
 
-    private let limits: [String: Limit]
-    private let buckets: Locked<[String: Bucket]>
+    private struct State {
+        var limits: [String: Limit]
+        var buckets: [String: Bucket]
+    }
+
+    private let state: Locked<State>
     private let now: @Sendable () -> ContinuousClock.Instant
 
     /// - Parameter limits: by source name; sources without an entry are not limited.
     init(limits: [String: Limit], now: @escaping @Sendable () -> ContinuousClock.Instant = { .now }) {
-        self.limits = limits.filter { $0.value.rate > 0 }
-        let start = now()
-        buckets = Locked(
-            self.limits.mapValues { Bucket(tokens: Double($0.burst), updated: start) }
-        )
         self.now = now
+        state = Locked(State(limits: [:], buckets: [:]))
+        replace(limits: limits)
+    }
+
+    /// New limits (a reload): a source whose limit is unchanged keeps its bucket, a new or changed
+    /// one starts full.
+    func replace(limits: [String: Limit]) {
+        let start = now()
+        state.withLock { state in
+            let limits = limits.filter { $0.value.rate > 0 }
+            var buckets: [String: Bucket] = [:]
+            for (source, limit) in limits {
+                let kept = state.limits[source] == limit ? state.buckets[source] : nil
+                buckets[source] = kept ?? Bucket(tokens: Double(limit.burst), updated: start)
+            }
+            state = State(limits: limits, buckets: buckets)
+        }
     }
 
     /// Takes a token for one request from `source`: `nil` when admitted, otherwise the whole
     /// seconds (at least 1) until a token is available.
     func admit(_ source: String) -> Int? {
-        guard let limit = limits[source] else { return nil }
-        return buckets.withLock { buckets -> Int? in
-            guard var bucket = buckets[source] else { return nil }
+        state.withLock { state -> Int? in
+            guard let limit = state.limits[source], var bucket = state.buckets[source] else { return nil }
             let instant = now()
             let seconds = bucket.updated.duration(to: instant).seconds
             bucket.tokens = min(Double(limit.burst), bucket.tokens + seconds * Double(limit.rate))
             bucket.updated = instant
-            defer { buckets[source] = bucket }
+            defer { state.buckets[source] = bucket }
             if bucket.tokens >= 1 {
                 bucket.tokens -= 1
                 return nil

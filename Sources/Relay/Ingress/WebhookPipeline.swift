@@ -97,18 +97,20 @@ struct WebhookPipeline: Sendable {
         /// The destination of every known event type, built once.
         private let known: [String: Destination]
 
+        /// - Parameter dedup: the same source's memory of deliveries, kept across a reload.
         init(
             source: RelayConfiguration.Source,
             router: TopicRouter,
             store: (any SeenDeliveryStore)?,
-            capacity: DedupCapacity
+            capacity: DedupCapacity,
+            dedup: DedupGuard? = nil
         ) {
             name = source.name
             scheme = source.scheme
             self.router = router
             deadLetterTopic = source.deadLetterTopic
             envelope = CloudEventEnvelope(cloudEventSource: source.cloudEventSource, mode: source.contentMode)
-            dedup = DedupGuard(window: source.dedupWindow, store: store, capacity: capacity)
+            self.dedup = dedup ?? DedupGuard(window: source.dedupWindow, store: store, capacity: capacity)
             key = source.key
             bodyFields = Route.bodyFields(of: source)
             let signed = source.scheme.signedParts
@@ -152,10 +154,14 @@ struct WebhookPipeline: Sendable {
         }
     }
 
-    private let routes: [String: Route]
+    /// The sources served, replaced whole by a reload; a request resolves its route once and
+    /// keeps it, so a reload never changes a request under way.
+    private let routes: Locked<[String: Route]>
     private let delivery: EventDelivery
     private let clock: any WallClock
     private let metrics: RelayMetrics
+    private let store: (any SeenDeliveryStore)?
+    private let capacity: DedupCapacity
 
     init(
         configuration: RelayConfiguration,
@@ -164,18 +170,8 @@ struct WebhookPipeline: Sendable {
         metrics: RelayMetrics,
         store: (any SeenDeliveryStore)? = nil
     ) throws(ConfigurationError) {
-        var routes: [String: Route] = [:]
         let capacity = DedupCapacity(maximumEntries: configuration.dedup.maximumEntries)
-        for source in configuration.sources {
-            let router: TopicRouter
-            do {
-                router = try TopicRouter(template: source.topicTemplate, overrides: source.topicOverrides)
-            } catch {
-                throw ConfigurationError(.sourceTopicTemplate.forSource(source.name), error.description)
-            }
-            let route = Route(source: source, router: router, store: store, capacity: capacity)
-            routes[source.name] = route
-        }
+        let routes = try Self.routes(for: configuration.sources, store: store, capacity: capacity, keeping: [:])
         // What the store remembered before this start: retries of those deliveries stay duplicates.
         for remembered in store?.rememberedDeliveries ?? [] {
             routes[remembered.key.source]?.dedup.restore(
@@ -184,19 +180,56 @@ struct WebhookPipeline: Sendable {
                 expiresAt: remembered.expiresAt
             )
         }
-        self.routes = routes
+        self.routes = Locked(routes)
         self.delivery = delivery
         self.clock = clock
         self.metrics = metrics
+        self.store = store
+        self.capacity = capacity
+    }
+
+    /// A route per source; a source in `kept` keeps its memory of deliveries.
+    private static func routes(
+        for sources: [RelayConfiguration.Source],
+        store: (any SeenDeliveryStore)?,
+        capacity: DedupCapacity,
+        keeping kept: [String: Route]
+    ) throws(ConfigurationError) -> [String: Route] {
+        var routes: [String: Route] = [:]
+        for source in sources {
+            let router: TopicRouter
+            do {
+                router = try TopicRouter(template: source.topicTemplate, overrides: source.topicOverrides)
+            } catch {
+                throw ConfigurationError(.sourceTopicTemplate.forSource(source.name), error.description)
+            }
+            routes[source.name] = Route(
+                source: source,
+                router: router,
+                store: store,
+                capacity: capacity,
+                dedup: kept[source.name]?.dedup
+            )
+        }
+        return routes
+    }
+
+    /// Serves `sources` from now on (a reload): a source that stays keeps its memory of deliveries,
+    /// so a retry sent across the reload is still a duplicate. Requests already under way finish
+    /// with the route they resolved.
+    func replaceSources(_ sources: [RelayConfiguration.Source]) throws(ConfigurationError) {
+        let current = routes.withLock { $0 }
+        let replaced = try Self.routes(for: sources, store: store, capacity: capacity, keeping: current)
+        routes.withLock { $0 = replaced }
     }
 
     /// The topics of every known event type of every source, sorted.
     var knownTopics: [String] {
-        Set(routes.values.flatMap(\.knownTopics)).sorted()
+        Set(routes.withLock { $0 }.values.flatMap(\.knownTopics)).sorted()
     }
 
     /// The route of `/webhooks/{name}`, if it is served: a request resolves it once and hands it on.
-    func route(_ name: String) -> Route? { routes[name] }
+    func route(_ name: String) -> Route? { routes.withLock { $0[name] } }
 
     /// What the request path knows of a request once its signature and body are checked.
     struct Checked: Sendable {

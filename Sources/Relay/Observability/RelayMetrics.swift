@@ -18,7 +18,7 @@ public struct RelayMetrics: Sendable {
         "relay_buffer_archived_records", "relay_buffer_in_flight_records", "relay_buffer_bytes",
         "relay_buffer_max_bytes", "relay_buffer_segments", "relay_buffer_oldest_pending_age_seconds",
         "relay_kafka_connected", "relay_buffer_fsync_seconds", "relay_buffer_write_failures_total",
-        "relay_buffer_corrupt_ranges_total",
+        "relay_buffer_corrupt_ranges_total", "relay_config_reloads_total",
     ]
 
     let factory: any MetricsFactory
@@ -80,6 +80,12 @@ public struct RelayMetrics: Sendable {
     /// The request path could not publish an event: it was `buffered` or is `unavailable`, and why.
     func notPublished(outcome: String, reason: String) {
         handles.counter(MetricHandles.publishTotal, Names.outcomeReason, (outcome, reason, "")).increment()
+    }
+
+    /// One configuration reload: `applied`, `refused` (a setting that needs a restart changed) or
+    /// `failed` (the new configuration is invalid); the running one stays unless `applied`.
+    func reload(outcome: String) {
+        handles.counter("relay_config_reloads_total", Names.outcome, (outcome, "", "")).increment()
     }
 
     /// One retrier attempt: `delivered`, `failed` (will retry) or `rejected` (permanent).
