@@ -98,7 +98,7 @@ public struct RelayApplication: Sendable {
                 clock: clock,
                 headroom: configuration.http.maxBodySize
             )
-            self.retrier = Retrier(
+            let retrier = Retrier(
                 buffer: buffer,
                 publisher: producer,
                 health: health,
@@ -106,13 +106,12 @@ public struct RelayApplication: Sendable {
                     maximumInFlight: configuration.retry.maximumInFlight,
                     initialBackoff: configuration.retry.initialBackoff,
                     maximumBackoff: configuration.retry.maximumBackoff,
-                    deadLetterTopics: Dictionary(
-                        uniqueKeysWithValues: configuration.sources.map { ($0.name, $0.deadLetterTopic) }
-                    )
+                    deadLetterTopics: Self.deadLetterTopics(configuration)
                 ),
                 metrics: metrics,
                 logger: logger
             )
+            self.retrier = retrier
             let rateLimiter = RateLimiter(limits: Self.rateLimits(configuration))
             self.reloader = configurationSource.map { configurationSource in
                 ConfigurationReloader(
@@ -121,8 +120,23 @@ public struct RelayApplication: Sendable {
                     metrics: metrics,
                     logger: logger
                 ) { loaded throws(ConfigurationError) in
+                    let before = Set(pipeline.knownTopics + configuration.sources.map(\.deadLetterTopic))
                     try pipeline.replaceSources(loaded.sources)
+                    // A new source's topics are looked up (and created, with kafka.create_topics) as
+                    // at start, off the reload's path.
+                    let added = (pipeline.knownTopics + loaded.sources.map(\.deadLetterTopic)).filter {
+                        !before.contains($0)
+                    }
+                    if !added.isEmpty {
+                        let preparation = TopicPreparation(
+                            producer: producer,
+                            settings: configuration.kafka,
+                            logger: logger
+                        )
+                        Task { await preparation.prepare(added) }
+                    }
                     rateLimiter.replace(limits: Self.rateLimits(loaded))
+                    retrier.replaceDeadLetterTopics(Self.deadLetterTopics(loaded))
                 }
             }
             self.ingress = try Self.ingress(
@@ -235,6 +249,11 @@ public struct RelayApplication: Sendable {
             metrics: metrics,
             store: buffer
         )
+    }
+
+    /// Each source's dead-letter topic.
+    private static func deadLetterTopics(_ configuration: RelayConfiguration) -> [String: String] {
+        Dictionary(uniqueKeysWithValues: configuration.sources.map { ($0.name, $0.deadLetterTopic) })
     }
 
     /// Each source's request limit.

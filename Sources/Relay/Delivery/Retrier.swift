@@ -16,7 +16,7 @@ package final class Retrier: Service, Sendable {
         /// The first wait after a failed attempt; doubles per failure up to `maximumBackoff`.
         public var initialBackoff: Duration
         public var maximumBackoff: Duration
-        /// Dead-letter topic per source name.
+        /// Dead-letter topic per source name, at start (``Retrier/replaceDeadLetterTopics(_:)``).
         public var deadLetterTopics: [String: String]
 
         public init(
@@ -53,6 +53,8 @@ package final class Retrier: Service, Sendable {
     private let metrics: RelayMetrics
     private let logger: Logger
     private let state = Locked(State())
+    /// The sources' dead-letter topics, replaced by a reload.
+    private let deadLetterTopics: Locked<[String: String]>
 
     init(
         buffer: RetryBuffer,
@@ -66,8 +68,14 @@ package final class Retrier: Service, Sendable {
         self.publisher = publisher
         self.health = health
         self.configuration = configuration
+        self.deadLetterTopics = Locked(configuration.deadLetterTopics)
         self.metrics = metrics
         self.logger = logger
+    }
+
+    /// The sources' dead-letter topics from now on (a reload added, removed or changed a source).
+    func replaceDeadLetterTopics(_ topics: [String: String]) {
+        deadLetterTopics.withLock { $0 = topics }
     }
 
     /// Drains until graceful shutdown. Records in flight then are resolved by their delivery reports
@@ -156,7 +164,7 @@ package final class Retrier: Service, Sendable {
     /// Publishes a permanently refused record to its dead-letter topic, with the reason in headers.
     private func deadLetter(_ attempt: Attempt, because error: KafkaError) {
         let record = attempt.record
-        let topic = configuration.deadLetterTopics[record.source] ?? "\(record.source).deadletter"
+        let topic = deadLetterTopics.withLock { $0[record.source] } ?? "\(record.source).deadletter"
         let letter = record.kafkaRecord(
             attempt: attempt.number,
             topic: topic,
