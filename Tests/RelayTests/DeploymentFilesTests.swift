@@ -266,6 +266,7 @@ struct DeploymentFilesTests {
         let state = try #require(lines.first { $0.hasPrefix("StateDirectory=") }?.split(separator: "=").last)
         #expect(environment["RELAY_BUFFER_PATH"] == "/var/lib/\(state)")
         #expect(lines.contains { $0.hasPrefix("ExecStart=") && $0.hasSuffix(" serve") })
+        #expect(lines.contains("ExecReload=/bin/kill -HUP $MAINPID"), "systemctl reload sends SIGHUP")
         for option in ["NoNewPrivileges=yes", "ProtectSystem=strict", "PrivateTmp=yes", "ProtectHome=yes"] {
             #expect(lines.contains(option))
         }
