@@ -211,6 +211,7 @@ let package = Package(
         .executableTarget(
             name: "webhook-relay",
             dependencies: [
+                "AWSAuth",
                 "Relay",
                 "RelayTools",
                 "RelayKafka",

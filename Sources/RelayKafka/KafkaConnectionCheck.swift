@@ -60,4 +60,15 @@ public enum KafkaConnectionCheck {
             if ContinuousClock.now < attempt { Thread.sleep(forTimeInterval: 0.1) }
         }
     }
+
+    /// ``run(configuration:tokenProvider:timeout:)`` on a thread of its own, for async callers.
+    public static func runBlocking(
+        configuration: KafkaProducerConfiguration,
+        tokenProvider: (any OAuthBearerTokenProvider)? = nil,
+        timeout: Duration
+    ) async -> Result<Connected, KafkaError> {
+        await BlockingThread.run(name: "kafka-check") {
+            run(configuration: configuration, tokenProvider: tokenProvider, timeout: timeout)
+        }
+    }
 }

@@ -1,7 +1,9 @@
+import AWSAuth
 import ArgumentParser
 import Foundation
 import Relay
 import RelayKafka
+import RelayPrimitives
 import SenderKit
 
 struct ConfigCommand: ParsableCommand {
@@ -11,7 +13,7 @@ struct ConfigCommand: ParsableCommand {
         subcommands: [Check.self, Reference.self]
     )
 
-    struct Check: ParsableCommand {
+    struct Check: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Load and validate the configuration without starting; print it with secrets redacted.",
             discussion: """
@@ -30,7 +32,7 @@ struct ConfigCommand: ParsableCommand {
         @Option(help: "Seconds --connect waits for a broker to answer.")
         var connectTimeout = 10
 
-        func run() throws {
+        func run() async throws {
             let configuration = try loadConfiguration(path: config)
             print("The configuration is valid.")
             for (key, value) in configuration.redactedMetadata.sorted(by: { $0.key < $1.key }) {
@@ -38,7 +40,23 @@ struct ConfigCommand: ParsableCommand {
             }
             guard connect else { return }
             let kafka = configuration.kafka
-            let result = KafkaConnectionCheck.run(
+            if let mskIAM = kafka.mskIAM {
+                // Which AWS credentials IAM would sign with, before Kafka is asked.
+                let chain = AWSCredentialChain(
+                    environment: ProcessInfo.processInfo.environment,
+                    region: mskIAM.region,
+                    roleARN: mskIAM.roleARN,
+                    clock: SystemWallClock()
+                )
+                do {
+                    let (credentials, source) = try await chain.current()
+                    print("AWS credentials: \(source) (\(credentials.accessKeyID))")
+                } catch {
+                    print("AWS credentials: none (\(error))")
+                    throw ExitCode(69)
+                }
+            }
+            let result = await KafkaConnectionCheck.runBlocking(
                 configuration: KafkaProducerConfiguration(
                     bootstrapServers: kafka.bootstrapServers,
                     properties: kafka.properties,

@@ -41,20 +41,16 @@ struct MSKIAMEndToEndTests {
             "RELAY_KAFKA_WARMUP_TIMEOUT": "1s",
         ]) { $1 }
 
-        let check = try await ChildProcess.run(
-            RelayExecutable.path,
-            ["config", "check"],
-            environment: ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("RELAY_") }
-                .merging(extra) { $1 }
-                .merging([
-                    "RELAY_KAFKA_BOOTSTRAP_SERVERS": cluster.bootstrapServers,
-                    "RELAY_DOCUTRAY_SECRETS": SignatureVector.secret,
-                    "RELAY_DOCUTRAY_WEBHOOK_URL": SignatureVector.webhookURL,
-                ]) { $1 }
-        )
-        #expect(check.status == 0, "\(check.stderr)")
+        let check = try await Self.configCheck(["--connect", "--connect-timeout", "2"], cluster: cluster, extra: extra)
         #expect(check.stdout.contains("kafka.aws_msk_iam.region: eu-west-1"), "\(check.stdout)")
         #expect(check.stdout.contains("security.protocol") && check.stdout.contains("SASL_SSL"), "\(check.stdout)")
+        #expect(
+            check.stdout.contains("AWS credentials: instance metadata (ASIAINSTANCE)"),
+            "config check --connect says which credentials IAM signs with: \(check.stdout)"
+        )
+        // The mock cluster speaks neither TLS nor SASL: the sign-in itself cannot succeed here.
+        #expect(check.status == 69)
+        let asked = imds.received.count
 
         let relay = try await RelayProcess.start(
             cluster: cluster,
@@ -64,7 +60,7 @@ struct MSKIAMEndToEndTests {
         defer { relay.process.signal(SIGKILL) }
         try await relay.process.waitForOutput(containing: "Kafka OAUTHBEARER token refreshed", inErrors: true)
         #expect(
-            imds.received.map { "\($0.method) \($0.path)" } == [
+            imds.received.dropFirst(asked).map { "\($0.method) \($0.path)" } == [
                 "PUT /latest/api/token", "GET /latest/meta-data/iam/security-credentials/",
                 "GET /latest/meta-data/iam/security-credentials/kafka-writer",
             ]
@@ -87,9 +83,36 @@ struct MSKIAMEndToEndTests {
         )
         defer { relay.process.signal(SIGKILL) }
         try await relay.process.waitForOutput(containing: "Could not make a Kafka OAUTHBEARER token", inErrors: true)
+        let check = try await Self.configCheck(
+            ["--connect"],
+            cluster: cluster,
+            extra: Self.noAmbientCredentials.merging([
+                "RELAY_KAFKA_AWS_MSK_IAM_REGION": "eu-west-1", "AWS_EC2_METADATA_DISABLED": "true",
+            ]) { $1 }
+        )
+        #expect(check.status == 69)
+        #expect(check.stdout.contains("AWS credentials: none (no AWS credentials:"), "\(check.stdout)")
         let log = relay.process.standardError
         for reason in ["no AWS credentials", "AWS_ACCESS_KEY_ID is not set", "AWS_EC2_METADATA_DISABLED is true"] {
             #expect(log.contains(reason), "\(reason) in the log")
         }
+    }
+
+    static func configCheck(
+        _ arguments: [String],
+        cluster: MockKafkaCluster,
+        extra: [String: String]
+    ) async throws -> (status: Int32, stdout: String, stderr: String) {
+        try await ChildProcess.run(
+            RelayExecutable.path,
+            ["config", "check"] + arguments,
+            environment: ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("RELAY_") }
+                .merging(extra) { $1 }
+                .merging([
+                    "RELAY_KAFKA_BOOTSTRAP_SERVERS": cluster.bootstrapServers,
+                    "RELAY_DOCUTRAY_SECRETS": SignatureVector.secret,
+                    "RELAY_DOCUTRAY_WEBHOOK_URL": SignatureVector.webhookURL,
+                ]) { $1 }
+        )
     }
 }
