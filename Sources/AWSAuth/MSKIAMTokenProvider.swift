@@ -6,7 +6,8 @@ import RelayPrimitives
 /// sooner; librdkafka asks again at 80 % of that.
 public struct MSKIAMTokenProvider: OAuthBearerTokenProvider {
     public let region: String
-    let credentials: AWSCredentialChain
+    /// Where the credentials come from (cached: asking it again costs nothing until they near expiry).
+    public let credentials: AWSCredentialChain
     let clock: any WallClock
     let userAgent: String
 

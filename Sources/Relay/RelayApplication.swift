@@ -66,12 +66,7 @@ public struct RelayApplication: Sendable {
         )
         do {
             let producer = try KafkaProducer(
-                configuration: KafkaProducerConfiguration(
-                    bootstrapServers: configuration.kafka.bootstrapServers,
-                    properties: configuration.kafka.properties,
-                    flushTimeout: configuration.kafka.flushTimeout,
-                    largestValue: configuration.http.maxBodySize
-                ),
+                configuration: configuration.producerConfiguration,
                 logger: logger,
                 reportsOn: EventLoopResumer.reportLoop,
                 tokenProvider: configuration.kafka.tokenProvider(environment: ProcessInfo.processInfo.environment)

@@ -3,6 +3,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import RelayPrimitives
+import RelayTools
 
 /// A plain HTTP server on 127.0.0.1 standing in for an AWS endpoint (STS, the instance metadata
 /// service, the container credentials agent): it records every request and answers with what the
@@ -18,9 +19,9 @@ public final class StandInServer: Sendable {
 
     public typealias Answer = @Sendable (Received) -> (status: Int, body: String)
 
-    private let task: Task<Void, any Error>
+    private let server: LoopbackServer
     private let log = Locked<[Received]>([])
-    public let port: Int
+    public var port: Int { server.port }
     public var url: String { "http://127.0.0.1:\(port)" }
     public var received: [Received] { log.withLock { $0 } }
 
@@ -49,24 +50,13 @@ public final class StandInServer: Sendable {
             router.on("/", method: method, use: handle)
             router.on("**", method: method, use: handle)
         }
-        let (stream, continuation) = AsyncStream.makeStream(of: Int.self)
-        let application = Application(
+        server = try await LoopbackServer(
             router: router,
-            configuration: ApplicationConfiguration(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? 0) },
             logger: Logger(label: "stand-in") { _ in SwiftLogNoOpLogHandler() }
         )
-        task = Task { try await application.runService(gracefulShutdownSignals: []) }
-        var port = 0
-        for await bound in stream {
-            port = bound
-            break
-        }
-        self.port = port
     }
 
     public func stop() async {
-        task.cancel()
-        _ = try? await task.value
+        await server.stop()
     }
 }

@@ -143,9 +143,9 @@ public final class CertificateServer: Sendable {
 
     private let answers = Locked([String: Answer]())
     private let requests = Locked([String]())
-    private let task: Task<Void, any Error>
+    private let server: LoopbackServer
     /// The server's port on 127.0.0.1.
-    public let port: Int
+    public var port: Int { server.port }
     /// The CA that issued the server's certificate (and may issue the senders').
     public let authority: LocalCertificateAuthority
     /// The CA's PEM in a file, for `certificate_ca_file`.
@@ -194,20 +194,7 @@ public final class CertificateServer: Sendable {
         }
         router.get("/", use: answer)
         router.get("**", use: answer)
-        let (stream, continuation) = AsyncStream.makeStream(of: Int.self)
-        let application = Application(
-            router: router,
-            server: try .tls(.http1(), tlsConfiguration: tls),
-            configuration: ApplicationConfiguration(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? 0) }
-        )
-        task = Task { try await application.runService(gracefulShutdownSignals: []) }
-        var port = 0
-        for await bound in stream {
-            port = bound
-            break
-        }
-        self.port = port
+        server = try await LoopbackServer(router: router, server: try .tls(.http1(), tlsConfiguration: tls))
         self.authority = authority
         self.caFile = caFile
     }
@@ -225,8 +212,7 @@ public final class CertificateServer: Sendable {
 
     /// Stops the server and removes the CA file.
     public func stop() async {
-        task.cancel()
-        _ = try? await task.value
+        await server.stop()
         try? FileManager.default.removeItem(atPath: caFile)
     }
 }

@@ -3,7 +3,6 @@ import ArgumentParser
 import Foundation
 import Relay
 import RelayKafka
-import RelayPrimitives
 import SenderKit
 
 struct ConfigCommand: ParsableCommand {
@@ -40,16 +39,12 @@ struct ConfigCommand: ParsableCommand {
             }
             guard connect else { return }
             let kafka = configuration.kafka
-            if let mskIAM = kafka.mskIAM {
-                // Which AWS credentials IAM would sign with, before Kafka is asked.
-                let chain = AWSCredentialChain(
-                    environment: ProcessInfo.processInfo.environment,
-                    region: mskIAM.region,
-                    roleARN: mskIAM.roleARN,
-                    clock: SystemWallClock()
-                )
+            let tokenProvider = kafka.mskIAMTokenProvider(environment: ProcessInfo.processInfo.environment)
+            if let tokenProvider {
+                // Which AWS credentials IAM would sign with, before Kafka is asked; the check's
+                // token then comes from the same, now cached, credentials.
                 do {
-                    let (credentials, source) = try await chain.current()
+                    let (credentials, source) = try await tokenProvider.credentials.current()
                     print("AWS credentials: \(source) (\(credentials.accessKeyID))")
                 } catch {
                     print("AWS credentials: none (\(error))")
@@ -57,12 +52,8 @@ struct ConfigCommand: ParsableCommand {
                 }
             }
             let result = await KafkaConnectionCheck.runBlocking(
-                configuration: KafkaProducerConfiguration(
-                    bootstrapServers: kafka.bootstrapServers,
-                    properties: kafka.properties,
-                    largestValue: configuration.http.maxBodySize
-                ),
-                tokenProvider: kafka.tokenProvider(environment: ProcessInfo.processInfo.environment),
+                configuration: configuration.producerConfiguration,
+                tokenProvider: tokenProvider,
                 timeout: .seconds(max(1, connectTimeout))
             )
             switch result {

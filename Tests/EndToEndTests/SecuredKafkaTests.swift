@@ -3,6 +3,7 @@ import Relay
 import RelayKafka
 import RelayTestSupport
 import RelayTools
+import SenderKit
 import Testing
 
 /// The relay against a Kafka that checks who connects: Tansu behind HAProxy, which terminates TLS
@@ -179,12 +180,7 @@ struct SecuredKafkaTests {
 
     /// librdkafka properties as the relay's `RELAY_KAFKA_PROPERTY_*` variables.
     static func environment(_ properties: [String: String]) -> [String: String] {
-        var environment: [String: String] = [:]
-        for (key, value) in properties {
-            let name = key.uppercased().replacingOccurrences(of: ".", with: "_")
-            environment["RELAY_KAFKA_PROPERTY_\(name)"] = value
-        }
-        return environment
+        Dictionary(uniqueKeysWithValues: properties.map { (Setting.kafkaPropertyVariable($0.key), $0.value) })
     }
 
     static func configCheck(

@@ -266,19 +266,16 @@ struct ConfigurationLoader {
             ("security.protocol", "SASL_SSL"), ("sasl.mechanism", "OAUTHBEARER"), ("sasl.mechanisms", "OAUTHBEARER"),
         ] {
             if let value = properties[key], value.uppercased() != required {
-                throw ConfigurationError(
-                    key: "kafka.properties.\(key)",
-                    environment: "RELAY_KAFKA_PROPERTY_\(key.uppercased().replacingOccurrences(of: ".", with: "_"))",
-                    problem:
-                        "must be '\(required)' or unset with kafka.aws_msk_iam (IAM signs in over SASL_SSL with OAUTHBEARER)"
+                throw Self.propertyError(
+                    key,
+                    "must be '\(required)' or unset with kafka.aws_msk_iam (IAM signs in over SASL_SSL with OAUTHBEARER)"
                 )
             }
         }
         if properties["sasl.oauthbearer.method"] != nil {
-            throw ConfigurationError(
-                key: "kafka.properties.sasl.oauthbearer.method",
-                environment: "RELAY_KAFKA_PROPERTY_SASL_OAUTHBEARER_METHOD",
-                problem: "must be unset with kafka.aws_msk_iam: the relay makes the IAM tokens"
+            throw Self.propertyError(
+                "sasl.oauthbearer.method",
+                "must be unset with kafka.aws_msk_iam: the relay makes the IAM tokens"
             )
         }
         properties["security.protocol"] = "SASL_SSL"
@@ -611,20 +608,24 @@ struct ConfigurationLoader {
         }
         if !properties.isEmpty { note(.kafkaProperties, .map(properties)) }
         if let (key, value) = KafkaProducerConfiguration.weakenedProperty(in: properties) {
-            throw ConfigurationError(
-                key: "kafka.properties.\(key)",
-                environment: prefix + key.uppercased().replacingOccurrences(of: ".", with: "_"),
-                problem: "must be '\(value)': the relay acknowledges webhooks only once Kafka has them"
+            throw Self.propertyError(
+                key,
+                "must be '\(value)': the relay acknowledges webhooks only once Kafka has them"
             )
         }
         if let (key, problem) = KafkaProducerConfiguration.unsupportedProperty(in: properties) {
-            throw ConfigurationError(
-                key: "kafka.properties.\(key)",
-                environment: prefix + key.uppercased().replacingOccurrences(of: ".", with: "_"),
-                problem: problem
-            )
+            throw Self.propertyError(key, problem)
         }
         return properties
+    }
+
+    /// An error naming the librdkafka property `key` as a setting and as its variable.
+    private static func propertyError(_ key: String, _ problem: String) -> ConfigurationError {
+        ConfigurationError(
+            key: "kafka.properties.\(key)",
+            environment: Setting.kafkaPropertyVariable(key),
+            problem: problem
+        )
     }
 
     // MARK: Typed readers

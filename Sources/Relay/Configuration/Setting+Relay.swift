@@ -1,3 +1,4 @@
+import Foundation
 import SenderKit
 
 extension Setting {
@@ -115,6 +116,12 @@ extension Setting {
         secret: true,
         "Any librdkafka property (SASL, SSL, compression…); sasl.password is RELAY_KAFKA_PROPERTY_SASL_PASSWORD, or …_FILE."
     )
+
+    /// The environment variable that sets the librdkafka property `property`
+    /// (`sasl.password` → `RELAY_KAFKA_PROPERTY_SASL_PASSWORD`).
+    public static func kafkaPropertyVariable(_ property: String) -> String {
+        "RELAY_KAFKA_PROPERTY_" + property.uppercased().replacingOccurrences(of: ".", with: "_")
+    }
 
     public static let bufferPath = Setting(
         "buffer.path",

@@ -30,8 +30,9 @@ struct Readiness: Sendable {
         let recentFailure = statistics.lastWriteFailureAt.map { now - $0 < Self.writeFailureMemory } ?? false
         let hasRoom = statistics.totalBytes + headroom <= buffer.configuration.maximumSize
         let writable = hasRoom && !recentFailure
+        let connectivity = producer.connectivity
         let kafka: String
-        switch producer.connectivity {
+        switch connectivity {
         case .reachable: kafka = "reachable"
         case .unreachable: kafka = "unreachable"
         case .refused: kafka = "refused"
@@ -40,8 +41,8 @@ struct Readiness: Sendable {
         // Refused credentials or TLS do not pass by themselves: a replica rolled out with them
         // stays out of rotation (its buffer still takes what reaches it), so a bad secret stops a
         // rolling update instead of filling every replica's buffer.
-        if kafka == "refused" { return Report(ready: false, kafka: kafka) }
-        return Report(ready: kafka == "reachable" || writable, kafka: kafka)
+        let ready = !connectivity.isRefused && (connectivity == .reachable || writable)
+        return Report(ready: ready, kafka: kafka)
     }
 
     /// Only ready or not: the answer is open to anyone who reaches a listener (the webhook port
