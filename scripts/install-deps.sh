@@ -79,4 +79,5 @@ pip_install() {
 pip_install "the senders' libraries the tests sign with" \
     'standardwebhooks, svix, stripe, slack_sdk, githubkit.webhooks, hubspot.utils.signature, twilio.request_validator, Adyen.util, square.utils.webhooks_helper, paddle_billing' Tests/SenderLibraries/requirements.txt
 pip_install "selenium for the admin console's browser test" selenium Tests/Console/requirements.txt
+pip_install "opentelemetry-proto for the tracing tests' OTLP receiver" opentelemetry.proto Tests/Tracing/requirements.txt
 pip_install "the Python consumer example's packages" confluent_kafka examples/consumers/python/requirements.txt

@@ -32,6 +32,8 @@ public struct RelayApplication: Sendable {
     private let reloader: ConfigurationReloader?
     private let ingress: any Service
     private let admin: any Service
+    /// swift-otel's batching and export, when tracing is on.
+    private let tracing: (any Service)?
     private let logger: Logger
 
     /// Builds the relay from its configuration: opens (and recovers) the buffer, creates the producer.
@@ -53,6 +55,15 @@ public struct RelayApplication: Sendable {
         }
         let exporter = MetricsExporter(clock: clock)
         let metrics = exporter.metrics
+        let tracing = try configuration.tracing.map { settings in
+            let backend = try TracingBackend.make(settings, metrics: metrics, logger: logger)
+            logger.info(
+                "Tracing on",
+                metadata: ["endpoint": "\(settings.endpoint)", "service": "\(settings.serviceName)"]
+            )
+            return backend
+        }
+        self.tracing = tracing?.service
         let buffer = try RetryBuffer.open(
             directory: configuration.buffer.path,
             configuration: BufferConfiguration(
@@ -85,7 +96,8 @@ public struct RelayApplication: Sendable {
                 delivery: delivery,
                 buffer: buffer,
                 clock: clock,
-                metrics: metrics
+                metrics: metrics,
+                tracer: tracing?.tracer
             )
             let readiness = Readiness(
                 buffer: buffer,
@@ -104,7 +116,8 @@ public struct RelayApplication: Sendable {
                     deadLetterTopics: Self.deadLetterTopics(configuration)
                 ),
                 metrics: metrics,
-                logger: logger
+                logger: logger,
+                tracer: tracing?.tracer
             )
             self.retrier = retrier
             let rateLimiter = RateLimiter(limits: Self.rateLimits(configuration))
@@ -141,6 +154,7 @@ public struct RelayApplication: Sendable {
                 producer: producer,
                 readiness: readiness,
                 metrics: metrics,
+                tracer: tracing?.tracer,
                 logger: logger,
                 onListening: onListening
             )
@@ -194,8 +208,10 @@ public struct RelayApplication: Sendable {
     }
 
     /// The services to run, in start order; a `ServiceGroup` stops them in reverse.
+    /// Tracing starts first and stops last, so the spans of the last requests are exported.
     public var services: [any Service] {
-        [BufferService(buffer: buffer), producer, retrier, admin, ingress] + (reloader.map { [$0] } ?? [])
+        (tracing.map { [$0] } ?? []) + [BufferService(buffer: buffer), producer, retrier, admin, ingress]
+            + (reloader.map { [$0] } ?? [])
     }
 
     /// Runs until SIGTERM or SIGINT, then shuts down gracefully within `shutdown.timeout`.
@@ -235,14 +251,16 @@ public struct RelayApplication: Sendable {
         delivery: EventDelivery,
         buffer: RetryBuffer,
         clock: any WallClock,
-        metrics: RelayMetrics
+        metrics: RelayMetrics,
+        tracer: RelayTracer?
     ) throws -> WebhookPipeline {
         try WebhookPipeline(
             configuration: configuration,
             delivery: delivery,
             clock: clock,
             metrics: metrics,
-            store: buffer
+            store: buffer,
+            tracer: tracer
         )
     }
 
@@ -268,6 +286,7 @@ public struct RelayApplication: Sendable {
         producer: KafkaProducer,
         readiness: Readiness,
         metrics: RelayMetrics,
+        tracer: RelayTracer?,
         logger: Logger,
         onListening: @escaping @Sendable (Listener, Int) async -> Void
     ) throws -> any Service {
@@ -277,7 +296,9 @@ public struct RelayApplication: Sendable {
             bodyBudget: BodyBudget(limit: configuration.http.maxBodyBytesInFlight),
             rateLimiter: rateLimiter,
             metrics: metrics,
-            logger: logger
+            logger: logger,
+            tracer: tracer,
+            secure: configuration.http.tlsCertificatePath != nil
         )
         var application = Application(
             router: IngressRouter.build(ingress: ingress, readiness: readiness, logger: logger),

@@ -31,6 +31,37 @@ struct CloudEventEnvelopeTests {
         )
     }
 
+    @Test("A traced event: traceparent and tracestate as ce_ attributes (or JSON members) and as plain headers")
+    func traceContext() throws {
+        var event = try event(try #require(Self.vectors.first))
+        event.traceHeaders = TraceHeaders(
+            traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            tracestate: "vendor=opaque"
+        )
+        for mode in CloudEventEnvelope.ContentMode.allCases {
+            let record = CloudEventEnvelope(cloudEventSource: "https://app.docutray.com", mode: mode)
+                .record(for: event, topic: "t")
+            let headers = Dictionary(record.headers.map { ($0.name, $0.stringValue ?? "") }) { first, _ in first }
+            #expect(headers["traceparent"] == "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+            #expect(headers["tracestate"] == "vendor=opaque")
+            switch mode {
+            case .binary:
+                #expect(headers["ce_traceparent"] == headers["traceparent"])
+                #expect(headers["ce_tracestate"] == "vendor=opaque")
+            case .structured:
+                let document = try #require(
+                    try JSONSerialization.jsonObject(with: Data(record.value)) as? [String: Any]
+                )
+                #expect(document["traceparent"] as? String == headers["traceparent"])
+                #expect(document["tracestate"] as? String == "vendor=opaque")
+                #expect(headers["ce_traceparent"] == nil)
+            }
+        }
+        event.traceHeaders = nil
+        let untraced = CloudEventEnvelope(cloudEventSource: "https://app.docutray.com").record(for: event, topic: "t")
+        #expect(!untraced.headers.contains { $0.name.contains("trace") })
+    }
+
     @Test("Binary mode: raw body, document id as key, every ce_ header", arguments: vectors)
     func binaryMode(_ vector: SignatureVector) throws {
         let event = try event(vector)

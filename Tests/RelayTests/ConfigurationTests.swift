@@ -229,6 +229,72 @@ struct ConfigurationTests {
         )
     }
 
+    @Test(
+        "Tracing is off by default, on with OpenTelemetry's endpoint variables or tracing.endpoint, off with OTEL_SDK_DISABLED"
+    )
+    func tracing() throws {
+        #expect(try RelayConfiguration.load(environment: minimal).tracing == nil)
+        let general = try RelayConfiguration.load(
+            environment: minimal.merging(["OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"]) { $1 }
+        )
+        #expect(general.tracing?.endpoint == "http://collector:4318/v1/traces")
+        #expect(general.tracing?.serviceName == "webhook-relay")
+        #expect(general.tracing?.sampler == .parentBasedAlwaysOn)
+        #expect(general.tracing?.maximumQueueSize == 2048)
+        #expect(general.tracing?.exportInterval == .seconds(5))
+        #expect(general.tracing?.exportTimeout == .seconds(10))
+        let traces = minimal.merging([
+            "OTEL_EXPORTER_OTLP_ENDPOINT": "http://ignored:4318",
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "https://collector.example/otlp/traces",
+            "OTEL_SERVICE_NAME": "relay-eu",
+            "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
+            "OTEL_TRACES_SAMPLER_ARG": "0.25",
+            "OTEL_BSP_MAX_QUEUE_SIZE": "100",
+        ]) { $1 }
+        let specific = try RelayConfiguration.load(environment: traces)
+        #expect(specific.tracing?.endpoint == "https://collector.example/otlp/traces", "the signal's own URL, as is")
+        #expect(specific.tracing?.serviceName == "relay-eu")
+        #expect(specific.tracing?.sampler == .parentBasedTraceIDRatio(0.25))
+        #expect(specific.tracing?.maximumQueueSize == 100)
+        let disabled = traces.merging(["OTEL_SDK_DISABLED": "true"]) { $1 }
+        #expect(try RelayConfiguration.load(environment: disabled).tracing == nil)
+
+        let path = try writeTemporary(
+            """
+            tracing:
+              endpoint: http://127.0.0.1:4318/v1/traces
+              sampler: always_off
+              export_interval: 250ms
+            """
+        )
+        let file = try RelayConfiguration.load(environment: minimal, configPath: path)
+        #expect(file.tracing?.endpoint == "http://127.0.0.1:4318/v1/traces")
+        #expect(file.tracing?.sampler == .alwaysOff)
+        #expect(file.tracing?.exportInterval == .milliseconds(250))
+
+        let on = minimal.merging(["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://collector:4318/v1/traces"]) { $1 }
+        expectError(
+            minimal.merging(["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "collector:4318"]) { $1 },
+            key: "tracing.endpoint",
+            mentioning: "not an http or https URL"
+        )
+        expectError(
+            on.merging(["OTEL_TRACES_SAMPLER": "jaeger_remote"]) { $1 },
+            key: "tracing.sampler",
+            mentioning: "parentbased_always_on"
+        )
+        expectError(
+            on.merging(["OTEL_TRACES_SAMPLER": "traceidratio", "OTEL_TRACES_SAMPLER_ARG": "1.5"]) { $1 },
+            key: "tracing.sampler_arg",
+            mentioning: "ratio from 0 to 1"
+        )
+        expectError(
+            on.merging(["OTEL_SDK_DISABLED": "maybe"]) { $1 },
+            key: "tracing.disabled",
+            mentioning: "true or false"
+        )
+    }
+
     @Test("Each invalid value is refused with its key and variable named, never quoting a secret")
     func errors() throws {
         var environment = minimal

@@ -163,6 +163,7 @@ struct ConfigurationLoader {
             level: try choice(.logLevel, Logger.Level.self),
             format: try choice(.logFormat, RelayConfiguration.Logging.Format.self)
         )
+        let tracing = try tracingSettings()
         var sources: [RelayConfiguration.Source] = []
         for name in try sourceNames() {
             let source = try source(named: name)
@@ -178,6 +179,7 @@ struct ConfigurationLoader {
             admin: admin,
             sources: sources,
             logging: logging,
+            tracing: tracing,
             shutdownTimeout: try duration(.shutdownTimeout),
             warnings: warnings,
             settingValues: readOrder.compactMap { values[$0] }
@@ -282,6 +284,58 @@ struct ConfigurationLoader {
         if properties["sasl.mechanisms"] == nil { properties["sasl.mechanism"] = "OAUTHBEARER" }
         note(.kafkaProperties, .map(properties))
         return RelayConfiguration.MSKIAM(region: region, roleARN: role)
+    }
+
+    /// `tracing`: on with an endpoint (`tracing.endpoint`, or OpenTelemetry's general
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT` with `/v1/traces` added), unless `OTEL_SDK_DISABLED` is true.
+    private mutating func tracingSettings() throws(ConfigurationError) -> RelayConfiguration.Tracing? {
+        var endpoint = try text(.tracingEndpoint)
+        if endpoint == nil, let base = environment["OTEL_EXPORTER_OTLP_ENDPOINT"], !base.isEmpty {
+            endpoint = base.hasSuffix("/") ? base + "v1/traces" : base + "/v1/traces"
+            noteDerived(.tracingEndpoint, endpoint!)
+        }
+        let disabled = try boolean(.tracingDisabled)
+        let serviceName = try textOrDefault(.tracingServiceName)
+        let samplerName = try textOrDefault(.tracingSampler).lowercased()
+        let argument = try text(.tracingSamplerArgument)
+        let maximumQueueSize = try integer(.tracingMaxQueueSize)
+        let exportInterval = try duration(.tracingExportInterval)
+        let exportTimeout = try duration(.tracingExportTimeout)
+        guard let endpoint, !disabled else { return nil }
+        guard let url = URL(string: endpoint), ["http", "https"].contains(url.scheme?.lowercased()), url.host != nil
+        else {
+            throw ConfigurationError(.tracingEndpoint, "'\(endpoint.prefix(100))' is not an http or https URL")
+        }
+        var ratio = 1.0
+        if let argument {
+            guard let value = Double(argument), (0...1).contains(value) else {
+                throw ConfigurationError(.tracingSamplerArgument, "'\(argument.prefix(20))' is not a ratio from 0 to 1")
+            }
+            ratio = value
+        }
+        let sampler: RelayConfiguration.Tracing.Sampler
+        switch samplerName {
+        case "always_on": sampler = .alwaysOn
+        case "always_off": sampler = .alwaysOff
+        case "traceidratio": sampler = .traceIDRatio(ratio)
+        case "parentbased_always_on": sampler = .parentBasedAlwaysOn
+        case "parentbased_always_off": sampler = .parentBasedAlwaysOff
+        case "parentbased_traceidratio": sampler = .parentBasedTraceIDRatio(ratio)
+        default:
+            throw ConfigurationError(
+                .tracingSampler,
+                "'\(samplerName.prefix(40))' is not one of always_on, always_off, traceidratio, "
+                    + "parentbased_always_on, parentbased_always_off, parentbased_traceidratio"
+            )
+        }
+        return RelayConfiguration.Tracing(
+            endpoint: endpoint,
+            serviceName: serviceName,
+            sampler: sampler,
+            maximumQueueSize: maximumQueueSize,
+            exportInterval: exportInterval,
+            exportTimeout: exportTimeout
+        )
     }
 
     func rejectUnknownKeys() throws(ConfigurationError) {

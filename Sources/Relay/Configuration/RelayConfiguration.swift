@@ -128,6 +128,29 @@ public struct RelayConfiguration: Sendable {
         public var format: Format
     }
 
+    /// OpenTelemetry tracing: where spans go and which are kept. `nil` when tracing is off.
+    public struct Tracing: Sendable, Hashable {
+        /// Which traces are recorded (OpenTelemetry's `OTEL_TRACES_SAMPLER` values).
+        public enum Sampler: Sendable, Hashable {
+            case alwaysOn
+            case alwaysOff
+            case traceIDRatio(Double)
+            case parentBasedAlwaysOn
+            case parentBasedAlwaysOff
+            case parentBasedTraceIDRatio(Double)
+        }
+
+        /// The OTLP/HTTP URL spans are posted to, used as is.
+        public var endpoint: String
+        public var serviceName: String
+        public var sampler: Sampler
+        /// Finished spans held for export at most.
+        public var maximumQueueSize: Int
+        public var exportInterval: Duration
+        /// How long one export may take, and shutdown's last export.
+        public var exportTimeout: Duration
+    }
+
     public var http: HTTP
     public var kafka: Kafka
     public var buffer: Buffer
@@ -136,6 +159,7 @@ public struct RelayConfiguration: Sendable {
     public var admin: Admin
     public var sources: [Source]
     public var logging: Logging
+    public var tracing: Tracing? = nil
     /// The longest a graceful shutdown may take before the process gives up.
     public var shutdownTimeout: Duration
     /// What the configuration allows but weakens (a short secret, a verification policy that checks

@@ -316,6 +316,60 @@ extension Setting {
         "text or json (one JSON object per line)."
     )
 
+    // Tracing reads OpenTelemetry's own variables, so a deployment configured for other services
+    // configures the relay too.
+    public static let tracingEndpoint = Setting(
+        "tracing.endpoint",
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+        "OTLP/HTTP (protobuf) URL spans are sent to, used as is, e.g. http://collector:4318/v1/traces; "
+            + "OTEL_EXPORTER_OTLP_ENDPOINT=http://collector:4318 also works (/v1/traces is added). Unset: no tracing."
+    )
+    public static let tracingDisabled = Setting(
+        "tracing.disabled",
+        "OTEL_SDK_DISABLED",
+        default: "false",
+        kind: .boolean,
+        "true turns tracing off even with an endpoint."
+    )
+    public static let tracingServiceName = Setting(
+        "tracing.service_name",
+        "OTEL_SERVICE_NAME",
+        default: "webhook-relay",
+        "The service.name of the relay's spans."
+    )
+    public static let tracingSampler = Setting(
+        "tracing.sampler",
+        "OTEL_TRACES_SAMPLER",
+        default: "parentbased_always_on",
+        "always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off or parentbased_traceidratio."
+    )
+    public static let tracingSamplerArgument = Setting(
+        "tracing.sampler_arg",
+        "OTEL_TRACES_SAMPLER_ARG",
+        "The ratio, 0 to 1, of the traceidratio samplers (default 1)."
+    )
+    public static let tracingMaxQueueSize = Setting(
+        "tracing.max_queue_size",
+        "OTEL_BSP_MAX_QUEUE_SIZE",
+        default: "2048",
+        kind: .integer(1...1_000_000),
+        "Finished spans held for export at most; beyond, spans are dropped and counted."
+    )
+    public static let tracingExportInterval = Setting(
+        "tracing.export_interval",
+        "RELAY_TRACING_EXPORT_INTERVAL",
+        default: "5s",
+        kind: .duration(.milliseconds(10)...(.seconds(600))),
+        "How often finished spans are exported (sooner when a batch of 512 is ready)."
+    )
+    public static let tracingExportTimeout = Setting(
+        "tracing.export_timeout",
+        "RELAY_TRACING_EXPORT_TIMEOUT",
+        default: "10s",
+        kind: .duration(.milliseconds(100)...(.seconds(120))),
+        "How long one export may take; a collector slower than this loses the batch (counted as dropped)."
+    )
+
     /// Every setting of the relay itself, in the order the reference lists them (each sender adds
     /// its own: ``Sender/settings``).
     public static let all: [Setting] = [
@@ -332,5 +386,7 @@ extension Setting {
         .sourceTimestampTolerance, .sourceDedupWindow, .sourcePublicURL, .sourceRateLimit, .sourceRateLimitBurst,
         .sourceCloudEventSource, .sourceTopicTemplate,
         .sourceTopics, .sourceKey, .sourceContentMode, .sourceDeadLetterTopic, .shutdownTimeout, .logLevel, .logFormat,
+        .tracingEndpoint, .tracingDisabled, .tracingServiceName, .tracingSampler, .tracingSamplerArgument,
+        .tracingMaxQueueSize, .tracingExportInterval, .tracingExportTimeout,
     ]
 }

@@ -3,6 +3,7 @@ import RelayKafka
 import RelayPrimitives
 import RetryBuffer
 import ServiceLifecycle
+import Tracing
 
 /// Drains the retry buffer into Kafka: oldest first, one record per key at a time (so each key
 /// keeps its order), many keys in parallel; exponential backoff with jitter while Kafka fails.
@@ -55,6 +56,8 @@ package final class Retrier: Service, Sendable {
     private let state = Locked(State())
     /// The sources' dead-letter topics, replaced by a reload.
     private let deadLetterTopics: Locked<[String: String]>
+    /// Set when tracing is on: a `send` span per attempt, linked to the request's trace.
+    private let tracer: RelayTracer?
 
     init(
         buffer: RetryBuffer,
@@ -62,7 +65,8 @@ package final class Retrier: Service, Sendable {
         health: BrokerHealth,
         configuration: Configuration,
         metrics: RelayMetrics,
-        logger: Logger
+        logger: Logger,
+        tracer: RelayTracer? = nil
     ) {
         self.buffer = buffer
         self.publisher = publisher
@@ -71,6 +75,7 @@ package final class Retrier: Service, Sendable {
         self.deadLetterTopics = Locked(configuration.deadLetterTopics)
         self.metrics = metrics
         self.logger = logger
+        self.tracer = tracer
     }
 
     /// The sources' dead-letter topics from now on (a reload added, removed or changed a source).
@@ -114,6 +119,8 @@ package final class Retrier: Service, Sendable {
         var record: BufferRecord
         /// 1 for the first publish (on the request path or by the retrier).
         var number: UInt32
+        /// The attempt's `send` span (tracing on), ended by its report.
+        var span: (any Span)?
     }
 
     private func publish(_ pending: PendingRecord) {
@@ -125,9 +132,12 @@ package final class Retrier: Service, Sendable {
             buffer.markDead(pending.id, reason: "unreadable: \(error)", attempts: pending.attempts)
             return
         }
-        let attempt = Attempt(id: pending.id, record: record, number: pending.attempts + 1)
+        let number = pending.attempts + 1
+        let kafkaRecord = record.kafkaRecord(attempt: number)
+        let span = tracer?.startRetry(kafkaRecord, deliveryID: record.deliveryID, attempt: number)
+        let attempt = Attempt(id: pending.id, record: record, number: number, span: span)
         state.withLock { $0.inFlight += 1 }
-        send(record.kafkaRecord(attempt: attempt.number)) { result in
+        send(kafkaRecord) { result in
             self.reported(result, for: attempt)
         }
     }
@@ -135,6 +145,17 @@ package final class Retrier: Service, Sendable {
     /// On the report thread: delivered, to retry after a backoff, or refused for good (then its
     /// dead letter is sent from here).
     private func reported(_ result: DeliveryResult, for attempt: Attempt) {
+        if let span = attempt.span {
+            switch result {
+            case .success(let ack):
+                span.record(ack)
+                span.attributes[SpanKey.outcome] = "delivered"
+            case .failure(let error):
+                span.attributes[SpanKey.outcome] = error.isPermanent ? "rejected" : "failed"
+                span.fail(error.code.name)
+            }
+            span.end()
+        }
         switch result {
         case .success:
             buffer.markDelivered(attempt.id, attempts: attempt.number)

@@ -33,6 +33,9 @@ public struct CloudEventEnvelope: Sendable, Hashable {
         public static let relaySource = "ce_relaysource"
         /// Extension: which delivery attempt this record is (1 for the first publish); set per publish.
         public static let attempt = "ce_relayattempt"
+        /// Distributed tracing extension: the W3C trace context of the relay's producer span.
+        public static let traceparent = "ce_traceparent"
+        public static let tracestate = "ce_tracestate"
     }
 
     /// The CloudEvents `source` attribute, e.g. `https://github.com`.
@@ -79,7 +82,7 @@ public struct CloudEventEnvelope: Sendable, Hashable {
         let partitionKey = Array(event.partitionKey.utf8)
         let attributes = attributes(of: event, partitionKey: partitionKey)
         var headers: [KafkaHeader] = []
-        headers.reserveCapacity(attributes.count + 2 + event.webhook.forwardedHeaders.count)
+        headers.reserveCapacity(attributes.count + 4 + event.webhook.forwardedHeaders.count)
         let value: [UInt8]
         switch mode {
         case .binary:
@@ -92,6 +95,11 @@ public struct CloudEventEnvelope: Sendable, Hashable {
         }
         headers.append(Self.firstAttempt)
         for forwarded in event.webhook.forwardedHeaders { headers.append(KafkaHeader(forwarded.name, forwarded.value)) }
+        // The plain W3C names too, which Kafka instrumentations read (the ce_ forms are the binding's).
+        if let trace = event.traceHeaders {
+            headers.append(KafkaHeader(TraceHeaders.traceparentName, trace.traceparent))
+            if let state = trace.tracestate { headers.append(KafkaHeader(TraceHeaders.tracestateName, state)) }
+        }
         return KafkaRecord(topic: topic, key: partitionKey, value: value, headers: headers)
     }
 
@@ -109,6 +117,10 @@ public struct CloudEventEnvelope: Sendable, Hashable {
         attributes.append((Attribute.receivedTime, RFC3339.bytes(unixMilliseconds: event.receivedAt.unixMilliseconds)))
         attributes.append((Attribute.checks, Self.commaSeparated(event.webhook.checks)))
         attributes.append((Attribute.relaySource, Array(event.source.utf8)))
+        if let trace = event.traceHeaders {
+            attributes.append((Attribute.traceparent, Array(trace.traceparent.utf8)))
+            if let state = trace.tracestate { attributes.append((Attribute.tracestate, Array(state.utf8))) }
+        }
         return attributes
     }
 

@@ -17,6 +17,8 @@ public struct RelayEvent: Sendable, Hashable {
     public var receivedAt: Date
     /// What `body` is: the record's `content-type`.
     public var mediaType: BodyMediaType
+    /// The trace the event belongs to (tracing on): the record carries it.
+    public var traceHeaders: TraceHeaders? = nil
 
     public init(
         source: String,

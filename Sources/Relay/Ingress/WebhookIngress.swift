@@ -1,11 +1,13 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Instrumentation
 import Logging
 import NIOCore
 import RelayKafka
 import RelayPrimitives
 import SenderKit
+import Tracing
 
 /// The HTTP face of the pipeline: framing checks (size, media type), then the pipeline, then the
 /// answer. Every rejection is logged once, with its reason and request id.
@@ -16,6 +18,9 @@ struct WebhookIngress: Sendable {
     private let rateLimiter: RateLimiter
     private let metrics: RelayMetrics
     private let logger: Logger
+    /// Set when tracing is on; `secure`: the listener speaks HTTPS (the spans' `url.scheme`).
+    private let tracer: RelayTracer?
+    private let secure: Bool
 
     init(
         pipeline: WebhookPipeline,
@@ -23,7 +28,9 @@ struct WebhookIngress: Sendable {
         bodyBudget: BodyBudget,
         rateLimiter: RateLimiter,
         metrics: RelayMetrics,
-        logger: Logger
+        logger: Logger,
+        tracer: RelayTracer? = nil,
+        secure: Bool = false
     ) {
         self.pipeline = pipeline
         self.maxBodySize = maxBodySize
@@ -31,10 +38,30 @@ struct WebhookIngress: Sendable {
         self.rateLimiter = rateLimiter
         self.metrics = metrics
         self.logger = logger
+        self.tracer = tracer
+        self.secure = secure
     }
 
-    /// Answers `POST /webhooks/{source}` from `peer`.
+    /// Answers `POST /webhooks/{source}` from `peer`, inside the request's server span when tracing is on.
     func handle(_ request: Request, source: String, peer: SocketAddress? = nil) async -> Response {
+        guard let tracer else { return await answer(request, source: source, peer: peer, span: nil) }
+        let (span, context) = tracer.startRequest(
+            headers: request.headers,
+            path: request.uri.path,
+            source: source,
+            secure: secure,
+            peer: peer.flatMap(IngressRequestContext.ipAddress(of:))
+        )
+        let response = await InstrumentationContext.withValue(context) {
+            await answer(request, source: source, peer: peer, span: span)
+        }
+        span.attributes["http.response.status_code"] = Int64(response.status.code)
+        if response.status.code >= 500 { span.setStatus(SpanStatus(code: .error)) }
+        span.end()
+        return response
+    }
+
+    private func answer(_ request: Request, source: String, peer: SocketAddress?, span: (any Span)?) async -> Response {
         let started = ContinuousClock.now
         let route = pipeline.route(source)
         // Label values come only from configuration or verified requests (bounded cardinality).
@@ -48,6 +75,7 @@ struct WebhookIngress: Sendable {
             admitted = try admit(request, to: route, source: source)
             reserved = try reserveBody(of: request)
         } catch {
+            span?.attributes["error.type"] = error.code
             record(error, request: request, route: route, source: source, label: sourceLabel, since: started)
             return error.response(discardingBodyOf: request)
         }
@@ -70,6 +98,11 @@ struct WebhookIngress: Sendable {
                     accepted: isKept(event.status) ? event.activityEvent(source: source) : nil
                 )
             }
+            span?.updateAttributes { attributes in
+                attributes[SpanKey.deliveryID] = acceptance.deliveryID
+                attributes[SpanKey.eventType] = acceptance.eventLabel
+                attributes[SpanKey.status] = acceptance.status.rawValue
+            }
             logger.debug(
                 "Accepted webhook",
                 metadata: [
@@ -79,6 +112,7 @@ struct WebhookIngress: Sendable {
             )
             return Self.response(for: acceptance, successReply: admitted.successReply)
         } catch {
+            span?.attributes["error.type"] = error.code
             record(error, request: request, route: admitted, source: source, label: sourceLabel, since: started)
             return error.response
         }

@@ -5,6 +5,7 @@ import NIOPosix
 import RelayKafka
 import RelayPrimitives
 import SenderKit
+import Tracing
 
 /// The request path once HTTP framing is dealt with: verify → dedup → envelope → route → deliver.
 /// It knows nothing of HTTP statuses; ``WebhookIngress`` maps its results and rejections to answers.
@@ -162,13 +163,16 @@ struct WebhookPipeline: Sendable {
     private let metrics: RelayMetrics
     private let store: (any SeenDeliveryStore)?
     private let capacity: DedupCapacity
+    /// Set when tracing is on: the `verify`, `dedup` and `send` spans.
+    private let tracer: RelayTracer?
 
     init(
         configuration: RelayConfiguration,
         delivery: EventDelivery,
         clock: any WallClock,
         metrics: RelayMetrics,
-        store: (any SeenDeliveryStore)? = nil
+        store: (any SeenDeliveryStore)? = nil,
+        tracer: RelayTracer? = nil
     ) throws(ConfigurationError) {
         let capacity = DedupCapacity(maximumEntries: configuration.dedup.maximumEntries)
         let routes = try Self.routes(for: configuration.sources, store: store, capacity: capacity, keeping: [:])
@@ -186,6 +190,7 @@ struct WebhookPipeline: Sendable {
         self.metrics = metrics
         self.store = store
         self.capacity = capacity
+        self.tracer = tracer
     }
 
     /// A route per source; a source in `kept` keeps its memory of deliveries.
@@ -393,15 +398,16 @@ struct WebhookPipeline: Sendable {
     /// carries is durable.
     func process(_ route: Route, request: WebhookRequest) async throws(Rejection) -> Acceptance {
         let receivedAt = clock.now()
-        var request = request
-        if route.scheme.fetchesKeys {
-            do {
-                request.fetchedKey = try await route.scheme.fetchKey(for: request, now: receivedAt)
-            } catch {
-                throw .rejected(error)
-            }
+        let span = tracer?.startStep("verify")
+        let checked: Checked
+        do {
+            checked = try await verify(route, request: request, receivedAt: receivedAt)
+            span?.end()
+        } catch {
+            span?.fail(error.problem.code)
+            span?.end()
+            throw error
         }
-        let checked = try await check(route, request: request, receivedAt: receivedAt)
         let webhook = checked.webhook
         if let reply = webhook.reply {
             return Acceptance(
@@ -425,6 +431,19 @@ struct WebhookPipeline: Sendable {
         return acceptance
     }
 
+    /// Fetches the signing key a request names, if its scheme uses one, and checks the request.
+    private func verify(_ route: Route, request: WebhookRequest, receivedAt: Date) async throws(Rejection) -> Checked {
+        var request = request
+        if route.scheme.fetchesKeys {
+            do {
+                request.fetchedKey = try await route.scheme.fetchKey(for: request, now: receivedAt)
+            } catch {
+                throw .rejected(error)
+            }
+        }
+        return try await check(route, request: request, receivedAt: receivedAt)
+    }
+
     /// Publishes one event once it is new: reserve its dedup entry, make its record, deliver it.
     private func publish(
         _ checked: Checked.Event,
@@ -438,13 +457,19 @@ struct WebhookPipeline: Sendable {
     /// The event's dedup reservation, counting an event type outside the catalogue.
     private func reserve(_ checked: Checked.Event, route: Route) -> DedupGuard.Reservation {
         if !checked.descriptor.isKnown { metrics.unknownEventType(source: route.name, eventType: checked.label) }
+        let span = tracer?.startStep("dedup")
         let now = clock.unixSeconds
-        return route.dedup.reserve(
+        let reservation = route.dedup.reserve(
             checked.key,
             digest: checked.digest,
             signedAt: checked.webhook.signedAt ?? now,
             now: now
         )
+        if let span {
+            span.attributes[SpanKey.dedup] = reservation.label
+            span.end()
+        }
+        return reservation
     }
 
     /// Publishes one event whose dedup entry is reserved (`reservation`).
@@ -474,7 +499,7 @@ struct WebhookPipeline: Sendable {
         case .full: throw .overloaded(limit: "remembered deliveries (dedup.max_entries)")
         }
 
-        let event = RelayEvent(
+        var event = RelayEvent(
             source: route.name,
             webhook: webhook,
             descriptor: checked.descriptor,
@@ -483,8 +508,19 @@ struct WebhookPipeline: Sendable {
             receivedAt: receivedAt,
             mediaType: checked.mediaType
         )
+        // The send span ends once the event is durable: Kafka's acknowledgement or the buffer's fsync.
+        let span = tracer?.startSend(
+            topic: reservation == .conflict ? route.deadLetterTopic : topic,
+            deliveryID: webhook.deliveryID
+        )
+        defer { span?.end() }
+        if let tracer, let span {
+            event.traceHeaders = tracer.traceHeaders(of: span)
+            span.attributes["messaging.kafka.message.key"] = event.partitionKey
+        }
         let record = route.envelope.record(for: event, topic: topic)
         if reservation == .conflict {
+            span?.attributes[SpanKey.outcome] = "conflict"
             try await keepConflicting(record, of: event, route: route, digest: digest, now: clock.unixSeconds)
             throw .conflict(deliveryID: webhook.deliveryID, keptIn: route.deadLetterTopic)
         }
@@ -494,13 +530,17 @@ struct WebhookPipeline: Sendable {
         case .published(let ack):
             route.dedup.confirm(key, digest: digest)
             (acceptance.status, acceptance.topic, acceptance.ack) = (.published, topic, ack)
+            span?.record(ack)
+            span?.attributes[SpanKey.outcome] = "published"
             return acceptance
         case .buffered:
             route.dedup.confirm(key, digest: digest)
             (acceptance.status, acceptance.topic) = (.buffered, topic)
+            span?.attributes[SpanKey.outcome] = "buffered"
             return acceptance
         case .unavailable(let reason):
             route.dedup.release(key)
+            span?.fail("unavailable")
             throw .unavailable(reason: reason)
         }
     }
@@ -605,6 +645,19 @@ struct WebhookPipeline: Sendable {
         case .unavailable(let reason):
             route.dedup.release(keyed)
             throw .unavailable(reason: reason)
+        }
+    }
+}
+
+extension DedupGuard.Reservation {
+    /// The reservation as a span attribute.
+    var label: String {
+        switch self {
+        case .fresh: "fresh"
+        case .duplicate: "duplicate"
+        case .conflict: "conflict"
+        case .inProgress: "in_progress"
+        case .full: "full"
         }
     }
 }

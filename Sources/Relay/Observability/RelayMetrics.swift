@@ -88,6 +88,13 @@ public struct RelayMetrics: Sendable {
         handles.counter("relay_config_reloads_total", Names.outcome, (outcome, "", "")).increment()
     }
 
+    /// Spans handed to the collector (`exported`), or lost because it failed or was too slow and the
+    /// export queue was full (`dropped`).
+    func tracingSpans(outcome: String, count: Int) {
+        guard count > 0 else { return }
+        handles.counter("relay_tracing_spans_total", Names.outcome, (outcome, "", "")).increment(by: count)
+    }
+
     /// One retrier attempt: `delivered`, `failed` (will retry) or `rejected` (permanent).
     func retry(outcome: String) {
         handles.counter("relay_retries_total", Names.outcome, (outcome, "", "")).increment()

@@ -7,7 +7,10 @@ For every event it:
   byte for byte, so the body HMAC can be recomputed) and skips events that fail;
 - drops duplicates by ce_id (delivery is at-least-once);
 - follows multi-step workflows from STEP_* events (progress per step, as in Docutray's guide);
-- routes STEP_COMPLETED validation results: errors -> manual review, warnings -> logged, else proceed.
+- routes STEP_COMPLETED validation results: errors -> manual review, warnings -> logged, else proceed;
+- with the relay's tracing on, reads the W3C `traceparent` header: the trace the event belongs to
+  and the relay's span a consumer's own span would be the child of (OpenTelemetry's
+  `opentelemetry.propagate.extract` reads the same header).
 
 Usage:
   pip install -r requirements.txt
@@ -31,6 +34,15 @@ def header(message, name):
         if key == name:
             return value.decode("utf-8") if value is not None else None
     return None
+
+
+def trace_of(message):
+    """The trace id and the relay's span id from the W3C traceparent header, or None."""
+    parent = header(message, "traceparent")
+    parts = parent.split("-") if parent else []
+    if len(parts) != 4 or len(parts[1]) != 32 or len(parts[2]) != 16:
+        return None
+    return {"trace_id": parts[1], "parent_span_id": parts[2], "sampled": parts[3] == "01"}
 
 
 def signature_matches(expected, message_bytes, secrets):
@@ -149,6 +161,7 @@ def main():
                 "replayed": header(message, "ce_relayreplay") is not None,
                 "progress": None,
                 "routing": None,
+                "trace": trace_of(message),
             }
             if outcome["verified"] and not outcome["duplicate"]:
                 seen.add(ce_id)
