@@ -245,6 +245,17 @@ struct TracingTests {
             try await waitFor { relay.logs.entries.contains { $0.message.hasPrefix("Trace export failed") } }
             try await waitFor { Self.spansCounted(relay, "dropped") >= 80 }
             #expect(relay.logs.entries.filter { $0.message.hasPrefix("Trace export failed") }.count == 1)
+
+            // The collector comes back on that port: spans flow again, and that is logged once.
+            let back = try await SpanReceiver.start(port: closedPort)
+            defer { back.stop() }
+            let later = BufferedDeliveryTests.delivery(21, document: "doc-back")
+            #expect(try await relay.post(headers: later.headers, body: later.body).status == 202)
+            _ = try await back.waitForSpans { spans in
+                spans.contains { $0.attributes["webhook.delivery_id"] == later.id }
+            }
+            try await waitFor { relay.logs.entries.contains { $0.message == "Trace export recovered" } }
+            #expect(Self.spansCounted(relay, "exported") >= 4)
         }
 
         // Hangs: takes requests and never answers; the queue holds 16 spans.
@@ -278,11 +289,12 @@ final class SpanReceiver: Sendable {
         self.port = port
     }
 
-    static func start(stall: Bool = false) async throws -> SpanReceiver {
+    /// Starts a receiver on `port` (0: one the system picks); `stall`: it never answers.
+    static func start(port: Int = 0, stall: Bool = false) async throws -> SpanReceiver {
         let script = Repository.path("Tests/Tracing/otlp_receiver.py")
         let process = try ChildProcess(
             "/usr/bin/env",
-            ["python3", script, "--lifetime", "240"] + (stall ? ["--stall"] : [])
+            ["python3", script, "--lifetime", "240", "--port", String(port)] + (stall ? ["--stall"] : [])
         )
         try await process.waitForOutput(containing: "listening ")
         let line = process.standardOutput.split(separator: "\n").first { $0.hasPrefix("listening ") }

@@ -61,11 +61,19 @@ struct TracingDiagnostics: LogHandler {
         let metrics: RelayMetrics
         let logger: Logger
         /// Whether the last export failed.
-        let failing = Locked(false)
+        private let failing = Locked(false)
 
         init(metrics: RelayMetrics, logger: Logger) {
             self.metrics = metrics
             self.logger = logger
+        }
+
+        /// Records whether this export failed; returns whether the one before did.
+        func exportFailed(_ failed: Bool) -> Bool {
+            failing.withLock { failing in
+                defer { failing = failed }
+                return failing
+            }
         }
     }
 
@@ -84,18 +92,10 @@ struct TracingDiagnostics: LogHandler {
         switch message {
         case "Exported batch.":
             state.metrics.tracingSpans(outcome: "exported", count: batch)
-            if state.failing.withLock({ failing in
-                defer { failing = false }
-                return failing
-            }) {
-                state.logger.notice("Trace export recovered")
-            }
+            if state.exportFailed(false) { state.logger.notice("Trace export recovered") }
         case "Failed to export batch.":
             state.metrics.tracingSpans(outcome: "dropped", count: batch)
-            if !state.failing.withLock({ failing in
-                defer { failing = true }
-                return failing
-            }) {
+            if !state.exportFailed(true) {
                 var details: Logger.Metadata = ["spans": "\(batch)"]
                 if let error = event.error { details[LogKey.error] = "\(error)" }
                 state.logger.warning("Trace export failed; spans are dropped until it works", metadata: details)
