@@ -30,8 +30,20 @@ struct InstructionsBenchmark: AsyncParsableCommand {
     @Option(help: "Where callgrind's dumps are kept (default: a new temporary directory).") var output: String?
     @Option(help: "An extra valgrind option (repeatable), e.g. --separate-threads=yes for a dump per thread.")
     var valgrindOption: [String] = []
+    @Option(
+        help: """
+            Tracing in the relay: off; on (every request sampled, spans exported to an OTLP/HTTP sink \
+            in this process); gone (an endpoint where nothing listens: every export fails).
+            """
+    )
+    var tracing = "off"
+    @Option(
+        help: "A setting for the relay (repeatable), e.g. OTEL_TRACES_SAMPLER_ARG=0.1; shown in the scenario column."
+    )
+    var set: [String] = []
 
     func run() async throws {
+        guard ["off", "on", "gone"].contains(tracing) else { throw ValidationError("--tracing is off, on or gone") }
         var chosen: [Scenario] = []
         for name in scenarios.split(separator: ",") {
             guard let scenario = Scenario(rawValue: String(name)) else {
@@ -63,13 +75,32 @@ struct InstructionsBenchmark: AsyncParsableCommand {
 
     private func measure(_ scenario: Scenario, binary: String, directory: String) async throws -> String {
         let size = BenchFormat.bytes(body).replacingOccurrences(of: " ", with: "")
-        let dumpFile = "\(directory)/\(scenario.rawValue)-\(size).out"
+        let dumpFile = "\(directory)/\(scenario.rawValue)-\(size)-tracing-\(tracing).out"
+        // Everything runs ~50 times slower: the publish timeout must not turn slowness into buffering.
+        var environment = ["RELAY_KAFKA_PUBLISH_TIMEOUT": "25s", "RELAY_HTTP_REQUEST_TIMEOUT": "120s"]
+        let sink = tracing == "on" ? try await OTLPSink.start() : nil
+        defer { sink?.stop() }
+        switch (tracing, sink) {
+        case ("on", let sink?):
+            environment["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] = "http://127.0.0.1:\(sink.port)/v1/traces"
+        case ("gone", _):
+            environment["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] = "http://127.0.0.1:\(try freePort())/v1/traces"
+        default: break
+        }
+        if tracing != "off" {
+            environment["OTEL_TRACES_SAMPLER"] = "always_on"
+            environment["RELAY_TRACING_EXPORT_INTERVAL"] = "1s"
+        }
+        for setting in set {
+            let parts = setting.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2 else { throw ValidationError("--set takes NAME=VALUE, not \(setting)") }
+            environment[parts[0]] = parts[1]
+        }
         let processes = try ScenarioProcesses(
             scenario,
             relayBinary: "",
             benchBinary: binary,
-            // Everything runs ~50 times slower: the publish timeout must not turn slowness into buffering.
-            extraEnvironment: ["RELAY_KAFKA_PUBLISH_TIMEOUT": "25s", "RELAY_HTTP_REQUEST_TIMEOUT": "120s"],
+            extraEnvironment: environment,
             underTool: ["valgrind", "--tool=callgrind", "--callgrind-out-file=\(dumpFile)"] + valgrindOption
         )
         defer { processes.stop() }
@@ -102,8 +133,12 @@ struct InstructionsBenchmark: AsyncParsableCommand {
         try runTool(["callgrind_control", "--dump=idle", pid])
         let idleInstructions = try Self.totalInstructions(dumpFile + ".2")
         let perRequest = Double(measured) / Double(requests)
+        if let sink, sink.received.exports == 0 { throw BenchmarkFailure("tracing on, but no span reached the sink") }
+        let name = ([scenario.rawValue] + (tracing == "off" ? [] : ["tracing \(tracing)"]) + set).joined(
+            separator: ", "
+        )
         return
-            "| \(scenario.rawValue) | \(BenchFormat.bytes(body)) | \(connections) | \(requests) | \(result.non2xx) | "
+            "| \(name) | \(BenchFormat.bytes(body)) | \(connections) | \(requests) | \(result.non2xx) | "
             + "\(Self.grouped(Int(perRequest.rounded()))) | \(Self.grouped(Int(idleInstructions) / idle)) |"
     }
 

@@ -149,9 +149,9 @@ package final class Retrier: Service, Sendable {
             switch result {
             case .success(let ack):
                 span.record(ack)
-                span.attributes[SpanKey.outcome] = "delivered"
+                span.describe(SpanKey.outcome, "delivered")
             case .failure(let error):
-                span.attributes[SpanKey.outcome] = error.isPermanent ? "rejected" : "failed"
+                span.describe(SpanKey.outcome, error.isPermanent ? "rejected" : "failed")
                 span.fail(error.code.name)
             }
             span.end()

@@ -55,7 +55,7 @@ struct WebhookIngress: Sendable {
         let response = await InstrumentationContext.withValue(context) {
             await answer(request, source: source, peer: peer, span: span)
         }
-        span.attributes["http.response.status_code"] = Int64(response.status.code)
+        span.describe("http.response.status_code", Int64(response.status.code))
         if response.status.code >= 500 { span.setStatus(SpanStatus(code: .error)) }
         span.end()
         return response
@@ -75,7 +75,7 @@ struct WebhookIngress: Sendable {
             admitted = try admit(request, to: route, source: source)
             reserved = try reserveBody(of: request)
         } catch {
-            span?.attributes["error.type"] = error.code
+            span?.describe("error.type", error.code)
             record(error, request: request, route: route, source: source, label: sourceLabel, since: started)
             return error.response(discardingBodyOf: request)
         }
@@ -98,7 +98,7 @@ struct WebhookIngress: Sendable {
                     accepted: isKept(event.status) ? event.activityEvent(source: source) : nil
                 )
             }
-            span?.updateAttributes { attributes in
+            span?.describe { attributes in
                 attributes[SpanKey.deliveryID] = acceptance.deliveryID
                 attributes[SpanKey.eventType] = acceptance.eventLabel
                 attributes[SpanKey.status] = acceptance.status.rawValue
@@ -112,7 +112,7 @@ struct WebhookIngress: Sendable {
             )
             return Self.response(for: acceptance, successReply: admitted.successReply)
         } catch {
-            span?.attributes["error.type"] = error.code
+            span?.describe("error.type", error.code)
             record(error, request: request, route: admitted, source: source, label: sourceLabel, since: started)
             return error.response
         }

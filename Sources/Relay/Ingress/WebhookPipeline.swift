@@ -466,7 +466,7 @@ struct WebhookPipeline: Sendable {
             now: now
         )
         if let span {
-            span.attributes[SpanKey.dedup] = reservation.label
+            span.describe(SpanKey.dedup, reservation.label)
             span.end()
         }
         return reservation
@@ -516,11 +516,11 @@ struct WebhookPipeline: Sendable {
         defer { span?.end() }
         if let tracer, let span {
             event.traceHeaders = tracer.traceHeaders(of: span)
-            span.attributes["messaging.kafka.message.key"] = event.partitionKey
+            span.describe("messaging.kafka.message.key", event.partitionKey)
         }
         let record = route.envelope.record(for: event, topic: topic)
         if reservation == .conflict {
-            span?.attributes[SpanKey.outcome] = "conflict"
+            span?.describe(SpanKey.outcome, "conflict")
             try await keepConflicting(record, of: event, route: route, digest: digest, now: clock.unixSeconds)
             throw .conflict(deliveryID: webhook.deliveryID, keptIn: route.deadLetterTopic)
         }
@@ -531,12 +531,12 @@ struct WebhookPipeline: Sendable {
             route.dedup.confirm(key, digest: digest)
             (acceptance.status, acceptance.topic, acceptance.ack) = (.published, topic, ack)
             span?.record(ack)
-            span?.attributes[SpanKey.outcome] = "published"
+            span?.describe(SpanKey.outcome, "published")
             return acceptance
         case .buffered:
             route.dedup.confirm(key, digest: digest)
             (acceptance.status, acceptance.topic) = (.buffered, topic)
-            span?.attributes[SpanKey.outcome] = "buffered"
+            span?.describe(SpanKey.outcome, "buffered")
             return acceptance
         case .unavailable(let reason):
             route.dedup.release(key)

@@ -34,7 +34,7 @@ package struct RelayTracer: Sendable {
             tracer.extract(incoming, into: &parent, using: TraceHeaders.Extraction())
         }
         let span = tracer.startSpan("POST /webhooks/{source}", context: parent, ofKind: .server)
-        span.updateAttributes { attributes in
+        span.describe { attributes in
             attributes["http.request.method"] = "POST"
             attributes["http.route"] = "/webhooks/{source}"
             attributes["url.path"] = String(path.prefix(200))
@@ -60,7 +60,7 @@ package struct RelayTracer: Sendable {
             context: InstrumentationContext.current ?? .topLevel,
             ofKind: .producer
         )
-        span.updateAttributes { Self.describeSend(&$0, topic: topic, deliveryID: deliveryID) }
+        span.describe { Self.describeSend(&$0, topic: topic, deliveryID: deliveryID) }
         return span
     }
 
@@ -73,7 +73,7 @@ package struct RelayTracer: Sendable {
             tracer.extract(carried, into: &linked, using: TraceHeaders.Extraction())
             span.addLink(SpanLink(context: linked, attributes: [:]))
         }
-        span.updateAttributes { attributes in
+        span.describe { attributes in
             Self.describeSend(&attributes, topic: record.topic, deliveryID: deliveryID)
             attributes[SpanKey.attempt] = Int64(attempt)
         }
@@ -117,9 +117,18 @@ enum SpanKey {
 }
 
 extension Span {
+    /// Sets attributes of a recorded span; an unsampled one takes none, so they are not even built.
+    func describe(_ update: (inout SpanAttributes) -> Void) {
+        if isRecording { updateAttributes(update) }
+    }
+
+    func describe(_ key: String, _ value: some SpanAttributeConvertible) {
+        if isRecording { attributes[key] = value.toSpanAttribute() }
+    }
+
     /// Where Kafka stored the record.
     func record(_ ack: KafkaAck) {
-        updateAttributes { attributes in
+        describe { attributes in
             attributes["messaging.destination.partition.id"] = String(ack.partition)
             attributes["messaging.kafka.offset"] = ack.offset
         }
@@ -127,7 +136,7 @@ extension Span {
 
     /// Marks the span failed with `type` (`error.type`), and ends nothing.
     func fail(_ type: String) {
-        attributes["error.type"] = type
+        describe("error.type", type)
         setStatus(SpanStatus(code: .error))
     }
 }
