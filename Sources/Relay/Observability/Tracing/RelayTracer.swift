@@ -5,7 +5,7 @@ import RelayKafka
 import Tracing
 
 /// The spans the relay records, over swift-otel's tracer (``TracingBackend``). Where tracing is off
-/// the relay holds no `RelayTracer` at all, so the request path pays nothing for it.
+/// the relay holds no `RelayTracer` at all: the request path makes no span and only checks for `nil`.
 ///
 /// A request's spans: `POST /webhooks/{source}` (server; the child of the sender's `traceparent`
 /// when it sent a valid one) → `verify`, `dedup`, `send {topic}` (producer, ending at Kafka's
@@ -108,7 +108,6 @@ enum SpanKey {
     static let eventType = "webhook.event_type"
     /// What the relay answered: published, buffered, duplicate, answered.
     static let status = "webhook.status"
-    static let scheme = "webhook.scheme"
     /// fresh, duplicate, conflict, in_progress, full.
     static let dedup = "webhook.dedup"
     /// A send's end: published, buffered, delivered (a retry), failed, rejected, unavailable.
