@@ -195,6 +195,43 @@ struct TracingTests {
     }
 
     @Test(
+        "A batch delivery: one request span, a dedup and a send span per event, each record carrying its own send span"
+    )
+    func batchTrace() async throws {
+        let receiver = try await SpanReceiver.start()
+        defer { receiver.stop() }
+        let environment = Self.environment(port: receiver.port, extra: BatchEndToEndTests.environment)
+        let clock = ManualWallClock(unixSeconds: BatchEndToEndTests.now)
+        try await withTestRelay(environment: environment, clock: clock) { relay in
+            let body = BatchEndToEndTests.batch(
+                BatchEndToEndTests.event(3001, object: 1),
+                BatchEndToEndTests.event(3002, object: 2)
+            )
+            #expect(try await BatchEndToEndTests.post(relay, body).status == 202)
+            let spans = try await receiver.waitForSpans { spans in
+                spans.filter { $0.name.hasPrefix("send ") }.count == 2
+                    && spans.contains { $0.name == "POST /webhooks/{source}" }
+            }
+            let request = try #require(spans.first { $0.name == "POST /webhooks/{source}" })
+            #expect(request.attributes["webhook.event_type"] == "batch")
+            let steps = spans.filter { $0.parentSpanID == request.spanID }
+            #expect(steps.filter { $0.name == "verify" }.count == 1)
+            #expect(steps.filter { $0.name == "dedup" }.count == 2)
+            let sends = steps.filter { $0.name == "send hubspot.contact.creation" }
+            #expect(
+                Set(sends.compactMap { $0.attributes["messaging.message.id"] }) == [
+                    "62515-2001-3001", "62515-2001-3002",
+                ]
+            )
+            let records = try await relay.consumer().waitForMessages(topic: "hubspot.contact.creation", count: 2)
+            for record in records {
+                let send = try #require(sends.first { $0.attributes["messaging.message.id"] == record.header("ce_id") })
+                #expect(record.header("traceparent") == "00-\(request.traceID)-\(send.spanID)-01")
+            }
+        }
+    }
+
+    @Test(
         "Sampled out: an unsampled trace still reaches the record; always_off records nothing and passes the sender's on"
     )
     func sampledOut() async throws {
