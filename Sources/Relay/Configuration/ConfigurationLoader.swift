@@ -291,8 +291,9 @@ struct ConfigurationLoader {
     private mutating func tracingSettings() throws(ConfigurationError) -> RelayConfiguration.Tracing? {
         var endpoint = try text(.tracingEndpoint)
         if endpoint == nil, let base = environment["OTEL_EXPORTER_OTLP_ENDPOINT"], !base.isEmpty {
-            endpoint = base.hasSuffix("/") ? base + "v1/traces" : base + "/v1/traces"
-            noteDerived(.tracingEndpoint, endpoint!)
+            let derived = base.hasSuffix("/") ? base + "v1/traces" : base + "/v1/traces"
+            noteDerived(.tracingEndpoint, derived)
+            endpoint = derived
         }
         let disabled = try boolean(.tracingDisabled)
         let serviceName = try textOrDefault(.tracingServiceName)
